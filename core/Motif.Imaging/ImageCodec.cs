@@ -1,0 +1,358 @@
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Motif.Core;
+using Motif.Imaging.Interop;
+
+namespace Motif.Imaging;
+
+/// <summary>The outcome of one image in <see cref="ImageCodec.PreprocessBatch"/>.</summary>
+public readonly record struct PreprocessResult(RejectionReason? Rejection, string? Message)
+{
+    public bool Succeeded => Rejection is null;
+}
+
+/// <summary>
+/// Image intake over libvips: header probe, strict validation, display derivatives and model input tensors.
+/// Every method is thread-safe and treats its input as hostile: the format is recognised from the bytes
+/// (never from a name), untrusted loaders are blocked, the pixel count is checked from the header before
+/// anything is decoded, and decoding fails on truncated or damaged data instead of filling it with grey.
+/// </summary>
+public static unsafe class ImageCodec
+{
+    // Loader option: fail on errors, truncation included. libvips' default (fail_on=none) decodes a truncated
+    // JPEG "successfully" with the missing rows grey, which would poison a signature.
+    private const string StrictLoad = "fail_on=error";
+
+    private delegate T Decoder<out T>(byte* data, nuint length);
+
+    /// <summary>Receives GLib and libvips warnings (which otherwise go to stderr).</summary>
+    public static ILogger Logger
+    {
+        get => VipsRuntime.Logger;
+        set => VipsRuntime.Logger = value;
+    }
+
+    /// <summary>libvips' own worker threads per pipeline (VIPS_CONCURRENCY). Callers that process many images
+    /// in parallel usually want 1 here and parallelism across images.</summary>
+    public static int Concurrency
+    {
+        get
+        {
+            VipsRuntime.EnsureInitialised();
+            return LibVips.vips_concurrency_get();
+        }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            VipsRuntime.EnsureInitialised();
+            LibVips.vips_concurrency_set(value);
+        }
+    }
+
+    /// <summary>Reads format, size, colour space and orientation from the header only; no pixel is decoded.</summary>
+    /// <exception cref="ImageRejectedException">Empty, unrecognised or unreadable header.</exception>
+    public static ImageInfo Probe(ReadOnlySpan<byte> image) =>
+        Decode(image, limits: null, static (data, length) =>
+        {
+            var format = Identify(data, length);
+            using var header = VipsImage.FromBuffer(data, length, string.Empty);
+            return Describe(header, format);
+        });
+
+    /// <summary>
+    /// Accepts the image only if it is within <paramref name="limits"/> and every pixel decodes under libvips'
+    /// <c>fail_on=error</c>: truncated or undecodable data is rejected; damage the decoder itself repairs and
+    /// only warns about (libjpeg's "Corrupt JPEG data: N extraneous bytes", common in camera files) is accepted.
+    /// </summary>
+    public static ValidationResult Validate(ReadOnlySpan<byte> image, ValidationLimits? limits = null)
+    {
+        limits ??= ValidationLimits.Default;
+        if (image.Length > limits.MaxBytes)
+        {
+            return new ValidationResult.Rejected(RejectionReason.FileTooLarge,
+                $"The file has {image.Length:N0} bytes; the limit is {limits.MaxBytes:N0}.");
+        }
+        try
+        {
+            return Decode(image, limits, static (data, length) =>
+            {
+                // Decode() has checked the header; now decode everything (sequentially, in constant memory).
+                using var decoded = VipsImage.FromBuffer(data, length, "access=sequential," + StrictLoad);
+                decoded.Average();
+                return (ValidationResult)new ValidationResult.Accepted(Describe(decoded, Identify(data, length)));
+            });
+        }
+        catch (ImageRejectedException e)
+        {
+            return new ValidationResult.Rejected(e.Reason, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// An 8-bit sRGB JPEG for display, at most <paramref name="maxSide"/> pixels on its longer side (never
+    /// enlarged): EXIF orientation applied, CMYK/16-bit/greyscale converted, transparency flattened on white,
+    /// metadata stripped. Large JPEGs are shrunk while they are decoded (shrink-on-load).
+    /// </summary>
+    /// <exception cref="ImageRejectedException">The image is outside <paramref name="limits"/> or fails to decode.</exception>
+    public static byte[] Derivative(ReadOnlySpan<byte> image, int maxSide, int quality = 85, ValidationLimits? limits = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(quality, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(quality, 100);
+        var suffix = $".jpg[Q={quality},strip,optimize_coding]";
+        return Decode(image, limits, (data, length) =>
+        {
+            using var thumbnail = VipsImage.Thumbnail(data, length, maxSide, maxSide, VipsSize.Down, VipsInteresting.None, StrictLoad);
+            using var display = ToSrgb8(thumbnail);
+            return display.Encode(suffix);
+        });
+    }
+
+    /// <summary>Writes the model input for one image, <see cref="PreprocessSpec.ValuesPerImage"/> floats in CHW order.</summary>
+    /// <exception cref="ImageRejectedException">The image is outside <paramref name="limits"/> or fails to decode.</exception>
+    public static void Preprocess(ReadOnlySpan<byte> image, PreprocessSpec spec, Span<float> destination, ValidationLimits? limits = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (destination.Length != spec.ValuesPerImage)
+        {
+            throw new ArgumentException($"The destination holds {destination.Length} floats; one image needs {spec.ValuesPerImage}.", nameof(destination));
+        }
+        using var pixels = Decode(image, limits, (data, length) => RenderModelInput(data, length, spec));
+        Normalise(pixels.Span, spec, destination);
+    }
+
+    /// <summary>
+    /// Preprocesses a batch into one caller-provided buffer (image i at offset i × ValuesPerImage), in
+    /// parallel across images. An image that cannot be used gets zeros and a rejection in its result; the
+    /// others are unaffected.
+    /// </summary>
+    public static PreprocessResult[] PreprocessBatch(
+        IReadOnlyList<ReadOnlyMemory<byte>> images, PreprocessSpec spec, Memory<float> destination,
+        int maxDegreeOfParallelism = 1, ValidationLimits? limits = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(spec);
+        var stride = spec.ValuesPerImage;
+        if (destination.Length < (long)images.Count * stride)
+        {
+            throw new ArgumentException($"The destination holds {destination.Length} floats; {images.Count} images need {(long)images.Count * stride}.", nameof(destination));
+        }
+        var results = new PreprocessResult[images.Count];
+        var options = new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism, CancellationToken = cancellationToken };
+        Parallel.For(0, images.Count, options, i =>
+        {
+            var slot = destination.Span.Slice(i * stride, stride);
+            try
+            {
+                Preprocess(images[i].Span, spec, slot, limits);
+                results[i] = default;
+            }
+            catch (ImageRejectedException e)
+            {
+                slot.Clear();
+                results[i] = new PreprocessResult(e.Reason, e.Message);
+            }
+        });
+        return results;
+    }
+
+    /// <summary>
+    /// Pins the bytes, checks the header against the limits (recognised by content, accepted format,
+    /// pixel count, minimum side) and only then runs <paramref name="decoder"/>; libvips failures become
+    /// <see cref="ImageRejectedException"/> with reason <see cref="RejectionReason.Corrupt"/>.
+    /// With <paramref name="limits"/> null only the recognition is checked (used by Probe).
+    /// </summary>
+    private static T Decode<T>(ReadOnlySpan<byte> image, ValidationLimits? limits, Decoder<T> decoder)
+    {
+        if (image.IsEmpty)
+        {
+            throw new ImageRejectedException(RejectionReason.Empty, "The file is empty.");
+        }
+        fixed (byte* pinned = image)
+        {
+            // The pointer travels as nint: fixed locals cannot be captured. The buffer stays pinned until
+            // Run returns, after every image made from it has been disposed.
+            var address = (nint)pinned;
+            var length = (nuint)image.Length;
+            try
+            {
+                return VipsRuntime.Run(() =>
+                {
+                    var data = (byte*)address;
+                    if (limits is not null)
+                    {
+                        CheckHeader(data, length, limits);
+                    }
+                    return decoder(data, length);
+                });
+            }
+            catch (VipsException e)
+            {
+                throw new ImageRejectedException(RejectionReason.Corrupt, e.Message);
+            }
+        }
+    }
+
+    private static void CheckHeader(byte* data, nuint length, ValidationLimits limits)
+    {
+        var format = Identify(data, length);
+        if (!limits.AcceptedFormats.Contains(format))
+        {
+            throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
+                $"{format.Code()} images are not accepted (accepted: {string.Join(", ", limits.AcceptedFormats.Order().Select(f => f.Code()))}).");
+        }
+        using var header = VipsImage.FromBuffer(data, length, string.Empty);
+        var (width, height) = (header.Width, header.Height);
+        if ((long)width * height > limits.MaxPixels)
+        {
+            throw new ImageRejectedException(RejectionReason.TooManyPixels,
+                $"The header declares {width}×{height} = {(long)width * height:N0} pixels; the limit is {limits.MaxPixels:N0}.");
+        }
+        if (Math.Min(width, height) < limits.MinSide)
+        {
+            throw new ImageRejectedException(RejectionReason.TooSmall,
+                $"The image is {width}×{height}; the shorter side must be at least {limits.MinSide} pixels.");
+        }
+    }
+
+    /// <summary>The format from the bytes' signature, as libvips' loaders recognise it (blocked loaders excluded).</summary>
+    private static ImageFormat Identify(byte* data, nuint length)
+    {
+        var loader = Marshal.PtrToStringUTF8(LibVips.vips_foreign_find_load_buffer(data, length));
+        if (loader is null)
+        {
+            throw new ImageRejectedException(RejectionReason.UnknownFormat, "The content is not in any image format that Motif can read.");
+        }
+        // libvips returns the loader's type name, e.g. VipsForeignLoadJpegBuffer, VipsForeignLoadNsgifBuffer.
+        return loader.Replace("VipsForeignLoad", string.Empty, StringComparison.Ordinal).Replace("Buffer", string.Empty, StringComparison.Ordinal) switch
+        {
+            "Jpeg" => ImageFormat.Jpeg,
+            "Png" => ImageFormat.Png,
+            "Webp" => ImageFormat.WebP,
+            "Tiff" => ImageFormat.Tiff,
+            "Nsgif" or "Gif" => ImageFormat.Gif,
+            "Jp2k" => ImageFormat.Jp2k,
+            "Heif" => ImageFormat.Heif,
+            "Jxl" => ImageFormat.Jxl,
+            "Svg" => ImageFormat.Svg,
+            "Pdf" => ImageFormat.Pdf,
+            _ => ImageFormat.Other,
+        };
+    }
+
+    private static ImageInfo Describe(VipsImage image, ImageFormat format) => new(
+        format, image.Width, image.Height, image.Bands,
+        image.Interpretation switch
+        {
+            VipsInterpretation.Srgb or VipsInterpretation.Rgb => ColourSpace.Srgb,
+            VipsInterpretation.Rgb16 => ColourSpace.Rgb16,
+            VipsInterpretation.ScRgb => ColourSpace.ScRgb,
+            VipsInterpretation.BW => ColourSpace.Greyscale,
+            VipsInterpretation.Grey16 => ColourSpace.Grey16,
+            VipsInterpretation.Cmyk => ColourSpace.Cmyk,
+            VipsInterpretation.Lab or VipsInterpretation.LabQ or VipsInterpretation.LabS => ColourSpace.Lab,
+            VipsInterpretation.Multiband => ColourSpace.Multiband,
+            _ => ColourSpace.Other,
+        },
+        image.Format switch
+        {
+            VipsBandFormat.UChar => SampleFormat.UInt8,
+            VipsBandFormat.Char => SampleFormat.Int8,
+            VipsBandFormat.UShort => SampleFormat.UInt16,
+            VipsBandFormat.Short => SampleFormat.Int16,
+            VipsBandFormat.UInt => SampleFormat.UInt32,
+            VipsBandFormat.Int => SampleFormat.Int32,
+            VipsBandFormat.Float => SampleFormat.Float32,
+            VipsBandFormat.Double => SampleFormat.Float64,
+            _ => SampleFormat.Complex,
+        },
+        Math.Clamp(image.Orientation, 1, 8), image.HasAlpha, Math.Max(1, image.Pages));
+
+    private static NativePixels RenderModelInput(byte* data, nuint length, PreprocessSpec spec)
+    {
+        var size = spec.InputSize;
+        if (spec.Resize == ResizeMode.ShortSideCentreCrop)
+        {
+            // thumbnail with crop=centre fills a ResizeTo square from the short-side-resized image; the
+            // centre crop of that square is torchvision's Resize(ResizeTo) + CenterCrop(size).
+            using var square = VipsImage.Thumbnail(data, length, spec.ResizeTo, spec.ResizeTo, VipsSize.Both, VipsInteresting.Centre, StrictLoad);
+            using var rgb = ToSrgb8(square);
+            // torchvision: top = int(round((height − size) / 2.0)), Python rounding half to even.
+            var left = (int)Math.Round((rgb.Width - size) / 2.0, MidpointRounding.ToEven);
+            var top = (int)Math.Round((rgb.Height - size) / 2.0, MidpointRounding.ToEven);
+            using var crop = rgb.ExtractArea(left, top, size, size);
+            return crop.Render();
+        }
+
+        using var fitted = VipsImage.Thumbnail(data, length, size, size, VipsSize.Both, VipsInteresting.None, StrictLoad);
+        using var fittedRgb = ToSrgb8(fitted);
+        var (m0, m1, m2) = spec.Mean;
+        double[] padding = spec.Channels == ChannelOrder.Rgb ? [m0, m1, m2] : [m2, m1, m0];
+        using var boxed = fittedRgb.Embed((size - fittedRgb.Width) / 2, (size - fittedRgb.Height) / 2, size, size, padding);
+        return boxed.Render();
+    }
+
+    /// <summary>
+    /// Brings any decoded image to 3-band 8-bit sRGB: colour spaces (CMYK, greyscale, 16-bit, float) through
+    /// libvips' colourspace, transparency composited over white (how a cut-out looks on a page), extra bands
+    /// dropped. Takes ownership of <paramref name="image"/> (SafeHandle disposal is idempotent, so the caller's
+    /// own <c>using</c> stays valid).
+    /// </summary>
+    private static VipsImage ToSrgb8(VipsImage image)
+    {
+        var current = image;
+        try
+        {
+            if (current.Interpretation != VipsInterpretation.Srgb || current.Format != VipsBandFormat.UChar)
+            {
+                current = Replace(current, current.Colourspace(VipsInterpretation.Srgb));
+            }
+            if (current.HasAlpha)
+            {
+                current = Replace(current, current.Flatten([255, 255, 255]));
+            }
+            if (current.Bands > 3)
+            {
+                current = Replace(current, current.ExtractBands(0, 3));
+            }
+            if (current.Format != VipsBandFormat.UChar)
+            {
+                current = Replace(current, current.Cast(VipsBandFormat.UChar));
+            }
+            return current;
+        }
+        catch
+        {
+            current.Dispose();
+            throw;
+        }
+
+        static VipsImage Replace(VipsImage previous, VipsImage next)
+        {
+            previous.Dispose();
+            return next;
+        }
+    }
+
+    /// <summary>HWC bytes → CHW floats: (pixel − mean[c]) / std[c], channels reordered for BGR models.</summary>
+    private static void Normalise(ReadOnlySpan<byte> interleaved, PreprocessSpec spec, Span<float> destination)
+    {
+        var plane = spec.InputSize * spec.InputSize;
+        if (interleaved.Length != 3 * plane)
+        {
+            throw new InvalidOperationException($"libvips rendered {interleaved.Length} bytes; expected {3 * plane}.");
+        }
+        ReadOnlySpan<float> mean = [spec.Mean.Item1, spec.Mean.Item2, spec.Mean.Item3];
+        ReadOnlySpan<float> std = [spec.Std.Item1, spec.Std.Item2, spec.Std.Item3];
+        for (var c = 0; c < 3; c++)
+        {
+            var source = spec.Channels == ChannelOrder.Rgb ? c : 2 - c;
+            var output = destination.Slice(c * plane, plane);
+            var (m, s) = (mean[c], std[c]);
+            for (var i = 0; i < plane; i++)
+            {
+                output[i] = (interleaved[3 * i + source] - m) / s;
+            }
+        }
+    }
+}

@@ -1,0 +1,183 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using Motif.Imaging.Interop;
+
+namespace Motif.Imaging.Tests;
+
+/// <summary>
+/// Test images, made through libvips itself from deterministic pixel scenes, so no binary fixture is committed
+/// and every format's encoder round-trips through the same library the product decodes with.
+/// </summary>
+internal static class Fixtures
+{
+    /// <summary>A deterministic RGB scene: horizontal red ramp, vertical green ramp, 8-pixel blue checker.</summary>
+    public static byte[] Scene(int width, int height)
+    {
+        var pixels = new byte[width * height * 3];
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var i = 3 * (y * width + x);
+                pixels[i] = (byte)(x * 255 / Math.Max(1, width - 1));
+                pixels[i + 1] = (byte)(y * 255 / Math.Max(1, height - 1));
+                pixels[i + 2] = (byte)((x / 8 + y / 8) % 2 == 0 ? 40 : 215);
+            }
+        }
+        return pixels;
+    }
+
+    /// <summary>A solid colour.</summary>
+    public static byte[] Solid(int width, int height, params byte[] colour)
+    {
+        var pixels = new byte[width * height * colour.Length];
+        for (var i = 0; i < pixels.Length; i += colour.Length)
+        {
+            colour.CopyTo(pixels, i);
+        }
+        return pixels;
+    }
+
+    /// <summary>Encodes interleaved 8-bit pixels with the libvips saver that <paramref name="suffix"/> selects.</summary>
+    public static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix,
+        Func<VipsImage, VipsImage>? transform = null, int? orientation = null) =>
+        VipsRuntime.Run(() =>
+        {
+            using var image = VipsImage.FromPixels(pixels, width, height, bands);
+            using var converted = transform?.Invoke(image) ?? image;
+            if (orientation is { } o)
+            {
+                converted.SetInt("orientation", o);
+            }
+            return converted.Encode(suffix);
+        });
+
+    public static byte[] Jpeg(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".jpg[Q=90]");
+
+    public static byte[] Png(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".png");
+
+    public static byte[] WebP(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".webp[Q=90]");
+
+    public static byte[] Tiff(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".tif[compression=lzw]");
+
+    public static byte[] Tiff16(int width = 96, int height = 64) =>
+        Encode(Scene(width, height), width, height, 3, ".tif", i => i.Colourspace(VipsInterpretation.Rgb16));
+
+    public static byte[] GreyPng(int width = 96, int height = 64) =>
+        Encode(Scene(width, height), width, height, 3, ".png", i => i.Colourspace(VipsInterpretation.BW));
+
+    public static byte[] CmykJpeg(int width = 96, int height = 64, byte[]? pixels = null) =>
+        Encode(pixels ?? Scene(width, height), width, height, 3, ".jpg[Q=95]", i => i.Colourspace(VipsInterpretation.Cmyk));
+
+    public static byte[] Gif(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".gif");
+
+    /// <summary>RGBA PNG: the left half opaque red, the right half fully transparent (black under the alpha).</summary>
+    public static byte[] RgbaPng(int width = 96, int height = 64)
+    {
+        var pixels = new byte[width * height * 4];
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var i = 4 * (y * width + x);
+                pixels[i] = (byte)(x < width / 2 ? 255 : 0);
+                pixels[i + 3] = (byte)(x < width / 2 ? 255 : 0);
+            }
+        }
+        return Encode(pixels, width, height, 4, ".png");
+    }
+
+    /// <summary>
+    /// A JPEG stored sideways with EXIF orientation 6 ("rotate 90° clockwise to display"). Displayed upright it
+    /// is <paramref name="uprightWidth"/> × <paramref name="uprightHeight"/> with a red top third and blue elsewhere.
+    /// </summary>
+    public static byte[] SidewaysJpeg(int uprightWidth = 60, int uprightHeight = 120)
+    {
+        // Stored pixels are the upright image rotated 90° counter-clockwise; the viewer's clockwise turn undoes it.
+        var (storedWidth, storedHeight) = (uprightHeight, uprightWidth);
+        var pixels = new byte[storedWidth * storedHeight * 3];
+        for (var sy = 0; sy < storedHeight; sy++)
+        {
+            for (var sx = 0; sx < storedWidth; sx++)
+            {
+                // A 90° clockwise turn maps stored (sx, sy) to upright (storedHeight − 1 − sy, sx): upright row = sx.
+                var uprightRow = sx;
+                var red = uprightRow < uprightHeight / 3;
+                var i = 3 * (sy * storedWidth + sx);
+                pixels[i] = (byte)(red ? 230 : 20);
+                pixels[i + 2] = (byte)(red ? 20 : 230);
+            }
+        }
+        return Encode(pixels, storedWidth, storedHeight, 3, ".jpg[Q=95]", orientation: 6);
+    }
+
+    /// <summary>The first <paramref name="fraction"/> of a real JPEG's bytes.</summary>
+    public static byte[] Truncated(byte[] image, double fraction = 0.6) => image[..(int)(image.Length * fraction)];
+
+    public static byte[] TextNamedJpeg() =>
+        Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("This is a catalogue note, not a photograph.\n", 20)));
+
+    /// <summary>
+    /// A well-formed PNG whose header declares <paramref name="width"/> × <paramref name="height"/> RGB but whose
+    /// compressed data holds a few bytes: decoding it would fail, but the pixel limit must refuse it first.
+    /// </summary>
+    public static byte[] PngDeclaring(int width, int height)
+    {
+        using var png = new MemoryStream();
+        png.Write([0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8; // bit depth
+        header[9] = 2; // colour type RGB
+        WriteChunk(png, "IHDR", header);
+        using (var idat = new MemoryStream())
+        {
+            using (var z = new ZLibStream(idat, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                z.Write(new byte[64]);
+            }
+            WriteChunk(png, "IDAT", idat.ToArray());
+        }
+        WriteChunk(png, "IEND", []);
+        return png.ToArray();
+    }
+
+    /// <summary>Flips bits in the middle of the image data (after the first quarter of the file).</summary>
+    public static byte[] Damaged(byte[] image)
+    {
+        var copy = (byte[])image.Clone();
+        for (var i = copy.Length / 4; i < copy.Length / 2; i += 7)
+        {
+            copy[i] ^= 0x5A;
+        }
+        return copy;
+    }
+
+    private static void WriteChunk(Stream png, string type, byte[] data)
+    {
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(word, data.Length);
+        png.Write(word);
+        var typed = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
+        png.Write(typed);
+        BinaryPrimitives.WriteUInt32BigEndian(word, Crc32(typed));
+        png.Write(word);
+    }
+
+    // PNG's CRC-32 (ISO 3309, polynomial 0xEDB88320), PNG spec annex D.
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        var crc = 0xFFFFFFFFu;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (var k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
+            }
+        }
+        return crc ^ 0xFFFFFFFFu;
+    }
+}
