@@ -27,6 +27,9 @@ public enum RejectionReason
 
     /// <summary>The header or the pixel data is damaged or truncated.</summary>
     Corrupt,
+
+    /// <summary>The file could not be read at all: permissions, an I/O error, or a symbolic link (never followed).</summary>
+    Unreadable,
 }
 
 /// <summary>Stable text codes for <see cref="RejectionReason"/>.</summary>
@@ -42,6 +45,7 @@ public static class RejectionReasons
         RejectionReason.TooManyPixels => "too-many-pixels",
         RejectionReason.TooSmall => "too-small",
         RejectionReason.Corrupt => "corrupt",
+        RejectionReason.Unreadable => "unreadable",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 

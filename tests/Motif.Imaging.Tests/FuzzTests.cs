@@ -1,3 +1,4 @@
+using Motif.Testing;
 using System.Diagnostics;
 using Motif.Core;
 
@@ -28,8 +29,8 @@ public sealed class FuzzTests
     {
         byte[][] seeds =
         [
-            Fixtures.Jpeg(), Fixtures.Png(), Fixtures.WebP(), Fixtures.Tiff(), Fixtures.Tiff16(), Fixtures.GreyPng(),
-            Fixtures.CmykJpeg(), Fixtures.RgbaPng(), Fixtures.Gif(), Fixtures.SidewaysJpeg(),
+            ImageFixtures.Jpeg(), ImageFixtures.Png(), ImageFixtures.WebP(), ImageFixtures.Tiff(), ImageFixtures.Tiff16(), ImageFixtures.GreyPng(),
+            ImageFixtures.CmykJpeg(), ImageFixtures.RgbaPng(), ImageFixtures.Gif(), ImageFixtures.SidewaysJpeg(),
         ];
         var random = new Random(Seed);
         var cases = Enumerable.Range(0, Cases).Select(i => Mutate(seeds[i % seeds.Length], random)).ToArray();

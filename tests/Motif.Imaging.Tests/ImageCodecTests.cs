@@ -1,3 +1,4 @@
+using Motif.Testing;
 using Motif.Core;
 using Motif.Imaging.Interop;
 
@@ -7,14 +8,14 @@ public sealed class ImageCodecTests
 {
     public static TheoryData<string, Func<byte[]>, ImageFormat, ColourSpace, SampleFormat, int> AcceptedImages => new()
     {
-        { "jpeg", () => Fixtures.Jpeg(), ImageFormat.Jpeg, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
-        { "png", () => Fixtures.Png(), ImageFormat.Png, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
-        { "webp", () => Fixtures.WebP(), ImageFormat.WebP, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
-        { "tiff", () => Fixtures.Tiff(), ImageFormat.Tiff, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
-        { "16-bit tiff", () => Fixtures.Tiff16(), ImageFormat.Tiff, ColourSpace.Rgb16, SampleFormat.UInt16, 3 },
-        { "greyscale png", () => Fixtures.GreyPng(), ImageFormat.Png, ColourSpace.Greyscale, SampleFormat.UInt8, 1 },
-        { "cmyk jpeg", () => Fixtures.CmykJpeg(), ImageFormat.Jpeg, ColourSpace.Cmyk, SampleFormat.UInt8, 4 },
-        { "rgba png", () => Fixtures.RgbaPng(), ImageFormat.Png, ColourSpace.Srgb, SampleFormat.UInt8, 4 },
+        { "jpeg", () => ImageFixtures.Jpeg(), ImageFormat.Jpeg, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
+        { "png", () => ImageFixtures.Png(), ImageFormat.Png, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
+        { "webp", () => ImageFixtures.WebP(), ImageFormat.WebP, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
+        { "tiff", () => ImageFixtures.Tiff(), ImageFormat.Tiff, ColourSpace.Srgb, SampleFormat.UInt8, 3 },
+        { "16-bit tiff", () => ImageFixtures.Tiff16(), ImageFormat.Tiff, ColourSpace.Rgb16, SampleFormat.UInt16, 3 },
+        { "greyscale png", () => ImageFixtures.GreyPng(), ImageFormat.Png, ColourSpace.Greyscale, SampleFormat.UInt8, 1 },
+        { "cmyk jpeg", () => ImageFixtures.CmykJpeg(), ImageFormat.Jpeg, ColourSpace.Cmyk, SampleFormat.UInt8, 4 },
+        { "rgba png", () => ImageFixtures.RgbaPng(), ImageFormat.Png, ColourSpace.Srgb, SampleFormat.UInt8, 4 },
     };
 
     [Theory]
@@ -32,15 +33,15 @@ public sealed class ImageCodecTests
     public static TheoryData<string, Func<byte[]>, RejectionReason> RejectedImages => new()
     {
         { "zero bytes", () => [], RejectionReason.Empty },
-        { "text file named .jpg", Fixtures.TextNamedJpeg, RejectionReason.UnknownFormat },
-        { "gif", () => Fixtures.Gif(), RejectionReason.UnsupportedFormat },
-        { "truncated jpeg", () => Fixtures.Truncated(Fixtures.Jpeg(320, 240)), RejectionReason.Corrupt },
-        { "jpeg cut inside its header", () => Fixtures.Truncated(Fixtures.Jpeg(320, 240), 0.05), RejectionReason.Corrupt },
-        { "damaged png", () => Fixtures.Damaged(Fixtures.Png(320, 240)), RejectionReason.Corrupt },
-        { "truncated png", () => Fixtures.Truncated(Fixtures.Png(320, 240)), RejectionReason.Corrupt },
-        { "30000×30000 png header over a few bytes", () => Fixtures.PngDeclaring(30_000, 30_000), RejectionReason.TooManyPixels },
-        { "32×32 jpeg", () => Fixtures.Jpeg(32, 32), RejectionReason.TooSmall },
-        { "200×40 jpeg (short side 40)", () => Fixtures.Jpeg(200, 40), RejectionReason.TooSmall },
+        { "text file named .jpg", ImageFixtures.TextNamedJpeg, RejectionReason.UnknownFormat },
+        { "gif", () => ImageFixtures.Gif(), RejectionReason.UnsupportedFormat },
+        { "truncated jpeg", () => ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240)), RejectionReason.Corrupt },
+        { "jpeg cut inside its header", () => ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240), 0.05), RejectionReason.Corrupt },
+        { "damaged png", () => ImageFixtures.Damaged(ImageFixtures.Png(320, 240)), RejectionReason.Corrupt },
+        { "truncated png", () => ImageFixtures.Truncated(ImageFixtures.Png(320, 240)), RejectionReason.Corrupt },
+        { "30000×30000 png header over a few bytes", () => ImageFixtures.PngDeclaring(30_000, 30_000), RejectionReason.TooManyPixels },
+        { "32×32 jpeg", () => ImageFixtures.Jpeg(32, 32), RejectionReason.TooSmall },
+        { "200×40 jpeg (short side 40)", () => ImageFixtures.Jpeg(200, 40), RejectionReason.TooSmall },
     };
 
     [Theory]
@@ -57,7 +58,7 @@ public sealed class ImageCodecTests
     public void The_pixel_limit_is_checked_on_the_header_before_any_decoding()
     {
         // The same lying PNG is corrupt when decoded (its data holds 64 bytes of 2.7 billion)...
-        var liar = Fixtures.PngDeclaring(30_000, 30_000);
+        var liar = ImageFixtures.PngDeclaring(30_000, 30_000);
         var generous = ValidationLimits.Default with { MaxPixels = long.MaxValue };
         Assert.Equal(RejectionReason.Corrupt, Assert.IsType<ValidationResult.Rejected>(ImageCodec.Validate(liar, generous)).Reason);
 
@@ -72,7 +73,7 @@ public sealed class ImageCodecTests
     {
         var limits = ValidationLimits.Default with { MaxBytes = 100 };
 
-        var rejected = Assert.IsType<ValidationResult.Rejected>(ImageCodec.Validate(Fixtures.Jpeg(), limits));
+        var rejected = Assert.IsType<ValidationResult.Rejected>(ImageCodec.Validate(ImageFixtures.Jpeg(), limits));
 
         Assert.Equal(RejectionReason.FileTooLarge, rejected.Reason);
     }
@@ -82,14 +83,14 @@ public sealed class ImageCodecTests
     {
         var limits = ValidationLimits.Default with { AcceptedFormats = new HashSet<ImageFormat> { ImageFormat.Gif } };
 
-        Assert.Equal(ImageFormat.Gif, Assert.IsType<ValidationResult.Accepted>(ImageCodec.Validate(Fixtures.Gif(), limits)).Info.Format);
-        Assert.Equal(RejectionReason.UnsupportedFormat, Assert.IsType<ValidationResult.Rejected>(ImageCodec.Validate(Fixtures.Jpeg(), limits)).Reason);
+        Assert.Equal(ImageFormat.Gif, Assert.IsType<ValidationResult.Accepted>(ImageCodec.Validate(ImageFixtures.Gif(), limits)).Info.Format);
+        Assert.Equal(RejectionReason.UnsupportedFormat, Assert.IsType<ValidationResult.Rejected>(ImageCodec.Validate(ImageFixtures.Jpeg(), limits)).Reason);
     }
 
     [Fact]
     public void Probe_reads_the_header_only()
     {
-        var info = ImageCodec.Probe(Fixtures.PngDeclaring(30_000, 20_000));
+        var info = ImageCodec.Probe(ImageFixtures.PngDeclaring(30_000, 20_000));
 
         Assert.Equal(new ImageInfo(ImageFormat.Png, 30_000, 20_000, 3, ColourSpace.Srgb, SampleFormat.UInt8, 1, false, 1), info);
     }
@@ -97,7 +98,7 @@ public sealed class ImageCodecTests
     [Fact]
     public void Probe_reports_exif_orientation_and_the_displayed_size()
     {
-        var info = ImageCodec.Probe(Fixtures.SidewaysJpeg(60, 120));
+        var info = ImageCodec.Probe(ImageFixtures.SidewaysJpeg(60, 120));
 
         Assert.Equal((6, 120, 60), (info.Orientation, info.Width, info.Height));
         Assert.Equal((60, 120), (info.DisplayWidth, info.DisplayHeight));
@@ -107,13 +108,13 @@ public sealed class ImageCodecTests
     public void Probe_refuses_what_it_cannot_recognise()
     {
         Assert.Equal(RejectionReason.Empty, Assert.Throws<ImageRejectedException>(() => ImageCodec.Probe([])).Reason);
-        Assert.Equal(RejectionReason.UnknownFormat, Assert.Throws<ImageRejectedException>(() => ImageCodec.Probe(Fixtures.TextNamedJpeg())).Reason);
+        Assert.Equal(RejectionReason.UnknownFormat, Assert.Throws<ImageRejectedException>(() => ImageCodec.Probe(ImageFixtures.TextNamedJpeg())).Reason);
     }
 
     [Fact]
     public void Derivative_applies_exif_orientation_so_the_image_ends_up_upright()
     {
-        var derivative = ImageCodec.Derivative(Fixtures.SidewaysJpeg(60, 120), maxSide: 400);
+        var derivative = ImageCodec.Derivative(ImageFixtures.SidewaysJpeg(60, 120), maxSide: 400);
 
         using var pixels = Decoded(derivative, out var width, out var height, out var bands);
         Assert.Equal((60, 120, 3), (width, height, bands));
@@ -127,8 +128,8 @@ public sealed class ImageCodecTests
     [Fact]
     public void Derivative_is_srgb_jpeg_bounded_by_max_side_and_never_enlarged()
     {
-        var large = ImageCodec.Probe(ImageCodec.Derivative(Fixtures.Jpeg(640, 480), maxSide: 200));
-        var small = ImageCodec.Probe(ImageCodec.Derivative(Fixtures.Jpeg(96, 64), maxSide: 200));
+        var large = ImageCodec.Probe(ImageCodec.Derivative(ImageFixtures.Jpeg(640, 480), maxSide: 200));
+        var small = ImageCodec.Probe(ImageCodec.Derivative(ImageFixtures.Jpeg(96, 64), maxSide: 200));
 
         Assert.Equal(new ImageInfo(ImageFormat.Jpeg, 200, 150, 3, ColourSpace.Srgb, SampleFormat.UInt8, 1, false, 1), large);
         Assert.Equal((96, 64), (small.Width, small.Height));
@@ -136,11 +137,11 @@ public sealed class ImageCodecTests
 
     public static TheoryData<string, Func<byte[]>> ConvertedImages => new()
     {
-        { "cmyk jpeg", () => Fixtures.CmykJpeg() },
-        { "16-bit tiff", () => Fixtures.Tiff16() },
-        { "greyscale png", () => Fixtures.GreyPng() },
-        { "rgba png", () => Fixtures.RgbaPng() },
-        { "webp", () => Fixtures.WebP() },
+        { "cmyk jpeg", () => ImageFixtures.CmykJpeg() },
+        { "16-bit tiff", () => ImageFixtures.Tiff16() },
+        { "greyscale png", () => ImageFixtures.GreyPng() },
+        { "rgba png", () => ImageFixtures.RgbaPng() },
+        { "webp", () => ImageFixtures.WebP() },
     };
 
     [Theory]
@@ -155,7 +156,7 @@ public sealed class ImageCodecTests
     [Fact]
     public void Derivative_keeps_cmyk_colours()
     {
-        var red = Fixtures.CmykJpeg(96, 64, Fixtures.Solid(96, 64, 200, 30, 30));
+        var red = ImageFixtures.CmykJpeg(96, 64, ImageFixtures.Solid(96, 64, 200, 30, 30));
 
         using var pixels = Decoded(ImageCodec.Derivative(red, 96), out var width, out _, out _);
 
@@ -166,7 +167,7 @@ public sealed class ImageCodecTests
     [Fact]
     public void Derivative_flattens_transparency_onto_white()
     {
-        using var pixels = Decoded(ImageCodec.Derivative(Fixtures.RgbaPng(), 96), out var width, out _, out _);
+        using var pixels = Decoded(ImageCodec.Derivative(ImageFixtures.RgbaPng(), 96), out var width, out _, out _);
 
         var opaque = Pixel(pixels.Span, width, 10, 32);
         var transparent = Pixel(pixels.Span, width, 86, 32);
@@ -177,7 +178,7 @@ public sealed class ImageCodecTests
     [Fact]
     public void Derivative_of_a_broken_image_throws_with_a_reason()
     {
-        var e = Assert.Throws<ImageRejectedException>(() => ImageCodec.Derivative(Fixtures.Truncated(Fixtures.Jpeg(320, 240)), 100));
+        var e = Assert.Throws<ImageRejectedException>(() => ImageCodec.Derivative(ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240)), 100));
 
         Assert.Equal(RejectionReason.Corrupt, e.Reason);
     }
@@ -185,7 +186,7 @@ public sealed class ImageCodecTests
     [Fact]
     public void Preprocess_normalises_each_channel_in_the_requested_order()
     {
-        var red = Fixtures.Encode(Fixtures.Solid(120, 90, 255, 0, 0), 120, 90, 3, ".png");
+        var red = ImageFixtures.Encode(ImageFixtures.Solid(120, 90, 255, 0, 0), 120, 90, 3, ".png");
         var caffe = PreprocessSpec.Caffe(32);
         var imagenet = PreprocessSpec.ImageNet(32);
         var bgr = new float[caffe.ValuesPerImage];
@@ -211,7 +212,7 @@ public sealed class ImageCodecTests
         {
             thirds[3 * i + (i % 300) / 100] = 255;
         }
-        var image = Fixtures.Encode(thirds, 300, 100, 3, ".png");
+        var image = ImageFixtures.Encode(thirds, 300, 100, 3, ".png");
         var crop = new float[3 * 60 * 60];
         var box = new float[3 * 60 * 60];
         var unit = (0f, 0f, 0f);
@@ -236,9 +237,9 @@ public sealed class ImageCodecTests
     public void PreprocessBatch_fills_each_slot_and_isolates_broken_images()
     {
         var spec = PreprocessSpec.ImageNet(48);
-        var good = Fixtures.Jpeg(200, 150);
-        var other = Fixtures.Png(120, 160);
-        ReadOnlyMemory<byte>[] batch = [good, Fixtures.Truncated(Fixtures.Jpeg(320, 240)), other];
+        var good = ImageFixtures.Jpeg(200, 150);
+        var other = ImageFixtures.Png(120, 160);
+        ReadOnlyMemory<byte>[] batch = [good, ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240)), other];
         var buffer = new float[3 * spec.ValuesPerImage];
         buffer.AsSpan().Fill(float.NaN);
 
@@ -256,9 +257,9 @@ public sealed class ImageCodecTests
     [Fact]
     public void Errors_are_attributed_to_the_call_that_caused_them_under_concurrency()
     {
-        var truncatedJpeg = Fixtures.Truncated(Fixtures.Jpeg(320, 240));
-        var damagedPng = Fixtures.Damaged(Fixtures.Png(320, 240));
-        var good = Fixtures.Jpeg(320, 240);
+        var truncatedJpeg = ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240));
+        var damagedPng = ImageFixtures.Damaged(ImageFixtures.Png(320, 240));
+        var good = ImageFixtures.Jpeg(320, 240);
         var inputs = Enumerable.Range(0, 240).Select(i => (i % 3) switch { 0 => truncatedJpeg, 1 => damagedPng, _ => good }).ToArray();
         var results = new ValidationResult[inputs.Length];
 

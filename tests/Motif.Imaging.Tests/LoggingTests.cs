@@ -1,3 +1,4 @@
+using Motif.Testing;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Motif.Imaging.Interop;
@@ -16,7 +17,7 @@ public sealed class LoggingTests
         {
             // libvips' lenient default (fail_on=none) decodes a truncated JPEG and *warns* about it:
             // exactly the message that would otherwise be printed on stderr.
-            var truncated = Fixtures.Truncated(Fixtures.Jpeg(320, 240), 0.7);
+            var truncated = ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240), 0.7);
             VipsRuntime.Run(() =>
             {
                 unsafe

@@ -3,13 +3,13 @@ using System.IO.Compression;
 using System.Text;
 using Motif.Imaging.Interop;
 
-namespace Motif.Imaging.Tests;
+namespace Motif.Testing;
 
 /// <summary>
 /// Test images, made through libvips itself from deterministic pixel scenes, so no binary fixture is committed
 /// and every format's encoder round-trips through the same library the product decodes with.
 /// </summary>
-internal static class Fixtures
+public static class ImageFixtures
 {
     /// <summary>A deterministic RGB scene: horizontal red ramp, vertical green ramp, 8-pixel blue checker.</summary>
     public static byte[] Scene(int width, int height)
@@ -40,8 +40,11 @@ internal static class Fixtures
     }
 
     /// <summary>Encodes interleaved 8-bit pixels with the libvips saver that <paramref name="suffix"/> selects.</summary>
-    public static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix,
-        Func<VipsImage, VipsImage>? transform = null, int? orientation = null) =>
+    public static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix, int? orientation = null) =>
+        Encode(pixels, width, height, bands, suffix, transform: null, orientation);
+
+    private static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix,
+        Func<VipsImage, VipsImage>? transform, int? orientation = null) =>
         VipsRuntime.Run(() =>
         {
             using var image = VipsImage.FromPixels(pixels, width, height, bands);
@@ -62,13 +65,13 @@ internal static class Fixtures
     public static byte[] Tiff(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".tif[compression=lzw]");
 
     public static byte[] Tiff16(int width = 96, int height = 64) =>
-        Encode(Scene(width, height), width, height, 3, ".tif", i => i.Colourspace(VipsInterpretation.Rgb16));
+        Encode(Scene(width, height), width, height, 3, ".tif", transform: i => i.Colourspace(VipsInterpretation.Rgb16));
 
     public static byte[] GreyPng(int width = 96, int height = 64) =>
-        Encode(Scene(width, height), width, height, 3, ".png", i => i.Colourspace(VipsInterpretation.BW));
+        Encode(Scene(width, height), width, height, 3, ".png", transform: i => i.Colourspace(VipsInterpretation.BW));
 
     public static byte[] CmykJpeg(int width = 96, int height = 64, byte[]? pixels = null) =>
-        Encode(pixels ?? Scene(width, height), width, height, 3, ".jpg[Q=95]", i => i.Colourspace(VipsInterpretation.Cmyk));
+        Encode(pixels ?? Scene(width, height), width, height, 3, ".jpg[Q=95]", transform: i => i.Colourspace(VipsInterpretation.Cmyk));
 
     public static byte[] Gif(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".gif");
 

@@ -1,0 +1,23 @@
+# Motif: the two commands of the README, plus the pieces they are made of.
+SHELL := /bin/bash
+SAMPLE := .cache/sample-intake
+
+.PHONY: help setup demo test bench
+help:
+	@echo "make demo    run the main job on a sample collection (installs what it needs)"
+	@echo "make test    run the whole test suite (installs what it needs)"
+	@echo "make bench   run the benchmarks; each prints a table with its anchor measured in the same run"
+
+setup:
+	@bash infra/setup.sh
+
+demo: setup
+	@bash infra/sample-intake.sh $(SAMPLE)
+	@./motif intake $(SAMPLE)
+
+test: setup
+	@bash infra/test.sh
+
+bench: setup
+	@bash infra/setup.sh bench
+	@GLIBC_TUNABLES=glibc.malloc.hugetlb=1 dotnet run --project bench/Motif.Bench -c Release -- all

@@ -1,0 +1,3 @@
+using Motif.Cli;
+
+return await MotifCommands.Build().Parse(args).InvokeAsync();

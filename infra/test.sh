@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the whole test suite and ends with one summary line: "N passed, N failed, N skipped".
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+status=0
+# --blame-hang-timeout: a native hang dumps and fails the run instead of eating CI's 90 minutes.
+dotnet test Serverless.sln -c Release --nologo --blame-hang-timeout 10m 2>&1 | tee "$log" || status=$?
+awk '/^(Passed|Failed)!/ {
+       for (i = 1; i <= NF; i++) { gsub(",", "", $(i+1)); if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+       runs++ }
+     END { if (runs == 0) { print "no test ran"; exit 1 } printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log" || status=1
+exit "$status"
