@@ -23,7 +23,7 @@ public static unsafe class ImageCodec
     // JPEG "successfully" with the missing rows grey, which would poison a signature.
     private const string StrictLoad = "fail_on=error";
 
-    private delegate T Decoder<out T>(byte* data, nuint length);
+    private delegate T Decoder<out T>(byte* data, nuint length, ImageInfo header);
 
     /// <summary>Receives GLib and libvips warnings (which otherwise go to stderr).</summary>
     public static ILogger Logger
@@ -52,12 +52,7 @@ public static unsafe class ImageCodec
     /// <summary>Reads format, size, colour space and orientation from the header only; no pixel is decoded.</summary>
     /// <exception cref="ImageRejectedException">Empty, unrecognised or unreadable header.</exception>
     public static ImageInfo Probe(ReadOnlySpan<byte> image) =>
-        Decode(image, limits: null, static (data, length) =>
-        {
-            var format = Identify(data, length);
-            using var header = VipsImage.FromBuffer(data, length, string.Empty);
-            return Describe(header, format);
-        });
+        Decode(image, limits: null, static (_, _, header) => header);
 
     /// <summary>
     /// Accepts the image only if it is within <paramref name="limits"/> and every pixel decodes under libvips'
@@ -74,12 +69,12 @@ public static unsafe class ImageCodec
         }
         try
         {
-            return Decode(image, limits, static (data, length) =>
+            return Decode(image, limits, static (data, length, header) =>
             {
                 // Decode() has checked the header; now decode everything (sequentially, in constant memory).
                 using var decoded = VipsImage.FromBuffer(data, length, "access=sequential," + StrictLoad);
                 decoded.Average();
-                return (ValidationResult)new ValidationResult.Accepted(Describe(decoded, Identify(data, length)));
+                return (ValidationResult)new ValidationResult.Accepted(header);
             });
         }
         catch (ImageRejectedException e)
@@ -100,7 +95,7 @@ public static unsafe class ImageCodec
         ArgumentOutOfRangeException.ThrowIfLessThan(quality, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(quality, 100);
         var suffix = $".jpg[Q={quality},strip,optimize_coding]";
-        return Decode(image, limits, (data, length) =>
+        return Decode(image, limits, (data, length, _) =>
         {
             using var thumbnail = VipsImage.Thumbnail(data, length, maxSide, maxSide, VipsSize.Down, VipsInteresting.None, StrictLoad);
             using var display = ToSrgb8(thumbnail);
@@ -117,7 +112,7 @@ public static unsafe class ImageCodec
         {
             throw new ArgumentException($"The destination holds {destination.Length} floats; one image needs {spec.ValuesPerImage}.", nameof(destination));
         }
-        using var pixels = Decode(image, limits, (data, length) => RenderModelInput(data, length, spec));
+        using var pixels = Decode(image, limits, (data, length, header) => RenderModelInput(data, length, header, spec));
         Normalise(pixels.Span, spec, destination);
     }
 
@@ -157,10 +152,10 @@ public static unsafe class ImageCodec
     }
 
     /// <summary>
-    /// Pins the bytes, checks the header against the limits (recognised by content, accepted format,
-    /// pixel count, minimum side) and only then runs <paramref name="decoder"/>; libvips failures become
-    /// <see cref="ImageRejectedException"/> with reason <see cref="RejectionReason.Corrupt"/>.
-    /// With <paramref name="limits"/> null only the recognition is checked (used by Probe).
+    /// Pins the bytes, reads the header (format recognised by content; no pixel decoded), checks it against
+    /// <paramref name="limits"/> when given (accepted format, pixel count, minimum side) and only then runs
+    /// <paramref name="decoder"/>. libvips failures become <see cref="ImageRejectedException"/> with reason
+    /// <see cref="RejectionReason.Corrupt"/>.
     /// </summary>
     private static T Decode<T>(ReadOnlySpan<byte> image, ValidationLimits? limits, Decoder<T> decoder)
     {
@@ -179,11 +174,7 @@ public static unsafe class ImageCodec
                 return VipsRuntime.Run(() =>
                 {
                     var data = (byte*)address;
-                    if (limits is not null)
-                    {
-                        CheckHeader(data, length, limits);
-                    }
-                    return decoder(data, length);
+                    return decoder(data, length, ReadHeader(data, length, limits));
                 });
             }
             catch (VipsException e)
@@ -193,26 +184,31 @@ public static unsafe class ImageCodec
         }
     }
 
-    private static void CheckHeader(byte* data, nuint length, ValidationLimits limits)
+    private static ImageInfo ReadHeader(byte* data, nuint length, ValidationLimits? limits)
     {
         var format = Identify(data, length);
-        if (!limits.AcceptedFormats.Contains(format))
+        if (limits is not null && !limits.AcceptedFormats.Contains(format))
         {
             throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
                 $"{format.Code()} images are not accepted (accepted: {string.Join(", ", limits.AcceptedFormats.Order().Select(f => f.Code()))}).");
         }
         using var header = VipsImage.FromBuffer(data, length, string.Empty);
-        var (width, height) = (header.Width, header.Height);
-        if ((long)width * height > limits.MaxPixels)
+        var info = Describe(header, format);
+        if (limits is null)
+        {
+            return info;
+        }
+        if (info.Pixels > limits.MaxPixels)
         {
             throw new ImageRejectedException(RejectionReason.TooManyPixels,
-                $"The header declares {width}×{height} = {(long)width * height:N0} pixels; the limit is {limits.MaxPixels:N0}.");
+                $"The header declares {info.Width}×{info.Height} = {info.Pixels:N0} pixels; the limit is {limits.MaxPixels:N0}.");
         }
-        if (Math.Min(width, height) < limits.MinSide)
+        if (Math.Min(info.Width, info.Height) < limits.MinSide)
         {
             throw new ImageRejectedException(RejectionReason.TooSmall,
-                $"The image is {width}×{height}; the shorter side must be at least {limits.MinSide} pixels.");
+                $"The image is {info.Width}×{info.Height}; the shorter side must be at least {limits.MinSide} pixels.");
         }
+        return info;
     }
 
     /// <summary>The format from the bytes' signature, as libvips' loaders recognise it (blocked loaders excluded).</summary>
@@ -268,27 +264,40 @@ public static unsafe class ImageCodec
         },
         Math.Clamp(image.Orientation, 1, 8), image.HasAlpha, Math.Max(1, image.Pages));
 
-    private static NativePixels RenderModelInput(byte* data, nuint length, PreprocessSpec spec)
+    /// <summary>
+    /// The model input as interleaved 8-bit sRGB, InputSize × InputSize. Not vips_thumbnail: for display quality
+    /// it shrinks on load only to twice the target (a 2000×1500 JPEG decodes at 1000×750 for a 256 resize). A
+    /// model input needs less: take the largest JPEG DCT shrink (1/2, 1/4, 1/8) that still leaves the target
+    /// size, like PIL's Image.draft, then one lanczos3 resize by less than 2×.
+    /// </summary>
+    private static NativePixels RenderModelInput(byte* data, nuint length, ImageInfo header, PreprocessSpec spec)
     {
         var size = spec.InputSize;
-        if (spec.Resize == ResizeMode.ShortSideCentreCrop)
-        {
-            // thumbnail with crop=centre fills a ResizeTo square from the short-side-resized image; the
-            // centre crop of that square is torchvision's Resize(ResizeTo) + CenterCrop(size).
-            using var square = VipsImage.Thumbnail(data, length, spec.ResizeTo, spec.ResizeTo, VipsSize.Both, VipsInteresting.Centre, StrictLoad);
-            using var rgb = ToSrgb8(square);
-            // torchvision: top = int(round((height − size) / 2.0)), Python rounding half to even.
-            var left = (int)Math.Round((rgb.Width - size) / 2.0, MidpointRounding.ToEven);
-            var top = (int)Math.Round((rgb.Height - size) / 2.0, MidpointRounding.ToEven);
-            using var crop = rgb.ExtractArea(left, top, size, size);
-            return crop.Render();
-        }
+        var crop = spec.Resize == ResizeMode.ShortSideCentreCrop;
+        // The side that must come out at `target` pixels: the short one for a crop, the long one for a letterbox.
+        // Either is the same before and after an EXIF rotation, so resizing can precede it.
+        int Side(int width, int height) => crop ? Math.Min(width, height) : Math.Max(width, height);
+        var target = crop ? spec.ResizeTo : size;
+        var shrink = header.Format == ImageFormat.Jpeg ? Array.Find([8, 4, 2], f => Side(header.Width, header.Height) / f >= target) : 0;
+        var options = shrink > 1 ? $"access=sequential,{StrictLoad},shrink={shrink}" : $"access=sequential,{StrictLoad}";
 
-        using var fitted = VipsImage.Thumbnail(data, length, size, size, VipsSize.Both, VipsInteresting.None, StrictLoad);
-        using var fittedRgb = ToSrgb8(fitted);
+        using var loaded = VipsImage.FromBuffer(data, length, options);
+        using var rgb = ToSrgb8(loaded);
+        using var resized = rgb.Resize((double)target / Side(rgb.Width, rgb.Height));
+        // Rotation needs random access, which a sequential decode lacks: apply it to the small image in memory.
+        using var small = resized.CopyMemory();
+        using var upright = small.AutoRotate();
+        if (crop)
+        {
+            // torchvision's CenterCrop: top = int(round((height − size) / 2.0)), Python rounding half to even.
+            var left = (int)Math.Round((upright.Width - size) / 2.0, MidpointRounding.ToEven);
+            var top = (int)Math.Round((upright.Height - size) / 2.0, MidpointRounding.ToEven);
+            using var centre = upright.ExtractArea(left, top, size, size);
+            return centre.Render();
+        }
         var (m0, m1, m2) = spec.Mean;
         double[] padding = spec.Channels == ChannelOrder.Rgb ? [m0, m1, m2] : [m2, m1, m0];
-        using var boxed = fittedRgb.Embed((size - fittedRgb.Width) / 2, (size - fittedRgb.Height) / 2, size, size, padding);
+        using var boxed = upright.Embed((size - upright.Width) / 2, (size - upright.Height) / 2, size, size, padding);
         return boxed.Render();
     }
 

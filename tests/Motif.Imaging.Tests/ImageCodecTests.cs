@@ -234,6 +234,38 @@ public sealed class ImageCodecTests
     }
 
     [Fact]
+    public void Preprocess_applies_exif_orientation()
+    {
+        var raw = new PreprocessSpec(64, ResizeMode.Letterbox, ChannelOrder.Rgb, (0, 0, 0), (1, 1, 1));
+        var input = new float[raw.ValuesPerImage];
+
+        ImageCodec.Preprocess(ImageFixtures.SidewaysJpeg(120, 240), raw, input);
+
+        // Upright 120×240 letterboxed into 64²: 32×64 in the middle, red top third, blue below.
+        var (red, blue) = (Channel(input, 64, 0), Channel(input, 64, 2));
+        Assert.True(red[8 * 64 + 32] > 180 && blue[8 * 64 + 32] < 80, $"top should be red: R {red[8 * 64 + 32]} B {blue[8 * 64 + 32]}");
+        Assert.True(blue[50 * 64 + 32] > 180 && red[50 * 64 + 32] < 80, $"bottom should be blue: R {red[50 * 64 + 32]} B {blue[50 * 64 + 32]}");
+    }
+
+    [Fact]
+    public void Jpeg_shrink_on_load_matches_a_full_decode()
+    {
+        // The same 1600×1200 picture as JPEG (decoded at 1/4 by DCT scaling) and as PNG (decoded in full).
+        var pixels = ImageFixtures.Scene(1600, 1200);
+        var raw = new PreprocessSpec(224, ResizeMode.ShortSideCentreCrop, ChannelOrder.Rgb, (0, 0, 0), (1, 1, 1));
+        var fromJpeg = new float[raw.ValuesPerImage];
+        var fromPng = new float[raw.ValuesPerImage];
+
+        ImageCodec.Preprocess(ImageFixtures.Encode(pixels, 1600, 1200, 3, ".jpg[Q=95]"), raw, fromJpeg);
+        ImageCodec.Preprocess(ImageFixtures.Encode(pixels, 1600, 1200, 3, ".png"), raw, fromPng);
+
+        // Red and green are smooth ramps; blue is an 8-pixel checker that any two resamplers alias differently.
+        var planes = 2 * 224 * 224;
+        var meanDifference = fromJpeg[..planes].Zip(fromPng[..planes], (a, b) => Math.Abs(a - b)).Average();
+        Assert.True(meanDifference < 2.0, $"mean |JPEG − PNG| over R and G is {meanDifference:0.00} levels");
+    }
+
+    [Fact]
     public void PreprocessBatch_fills_each_slot_and_isolates_broken_images()
     {
         var spec = PreprocessSpec.ImageNet(48);

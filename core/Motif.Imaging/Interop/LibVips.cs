@@ -97,6 +97,18 @@ internal static unsafe partial class LibVips
         string heightName, int height, string sizeName, VipsSize size,
         string cropName, VipsInteresting crop, string optionStringName, string optionString, nint terminator);
 
+    /// <summary>vips_resize(in, &amp;out, scale, NULL): lanczos3. The double is a fixed argument, so it is safe here.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_resize(nint input, out nint output, double scale, nint terminator);
+
+    /// <summary>Rotates/flips by the image's EXIF orientation and removes the tag.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_autorot(nint input, out nint output, nint terminator);
+
+    /// <summary>Renders the image into memory; the result allows random access (needed by rotation).</summary>
+    [LibraryImport(Vips)]
+    internal static partial nint vips_image_copy_memory(nint input);
+
     [LibraryImport(Vips)]
     internal static partial int vips_colourspace(nint input, out nint output, VipsInterpretation space, nint terminator);
 

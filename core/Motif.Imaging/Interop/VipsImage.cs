@@ -65,6 +65,12 @@ internal sealed unsafe class VipsImage : SafeHandle
     public VipsImage Colourspace(VipsInterpretation space) =>
         Wrap(LibVips.vips_colourspace(handle, out var output, space, 0), output);
 
+    public VipsImage Resize(double scale) => Wrap(LibVips.vips_resize(handle, out var output, scale, 0), output);
+
+    public VipsImage AutoRotate() => Wrap(LibVips.vips_autorot(handle, out var output, 0), output);
+
+    public VipsImage CopyMemory() => Wrap(LibVips.vips_image_copy_memory(handle));
+
     public VipsImage Cast(VipsBandFormat format) => Wrap(LibVips.vips_cast(handle, out var output, format, 0), output);
 
     public VipsImage ExtractArea(int left, int top, int width, int height) =>

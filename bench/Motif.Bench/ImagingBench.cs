@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using Motif.Imaging;
+
+namespace Motif.Bench;
+
+/// <summary>
+/// Decode + preprocess to a 224×224 float CHW tensor (ImageNet normalisation, resize 256 + centre crop 224)
+/// of 2000×1500 JPEGs made from real photographs, in images/s, with 1 and 2 threads; bytes are in memory on
+/// both sides. Anchors, same run, same inputs: torchvision's PIL pipeline (what the research code does) and
+/// PIL with draft() (JPEG DCT scaling, the same trick as libvips' shrink-on-load).
+/// </summary>
+internal static class ImagingBench
+{
+    private const int Images = 32;
+    private const int Passes = 5;
+
+    public static void Run(string root)
+    {
+        var inputs = Path.Combine(root, ".cache", "bench", "jpeg-2000x1500");
+        var anchor = Path.Combine(root, "bench", "anchors", "imaging_anchor.py");
+        if (!Directory.Exists(inputs) || Directory.GetFiles(inputs, "*.jpg").Length != Images)
+        {
+            Repository.Python(anchor, "make-inputs", Path.Combine(root, ".cache", "skimage-data"), inputs, Images.ToString());
+        }
+        var bytes = Directory.GetFiles(inputs, "*.jpg").Order(StringComparer.Ordinal).Select(p => (ReadOnlyMemory<byte>)File.ReadAllBytes(p)).ToArray();
+        var spec = PreprocessSpec.ImageNet(224);
+        var buffer = new float[bytes.Length * spec.ValuesPerImage];
+
+        // libvips' own thread pool off: parallelism comes from the batch, one image per thread.
+        ImageCodec.Concurrency = 1;
+        var rows = new List<(string Pipeline, int Threads, double Rate, double Anchor)>();
+        foreach (var threads in new[] { 1, 2 })
+        {
+            var python = Repository.PythonJson(anchor, "run", inputs, threads.ToString(), Passes.ToString());
+            var motif = Median(() =>
+            {
+                var results = ImageCodec.PreprocessBatch(bytes, spec, buffer, threads);
+                if (results.Any(r => !r.Succeeded))
+                {
+                    throw new InvalidOperationException("a benchmark image was rejected");
+                }
+            }, bytes.Length);
+            var torchvision = python["torchvision"];
+            rows.Add(("torchvision, PIL (anchor)", threads, torchvision, torchvision));
+            rows.Add(("PIL with draft()", threads, python["pil_draft"], torchvision));
+            rows.Add(("Motif, libvips shrink-on-load", threads, motif, torchvision));
+        }
+
+        Console.WriteLine($"Decode + preprocess to 224² float CHW: {bytes.Length} JPEGs 2000×1500 (q90, real photos), median of {Passes} passes");
+        Console.WriteLine();
+        Console.WriteLine("| pipeline                        | threads | images/s | vs anchor |");
+        Console.WriteLine("|---------------------------------|--------:|---------:|----------:|");
+        foreach (var (pipeline, threads, rate, anchorRate) in rows)
+        {
+            Console.WriteLine($"| {pipeline,-31} | {threads,7} | {rate,8:0.0} | {rate / anchorRate,8:0.00}× |");
+        }
+        Console.WriteLine();
+    }
+
+    private static double Median(Action pass, int images)
+    {
+        pass(); // warm-up
+        var rates = new double[Passes];
+        for (var i = 0; i < Passes; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            pass();
+            rates[i] = images / clock.Elapsed.TotalSeconds;
+        }
+        Array.Sort(rates);
+        return rates[Passes / 2];
+    }
+}

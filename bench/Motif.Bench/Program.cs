@@ -1,0 +1,9 @@
+using Motif.Bench;
+
+// Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
+var which = args.FirstOrDefault() ?? "all";
+var repository = Repository.Root();
+if (which is "imaging" or "all")
+{
+    ImagingBench.Run(repository);
+}
