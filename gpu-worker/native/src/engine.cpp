@@ -1,0 +1,415 @@
+#include "engine.h"
+
+#include <torch/serialize.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+namespace motif {
+
+namespace F = torch::nn::functional;
+
+// ================================ losses =================================================
+motif_train_options default_options() {
+  // SEEDS.md (EPFL replica recipe): compound hinge, cosine distance, summed over the batch,
+  // m = 0.01, m2 = 0.1, Adam lr 1e-6, weight decay 1e-4. BN statistics frozen by default:
+  // with batch 4 (12 images) batch statistics are too noisy, and the replica's attempt to
+  // freeze them silently failed (model.train() re-enabled them) — here it is enforced.
+  motif_train_options o{};
+  o.margin = 0.01;
+  o.margin2 = 0.1;
+  o.learning_rate = 1e-6;
+  o.weight_decay = 1e-4;
+  o.loss = MOTIF_LOSS_COMPOUND_HINGE;
+  o.distance = MOTIF_DISTANCE_COSINE;
+  o.reduction = MOTIF_REDUCTION_SUM;
+  o.anchor_swap = 1;
+  o.intra_penalty = 1;
+  o.bn_mode = MOTIF_BN_FROZEN_STATS;
+  o.freeze_stages = 0;
+  return o;
+}
+
+void validate_options(const motif_train_options& o, bool pairs) {
+  auto bad = [](const std::string& m) { fail(MOTIF_ERR_INVALID_ARGUMENT, "train options: " + m); };
+  if (o.loss < 0 || o.loss > 2) bad("unknown loss " + std::to_string(o.loss));
+  if (pairs && o.loss != MOTIF_LOSS_CONTRASTIVE) bad("pairs need the contrastive loss");
+  if (!pairs && o.loss == MOTIF_LOSS_CONTRASTIVE) bad("the contrastive loss takes pairs (use the *_pairs function)");
+  if (o.distance != MOTIF_DISTANCE_COSINE && o.distance != MOTIF_DISTANCE_EUCLIDEAN) bad("unknown distance");
+  if (o.reduction != MOTIF_REDUCTION_SUM && o.reduction != MOTIF_REDUCTION_MEAN) bad("unknown reduction");
+  if ((o.anchor_swap != 0 && o.anchor_swap != 1) || (o.intra_penalty != 0 && o.intra_penalty != 1))
+    bad("anchor_swap / intra_penalty must be 0 or 1");
+  if (o.intra_penalty && o.loss != MOTIF_LOSS_COMPOUND_HINGE) bad("intra_penalty belongs to the compound hinge loss");
+  if (o.anchor_swap && o.loss == MOTIF_LOSS_CONTRASTIVE) bad("anchor_swap needs triplets");
+  if (!std::isfinite(o.margin) || !std::isfinite(o.margin2)) bad("margins must be finite");
+  if (!(o.learning_rate > 0) || !std::isfinite(o.learning_rate)) bad("learning_rate must be > 0");
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) bad("weight_decay must be >= 0");
+  if (o.bn_mode < 0 || o.bn_mode > 2) bad("unknown bn_mode");
+  if (o.freeze_stages < 0 || o.freeze_stages > 5) bad("freeze_stages must be in 0..5");
+  if (o.reserved != 0) bad("reserved must be 0");
+}
+
+torch::Tensor distance(const torch::Tensor& a, const torch::Tensor& b, int kind) {
+  if (kind == MOTIF_DISTANCE_EUCLIDEAN) return torch::pairwise_distance(a, b, 2.0, 1e-6);
+  // d = 1 - cos(a, b); inputs are normalised here so callers may pass raw vectors
+  // (for model embeddings, already unit length, this is the identity).
+  auto o = F::NormalizeFuncOptions().p(2).dim(1);
+  return 1 - (F::normalize(a, o) * F::normalize(b, o)).sum(1);
+}
+
+static torch::Tensor reduce(const torch::Tensor& per, int reduction) {
+  return reduction == MOTIF_REDUCTION_MEAN ? per.mean() : per.sum();
+}
+
+LossResult triplet_loss(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& c,
+                        const motif_train_options& o) {
+  LossResult r;
+  r.d_ab = distance(a, b, o.distance);
+  r.d_ac = distance(a, c, o.distance);
+  r.d_bc = distance(b, c, o.distance);
+  // Anchor swap (Balntas et al., BMVC 2016, "Learning local feature descriptors with triplets
+  // and shallow CNNs"): the hardest of the two negatives distances, min(d(A,C), d(B,C)).
+  auto dneg = o.anchor_swap ? torch::minimum(r.d_ac, r.d_bc) : r.d_ac;
+  auto per = o.margin + r.d_ab - dneg;
+  // Intra-sample penalty (EPFL DHLAB replica, compound hinge): also pull positives closer than
+  // m2 in absolute terms, not only relative to the negative.
+  if (o.loss == MOTIF_LOSS_COMPOUND_HINGE && o.intra_penalty) per = per + torch::relu(r.d_ab - o.margin2);
+  r.loss = reduce(torch::relu(per), o.reduction);
+  return r;
+}
+
+LossResult pair_loss(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& same,
+                     const motif_train_options& o) {
+  // Contrastive loss (Hadsell, Chopra, LeCun, CVPR 2006): y d^2 + (1 - y) max(0, m - d)^2.
+  LossResult r;
+  r.d_ab = distance(a, b, o.distance);
+  auto per = same * r.d_ab.pow(2) + (1 - same) * torch::relu(o.margin - r.d_ab).pow(2);
+  r.loss = reduce(per, o.reduction);
+  return r;
+}
+
+// ================================ model ==================================================
+static torch::Device parse_device(const std::string& d) {
+  if (d.empty() || d == "cpu") return torch::kCPU;
+  if (d.rfind("cuda", 0) != 0) fail(MOTIF_ERR_INVALID_ARGUMENT, "unknown device '" + d + "' (cpu, cuda, cuda:N)");
+  if (!torch::cuda::is_available()) fail(MOTIF_ERR_INVALID_ARGUMENT, "device '" + d + "': no CUDA device / CPU-only libtorch");
+  return torch::Device(d);
+}
+
+Model::Model(const std::string& arch, const std::string& device) : device_(parse_device(device)) {
+  net_ = ResNet(ArchConfig::parse(arch));
+  init_random(*net_, 0);
+  net_->to(device_);
+  net_->eval();
+}
+
+void Model::init(int scheme, uint64_t seed) {
+  if (scheme == MOTIF_INIT_RANDOM) init_random(*net_, seed);
+  else if (scheme == MOTIF_INIT_TEST_PATTERN) init_test_pattern(*net_);
+  else fail(MOTIF_ERR_INVALID_ARGUMENT, "unknown init scheme " + std::to_string(scheme));
+  step_ = 0;
+}
+
+void Model::load_weights(const std::string& path) {
+  bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
+  auto cpu = ResNet(net_->cfg);  // load on CPU, validate, then copy: a failed load changes nothing
+  if (json) load_tfjs(*cpu, path);
+  else load_state_dict_file(*cpu, path);
+  torch::NoGradGuard ng;
+  net_->cfg = cpu->cfg;  // the TF.js loader may adopt the file's BN epsilon
+  auto dst = state_entries(*net_);
+  auto src = state_entries(*cpu);
+  for (size_t i = 0; i < dst.size(); ++i) dst[i].second.copy_(src[i].second);
+  for (auto& m : net_->modules(false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2dImpl>()) bn->options.eps(net_->cfg.bn_eps);
+  step_ = 0;
+}
+
+Json Model::metadata_json() {
+  const auto& c = net_->cfg;
+  Json j = Json::object();
+  j.set("architecture", Json::of(c.canonical()));
+  j.set("family", Json::of(c.family));
+  j.set("embedding_dim", Json::of(double(c.embedding_dim())));
+  j.set("num_classes", Json::of(double(c.num_classes)));
+  j.set("device", Json::of(device_.str()));
+  j.set("step", Json::of(double(step_)));
+  // What the caller must do to pixels before motif_embed (the engine takes network input):
+  // x[c] = (pixel[c] scaled to [0, pixel_scale] - mean[c]) / std[c], channels in color_order, NCHW.
+  Json pre = Json::object(), mean = Json::array(), sd = Json::array();
+  bool keras = c.keras();
+  // keras_applications imagenet_utils.preprocess_input(mode="caffe") vs torchvision's transforms.
+  for (double v : keras ? std::vector<double>{103.939, 116.779, 123.68} : std::vector<double>{0.485, 0.456, 0.406})
+    mean.arr.push_back(Json::of(v));
+  for (double v : keras ? std::vector<double>{1, 1, 1} : std::vector<double>{0.229, 0.224, 0.225})
+    sd.arr.push_back(Json::of(v));
+  pre.set("color_order", Json::of(keras ? "BGR" : "RGB"));
+  pre.set("pixel_scale", Json::of(keras ? 255.0 : 1.0));
+  pre.set("mean", mean);
+  pre.set("std", sd);
+  pre.set("layout", Json::of("NCHW"));
+  j.set("preprocessing", pre);
+  return j;
+}
+
+std::string Model::info_json() { return metadata_json().dump(); }
+
+torch::Tensor Model::tensor(const std::string& name) {
+  for (auto& e : state_entries(*net_))
+    if (e.first == name) return e.second.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  fail(MOTIF_ERR_INVALID_ARGUMENT, "no parameter or buffer named '" + name + "'");
+}
+
+torch::Tensor Model::input(const float* x, int64_t n, int64_t c, int64_t h, int64_t w) {
+  if (!x) fail(MOTIF_ERR_INVALID_ARGUMENT, "input buffer is NULL");
+  if (n < 1 || c != 3 || h < 1 || w < 1 || h > 16384 || w > 16384 || n > (int64_t(1) << 20))
+    fail(MOTIF_ERR_INVALID_ARGUMENT, "input must be N x 3 x H x W with N, H, W >= 1 (got " + std::to_string(n) + "x" +
+                                         std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w) + ")");
+  // Zero-copy view of the caller's buffer (it is only read; the const_cast is for from_blob).
+  auto t = torch::from_blob(const_cast<float*>(x), {n, c, h, w}, torch::kFloat);
+  return device_.is_cpu() ? t : t.to(device_);
+}
+
+void Model::embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* emb, float* logits) {
+  auto in = input(x, n, c, h, w);
+  if (!emb) fail(MOTIF_ERR_INVALID_ARGUMENT, "embedding buffer is NULL");
+  if (logits && !net_->fc) fail(MOTIF_ERR_INVALID_ARGUMENT, "logits requested but the model has no classifier head");
+  c10::InferenceMode guard;
+  net_->eval();
+  auto pooled = net_->pooled(in);
+  auto e = F::normalize(pooled, F::NormalizeFuncOptions().p(2).dim(1));  // per image (not per batch)
+  torch::from_blob(emb, e.sizes(), torch::kFloat).copy_(e);
+  if (logits) {
+    auto l = net_->fc(pooled);  // the head sees the un-normalised pooled features, as in training
+    torch::from_blob(logits, l.sizes(), torch::kFloat).copy_(l);
+  }
+}
+
+void Model::configure(const motif_train_options& o) {
+  validate_options(o, o.loss == MOTIF_LOSS_CONTRASTIVE);
+  std::set<std::string> bn_params;
+  for (auto& m : net_->named_modules("", false))
+    if (m.value()->as<torch::nn::BatchNorm2dImpl>()) {
+      bn_params.insert(m.key() + ".weight");
+      bn_params.insert(m.key() + ".bias");
+    }
+  for (auto& p : net_->named_parameters()) {
+    bool frozen = stage_of(p.key()) < o.freeze_stages ||
+                  (o.bn_mode == MOTIF_BN_FROZEN && bn_params.count(p.key()));
+    p.value().set_requires_grad(!frozen);
+  }
+  if (!opt_) {
+    opt_ = std::make_unique<torch::optim::Adam>(
+        net_->parameters(), torch::optim::AdamOptions(o.learning_rate).weight_decay(o.weight_decay));
+  } else {
+    for (auto& g : opt_->param_groups()) {
+      auto& ao = static_cast<torch::optim::AdamOptions&>(g.options());
+      ao.lr(o.learning_rate).weight_decay(o.weight_decay);
+    }
+  }
+  topts_ = o;
+  configured_ = true;
+}
+
+void Model::apply_train_modes() {
+  // "Done right" BN freezing: module.train() switches every BN back to batch statistics (the
+  // replica's silent failure), so eval() is re-applied after it, on every step. Frozen stages
+  // also keep their BN in eval mode: a frozen layer must not drift through running stats.
+  net_->train(true);
+  for (auto& m : net_->named_modules("", false))
+    if (m.value()->as<torch::nn::BatchNorm2dImpl>() &&
+        (topts_.bn_mode != MOTIF_BN_TRAIN || stage_of(m.key()) < topts_.freeze_stages))
+      m.value()->eval();
+}
+
+LossResult Model::step_on(const torch::Tensor& x, int parts, const float* labels, int64_t n) {
+  if (!configured_) fail(MOTIF_ERR_STATE, "motif_train_configure must be called before a train step");
+  apply_train_modes();
+  // One forward pass over all 2n/3n images: a single (larger) batch for BN statistics and
+  // for the convolution kernels.
+  auto emb = F::normalize(net_->pooled(x), F::NormalizeFuncOptions().p(2).dim(1));
+  auto e = emb.chunk(parts, 0);
+  LossResult r;
+  if (parts == 3) {
+    r = triplet_loss(e[0], e[1], e[2], topts_);
+  } else {
+    auto y = torch::from_blob(const_cast<float*>(labels), {n}, torch::kFloat).to(device_);
+    r = pair_loss(e[0], e[1], y, topts_);
+  }
+  if (!r.loss.requires_grad()) fail(MOTIF_ERR_STATE, "every parameter used by the embedding is frozen");
+  for (auto& p : net_->parameters()) p.mutable_grad() = torch::Tensor();  // set_to_none: frozen
+  r.loss.backward();  // params keep no grad, so Adam skips them (no weight-decay drift)
+  opt_->step();
+  ++step_;
+  net_->eval();
+  r.loss = r.loss.detach();
+  r.d_ab = r.d_ab.detach();
+  if (r.d_ac.defined()) { r.d_ac = r.d_ac.detach(); r.d_bc = r.d_bc.detach(); }
+  return r;
+}
+
+LossResult Model::train_triplets(const float* a, const float* b, const float* c, int64_t n, int64_t ch,
+                                 int64_t h, int64_t w) {
+  if (configured_ && topts_.loss == MOTIF_LOSS_CONTRASTIVE)
+    fail(MOTIF_ERR_STATE, "configured loss is contrastive: use motif_train_step_pairs");
+  return step_on(torch::cat({input(a, n, ch, h, w), input(b, n, ch, h, w), input(c, n, ch, h, w)}), 3, nullptr, n);
+}
+
+LossResult Model::train_pairs(const float* a, const float* b, const float* labels, int64_t n, int64_t ch,
+                              int64_t h, int64_t w) {
+  if (!labels) fail(MOTIF_ERR_INVALID_ARGUMENT, "labels buffer is NULL");
+  if (configured_ && topts_.loss != MOTIF_LOSS_CONTRASTIVE)
+    fail(MOTIF_ERR_STATE, "pairs need the contrastive loss: configure it first");
+  return step_on(torch::cat({input(a, n, ch, h, w), input(b, n, ch, h, w)}), 2, labels, n);
+}
+
+// ================================ checkpoints ============================================
+// A torch::serialize archive (zip): "metadata" (JSON string), "model" (nn::Module::save
+// layout) and, once training was configured, "optimizer" (torch::optim::Adam::save: per
+// parameter step / exp_avg / exp_avg_sq in parameter order). Resuming restores all of it, so
+// the next steps are bit-identical on CPU (training itself draws no random numbers).
+static const char* kFormat = "motif-checkpoint";
+
+static Json options_json(const motif_train_options& o) {
+  Json j = Json::object();
+  j.set("margin", Json::of(o.margin));
+  j.set("margin2", Json::of(o.margin2));
+  j.set("learning_rate", Json::of(o.learning_rate));
+  j.set("weight_decay", Json::of(o.weight_decay));
+  j.set("loss", Json::of(double(o.loss)));
+  j.set("distance", Json::of(double(o.distance)));
+  j.set("reduction", Json::of(double(o.reduction)));
+  j.set("anchor_swap", Json::of(double(o.anchor_swap)));
+  j.set("intra_penalty", Json::of(double(o.intra_penalty)));
+  j.set("bn_mode", Json::of(double(o.bn_mode)));
+  j.set("freeze_stages", Json::of(double(o.freeze_stages)));
+  return j;
+}
+
+static motif_train_options options_from(const Json& j) {
+  motif_train_options o{};
+  o.margin = j.at("margin").num;
+  o.margin2 = j.at("margin2").num;
+  o.learning_rate = j.at("learning_rate").num;
+  o.weight_decay = j.at("weight_decay").num;
+  o.loss = int32_t(j.at("loss").num);
+  o.distance = int32_t(j.at("distance").num);
+  o.reduction = int32_t(j.at("reduction").num);
+  o.anchor_swap = int32_t(j.at("anchor_swap").num);
+  o.intra_penalty = int32_t(j.at("intra_penalty").num);
+  o.bn_mode = int32_t(j.at("bn_mode").num);
+  o.freeze_stages = int32_t(j.at("freeze_stages").num);
+  return o;
+}
+
+void Model::save(const std::string& path, const std::string& user_json) {
+  Json meta = metadata_json();
+  meta.obj.insert(meta.obj.begin(), {"format", Json::of(kFormat)});
+  meta.set("format_version", Json::of(1.0));
+  meta.set("content_hash", Json::of(content_hash(*net_)));
+  meta.set("train_options", configured_ ? options_json(topts_) : Json());
+  Json user;
+  if (!user_json.empty()) {
+    try {
+      user = Json::parse(user_json);
+    } catch (const MotifError& e) {
+      fail(MOTIF_ERR_INVALID_ARGUMENT, std::string("user metadata is not valid JSON: ") + e.what());
+    }
+  }
+  meta.set("user", user);
+
+  torch::serialize::OutputArchive ar, model_ar;
+  ar.write("metadata", c10::IValue(meta.dump()));
+  net_->save(model_ar);
+  ar.write("model", model_ar);
+  if (opt_) {
+    torch::serialize::OutputArchive opt_ar;
+    opt_->save(opt_ar);
+    ar.write("optimizer", opt_ar);
+  }
+  // Write then rename: a crash never leaves a half-written checkpoint under the final name.
+  std::string tmp = path + ".tmp";
+  try {
+    ar.save_to(tmp);
+  } catch (const c10::Error& e) {
+    std::remove(tmp.c_str());
+    fail(MOTIF_ERR_IO, "cannot write checkpoint '" + path + "': " + e.what_without_backtrace());
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    fail(MOTIF_ERR_IO, "cannot move checkpoint into place at '" + path + "'");
+  }
+}
+
+static void open_archive(const std::string& path, torch::serialize::InputArchive& ar) {
+  if (!std::ifstream(path, std::ios::binary)) read_file(path);  // raises MOTIF_ERR_IO with errno text
+  try {
+    ar.load_from(path);
+  } catch (const c10::Error& e) {
+    std::string m = e.what_without_backtrace();
+    fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a Motif checkpoint: " + m.substr(0, m.find('\n')));
+  }
+}
+
+static Json read_meta(torch::serialize::InputArchive& ar, const std::string& path) {
+  c10::IValue iv;
+  if (!ar.try_read("metadata", iv) || !iv.isString())
+    fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a Motif checkpoint (no metadata)");
+  Json meta = Json::parse(iv.toStringRef());
+  const Json* f = meta.find("format");
+  if (!f || f->str != kFormat) fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a Motif checkpoint (format)");
+  return meta;
+}
+
+std::string Model::read_metadata(const std::string& path) {
+  torch::serialize::InputArchive ar;
+  open_archive(path, ar);
+  return read_meta(ar, path).dump();
+}
+
+void Model::load(const std::string& path) {
+  torch::serialize::InputArchive ar;
+  open_archive(path, ar);
+  Json meta = read_meta(ar, path);
+  const std::string arch = meta.at("architecture").str, mine = net_->cfg.canonical();
+  if (arch != mine)
+    fail(MOTIF_ERR_MISMATCH, "checkpoint '" + path + "' holds architecture '" + arch + "' but the model is '" + mine + "'");
+  // Load into a scratch network, verify the content hash, and only then overwrite ours.
+  auto tmp = ResNet(net_->cfg);
+  try {
+    torch::serialize::InputArchive model_ar;
+    ar.read("model", model_ar);
+    tmp->load(model_ar);
+  } catch (const c10::Error& e) {
+    std::string m = e.what_without_backtrace();
+    fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' is incomplete: " + m.substr(0, m.find('\n')));
+  }
+  if (content_hash(*tmp) != meta.at("content_hash").str)
+    fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' is corrupt (content hash mismatch)");
+  {
+    torch::NoGradGuard ng;
+    auto dst = state_entries(*net_);
+    auto src = state_entries(*tmp);
+    for (size_t i = 0; i < dst.size(); ++i) dst[i].second.copy_(src[i].second);
+  }
+  step_ = int64_t(meta.at("step").num);
+  opt_.reset();
+  configured_ = false;
+  torch::serialize::InputArchive opt_ar;
+  const Json& to = meta.at("train_options");
+  if (to.kind == Json::Object) {
+    configure(options_from(to));
+    if (ar.try_read("optimizer", opt_ar)) opt_->load(opt_ar);
+    if (!device_.is_cpu())  // the archive was read on the CPU; Adam's moments follow the weights
+      for (auto& kv : opt_->state()) {
+        auto& st = static_cast<torch::optim::AdamParamState&>(*kv.second);
+        st.exp_avg(st.exp_avg().to(device_));
+        st.exp_avg_sq(st.exp_avg_sq().to(device_));
+        if (st.max_exp_avg_sq().defined()) st.max_exp_avg_sq(st.max_exp_avg_sq().to(device_));
+      }
+  }
+}
+
+}  // namespace motif
