@@ -15,8 +15,8 @@ as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages -------------------------------------------------------------------------------
 # libvips-dev: image intake (Motif.Imaging binds libvips.so.42). libtorch-dev, cmake, g++: the native
-# signature engine. nodejs/npm: Azurite for the storage tests. python3-*: benchmark anchors only.
-packages=(libvips-dev libtorch-dev cmake g++ make)
+# signature engine; libgtest-dev: its test suite. nodejs/npm: Azurite for the storage tests. python3-*: benchmark anchors only.
+packages=(libvips-dev libtorch-dev libgtest-dev cmake g++ make)
 command -v npm >/dev/null || packages+=(nodejs npm)
 [[ $mode == bench ]] && packages+=(python3-pil python3-numpy python3-torch python3-torchvision python3-sklearn)
 missing=()

@@ -115,6 +115,33 @@ public static class ImageFixtures
         return Encode(pixels, storedWidth, storedHeight, 3, ".jpg[Q=95]", orientation: 6);
     }
 
+    /// <summary>
+    /// A derived copy of an 8-bit sRGB image: the central <paramref name="keep"/> fraction of each side, each channel
+    /// multiplied by its gain (a colour shift), re-encoded as JPEG quality 80. A mild copy, as a museum's
+    /// variant or re-photographed print would be.
+    /// </summary>
+    public static unsafe byte[] Variant(byte[] image, double keep, (double R, double G, double B) gains)
+    {
+        var (pixels, width, height) = VipsRuntime.Run(() =>
+        {
+            fixed (byte* p = image)
+            {
+                using var source = VipsImage.FromBuffer(p, (nuint)image.Length, string.Empty);
+                var (w, h) = ((int)(source.Width * keep), (int)(source.Height * keep));
+                using var crop = source.ExtractArea((source.Width - w) / 2, (source.Height - h) / 2, w, h);
+                using var rgb = crop.Bands == 3 ? crop : crop.ExtractBands(0, 3);
+                using var rendered = rgb.Render();
+                return (rendered.Span.ToArray(), w, h);
+            }
+        });
+        for (var i = 0; i < pixels.Length; i++)
+        {
+            var gain = (i % 3) switch { 0 => gains.R, 1 => gains.G, _ => gains.B };
+            pixels[i] = (byte)Math.Clamp(pixels[i] * gain, 0, 255);
+        }
+        return Encode(pixels, width, height, 3, ".jpg[Q=80]");
+    }
+
     /// <summary>The first <paramref name="fraction"/> of a real JPEG's bytes.</summary>
     public static byte[] Truncated(byte[] image, double fraction = 0.6) => image[..(int)(image.Length * fraction)];
 

