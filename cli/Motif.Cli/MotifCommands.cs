@@ -8,5 +8,6 @@ public static class MotifCommands
     public static RootCommand Build() => new("Motif finds visual patterns shared by artworks: copies, variants and derivations across collections.")
     {
         IntakeCommand.Create(),
+        EmbedCommand.Create(),
     };
 }

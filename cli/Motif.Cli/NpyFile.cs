@@ -1,0 +1,121 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Motif.Cli;
+
+/// <summary>
+/// NumPy's .npy format, version 1.0, for 2-D little-endian float32 matrices (numpy/lib/format.py, NEP 1):
+/// the magic "\x93NUMPY", version 1 0, a little-endian uint16 header length, then a Python dict literal
+/// {'descr': '&lt;f4', 'fortran_order': False, 'shape': (N, D), } padded with spaces and ending in '\n' so that
+/// the data starts on a 64-byte boundary, then the rows.
+/// </summary>
+public static partial class NpyFile
+{
+    private static readonly byte[] Magic = [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0];
+
+    // Room for any row count: the header is written once with 0 rows and rewritten in place at the end.
+    private const int Preamble = 128;
+
+    /// <summary>Writes rows as they come, then fixes the row count in the header; the file appears only when
+    /// complete (written beside it, then renamed), so an interrupted run leaves no half-written matrix.</summary>
+    public sealed class Writer : IAsyncDisposable
+    {
+        private readonly string path;
+        private readonly string partial;
+        private readonly FileStream stream;
+        private bool completed;
+
+        public Writer(string path, int columns)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+            (this.path, partial, Columns) = (path, path + ".partial", columns);
+            stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            stream.Write(Header(0, columns));
+        }
+
+        public int Columns { get; }
+
+        public long Rows { get; private set; }
+
+        public async ValueTask AppendAsync(ReadOnlyMemory<float> row, CancellationToken cancellationToken = default)
+        {
+            if (row.Length != Columns)
+            {
+                throw new ArgumentException($"A row has {Columns} values, not {row.Length}.", nameof(row));
+            }
+            if (!BitConverter.IsLittleEndian)
+            {
+                throw new PlatformNotSupportedException("The .npy writer assumes a little-endian machine.");
+            }
+            await stream.WriteAsync(MemoryMarshal.AsBytes(row.Span).ToArray(), cancellationToken);
+            Rows++;
+        }
+
+        /// <summary>Writes the final row count and moves the file into place.</summary>
+        public async ValueTask CompleteAsync(CancellationToken cancellationToken = default)
+        {
+            stream.Position = 0;
+            await stream.WriteAsync(Header(Rows, Columns), cancellationToken);
+            await stream.DisposeAsync();
+            File.Move(partial, path, overwrite: true);
+            completed = true;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await stream.DisposeAsync();
+            if (!completed)
+            {
+                File.Delete(partial);
+            }
+        }
+    }
+
+    /// <summary>Reads a 2-D float32 .npy matrix (C order) as (rows, columns, values).</summary>
+    public static (int Rows, int Columns, float[] Values) Read(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic.AsSpan(0, 6)))
+        {
+            throw new InvalidDataException($"{path} is not a .npy file.");
+        }
+        var (headerLength, offset) = bytes[6] switch
+        {
+            1 => (BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)), 10),
+            2 or 3 => ((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)), 12),
+            _ => throw new InvalidDataException($"{path}: unsupported .npy version {bytes[6]}."),
+        };
+        var header = Encoding.ASCII.GetString(bytes, offset, headerLength);
+        var match = HeaderPattern().Match(header);
+        if (!match.Success)
+        {
+            throw new InvalidDataException($"{path}: expected a C-order little-endian float32 matrix, found {header.Trim()}.");
+        }
+        var rows = int.Parse(match.Groups["rows"].Value, CultureInfo.InvariantCulture);
+        var columns = int.Parse(match.Groups["columns"].Value, CultureInfo.InvariantCulture);
+        var data = bytes.AsSpan(offset + headerLength);
+        if (data.Length != (long)rows * columns * sizeof(float))
+        {
+            throw new InvalidDataException($"{path}: the header says {rows}×{columns} floats, the file holds {data.Length} bytes.");
+        }
+        return (rows, columns, MemoryMarshal.Cast<byte, float>(data).ToArray());
+    }
+
+    private static byte[] Header(long rows, int columns)
+    {
+        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
+        var header = new byte[Preamble];
+        Magic.CopyTo(header, 0);
+        BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), Preamble - 10);
+        header.AsSpan(10).Fill((byte)' ');
+        Encoding.ASCII.GetBytes(dict).CopyTo(header, 10);
+        header[^1] = (byte)'\n';
+        return header;
+    }
+
+    [GeneratedRegex(@"'descr':\s*'<f4',\s*'fortran_order':\s*False,\s*'shape':\s*\((?<rows>\d+),\s*(?<columns>\d+)\)")]
+    private static partial Regex HeaderPattern();
+}

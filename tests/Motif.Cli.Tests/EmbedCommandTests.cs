@@ -1,0 +1,91 @@
+using System.CommandLine;
+using Motif.Engine;
+using Motif.Imaging;
+using Motif.Testing;
+
+namespace Motif.Cli.Tests;
+
+public sealed class EmbedCommandTests : IDisposable
+{
+    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-embed-");
+
+    public void Dispose() => scratch.Delete(recursive: true);
+
+    private string Folder(params (string Path, byte[] Bytes)[] files)
+    {
+        var folder = Path.Combine(scratch.FullName, "images");
+        foreach (var (path, bytes) in files)
+        {
+            var full = Path.Combine(folder, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllBytes(full, bytes);
+        }
+        return folder;
+    }
+
+    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var exit = await MotifCommands.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public async Task Writes_one_npy_row_per_valid_image_in_path_order_and_reports_the_rest()
+    {
+        var checkpoint = Path.Combine(scratch.FullName, "tiny.ckpt");
+        using (var tiny = SignatureModel.Create("torchvision:layers=1-1-1-1;base=8;classes=0"))
+        {
+            tiny.SaveCheckpoint(checkpoint);
+        }
+        var images = new Dictionary<string, byte[]>
+        {
+            ["b/second.png"] = ImageFixtures.Png(200, 120),
+            ["a.jpg"] = ImageFixtures.Jpeg(160, 240),
+            ["c.webp"] = ImageFixtures.WebP(300, 200),
+        };
+        var folder = Folder([.. images.Select(p => (p.Key, p.Value)),
+            ("broken/cut.jpg", ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240))), ("broken/empty.jpg", [])]);
+        var npy = Path.Combine(scratch.FullName, "signatures.npy");
+
+        var (exit, output, _) = await RunAsync("embed", folder, "--out", npy, "--model", checkpoint, "--batch", "2", "--size", "64");
+
+        Assert.Equal(0, exit);
+        Assert.Equal(["a.jpg", "b/second.png", "c.webp"], File.ReadAllLines(Path.Combine(scratch.FullName, "signatures.ids.txt")));
+        var (rows, columns, values) = NpyFile.Read(npy);
+        using var model = SignatureModel.FromCheckpoint(checkpoint);
+        Assert.Equal((3, model.EmbeddingDimension), (rows, columns));
+        var spec = model.Preprocessing(64);
+        var input = new float[spec.ValuesPerImage];
+        var expected = new float[columns];
+        ImageCodec.Preprocess(images["b/second.png"], spec, input);
+        model.Embed(input, 1, 64, 64, expected);
+        Assert.Equal(expected, values.AsSpan(columns, columns).ToArray(), new Tolerance(1e-6f));
+        Assert.Contains("Skipped 2", output);
+        Assert.Matches(@"corrupt\s+broken/cut\.jpg", output);
+        Assert.Matches(@"empty\s+broken/empty\.jpg", output);
+        Assert.False(File.Exists(npy + ".partial"));
+    }
+
+    [Fact]
+    public async Task The_packaged_model_is_the_default_and_gives_2048_dimensional_signatures()
+    {
+        var folder = Folder(("chelsea.png", TestData.Photo("chelsea.png")), ("coffee.png", TestData.Photo("coffee.png")));
+        var npy = Path.Combine(scratch.FullName, "pretrained.npy");
+
+        var (exit, output, _) = await RunAsync("embed", folder, "--out", npy, "--threads", "2");
+
+        Assert.Equal(0, exit);
+        var (rows, columns, values) = NpyFile.Read(npy);
+        Assert.Equal((2, 2048), (rows, columns));
+        Assert.Equal(1.0, Math.Sqrt(values.Take(2048).Sum(v => (double)v * v)), 5);
+        Assert.DoesNotContain("Skipped", output);
+    }
+
+    private sealed class Tolerance(float epsilon) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= epsilon;
+
+        public int GetHashCode(float obj) => 0;
+    }
+}
