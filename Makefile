@@ -20,4 +20,4 @@ test: setup
 
 bench: setup
 	@bash infra/setup.sh bench
-	@GLIBC_TUNABLES=glibc.malloc.hugetlb=1 dotnet run --project bench/Motif.Bench -c Release -- all
+	@GLIBC_TUNABLES=glibc.malloc.hugetlb=1 dotnet run --project bench/Motif.Bench -c Release -- all  # the environment ./motif gives the product

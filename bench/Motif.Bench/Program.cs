@@ -7,3 +7,7 @@ if (which is "imaging" or "all")
 {
     ImagingBench.Run(repository);
 }
+if (which is "engine" or "all")
+{
+    EngineBench.Run(repository);
+}

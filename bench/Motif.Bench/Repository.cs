@@ -18,20 +18,31 @@ internal static class Repository
         throw new InvalidOperationException("Run the benchmarks from inside the repository (make bench).");
     }
 
-    /// <summary>Runs an anchor script with Debian's Python (the python3 first on PATH cannot see Debian's packages).</summary>
-    public static string Python(params string[] arguments)
+    /// <summary>glibc's huge pages for an anchor: without them PyTorch and PIL pay a page fault per fresh page,
+    /// about 4× slower in this kind of VM, and an anchor must run at its best.</summary>
+    public static IReadOnlyDictionary<string, string> HugePages { get; } = new Dictionary<string, string> { ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1" };
+
+    /// <summary>Runs an anchor script with Debian's Python (the python3 first on PATH cannot see Debian's packages)
+    /// and parses the JSON line it prints.</summary>
+    public static JsonElement Python(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start /usr/bin/python3");
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"/usr/bin/python3 {string.Join(' ', arguments)} exited with {process.ExitCode}");
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"/usr/bin/python3 {string.Join(' ', arguments)} exited with {process.ExitCode}");
+        }
+        var lastLine = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "null";
+        return JsonDocument.Parse(lastLine).RootElement.Clone();
     }
-
-    public static Dictionary<string, double> PythonJson(params string[] arguments) =>
-        JsonSerializer.Deserialize<Dictionary<string, double>>(Python(arguments)) ?? [];
 }
