@@ -163,6 +163,36 @@ public sealed unsafe class SignatureModel : IDisposable
         return new TrainingStepResult(loss, ab, ac, bc);
     }
 
+    /// <summary>
+    /// One Adam step of the contrastive loss (Painter-by-Numbers' siamese training) on <paramref name="count"/>
+    /// pairs: <paramref name="same"/>[i] says whether first[i] and second[i] show the same pattern. Needs
+    /// <see cref="TrainingLoss.Contrastive"/> configured. Returns the loss and each pair's distance before the update.
+    /// </summary>
+    public (float Loss, float[] Distances) TrainStepPairs(ReadOnlySpan<float> first, ReadOnlySpan<float> second, ReadOnlySpan<bool> same, int count, int height, int width)
+    {
+        CheckImages(first, count, height, width);
+        CheckImages(second, count, height, width);
+        if (same.Length != count)
+        {
+            throw new ArgumentException($"Expected {count} labels, got {same.Length}.", nameof(same));
+        }
+        var labels = new float[count];
+        for (var i = 0; i < count; i++)
+        {
+            labels[i] = same[i] ? 1f : 0f;
+        }
+        var distances = new float[count];
+        float loss;
+        fixed (float* a = first)
+        fixed (float* b = second)
+        fixed (float* y = labels)
+        fixed (float* d = distances)
+        {
+            NativeEngine.Check(NativeEngine.motif_train_step_pairs(handle, a, b, y, count, 3, height, width, out loss, d));
+        }
+        return (loss, distances);
+    }
+
     /// <summary>Writes weights, optimiser state and metadata (plus <paramref name="userMetadataJson"/>, a JSON
     /// object such as the parent model version) to <paramref name="path"/>.</summary>
     public void SaveCheckpoint(string path, string? userMetadataJson = null) =>

@@ -49,6 +49,29 @@ public sealed class SignatureModelTests : IDisposable
     }
 
     [Fact]
+    public void Contrastive_pairs_train_and_the_loss_must_be_configured_for_them()
+    {
+        using var model = SignatureModel.Create(Tiny);
+        var (a, b) = (Images(4, 32, 1), Images(4, 32, 2));
+        bool[] same = [true, false, true, false];
+
+        Assert.Throws<InvalidOperationException>(() => model.TrainStepPairs(a, b, same, 4, 32, 32)); // nothing configured
+        model.ConfigureTraining(TrainingOptions.Default);
+        var wrongLoss = Record.Exception(() => model.TrainStepPairs(a, b, same, 4, 32, 32));
+        Assert.True(wrongLoss is ArgumentException or InvalidOperationException, $"compound hinge on pairs: {wrongLoss}");
+        Assert.Contains("ontrastive", wrongLoss!.Message);
+
+        model.ConfigureTraining(TrainingOptions.Default with
+        {
+            Loss = TrainingLoss.Contrastive, Distance = SignatureDistance.Euclidean, Margin = 2, LearningRate = 1e-3, AnchorSwap = false, IntraSamplePenalty = false,
+        });
+        var losses = Enumerable.Range(0, 6).Select(_ => model.TrainStepPairs(a, b, same, 4, 32, 32)).ToArray();
+
+        Assert.True(losses[^1].Loss < losses[0].Loss, string.Join(" → ", losses.Select(l => l.Loss)));
+        Assert.Equal(4, losses[0].Distances.Length);
+    }
+
+    [Fact]
     public void A_checkpoint_restores_identical_signatures_and_its_metadata()
     {
         var path = Path.Combine(scratch.FullName, "model.ckpt");
