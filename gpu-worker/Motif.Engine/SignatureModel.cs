@@ -4,6 +4,15 @@ using Motif.Imaging;
 
 namespace Motif.Engine;
 
+/// <summary>Numeric precision of the forward computation (weights are always kept in float32).</summary>
+public enum Precision
+{
+    Float32 = 0,
+
+    /// <summary>Autocast to bfloat16 for convolutions and matrix products; pooling, normalisation and losses stay float32.</summary>
+    BFloat16 = 1,
+}
+
 /// <summary>The outcome of one training step: the loss and, per triplet, the distances before the update.</summary>
 public sealed record TrainingStepResult(float Loss, float[] PositiveDistances, float[] NegativeDistances, float[] SwappedNegativeDistances);
 
@@ -135,6 +144,13 @@ public sealed unsafe class SignatureModel : IDisposable
             NativeEngine.Check(NativeEngine.motif_embed(handle, x, count, 3, height, width, e, signatures.Length, logits.IsEmpty ? null : l, logits.Length));
         }
     }
+
+    /// <summary>
+    /// Precision and memory format of embedding and training. Defaults: bf16 with channels-last (NHWC) on CUDA, where
+    /// tensor cores need them for full speed; float32, contiguous on CPU, where results match PyTorch exactly.
+    /// </summary>
+    public void SetPrecision(Precision precision, bool channelsLast) =>
+        NativeEngine.Check(NativeEngine.motif_model_set_precision(handle, (int)precision, channelsLast ? 1 : 0));
 
     /// <summary>Sets loss, optimiser and freezing; Adam's state survives a reconfiguration.</summary>
     public void ConfigureTraining(TrainingOptions options)

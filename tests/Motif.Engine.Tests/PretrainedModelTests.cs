@@ -49,6 +49,24 @@ public sealed class PretrainedModelTests : IClassFixture<PretrainedModelTests.Mo
     }
 
     [Fact]
+    public void Bfloat16_with_channels_last_keeps_signatures_and_classes()
+    {
+        var labels = JsonSerializer.Deserialize<Dictionary<int, string>>(File.ReadAllText(TestData.ImageNetLabels))!;
+        var photo = TestData.Photo("chelsea.png");
+        var (fp32, _) = Run(photo);
+        using var mixed = SignatureModel.Pretrained(SignatureModel.PackagedResNet50, TestData.PackagedWeights);
+        mixed.SetPrecision(Precision.BFloat16, channelsLast: true);
+
+        var (bf16, logits) = Run(photo, mixed);
+
+        Assert.Contains("\"precision\":\"bf16\"", mixed.DescribeAsJson());
+        Assert.NotEqual(fp32, bf16);
+        Assert.True(Cosine(fp32, bf16) > 0.99, $"cos(fp32, bf16) = {Cosine(fp32, bf16):0.0000}");
+        var best = labels[Array.IndexOf(logits, logits.Max())];
+        Assert.Contains(best, new[] { "tabby", "tiger_cat", "Egyptian_cat" });
+    }
+
+    [Fact]
     public void Signatures_have_unit_length_and_2048_dimensions()
     {
         var (signature, _) = Run(TestData.Photo("rocket.jpg"));
@@ -68,14 +86,15 @@ public sealed class PretrainedModelTests : IClassFixture<PretrainedModelTests.Mo
         Assert.Equal(1000, fixture.Network.ClassCount);
     }
 
-    private (float[] Signature, float[] Logits) Run(byte[] image)
+    private (float[] Signature, float[] Logits) Run(byte[] image, SignatureModel? model = null)
     {
-        var spec = fixture.Network.Preprocessing(224);
+        var network = model ?? fixture.Network;
+        var spec = network.Preprocessing(224);
         var input = new float[spec.ValuesPerImage];
         ImageCodec.Preprocess(image, spec, input);
-        var signature = new float[fixture.Network.EmbeddingDimension];
-        var logits = new float[fixture.Network.ClassCount];
-        fixture.Network.Embed(input, 1, 224, 224, signature, logits);
+        var signature = new float[network.EmbeddingDimension];
+        var logits = new float[network.ClassCount];
+        network.Embed(input, 1, 224, 224, signature, logits);
         return (signature, logits);
     }
 

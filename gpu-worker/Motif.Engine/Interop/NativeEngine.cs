@@ -47,6 +47,9 @@ internal static unsafe partial class NativeEngine
     internal static partial int motif_model_dims(ModelHandle model, out long embeddingDim, out long classes);
 
     [LibraryImport(Library)]
+    internal static partial int motif_model_set_precision(ModelHandle model, int precision, int channelsLast);
+
+    [LibraryImport(Library)]
     internal static partial int motif_embed(ModelHandle model, float* x, long n, long c, long h, long w,
         float* embeddings, long embeddingsLength, float* logits, long logitsLength);
 

@@ -82,6 +82,10 @@ enum motif_bn_mode {
   MOTIF_BN_FROZEN_STATS = 1,  /* eval-mode BN (running stats used, never updated), affine trainable */
   MOTIF_BN_FROZEN = 2         /* eval-mode BN and gamma/beta frozen too                             */
 };
+enum motif_precision {
+  MOTIF_PRECISION_FP32 = 0,  /* float32 everywhere                                                    */
+  MOTIF_PRECISION_BF16 = 1   /* autocast to bfloat16 (convolutions, matmuls); pooling, norm, loss fp32 */
+};
 enum motif_init_scheme {
   MOTIF_INIT_RANDOM = 0,       /* torchvision's initialisation, seeded                     */
   MOTIF_INIT_TEST_PATTERN = 1  /* closed-form deterministic values (golden tests; seed unused),
@@ -137,6 +141,12 @@ MOTIF_API int32_t motif_model_load_weights(motif_model* model, const char* path)
  *        x[c] = (pixel[c] scaled to [0, pixel_scale] - mean[c]) / std[c], channels in color_order. */
 MOTIF_API int32_t motif_model_info(motif_model* model, char* buf, int64_t buf_len, int64_t* needed);
 MOTIF_API int32_t motif_model_dims(motif_model* model, int64_t* embedding_dim, int64_t* num_classes);
+/* Numeric precision (enum motif_precision) and memory format (channels_last 0/1: NHWC convolution
+ * weights and inputs, which tensor cores and oneDNN prefer) of embedding and training. Defaults:
+ * bf16 + channels-last on CUDA, fp32 + contiguous on CPU. Weights stay fp32 (master copy); only
+ * the forward computation is autocast. Reported by motif_model_info as "precision" and
+ * "channels_last". */
+MOTIF_API int32_t motif_model_set_precision(motif_model* model, int32_t precision, int32_t channels_last);
 
 /* Copy of one parameter or buffer (torchvision state_dict key, e.g. "layer1.0.bn1.running_mean")
  * as float32 into buf (may be NULL to query). *numel receives its element count; shape (NULL or

@@ -164,6 +164,14 @@ MOTIF_API int32_t motif_model_dims(motif_model* model, int64_t* embedding_dim, i
   });
 }
 
+MOTIF_API int32_t motif_model_set_precision(motif_model* model, int32_t precision, int32_t channels_last) {
+  return guarded([&] {
+    Model& m = model_of(model);
+    if (channels_last != 0 && channels_last != 1) fail(MOTIF_ERR_INVALID_ARGUMENT, "channels_last must be 0 or 1");
+    on_engine([&] { m.set_precision(precision, channels_last == 1); });
+  });
+}
+
 MOTIF_API int32_t motif_model_tensor(motif_model* model, const char* name, float* buf, int64_t buf_len,
                                      int64_t* numel, int64_t* shape, int32_t* ndim) {
   return guarded([&] {

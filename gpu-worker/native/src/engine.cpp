@@ -1,5 +1,7 @@
 #include "engine.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <torch/serialize.h>
 
 #include <cmath>
@@ -103,7 +105,63 @@ Model::Model(const std::string& arch, const std::string& device) : device_(parse
   init_random(*net_, 0);
   net_->to(device_);
   net_->eval();
+  // On a GPU, bf16 and NHWC are what tensor cores run at full speed; on CPU both default off
+  // (fp32 is exact to the golden files, and oneDNN's NHWC gain is small there).
+  if (device_.is_cuda()) set_precision(MOTIF_PRECISION_BF16, true);
 }
+
+void Model::set_precision(int precision, bool channels_last) {
+  if (precision != MOTIF_PRECISION_FP32 && precision != MOTIF_PRECISION_BF16)
+    fail(MOTIF_ERR_INVALID_ARGUMENT, "unknown precision " + std::to_string(precision));
+  bf16_ = precision == MOTIF_PRECISION_BF16;
+  channels_last_ = channels_last;
+  // Convolution weights change layout in place (set_data keeps the Parameter object, so an
+  // existing Adam optimiser still points at them); later loads copy_ into them and keep it.
+  auto format = channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  torch::NoGradGuard no_grad;
+  for (auto& p : net_->parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(format));
+}
+
+namespace {
+// torch.autocast(device_type, dtype=torch.bfloat16) for the C++ API: convolutions and matmuls run in
+// bf16, ops on autocast's fp32 list (and our explicit casts) stay fp32. The autocast switches are
+// thread-local, and all model work runs on the one engine thread, so a scope per call is exact.
+// Backward runs outside the scope, as PyTorch's AMP recipe prescribes; bf16 needs no loss scaling.
+class AutocastScope {
+ public:
+  AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
+    if (!enabled_) return;
+    if (cuda_) {
+      previous_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+      at::autocast::set_enabled(true);
+    } else {
+      previous_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!enabled_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();  // cached bf16 weight copies
+    if (cuda_) {
+      at::autocast::set_enabled(false);
+      at::autocast::set_autocast_gpu_dtype(previous_);
+    } else {
+      at::autocast::set_cpu_enabled(false);
+      at::autocast::set_autocast_cpu_dtype(previous_);
+    }
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool enabled_, cuda_;
+  at::ScalarType previous_ = at::kFloat;
+};
+}  // namespace
 
 void Model::init(int scheme, uint64_t seed) {
   if (scheme == MOTIF_INIT_RANDOM) init_random(*net_, seed);
@@ -151,6 +209,8 @@ Json Model::metadata_json() {
   pre.set("std", sd);
   pre.set("layout", Json::of("NCHW"));
   j.set("preprocessing", pre);
+  j.set("precision", Json::of(bf16_ ? "bf16" : "fp32"));
+  j.set("channels_last", Json::boolean(channels_last_));
   return j;
 }
 
@@ -169,7 +229,8 @@ torch::Tensor Model::input(const float* x, int64_t n, int64_t c, int64_t h, int6
                                          std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w) + ")");
   // Zero-copy view of the caller's buffer (it is only read; the const_cast is for from_blob).
   auto t = torch::from_blob(const_cast<float*>(x), {n, c, h, w}, torch::kFloat);
-  return device_.is_cpu() ? t : t.to(device_);
+  if (!device_.is_cpu()) t = t.to(device_);
+  return channels_last_ ? t.contiguous(at::MemoryFormat::ChannelsLast) : t;
 }
 
 void Model::embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* emb, float* logits) {
@@ -177,13 +238,14 @@ void Model::embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, fl
   if (!emb) fail(MOTIF_ERR_INVALID_ARGUMENT, "embedding buffer is NULL");
   if (logits && !net_->fc) fail(MOTIF_ERR_INVALID_ARGUMENT, "logits requested but the model has no classifier head");
   c10::InferenceMode guard;
+  AutocastScope amp(bf16_, device_);
   net_->eval();
-  auto pooled = net_->pooled(in);
+  auto pooled = net_->pooled(in).to(torch::kFloat);  // signatures are fp32 whatever the precision
   auto e = F::normalize(pooled, F::NormalizeFuncOptions().p(2).dim(1));  // per image (not per batch)
   torch::from_blob(emb, e.sizes(), torch::kFloat).copy_(e);
   if (logits) {
     auto l = net_->fc(pooled);  // the head sees the un-normalised pooled features, as in training
-    torch::from_blob(logits, l.sizes(), torch::kFloat).copy_(l);
+    torch::from_blob(logits, l.sizes(), torch::kFloat).copy_(l);  // copy_ converts from bf16
   }
 }
 
@@ -229,14 +291,17 @@ LossResult Model::step_on(const torch::Tensor& x, int parts, const float* labels
   apply_train_modes();
   // One forward pass over all 2n/3n images: a single (larger) batch for BN statistics and
   // for the convolution kernels.
-  auto emb = F::normalize(net_->pooled(x), F::NormalizeFuncOptions().p(2).dim(1));
-  auto e = emb.chunk(parts, 0);
   LossResult r;
-  if (parts == 3) {
-    r = triplet_loss(e[0], e[1], e[2], topts_);
-  } else {
-    auto y = torch::from_blob(const_cast<float*>(labels), {n}, torch::kFloat).to(device_);
-    r = pair_loss(e[0], e[1], y, topts_);
+  {
+    AutocastScope amp(bf16_, device_);
+    auto emb = F::normalize(net_->pooled(x).to(torch::kFloat), F::NormalizeFuncOptions().p(2).dim(1));
+    auto e = emb.chunk(parts, 0);
+    if (parts == 3) {
+      r = triplet_loss(e[0], e[1], e[2], topts_);
+    } else {
+      auto y = torch::from_blob(const_cast<float*>(labels), {n}, torch::kFloat).to(device_);
+      r = pair_loss(e[0], e[1], y, topts_);
+    }
   }
   if (!r.loss.requires_grad()) fail(MOTIF_ERR_STATE, "every parameter used by the embedding is frozen");
   for (auto& p : net_->parameters()) p.mutable_grad() = torch::Tensor();  // set_to_none: frozen

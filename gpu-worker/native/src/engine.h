@@ -34,6 +34,7 @@ class Model {
   std::string info_json();
   torch::Tensor tensor(const std::string& name);
   void embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* emb, float* logits);
+  void set_precision(int precision, bool channels_last);
   void configure(const motif_train_options& o);
   LossResult train_triplets(const float* a, const float* b, const float* c, int64_t n, int64_t ch,
                             int64_t h, int64_t w);
@@ -55,6 +56,8 @@ class Model {
   motif_train_options topts_{};
   bool configured_ = false;
   int64_t step_ = 0;
+  bool bf16_ = false;           // autocast forwards to bfloat16
+  bool channels_last_ = false;  // NHWC weights and inputs
 };
 
 }  // namespace motif

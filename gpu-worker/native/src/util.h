@@ -42,6 +42,8 @@ struct Json {
   std::string dump() const;                         // compact, round-trips doubles (%.17g)
   static Json of(double v) { Json j; j.kind = Number; j.num = v; return j; }
   static Json of(const std::string& s) { Json j; j.kind = String; j.str = s; return j; }
+  // Not an of(bool) overload: of("text") would pick it (pointer-to-bool beats the string conversion).
+  static Json boolean(bool v) { Json j; j.kind = Bool; j.b = v; return j; }
   static Json object() { Json j; j.kind = Object; return j; }
   static Json array() { Json j; j.kind = Array; return j; }
   Json& set(const std::string& key, Json v);        // object insert-or-replace

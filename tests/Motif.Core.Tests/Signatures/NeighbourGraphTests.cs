@@ -1,0 +1,165 @@
+using Motif.Core.Signatures;
+
+namespace Motif.Core.Tests.Signatures;
+
+public sealed class NeighbourGraphTests
+{
+    [Theory]
+    [InlineData(2, 120, 0.05)]
+    [InlineData(13, 150, 0.9)]
+    [InlineData(64, 97, 0.3)]
+    [InlineData(2048, 70, 0.15)]
+    public void Graph_equals_brute_force(int dim, int n, double radius)
+    {
+        var x = SyntheticSignatures.Clustered(n, dim, clusters: 5, spread: dim == 2 ? 0.1 : 0.3, seed: dim);
+
+        var graph = NeighbourGraph.Build(x, dim, radius, degreeOfParallelism: 2);
+
+        Assert.Equal(n, graph.Count);
+        var expectedEntries = 0;
+        for (var i = 0; i < n; i++)
+        {
+            // Brute force: every other point, float64 cosine on normalised copies, kept when d ≤ radius.
+            var expected = Enumerable.Range(0, n).Where(j => j != i)
+                .Select(j => (Distance: BruteDistance(x, dim, i, j), Index: j))
+                .Where(p => p.Distance <= radius)
+                .OrderBy(p => p.Distance).ThenBy(p => p.Index)
+                .ToArray();
+            expectedEntries += expected.Length;
+            Assert.Equal(expected.Select(p => p.Index).Order(), graph.NeighboursOf(i).ToArray().Order());
+            var distances = graph.DistancesOf(i);
+            var neighbours = graph.NeighboursOf(i);
+            for (var k = 0; k < distances.Length; k++)
+            {
+                Assert.Equal(BruteDistance(x, dim, i, neighbours[k]), distances[k], 1e-12);
+                if (k > 0)
+                {
+                    Assert.True(distances[k - 1] < distances[k] || (distances[k - 1] == distances[k] && neighbours[k - 1] < neighbours[k]),
+                        $"row {i} is not sorted by (distance, index) at {k}");
+                }
+            }
+        }
+        Assert.True(expectedEntries > n, "the data set should have neighbours within the radius");
+        Assert.Equal(expectedEntries, graph.EntryCount);
+    }
+
+    [Fact]
+    public void Appending_in_batches_gives_the_graph_built_at_once()
+    {
+        const int dim = 40;
+        var x = SyntheticSignatures.Clustered(230, dim, clusters: 7, spread: 0.3, seed: 5);
+        var whole = NeighbourGraph.Build(x, dim, 0.4);
+
+        var graph = NeighbourGraph.Empty(dim, 0.4);
+        foreach (var rows in new[] { 1, 2, 37, 100, 100, 230 })
+        {
+            graph = graph.Append(x.AsMemory(0, rows * dim), degreeOfParallelism: 2);
+        }
+
+        Assert.Equal(whole.RowOffsets.ToArray(), graph.RowOffsets.ToArray());
+        Assert.Equal(whole.NeighbourIndices.ToArray(), graph.NeighbourIndices.ToArray());
+        Assert.Equal(whole.NeighbourDistances.ToArray(), graph.NeighbourDistances.ToArray());
+    }
+
+    [Fact]
+    public void Appending_leaves_the_previous_graph_unchanged()
+    {
+        const int dim = 8;
+        var x = SyntheticSignatures.Clustered(50, dim, clusters: 3, spread: 0.2, seed: 9);
+        var first = NeighbourGraph.Build(x.AsMemory(0, 20 * dim), dim, 0.5);
+        var before = first.NeighbourIndices.ToArray();
+
+        var second = first.Append(x);
+
+        Assert.Equal(20, first.Count);
+        Assert.Equal(before, first.NeighbourIndices.ToArray());
+        Assert.Equal(50, second.Count);
+    }
+
+    [Fact]
+    public void Duplicates_are_at_distance_zero_never_negative()
+    {
+        // A vector whose float cosine with itself is not exactly 1: 1 − x·x/‖x‖² rounds to a tiny ± value.
+        float[] row = [0.1f, 0.7f, 0.3f, 0.11f, 0.9f, 0.123f, 0.77f, 0.31f, 0.05f];
+        var x = row.Concat(row).Concat(row).ToArray();
+
+        var graph = NeighbourGraph.Build(x, row.Length, radius: 0);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(2, graph.NeighboursOf(i).Length);
+            Assert.All(graph.DistancesOf(i).ToArray(), d => Assert.Equal(0.0, d));
+            Assert.True(double.IsPositive(graph.DistancesOf(i)[0]) || graph.DistancesOf(i)[0] == 0);
+        }
+    }
+
+    [Fact]
+    public void A_pair_exactly_at_the_radius_is_a_neighbour_and_one_ulp_beyond_is_not()
+    {
+        const int dim = 16;
+        var x = SyntheticSignatures.Clustered(30, dim, clusters: 2, spread: 0.5, seed: 3);
+        var full = NeighbourGraph.Build(x, dim, double.PositiveInfinity);
+        var d = full.DistancesOf(0)[5];
+        var j = full.NeighboursOf(0)[5];
+
+        // scikit-learn's radius_neighbors keeps d <= radius.
+        Assert.Contains(j, NeighbourGraph.Build(x, dim, d).NeighboursOf(0).ToArray());
+        Assert.DoesNotContain(j, NeighbourGraph.Build(x, dim, Math.BitDecrement(d)).NeighboursOf(0).ToArray());
+    }
+
+    [Fact]
+    public void Distances_span_the_whole_cosine_range_and_rows_need_not_be_unit_length()
+    {
+        // (1, 0), (0, 3), (−2, 0): orthogonal at distance 1, opposite at distance 2, whatever the lengths.
+        float[] x = [1, 0, 0, 3, -2, 0];
+
+        var graph = NeighbourGraph.Build(x, 2, double.PositiveInfinity);
+
+        Assert.Equal([1, 2], graph.NeighboursOf(0).ToArray());
+        Assert.Equal([1.0, 2.0], graph.DistancesOf(0).ToArray());
+        Assert.Equal([0, 2], graph.NeighboursOf(1).ToArray());
+    }
+
+    [Fact]
+    public void One_thread_and_two_give_the_same_graph()
+    {
+        const int dim = 100;
+        var x = SyntheticSignatures.Clustered(300, dim, clusters: 10, spread: 0.25, seed: 11);
+
+        var one = NeighbourGraph.Build(x, dim, 0.2, degreeOfParallelism: 1);
+        var two = NeighbourGraph.Build(x, dim, 0.2, degreeOfParallelism: 2);
+
+        Assert.Equal(one.NeighbourIndices.ToArray(), two.NeighbourIndices.ToArray());
+        Assert.Equal(one.NeighbourDistances.ToArray(), two.NeighbourDistances.ToArray());
+    }
+
+    [Fact]
+    public void Rows_without_a_direction_and_changed_old_rows_are_refused()
+    {
+        float[] zero = [1, 0, 0, 0];
+        Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(zero, 2, 0.1));
+        float[] nan = [1, 0, float.NaN, 1];
+        Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(nan, 2, 0.1));
+        Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(new float[5], 2, 0.1));
+
+        float[] x = [1, 0, 0, 1];
+        var graph = NeighbourGraph.Build(x, 2, 0.1);
+        float[] changed = [1, 0, 0, 2, 1, 1];
+        Assert.Throws<ArgumentException>(() => graph.Append(changed));
+        Assert.Throws<ArgumentException>(() => graph.Append(new float[] { 1, 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NeighbourGraph.Empty(2, -0.1));
+    }
+
+    private static double BruteDistance(float[] x, int dim, int i, int j)
+    {
+        double dot = 0, ni = 0, nj = 0;
+        for (var k = 0; k < dim; k++)
+        {
+            double a = x[i * dim + k], b = x[j * dim + k];
+            dot += a * b;
+            ni += a * a;
+            nj += b * b;
+        }
+        return Math.Clamp(1 - dot / Math.Sqrt(ni * nj), 0, 2);
+    }
+}
