@@ -25,9 +25,14 @@ internal static class EmbedCommand
         var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
         var threads = new Option<int>("--threads") { Description = "Engine and preprocessing threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var size = new Option<int>("--size") { Description = "Side of the square model input, in pixels.", DefaultValueFactory = _ => 224 };
+        var precision = new Option<string?>("--precision")
+        {
+            Description = "fp32 or bf16 (autocast to bfloat16 with channels-last). Default: the device's (fp32 on CPU, bf16 on CUDA).",
+        };
+        precision.AcceptOnlyFromAmong("fp32", "bf16");
         var command = new Command("embed", "Compute a visual signature for every valid image in a folder and write them as a NumPy .npy matrix.")
         {
-            folder, output, model, batch, threads, size,
+            folder, output, model, batch, threads, size, precision,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -39,6 +44,10 @@ internal static class EmbedCommand
             }
             var settings = new Settings(Math.Max(1, parse.GetValue(batch)), Math.Max(1, parse.GetValue(threads)), parse.GetValue(size));
             using var network = ModelCatalog.Open(parse.GetValue(model)!);
+            if (parse.GetValue(precision) is { } chosen)
+            {
+                network.SetPrecision(chosen == "bf16" ? Precision.BFloat16 : Precision.Float32, channelsLast: chosen == "bf16");
+            }
             var summary = await RunAsync(root, parse.GetRequiredValue(output).FullName, network, settings, cancellationToken);
             await parse.InvocationConfiguration.Output.WriteAsync(summary);
             return 0;

@@ -74,12 +74,17 @@ public sealed class EmbedCommandTests : IDisposable
         var npy = Path.Combine(scratch.FullName, "pretrained.npy");
 
         var (exit, output, _) = await RunAsync("embed", folder, "--out", npy, "--threads", "2");
+        var bf16Npy = Path.Combine(scratch.FullName, "pretrained-bf16.npy");
+        var (bf16Exit, _, _) = await RunAsync("embed", folder, "--out", bf16Npy, "--threads", "2", "--precision", "bf16");
 
-        Assert.Equal(0, exit);
+        Assert.Equal((0, 0), (exit, bf16Exit));
         var (rows, columns, values) = NpyFile.Read(npy);
         Assert.Equal((2, 2048), (rows, columns));
         Assert.Equal(1.0, Math.Sqrt(values.Take(2048).Sum(v => (double)v * v)), 5);
         Assert.DoesNotContain("Skipped", output);
+        var (_, _, bf16) = NpyFile.Read(bf16Npy);
+        Assert.True(values.Take(2048).Zip(bf16.Take(2048), (a, b) => (double)a * b).Sum() > 0.99, "bf16 signature far from fp32");
+        Assert.NotEqual(values, bf16);
     }
 
     private sealed class Tolerance(float epsilon) : IEqualityComparer<float>
