@@ -1,0 +1,251 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Motif.Core.Clustering;
+
+namespace Motif.Core.Manifests;
+
+/// <summary>
+/// The published result of one clustering run (schema: cluster-manifest.schema.json next to this file):
+/// parameters, the identity of the input set, every cluster with its members in OPTICS order, and every
+/// image's cluster. Cluster ids are stable across runs (<see cref="Create"/>), so curators' annotations,
+/// which name a cluster id, stay attached to "the same" cluster after a rerun.
+/// </summary>
+public sealed record ClusterManifest
+{
+    /// <summary>Version of the document's shape; readers refuse other versions.</summary>
+    public const int CurrentSchemaVersion = 1;
+
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public required string RunId { get; init; }
+    public required DateTimeOffset CreatedAt { get; init; }
+    public required string ModelVersion { get; init; }
+    public required ClusteringParameters Parameters { get; init; }
+    /// <summary>SHA-256 of the image ids in row order, one per line: the same ids in another order are another
+    /// input, because OPTICS breaks ties by row index.</summary>
+    public required string InputSetHash { get; init; }
+    public required ManifestCounts Counts { get; init; }
+    /// <summary>Highest cluster number ever issued along this manifest's history: new ids continue after it,
+    /// so an id that disappeared is never given to an unrelated cluster later.</summary>
+    public required int LastClusterNumber { get; init; }
+    public required IReadOnlyList<ManifestCluster> Clusters { get; init; }
+    /// <summary>Every input image, in row order, with its cluster id or null for noise.</summary>
+    public required IReadOnlyList<ManifestImage> Images { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    /// <summary>
+    /// Builds the manifest of a run. <paramref name="labels"/> are per row (−1 = noise), from
+    /// <see cref="Optics.ExtractXi"/> or <see cref="Optics.ExtractDbscan"/>; <paramref name="signatures"/> are the
+    /// rows that were clustered (N × <paramref name="dimension"/>), used for the medoids; <paramref name="imageIds"/>
+    /// name the rows. <paramref name="previous"/> is the last published manifest, or null: each new cluster
+    /// inherits the id of the previous cluster it overlaps most (Jaccard index of the image-id sets) when that
+    /// overlap is ≥ <paramref name="jaccardThreshold"/>, one to one, best overlaps first; other clusters get new ids.
+    /// </summary>
+    public static ClusterManifest Create(
+        ManifestRun run,
+        IReadOnlyList<string> imageIds,
+        ReadOnlySpan<float> signatures,
+        int dimension,
+        OpticsResult optics,
+        IReadOnlyList<int> labels,
+        ClusterManifest? previous,
+        double jaccardThreshold = 0.5)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        ArgumentNullException.ThrowIfNull(imageIds);
+        ArgumentNullException.ThrowIfNull(optics);
+        ArgumentNullException.ThrowIfNull(labels);
+        var n = imageIds.Count;
+        if (optics.Ordering.Count != n || labels.Count != n || signatures.Length != n * dimension)
+        {
+            throw new ArgumentException("Image ids, signatures, OPTICS result and labels must describe the same rows.");
+        }
+        if (imageIds.Distinct(StringComparer.Ordinal).Count() != n)
+        {
+            throw new ArgumentException("Image ids must be unique.", nameof(imageIds));
+        }
+        if (!(jaccardThreshold > 0 && jaccardThreshold <= 1))
+        {
+            // A threshold of 0 would let disjoint clusters inherit ids, which is what stable ids exist to prevent.
+            throw new ArgumentOutOfRangeException(nameof(jaccardThreshold), jaccardThreshold, "The threshold is in (0, 1].");
+        }
+
+        var position = new int[n];
+        for (var p = 0; p < n; p++)
+        {
+            position[optics.Ordering[p]] = p;
+        }
+        var rowsByLabel = Enumerable.Range(0, n).Where(i => labels[i] >= 0).GroupBy(i => labels[i])
+            .OrderBy(g => g.Key).Select(g => g.OrderBy(i => position[i]).ToArray()).ToArray();
+
+        var ids = StableIds.Assign(rowsByLabel.Select(rows => rows.Select(i => imageIds[i]).ToHashSet(StringComparer.Ordinal)).ToArray(),
+            previous, jaccardThreshold, out var lastNumber);
+
+        var clusters = new List<ManifestCluster>(rowsByLabel.Length);
+        var clusterOfRow = new string?[n];
+        for (var c = 0; c < rowsByLabel.Length; c++)
+        {
+            var rows = rowsByLabel[c];
+            foreach (var i in rows)
+            {
+                clusterOfRow[i] = ids[c];
+            }
+            clusters.Add(new ManifestCluster(
+                ids[c],
+                rows.Length,
+                imageIds[Medoid(signatures, dimension, rows)],
+                [.. rows.Select(i => new ManifestMember(imageIds[i], position[i], Finite(optics.Reachability[i]), Finite(optics.CoreDistances[i])))]));
+        }
+        var noise = clusterOfRow.Count(c => c is null);
+        return new ClusterManifest
+        {
+            RunId = run.RunId,
+            CreatedAt = run.CreatedAt,
+            ModelVersion = run.ModelVersion,
+            Parameters = run.Parameters,
+            InputSetHash = ContentHash.Of(Encoding.UTF8.GetBytes(string.Concat(imageIds.Select(id => id + "\n")))).Hex,
+            Counts = new ManifestCounts(n, clusters.Count, noise),
+            LastClusterNumber = lastNumber,
+            Clusters = [.. clusters.OrderBy(c => c.Members[0].Order)],
+            Images = [.. Enumerable.Range(0, n).Select(i => new ManifestImage(imageIds[i], clusterOfRow[i]))],
+        };
+    }
+
+    /// <summary>The document as indented JSON (camelCase; undefined distances as null).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a document written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="FormatException">Not a manifest, or another schema version.</exception>
+    public static ClusterManifest FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        ClusterManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ClusterManifest>(json, Json);
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"Not a cluster manifest: {e.Message}", e);
+        }
+        if (manifest is null || manifest.SchemaVersion != CurrentSchemaVersion)
+        {
+            throw new FormatException($"Expected a cluster manifest of schema version {CurrentSchemaVersion}, got {manifest?.SchemaVersion.ToString() ?? "null"}.");
+        }
+        return manifest;
+    }
+
+    /// <summary>
+    /// One line per image, in row order: <c>image_id,cluster_id,order,reachability,core_distance</c> (RFC 4180;
+    /// empty cluster for noise, empty distance where undefined; invariant culture, round-trip precision).
+    /// </summary>
+    public string ToCsv()
+    {
+        var members = Clusters.SelectMany(c => c.Members.Select(m => (Cluster: c.Id, Member: m))).ToDictionary(x => x.Member.ImageId, StringComparer.Ordinal);
+        var csv = new StringBuilder("image_id,cluster_id,order,reachability,core_distance\r\n");
+        foreach (var image in Images)
+        {
+            csv.Append(Quote(image.ImageId)).Append(',').Append(image.ClusterId is null ? "" : Quote(image.ClusterId));
+            if (members.TryGetValue(image.ImageId, out var m))
+            {
+                csv.Append(',').Append(m.Member.Order.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                    .Append(',').Append(Format(m.Member.Reachability)).Append(',').Append(Format(m.Member.CoreDistance));
+            }
+            else
+            {
+                csv.Append(",,,");
+            }
+            csv.Append("\r\n");
+        }
+        return csv.ToString();
+
+        static string Format(double? value) => value?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        static string Quote(string field) =>
+            field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+    }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    /// <summary>
+    /// The medoid under cosine distance: Σⱼ d(i, j) = |C| − x̂ᵢ·Σⱼ x̂ⱼ for unit rows x̂, so the member minimising the
+    /// summed distance is the one with the largest dot product with the sum of the normalised members —
+    /// exact, and O(|C|·D) instead of O(|C|²·D). Among equal sums (up to rounding) the member first in OPTICS order wins.
+    /// </summary>
+    private static int Medoid(ReadOnlySpan<float> signatures, int dimension, int[] rows)
+    {
+        var sum = new double[dimension];
+        var inverseNorms = new double[rows.Length];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var row = signatures.Slice(rows[r] * dimension, dimension);
+            var squared = 0.0;
+            foreach (var v in row)
+            {
+                squared += (double)v * v;
+            }
+            inverseNorms[r] = 1 / Math.Sqrt(squared);
+            for (var k = 0; k < dimension; k++)
+            {
+                sum[k] += row[k] * inverseNorms[r];
+            }
+        }
+        var best = 0;
+        var bestScore = double.NegativeInfinity;
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var row = signatures.Slice(rows[r] * dimension, dimension);
+            var score = 0.0;
+            for (var k = 0; k < dimension; k++)
+            {
+                score += row[k] * sum[k];
+            }
+            score *= inverseNorms[r];
+            if (score > bestScore)
+            {
+                (best, bestScore) = (r, score);
+            }
+        }
+        return rows[best];
+    }
+}
+
+/// <summary>What identifies a run, supplied by the caller (the timer Function or the CLI).</summary>
+public sealed record ManifestRun(string RunId, DateTimeOffset CreatedAt, string ModelVersion, ClusteringParameters Parameters);
+
+/// <summary>How labels were extracted from OPTICS.</summary>
+public enum Extraction
+{
+    Xi,
+    Dbscan,
+}
+
+/// <summary>The parameters of a run, as scikit-learn names them; the metric is always cosine.</summary>
+public sealed record ClusteringParameters(
+    double? MaxEps,
+    double MinSamples,
+    Extraction Extraction,
+    double? Xi,
+    double? MinClusterSize,
+    bool PredecessorCorrection,
+    double? Eps)
+{
+    public string Metric { get; init; } = "cosine";
+}
+
+public sealed record ManifestCounts(int Images, int Clusters, int Noise);
+
+/// <summary>A cluster: its stable <c>Id</c> ("C" and a number), size, <c>Medoid</c> (image id of the member with the
+/// least summed cosine distance to the others) and members in OPTICS order.</summary>
+public sealed record ManifestCluster(string Id, int Size, string Medoid, IReadOnlyList<ManifestMember> Members);
+
+/// <summary>A cluster member: its position in the OPTICS ordering, reachability and core distance (null where undefined, ∞).</summary>
+public sealed record ManifestMember(string ImageId, int Order, double? Reachability, double? CoreDistance);
+
+/// <summary>An input image and its cluster id, null for noise.</summary>
+public sealed record ManifestImage(string ImageId, string? ClusterId);

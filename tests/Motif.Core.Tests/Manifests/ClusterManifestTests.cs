@@ -1,0 +1,299 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Motif.Core.Clustering;
+using Motif.Core.Manifests;
+using Motif.Core.Signatures;
+
+namespace Motif.Core.Tests.Manifests;
+
+public sealed class ClusterManifestTests
+{
+    private static readonly ManifestRun Run = new("run-2026-11-22", new DateTimeOffset(2026, 11, 22, 3, 0, 0, TimeSpan.Zero), "resnet50-imagenet",
+        new ClusteringParameters(0.13, 2, Extraction.Xi, 0.05, null, true, null));
+
+    [Fact]
+    public void A_run_becomes_a_manifest_with_members_in_optics_order_and_the_exact_medoid()
+    {
+        // Three angular groups on the circle and one stray point.
+        double[] angles = [0.10, 0.12, 0.13, 0.17, 2.00, 2.02, 2.05, 4.0, 4.01, 5.5];
+        var x = angles.SelectMany(a => new[] { (float)Math.Cos(a), (float)Math.Sin(a) }).ToArray();
+        var ids = angles.Select((_, i) => $"img-{i}").ToArray();
+        var optics = Optics.Order(NeighbourGraph.Build(x, 2, 0.13), 2);
+        var labels = Optics.ExtractXi(optics, 0.05).Labels;
+
+        var manifest = ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous: null);
+
+        Assert.Equal(new ManifestCounts(10, labels.Max() + 1, labels.Count(l => l < 0)), manifest.Counts);
+        Assert.True(manifest.Counts.Clusters >= 2);
+        Assert.Equal(ids, manifest.Images.Select(i => i.ImageId));
+        foreach (var cluster in manifest.Clusters)
+        {
+            Assert.Equal(cluster.Size, cluster.Members.Count);
+            Assert.Equal(cluster.Members.Select(m => m.Order).Order(), cluster.Members.Select(m => m.Order));
+            Assert.All(cluster.Members, m => Assert.Equal(cluster.Id, manifest.Images.Single(i => i.ImageId == m.ImageId).ClusterId));
+            // Brute force: the medoid's summed cosine distance is the least (a two-member cluster is a tie).
+            var rows = cluster.Members.Select(m => Array.IndexOf(ids, m.ImageId)).ToArray();
+            double Summed(int i) => rows.Sum(j => 1 - Math.Cos(angles[i] - angles[j]));
+            Assert.Equal(rows.Min(Summed), Summed(Array.IndexOf(ids, cluster.Medoid)), 1e-9);
+        }
+        Assert.Equal(Enumerable.Range(1, manifest.Counts.Clusters).Select(k => $"C{k}").Order(), manifest.Clusters.Select(c => c.Id).Order());
+        Assert.Equal(manifest.Counts.Clusters, manifest.LastClusterNumber);
+        Assert.Matches("^[0-9a-f]{64}$", manifest.InputSetHash);
+    }
+
+    [Fact]
+    public void Json_round_trips_and_conforms_to_the_committed_schema()
+    {
+        var manifest = Sample(previous: null);
+        var json = manifest.ToJson();
+
+        Assert.Equal(json, ClusterManifest.FromJson(json).ToJson());
+        var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(Root(), "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json")))!;
+        Assert.Empty(SchemaErrors(schema, JsonNode.Parse(json), "$"));
+
+        // The checker does reject what the schema forbids.
+        var broken = JsonNode.Parse(json)!;
+        broken["clusters"]![0]!["id"] = "cluster one";
+        broken["counts"]!.AsObject().Remove("noise");
+        broken["extra"] = 1;
+        Assert.Equal(3, SchemaErrors(schema, broken, "$").Count);
+    }
+
+    [Fact]
+    public void Other_schema_versions_and_non_manifests_are_refused()
+    {
+        var json = JsonNode.Parse(Sample(previous: null).ToJson())!;
+        json["schemaVersion"] = 2;
+
+        Assert.Throws<FormatException>(() => ClusterManifest.FromJson(json.ToJsonString()));
+        Assert.Throws<FormatException>(() => ClusterManifest.FromJson("[1, 2]"));
+    }
+
+    [Fact]
+    public void Cluster_ids_follow_the_largest_jaccard_overlap_and_new_ids_are_never_reused()
+    {
+        // Previous run: C1 = {a b c d}, C2 = {e f g h}, C3 = {i j}.
+        var previous = Manifest(["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"], [0, 0, 0, 0, 1, 1, 1, 1, 2, 2], null);
+        Assert.Equal(["C1", "C2", "C3"], previous.Clusters.Select(c => c.Id));
+
+        // New run: {a b c d k} keeps C1 (4/5); C2 split into {e f g} (3/4, keeps C2) and {h x} (1/5, new);
+        // C3 vanished; {y z} is new. New numbers continue after the previous run's last number.
+        var next = Manifest(["a", "b", "c", "d", "k", "e", "f", "g", "h", "x", "y", "z", "i", "j"], [0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 3, 3, -1, -1], previous);
+
+        Assert.Equal("C1", Of(next, "a"));
+        Assert.Equal("C2", Of(next, "e"));
+        Assert.Equal("C4", Of(next, "h"));
+        Assert.Equal("C5", Of(next, "y"));
+        Assert.Null(Of(next, "i"));
+        Assert.Equal(5, next.LastClusterNumber);
+
+        // A merge: {a..h} overlaps C1 and C2 equally (4/8); the tie goes to the lower id, the other is retired.
+        var merged = Manifest(["a", "b", "c", "d", "e", "f", "g", "h"], [0, 0, 0, 0, 0, 0, 0, 0], previous);
+        Assert.Equal("C1", Of(merged, "a"));
+        // Below the threshold nothing is inherited.
+        var weak = Manifest(["a", "b", "p", "q", "r"], [0, 0, 0, 0, 0], previous);
+        Assert.Equal("C4", Of(weak, "a"));
+    }
+
+    [Fact]
+    public void Csv_has_one_quoted_line_per_image_and_empty_fields_for_noise()
+    {
+        var manifest = Manifest(["plain", "with,comma", "with \"quote\"", "alone"], [0, 0, 0, -1], null);
+
+        var lines = manifest.ToCsv().Split("\r\n");
+
+        Assert.Equal("image_id,cluster_id,order,reachability,core_distance", lines[0]);
+        Assert.Equal("plain,C1,0,,0.25", lines[1]);
+        Assert.Equal("\"with,comma\",C1,1,0.5,0.25", lines[2]);
+        Assert.Equal("\"with \"\"quote\"\"\",C1,2,0.5,0.25", lines[3]);
+        Assert.Equal("alone,,,,", lines[4]);
+        Assert.Equal("", lines[5]);
+        Assert.Equal(6, lines.Length);
+    }
+
+    [Fact]
+    public void Iiif_export_is_a_collection_of_manifests_with_one_painted_canvas_per_image()
+    {
+        var manifest = Sample(previous: null);
+        var baseUrl = new Uri("https://motif.example/runs/run-2026-11-22");
+        IiifImage Resolve(string id) => new(new Uri($"https://img.example/{id}.jpg"), "image/jpeg", 640, 480);
+
+        var collection = IiifExport.Collection(manifest, baseUrl);
+
+        Assert.Equal(IiifExport.Context, (string?)collection["@context"]);
+        Assert.Equal("Collection", (string?)collection["type"]);
+        Assert.Equal("https://motif.example/runs/run-2026-11-22/collection.json", (string?)collection["id"]);
+        AssertLanguageMap(collection["label"]);
+        var items = collection["items"]!.AsArray();
+        Assert.Equal(manifest.Clusters.Count, items.Count);
+        var ids = new HashSet<string>();
+        foreach (var (item, cluster) in items.Zip(manifest.Clusters))
+        {
+            Assert.Equal("Manifest", (string?)item!["type"]);
+            Assert.Null(item["@context"]);
+            var document = IiifExport.Manifest(manifest, cluster.Id, baseUrl, Resolve);
+            Assert.Equal((string?)item["id"], (string?)document["id"]);
+            Assert.Equal(IiifExport.Context, (string?)document["@context"]);
+            Assert.Equal("Manifest", (string?)document["type"]);
+            AssertLanguageMap(document["label"]);
+            Assert.All(document["metadata"]!.AsArray(), m => { AssertLanguageMap(m!["label"]); AssertLanguageMap(m["value"]); });
+            var canvases = document["items"]!.AsArray();
+            Assert.Equal(cluster.Members.Select(m => m.ImageId), canvases.Select(c => c!["label"]!["none"]![0]!.GetValue<string>()));
+            foreach (var canvas in canvases)
+            {
+                Assert.Equal("Canvas", (string?)canvas!["type"]);
+                Assert.True(ids.Add((string)canvas["id"]!), "canvas ids are unique");
+                Assert.Equal(640, (int)canvas["width"]!);
+                Assert.Equal(480, (int)canvas["height"]!);
+                var page = canvas["items"]!.AsArray().Single()!;
+                Assert.Equal("AnnotationPage", (string?)page["type"]);
+                var annotation = page["items"]!.AsArray().Single()!;
+                Assert.Equal("Annotation", (string?)annotation["type"]);
+                Assert.Equal("painting", (string?)annotation["motivation"]);
+                Assert.Equal((string?)canvas["id"], (string?)annotation["target"]);
+                Assert.Equal("Image", (string?)annotation["body"]!["type"]);
+                Assert.StartsWith("https://img.example/", (string?)annotation["body"]!["id"]);
+                Assert.True(Uri.IsWellFormedUriString((string?)annotation["id"], UriKind.Absolute));
+            }
+        }
+        Assert.Throws<ArgumentException>(() => IiifExport.Manifest(manifest, "C999", baseUrl, Resolve));
+        Assert.Throws<ArgumentException>(() => IiifExport.Collection(manifest, new Uri("file:///tmp/x")));
+    }
+
+    private static void AssertLanguageMap(JsonNode? node)
+    {
+        var map = Assert.IsType<JsonObject>(node);
+        Assert.All(map, entry => Assert.All(entry.Value!.AsArray(), v => Assert.False(string.IsNullOrEmpty(v!.GetValue<string>()))));
+        Assert.NotEmpty(map);
+    }
+
+    private static string? Of(ClusterManifest manifest, string image) => manifest.Images.Single(i => i.ImageId == image).ClusterId;
+
+    private static ClusterManifest Sample(ClusterManifest? previous) =>
+        Manifest(["a", "b", "c", "d", "e", "f"], [0, 0, 1, 1, 1, -1], previous);
+
+    /// <summary>A manifest from given labels: ordering = rows, reachability 0.5 (∞ first), core 0.25 (∞ for noise).</summary>
+    private static ClusterManifest Manifest(string[] ids, int[] labels, ClusterManifest? previous)
+    {
+        var n = ids.Length;
+        var x = Enumerable.Range(0, n).SelectMany(i => new[] { 1f, i }).ToArray();
+        var optics = new OpticsResult(2, 0.13, [.. Enumerable.Range(0, n)],
+            [.. Enumerable.Range(0, n).Select(i => i == 0 ? double.PositiveInfinity : 0.5)],
+            [.. labels.Select(l => l < 0 ? double.PositiveInfinity : 0.25)],
+            [.. Enumerable.Range(0, n).Select(i => i - 1)]);
+        return ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous);
+    }
+
+    /// <summary>
+    /// A checker for the JSON Schema keywords the manifest schema uses (type, const, enum, required,
+    /// properties, additionalProperties: false, items, minItems, minLength, pattern, minimum, maximum,
+    /// exclusiveMinimum). No validator package restores here; anything it does not know is an error, so
+    /// the schema cannot silently outgrow it.
+    /// </summary>
+    private static List<string> SchemaErrors(JsonNode schema, JsonNode? value, string path)
+    {
+        var errors = new List<string>();
+        var known = new HashSet<string> { "$schema", "$id", "title", "description", "type", "const", "enum", "required", "properties",
+            "additionalProperties", "items", "minItems", "minLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "format" };
+        foreach (var keyword in schema.AsObject().Select(p => p.Key).Where(k => !known.Contains(k)))
+        {
+            errors.Add($"{path}: unknown keyword {keyword}");
+        }
+        var kind = value switch
+        {
+            null => "null",
+            JsonObject => "object",
+            JsonArray => "array",
+            JsonValue v when v.TryGetValue<bool>(out _) => "boolean",
+            JsonValue v when v.TryGetValue<string>(out _) => "string",
+            JsonValue v when v.TryGetValue<double>(out var d) => d == Math.Floor(d) ? "integer" : "number",
+            _ => "unknown",
+        };
+        if (schema["type"] is { } type)
+        {
+            var allowed = type is JsonArray a ? a.Select(t => (string)t!).ToArray() : [(string)type!];
+            if (!allowed.Contains(kind) && !(kind == "integer" && allowed.Contains("number")))
+            {
+                errors.Add($"{path}: {kind} is not {string.Join("|", allowed)}");
+            }
+        }
+        if (schema["const"] is { } constant && !JsonNode.DeepEquals(constant, value))
+        {
+            errors.Add($"{path}: not {constant.ToJsonString()}");
+        }
+        if (schema["enum"] is JsonArray options && !options.Any(o => JsonNode.DeepEquals(o, value)))
+        {
+            errors.Add($"{path}: not one of {options.ToJsonString()}");
+        }
+        if (value is JsonObject obj)
+        {
+            foreach (var name in schema["required"]?.AsArray().Select(r => (string)r!) ?? [])
+            {
+                if (!obj.ContainsKey(name))
+                {
+                    errors.Add($"{path}: missing {name}");
+                }
+            }
+            var properties = schema["properties"]?.AsObject();
+            foreach (var (name, child) in obj)
+            {
+                if (properties?[name] is { } sub)
+                {
+                    errors.AddRange(SchemaErrors(sub, child, $"{path}.{name}"));
+                }
+                else if (schema["additionalProperties"] is JsonValue extra && !extra.GetValue<bool>())
+                {
+                    errors.Add($"{path}: unexpected {name}");
+                }
+            }
+        }
+        if (value is JsonArray array)
+        {
+            if (schema["minItems"] is { } minItems && array.Count < (int)minItems)
+            {
+                errors.Add($"{path}: fewer than {minItems} items");
+            }
+            if (schema["items"] is { } itemSchema)
+            {
+                for (var i = 0; i < array.Count; i++)
+                {
+                    errors.AddRange(SchemaErrors(itemSchema, array[i], $"{path}[{i}]"));
+                }
+            }
+        }
+        if (kind == "string")
+        {
+            var s = value!.GetValue<string>();
+            if (schema["pattern"] is { } pattern && !Regex.IsMatch(s, (string)pattern!))
+            {
+                errors.Add($"{path}: '{s}' does not match {pattern}");
+            }
+            if (schema["minLength"] is { } minLength && s.Length < (int)minLength)
+            {
+                errors.Add($"{path}: shorter than {minLength}");
+            }
+        }
+        if (kind is "integer" or "number")
+        {
+            var d = value!.GetValue<double>();
+            if ((schema["minimum"] is { } min && d < (double)min) || (schema["maximum"] is { } max && d > (double)max)
+                || (schema["exclusiveMinimum"] is { } xmin && d <= (double)xmin))
+            {
+                errors.Add($"{path}: {d} out of range");
+            }
+        }
+        return errors;
+    }
+
+    private static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+        throw new InvalidOperationException("The tests run from inside the repository's artifacts folder.");
+    }
+}
