@@ -9,5 +9,6 @@ public static class MotifCommands
     {
         IntakeCommand.Create(),
         EmbedCommand.Create(),
+        ClusterCommand.Create(),
     };
 }
