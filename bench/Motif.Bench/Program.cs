@@ -11,3 +11,7 @@ if (which is "engine" or "all")
 {
     EngineBench.Run(repository);
 }
+if (which is "clustering" or "all")
+{
+    await ClusteringBench.RunAsync(repository);
+}

@@ -79,7 +79,7 @@ internal static class ClusterCommand
                 $"{rows} signatures ({columns}-d): {clusters} clusters, {labels.Count(l => l < 0)} noise → {Display.Safe(labelsPath)}\n" +
                 $"  neighbour graph  {graphSeconds,8:0.000} s  ({graph.EntryCount:N0} pairs within {parameters.MaxEps?.ToString("0.###", CultureInfo.InvariantCulture) ?? "∞"})\n" +
                 $"  OPTICS ordering  {opticsSeconds,8:0.000} s\n" +
-                $"  {(dbscan ? "DBSCAN" : "xi")} extraction {extractSeconds,8:0.000} s\n" +
+                $"  {(dbscan ? "DBSCAN" : "xi") + " extraction",-16} {extractSeconds,8:0.000} s\n" +
                 $"  peak memory      {Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,8:0} MiB"));
             return 0;
         });

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Motif.Core.Manifests;
@@ -14,12 +13,6 @@ public sealed class ClusterCommandTests : IDisposable
 
     public void Dispose() => scratch.Delete(recursive: true);
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var exit = await MotifCommands.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (exit, output.ToString(), error.ToString());
-    }
 
     /// <summary>Writes the golden signatures as signatures.npy (+ ids) and returns the replica run's expectations.</summary>
     private async Task<(string Npy, JsonElement Run)> GoldenAsync(string name)
@@ -50,7 +43,7 @@ public sealed class ClusterCommandTests : IDisposable
         var labels = Path.Combine(scratch.FullName, "labels.txt");
         var manifest = Path.Combine(scratch.FullName, "manifest.json");
 
-        var (exit, output, _) = await RunAsync("cluster", npy, "--out", labels, "--max-eps", "0.13", "--min-samples", "2", "--xi", "0.05", "--manifest", manifest);
+        var (exit, output, _) = await Cli.RunAsync("cluster", npy, "--out", labels, "--max-eps", "0.13", "--min-samples", "2", "--xi", "0.05", "--manifest", manifest);
 
         Assert.Equal(0, exit);
         Assert.Equal(Expected(run, "labels_xi"), File.ReadAllLines(labels).Select(int.Parse));
@@ -68,8 +61,8 @@ public sealed class ClusterCommandTests : IDisposable
         var labels = Path.Combine(scratch.FullName, "dbscan.txt");
         var eps = run.GetProperty("dbscan_eps").GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        var (missing, _, error) = await RunAsync("cluster", npy, "--out", labels, "--extract", "dbscan");
-        var (exit, _, _) = await RunAsync("cluster", npy, "--out", labels, "--extract", "dbscan", "--eps", eps);
+        var (missing, _, error) = await Cli.RunAsync("cluster", npy, "--out", labels, "--extract", "dbscan");
+        var (exit, _, _) = await Cli.RunAsync("cluster", npy, "--out", labels, "--extract", "dbscan", "--eps", eps);
 
         Assert.Equal(2, missing);
         Assert.Contains("--eps", error);

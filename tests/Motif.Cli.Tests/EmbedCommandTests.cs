@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Testing;
@@ -23,12 +22,6 @@ public sealed class EmbedCommandTests : IDisposable
         return folder;
     }
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var (output, error) = (new StringWriter(), new StringWriter());
-        var exit = await MotifCommands.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (exit, output.ToString(), error.ToString());
-    }
 
     [Fact]
     public async Task Writes_one_npy_row_per_valid_image_in_path_order_and_reports_the_rest()
@@ -48,7 +41,7 @@ public sealed class EmbedCommandTests : IDisposable
             ("broken/cut.jpg", ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240))), ("broken/empty.jpg", [])]);
         var npy = Path.Combine(scratch.FullName, "signatures.npy");
 
-        var (exit, output, _) = await RunAsync("embed", folder, "--out", npy, "--model", checkpoint, "--batch", "2", "--size", "64");
+        var (exit, output, _) = await Cli.RunAsync("embed", folder, "--out", npy, "--model", checkpoint, "--batch", "2", "--size", "64");
 
         Assert.Equal(0, exit);
         Assert.Equal(["a.jpg", "b/second.png", "c.webp"], File.ReadAllLines(Path.Combine(scratch.FullName, "signatures.ids.txt")));
@@ -73,9 +66,9 @@ public sealed class EmbedCommandTests : IDisposable
         var folder = Folder(("chelsea.png", TestData.Photo("chelsea.png")), ("coffee.png", TestData.Photo("coffee.png")));
         var npy = Path.Combine(scratch.FullName, "pretrained.npy");
 
-        var (exit, output, _) = await RunAsync("embed", folder, "--out", npy, "--threads", "2");
+        var (exit, output, _) = await Cli.RunAsync("embed", folder, "--out", npy, "--threads", "2");
         var bf16Npy = Path.Combine(scratch.FullName, "pretrained-bf16.npy");
-        var (bf16Exit, _, _) = await RunAsync("embed", folder, "--out", bf16Npy, "--threads", "2", "--precision", "bf16");
+        var (bf16Exit, _, _) = await Cli.RunAsync("embed", folder, "--out", bf16Npy, "--threads", "2", "--precision", "bf16");
 
         Assert.Equal((0, 0), (exit, bf16Exit));
         var (rows, columns, values) = NpyFile.Read(npy);

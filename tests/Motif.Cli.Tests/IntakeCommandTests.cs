@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using Motif.Testing;
 
@@ -17,13 +16,6 @@ public sealed class IntakeCommandTests : IDisposable
         File.WriteAllBytes(path, bytes);
     }
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exit = await MotifCommands.Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (exit, output.ToString(), error.ToString());
-    }
 
     private void WriteMixedCollection()
     {
@@ -48,7 +40,7 @@ public sealed class IntakeCommandTests : IDisposable
     {
         WriteMixedCollection();
 
-        var (exit, output, _) = await RunAsync("intake", folder.FullName, "--json");
+        var (exit, output, _) = await Cli.RunAsync("intake", folder.FullName, "--json");
 
         Assert.Equal(0, exit);
         using var json = JsonDocument.Parse(output);
@@ -84,7 +76,7 @@ public sealed class IntakeCommandTests : IDisposable
         Write("good.jpg", ImageFixtures.Jpeg(320, 240));
         Write("evil\u001b[2J\u202Egpj.jpg", []);
 
-        var (exit, output, _) = await RunAsync("intake", folder.FullName);
+        var (exit, output, _) = await Cli.RunAsync("intake", folder.FullName);
 
         Assert.Equal(0, exit);
         Assert.Contains("2 files: 1 accepted, 1 rejected", output);
@@ -99,7 +91,7 @@ public sealed class IntakeCommandTests : IDisposable
     {
         Write("photo.jpg", ImageFixtures.Jpeg(320, 240));
 
-        var (_, output, _) = await RunAsync("intake", folder.FullName, "--json", "--min-side", "500");
+        var (_, output, _) = await Cli.RunAsync("intake", folder.FullName, "--json", "--min-side", "500");
 
         Assert.Contains("\"too-small\"", output);
     }
@@ -107,7 +99,7 @@ public sealed class IntakeCommandTests : IDisposable
     [Fact]
     public async Task A_missing_folder_is_a_clear_error()
     {
-        var (exit, _, error) = await RunAsync("intake", Path.Combine(folder.FullName, "nope"));
+        var (exit, _, error) = await Cli.RunAsync("intake", Path.Combine(folder.FullName, "nope"));
 
         Assert.Equal(2, exit);
         Assert.Contains("No such folder", error);
