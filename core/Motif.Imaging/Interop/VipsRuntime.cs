@@ -55,6 +55,7 @@ internal static unsafe class VipsRuntime
             {
                 return result;
             }
+            Discard(result);
         }
         catch (VipsFailure)
         {
@@ -80,7 +81,12 @@ internal static unsafe class VipsRuntime
             {
                 throw new VipsException(ReadErrorBuffer());
             }
-            return Interlocked.Read(ref tileFailures) == failuresBefore ? result : throw new VipsException(ReadErrorBuffer());
+            if (Interlocked.Read(ref tileFailures) != failuresBefore)
+            {
+                Discard(result);
+                throw new VipsException(ReadErrorBuffer());
+            }
+            return result;
         }
         finally
         {
@@ -88,6 +94,9 @@ internal static unsafe class VipsRuntime
             Gate.ExitWriteLock();
         }
     }
+
+    // A result that will not be returned may own native memory (rendered pixels): free it.
+    private static void Discard<T>(T result) => (result as IDisposable)?.Dispose();
 
     private static string ReadErrorBuffer()
     {
