@@ -44,6 +44,66 @@ public sealed class NeighbourGraphTests
     }
 
     [Fact]
+    public void The_int8_screen_loses_no_pair_near_the_radius()
+    {
+        // Partners at exact cosine distances within radius ± 0.002, from Gaussian rows and from non-negative
+        // ReLU-like rows (as CNN signatures are), whose larger largest component gives a coarser quantisation step.
+        // The int8 estimate is typically off by ~2e-4 (far inside its worst-case bound of ~0.025), so pairs this
+        // close to the radius are what a screen without its error bound would misjudge.
+        const int dim = 2048;
+        const double radius = 0.13;
+        var random = new Random(17);
+        var rows = new List<double[]>();
+        for (var b = 0; b < 12; b++)
+        {
+            var u = Unit(Enumerable.Range(0, dim).Select(_ => b % 2 == 0 ? Gaussian(random) : Math.Max(0, Gaussian(random))).ToArray());
+            rows.Add(u);
+            for (var p = 0; p < 24; p++)
+            {
+                // v = cos θ · u + sin θ · w with w ⟂ u, so 1 − u·v is exactly the chosen distance (up to rounding).
+                var w = Enumerable.Range(0, dim).Select(_ => Gaussian(random)).ToArray();
+                var along = w.Zip(u, (a, c) => a * c).Sum();
+                w = Unit(w.Select((a, k) => a - along * u[k]).ToArray());
+                var cosine = 1 - (radius - 0.002 + 0.004 * random.NextDouble());
+                rows.Add(u.Select((c, k) => cosine * c + Math.Sqrt(1 - cosine * cosine) * w[k]).ToArray());
+            }
+        }
+        var x = rows.SelectMany(r => r.Select(v => (float)v)).ToArray();
+        var n = rows.Count;
+
+        var quantized = NeighbourGraph.Build(x, dim, radius);
+        NeighbourGraph.UseQuantizedScreen = false;
+        NeighbourGraph floatScreen;
+        try
+        {
+            floatScreen = NeighbourGraph.Build(x, dim, radius);
+        }
+        finally
+        {
+            NeighbourGraph.UseQuantizedScreen = true;
+        }
+
+        var expected = 0;
+        for (var i = 0; i < n; i++)
+        {
+            var brute = Enumerable.Range(0, n).Where(j => j != i && BruteDistance(x, dim, i, j) <= radius).Order().ToArray();
+            expected += brute.Length;
+            Assert.Equal(brute, quantized.NeighboursOf(i).ToArray().Order());
+            Assert.Equal(floatScreen.NeighboursOf(i).ToArray(), quantized.NeighboursOf(i).ToArray());
+            Assert.Equal(floatScreen.DistancesOf(i).ToArray(), quantized.DistancesOf(i).ToArray());
+        }
+        // The data must straddle the radius on both sides, or it would not test the bound.
+        Assert.InRange(expected, 12 * 24 * 2 / 4, 12 * 24 * 2 * 3 / 4 + 12 * 24 * 23);
+
+        static double Gaussian(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
+        static double[] Unit(double[] v)
+        {
+            var norm = Math.Sqrt(v.Sum(a => a * a));
+            return v.Select(a => a / norm).ToArray();
+        }
+    }
+
+    [Fact]
     public void Appending_in_batches_gives_the_graph_built_at_once()
     {
         const int dim = 40;
