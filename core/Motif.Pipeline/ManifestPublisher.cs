@@ -1,0 +1,78 @@
+using System.Text;
+using Motif.Core.Manifests;
+using Motif.Storage;
+
+namespace Motif.Pipeline;
+
+/// <summary>A published manifest and the ETag of manifests/latest.json it was read or written at.</summary>
+public sealed record PublishedManifest(ClusterManifest Manifest, string ETag);
+
+/// <summary>manifests/latest.json changed after the new run was computed from it: recluster against the new latest.</summary>
+public sealed class ManifestPublishConflictException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// Publishes cluster manifests through the blob port so that readers only ever see whole runs:
+/// <list type="number">
+/// <item>the run's files go to <c>manifests/runs/{runId}/</c>, create-only (a run never changes once written);</item>
+/// <item><c>manifests/latest.json</c> is then replaced only if it is still the version the run was computed from
+/// (If-Match on its ETag; create-only for the first run).</item>
+/// </list>
+/// A crash between the two leaves latest.json on the previous run, still whole and valid; the orphaned run folder
+/// is harmless. Two reclusterings that started from the same latest cannot both publish: the second gets
+/// <see cref="ManifestPublishConflictException"/>, and since stable cluster ids are inherited from the previous
+/// manifest, it must recompute against the new one rather than overwrite it.
+/// </summary>
+public sealed class ManifestPublisher(IBlobStore store)
+{
+    public const string LatestName = "manifests/latest.json";
+
+    /// <summary>The folder of a run's files. The run id is validated with the blob name (no "..", no control characters).</summary>
+    public static string RunFolder(string runId) => $"manifests/runs/{runId}/";
+
+    /// <summary>The current manifest and its ETag, or null before the first publication.</summary>
+    public async Task<PublishedManifest?> ReadLatestAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var download = await store.GetAsync(LatestName, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(download.Content, Encoding.UTF8);
+            var json = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            return new PublishedManifest(ClusterManifest.FromJson(json), download.Properties.ETag);
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Publishes <paramref name="manifest"/>, computed against <paramref name="basedOn"/> (what
+    /// <see cref="ReadLatestAsync"/> returned; null for the first run).</summary>
+    /// <exception cref="ManifestPublishConflictException">Another run was published after <paramref name="basedOn"/> was read.</exception>
+    public async Task<PublishedManifest> PublishAsync(ClusterManifest manifest, PublishedManifest? basedOn, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        var json = manifest.ToJson();
+        var folder = RunFolder(manifest.RunId);
+        await PutAsync(folder + "manifest.json", json, "application/json", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
+        await PutAsync(folder + "clusters.csv", manifest.ToCsv(), "text/csv", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
+
+        var swap = basedOn is null ? BlobConditions.CreateOnly : BlobConditions.Matching(basedOn.ETag);
+        try
+        {
+            var latest = await PutAsync(LatestName, json, "application/json", swap, cancellationToken).ConfigureAwait(false);
+            return new PublishedManifest(manifest, latest.ETag);
+        }
+        catch (BlobStoreException e) when (e.IsConditionFailure)
+        {
+            throw new ManifestPublishConflictException(
+                $"{LatestName} changed after run {manifest.RunId} was computed from {basedOn?.Manifest.RunId ?? "no previous run"}; " +
+                $"recluster against the new latest (run {manifest.RunId} stays in {folder}, unpublished).", e);
+        }
+    }
+
+    private Task<BlobProperties> PutAsync(string name, string text, string contentType, BlobConditions conditions, CancellationToken cancellationToken)
+    {
+        var content = new MemoryStream(Encoding.UTF8.GetBytes(text));
+        return store.PutAsync(name, content, new BlobPutOptions { ContentType = contentType, Conditions = conditions }, cancellationToken);
+    }
+}
