@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Motif.Engine;
 
 namespace Motif.Bench;
@@ -45,8 +44,8 @@ internal static class EngineBench
                     "--iters", $"{EmbedIterations}", "--triplets", $"{Triplets}", "--train-iters", $"{TrainIterations}", .. flags]);
                 rows.Add((round, $"PyTorch 1.13, {mode} (anchor)", torch.GetProperty("embed_images_per_s").GetDouble(), torch.GetProperty("train_step_s").GetDouble(), mode));
 
-                var embed = Median(EmbedIterations, () => network.Embed(images, Batch, Size, Size, signatures));
-                var step = Median(TrainIterations, () => network.TrainStep(triplet, triplet, triplet, Triplets, Size, Size));
+                var embed = Repository.MedianSeconds(EmbedIterations, () => network.Embed(images, Batch, Size, Size, signatures));
+                var step = Repository.MedianSeconds(TrainIterations, () => network.TrainStep(triplet, triplet, triplet, Triplets, Size, Size));
                 rows.Add((round, name, Batch / embed, step, mode));
             }
         }
@@ -65,18 +64,4 @@ internal static class EngineBench
         Console.WriteLine();
     }
 
-    /// <summary>Median seconds per call, after one warm-up call (medians: this kind of VM is noisy).</summary>
-    private static double Median(int iterations, Action call)
-    {
-        call();
-        var seconds = new double[iterations];
-        for (var i = 0; i < iterations; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            call();
-            seconds[i] = clock.Elapsed.TotalSeconds;
-        }
-        Array.Sort(seconds);
-        return seconds[iterations / 2];
-    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Motif.Imaging;
 
 namespace Motif.Bench;
@@ -33,14 +32,15 @@ internal static class ImagingBench
         foreach (var threads in new[] { 1, 2 })
         {
             var python = Repository.Python(Repository.HugePages, anchor, "run", inputs, threads.ToString(), Passes.ToString());
-            var motif = Median(() =>
+            // images / median seconds = median images/s (an odd number of passes).
+            var motif = bytes.Length / Repository.MedianSeconds(Passes, () =>
             {
                 var results = ImageCodec.PreprocessBatch(bytes, spec, buffer, threads);
                 if (results.Any(r => !r.Succeeded))
                 {
                     throw new InvalidOperationException("a benchmark image was rejected");
                 }
-            }, bytes.Length);
+            });
             var torchvision = python.GetProperty("torchvision").GetDouble();
             rows.Add(("torchvision, PIL (anchor)", threads, torchvision, torchvision));
             rows.Add(("PIL with draft()", threads, python.GetProperty("pil_draft").GetDouble(), torchvision));
@@ -58,17 +58,4 @@ internal static class ImagingBench
         Console.WriteLine();
     }
 
-    private static double Median(Action pass, int images)
-    {
-        pass(); // warm-up
-        var rates = new double[Passes];
-        for (var i = 0; i < Passes; i++)
-        {
-            var clock = Stopwatch.StartNew();
-            pass();
-            rates[i] = images / clock.Elapsed.TotalSeconds;
-        }
-        Array.Sort(rates);
-        return rates[Passes / 2];
-    }
 }

@@ -5,17 +5,22 @@ namespace Motif.Bench;
 
 internal static class Repository
 {
-    /// <summary>The repository root: the nearest folder above the working directory that holds Serverless.sln.</summary>
-    public static string Root()
+    /// <summary>The repository root (the same locator the CLI uses to find .cache/).</summary>
+    public static string Root() => Motif.Cli.ModelCatalog.Home;
+
+    /// <summary>Median seconds per call after one warm-up call (medians: this kind of VM is noisy).</summary>
+    public static double MedianSeconds(int runs, Action call)
     {
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        call();
+        var seconds = new double[runs];
+        for (var i = 0; i < runs; i++)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
-            {
-                return dir.FullName;
-            }
+            var clock = Stopwatch.StartNew();
+            call();
+            seconds[i] = clock.Elapsed.TotalSeconds;
         }
-        throw new InvalidOperationException("Run the benchmarks from inside the repository (make bench).");
+        Array.Sort(seconds);
+        return seconds[runs / 2];
     }
 
     /// <summary>glibc's huge pages for an anchor: without them PyTorch and PIL pay a page fault per fresh page,

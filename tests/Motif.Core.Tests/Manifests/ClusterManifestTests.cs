@@ -1,3 +1,4 @@
+using Motif.Testing;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Motif.Core.Clustering;
@@ -48,7 +49,7 @@ public sealed class ClusterManifestTests
         var json = manifest.ToJson();
 
         Assert.Equal(json, ClusterManifest.FromJson(json).ToJson());
-        var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(Root(), "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json")))!;
+        var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json")))!;
         Assert.Empty(SchemaErrors(schema, JsonNode.Parse(json), "$"));
 
         // The checker does reject what the schema forbids.
@@ -285,15 +286,4 @@ public sealed class ClusterManifestTests
         return errors;
     }
 
-    private static string Root()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("The tests run from inside the repository's artifacts folder.");
-    }
 }
