@@ -160,6 +160,26 @@ public sealed class SqliteWorkQueueTests : IDisposable
         Assert.Equal("wal", command.ExecuteScalar());
     }
 
+    [Fact]
+    public async Task The_sole_consumer_can_release_a_crashed_run_s_locks_at_once()
+    {
+        var crashed = Open("signatures");
+        await crashed.SendBatchAsync([OutgoingMessage.FromText("a"), OutgoingMessage.FromText("b"), OutgoingMessage.FromText("c")]);
+        Assert.Equal(2, (await crashed.ReceiveAsync(2)).Count);
+        crashed.Dispose();
+
+        var next = Open("signatures");
+        var other = Open("training");
+        await other.SendAsync(OutgoingMessage.FromText("elsewhere"));
+        Assert.Single(await other.ReceiveAsync(1));
+        Assert.Equal(3, next.Count());
+        Assert.Equal(2, next.ReleaseLocks());       // without waiting for the 30 s locks to expire
+        var all = await next.ReceiveAsync(10);
+        Assert.Equal(["a", "b", "c"], all.Select(m => m.BodyText).Order());
+        Assert.Equal([1, 2, 2], all.Select(m => m.DeliveryCount).Order());
+        Assert.Empty(await other.ReceiveAsync(1));  // another queue's locks are not touched
+    }
+
     private SqliteWorkQueue Open(string queueName)
     {
         var queue = new SqliteWorkQueue(DatabasePath, queueName, Settings, _time);

@@ -232,6 +232,23 @@ public sealed class SqliteWorkQueue : IWorkQueue, IDisposable
         }));
     }
 
+    /// <summary>
+    /// Makes every locked message of this queue receivable now, as if its lock had expired (delivery counts stay).
+    /// Only for an embedded consumer that knows it is the queue's sole consumer (<c>motif run</c> holds an exclusive
+    /// lease on its workspace): after a crash, the dead process's locks would otherwise hide its messages for up to
+    /// <see cref="WorkQueueOptions.LockDuration"/>. Returns how many locks were released.
+    /// </summary>
+    public int ReleaseLocks() => _database.Write((connection, transaction) => SqliteDatabase.Execute(connection, transaction,
+        "UPDATE queue_messages SET visible_at = @now, lock_token = NULL WHERE queue = @queue AND visible_at > @now",
+        ("@now", NowMs()), ("@queue", _queue)));
+
+    /// <summary>How many messages the queue holds (visible or locked; dead letters not counted).</summary>
+    public long Count() => _database.Read(connection =>
+    {
+        using var command = SqliteDatabase.Command(connection, null, "SELECT COUNT(*) FROM queue_messages WHERE queue = @queue", ("@queue", _queue));
+        return (long)command.ExecuteScalar()!;
+    });
+
     public void Dispose() => _database.Dispose();
 
     private IReadOnlyList<ReceivedMessage> TryReceive(int maxMessages) => _database.Write((connection, transaction) =>
