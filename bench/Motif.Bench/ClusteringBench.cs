@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Motif.Cli;
 using Motif.Core.Clustering;
+using Motif.Core.Signatures;
 
 namespace Motif.Bench;
 

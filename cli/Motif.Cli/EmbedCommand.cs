@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Motif.Core;
+using Motif.Core.Signatures;
 using Motif.Engine;
 using Motif.Imaging;
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Motif.Core.Manifests;
+using Motif.Core.Signatures;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;

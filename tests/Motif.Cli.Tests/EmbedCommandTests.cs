@@ -1,3 +1,4 @@
+using Motif.Core.Signatures;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Testing;

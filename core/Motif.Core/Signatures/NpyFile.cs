@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace Motif.Cli;
+namespace Motif.Core.Signatures;
 
 /// <summary>
 /// NumPy's .npy format, version 1.0, for 2-D little-endian float32 matrices (numpy/lib/format.py, NEP 1):
@@ -75,31 +75,59 @@ public static partial class NpyFile
     }
 
     /// <summary>Reads a 2-D float32 .npy matrix (C order) as (rows, columns, values).</summary>
-    public static (int Rows, int Columns, float[] Values) Read(string path)
+    public static (int Rows, int Columns, float[] Values) Read(string path) => Decode(File.ReadAllBytes(path), path);
+
+    /// <summary>A whole .npy document holding <paramref name="values"/> as a <paramref name="rows"/> × <paramref name="columns"/> matrix.</summary>
+    public static byte[] Encode(ReadOnlySpan<float> values, int rows, int columns)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic.AsSpan(0, 6)))
+        ArgumentOutOfRangeException.ThrowIfLessThan(rows, 0);
+        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+        if (values.Length != (long)rows * columns)
         {
-            throw new InvalidDataException($"{path} is not a .npy file.");
+            throw new ArgumentException($"{rows}×{columns} values expected, not {values.Length}.", nameof(values));
+        }
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("The .npy writer assumes a little-endian machine.");
+        }
+        var bytes = new byte[Preamble + values.Length * sizeof(float)];
+        Header(rows, columns).CopyTo(bytes, 0);
+        MemoryMarshal.AsBytes(values).CopyTo(bytes.AsSpan(Preamble));
+        return bytes;
+    }
+
+    /// <summary>Decodes a 2-D float32 .npy matrix (C order); <paramref name="source"/> names it in errors.</summary>
+    public static (int Rows, int Columns, float[] Values) Decode(ReadOnlySpan<byte> bytes, string source)
+    {
+        if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic.AsSpan(0, 6)))
+        {
+            throw new InvalidDataException($"{source} is not a .npy file.");
         }
         var (headerLength, offset) = bytes[6] switch
         {
-            1 => (BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)), 10),
-            2 or 3 => ((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)), 12),
-            _ => throw new InvalidDataException($"{path}: unsupported .npy version {bytes[6]}."),
+            1 => (BinaryPrimitives.ReadUInt16LittleEndian(bytes[8..]), 10),
+            2 or 3 => ((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes[8..]), 12),
+            _ => throw new InvalidDataException($"{source}: unsupported .npy version {bytes[6]}."),
         };
-        var header = Encoding.ASCII.GetString(bytes, offset, headerLength);
+        if (headerLength > bytes.Length - offset)
+        {
+            throw new InvalidDataException($"{source}: the header runs past the end of the file.");
+        }
+        var header = Encoding.ASCII.GetString(bytes.Slice(offset, headerLength));
         var match = HeaderPattern().Match(header);
         if (!match.Success)
         {
-            throw new InvalidDataException($"{path}: expected a C-order little-endian float32 matrix, found {header.Trim()}.");
+            throw new InvalidDataException($"{source}: expected a C-order little-endian float32 matrix, found {header.Trim()}.");
         }
-        var rows = int.Parse(match.Groups["rows"].Value, CultureInfo.InvariantCulture);
-        var columns = int.Parse(match.Groups["columns"].Value, CultureInfo.InvariantCulture);
-        var data = bytes.AsSpan(offset + headerLength);
+        if (!int.TryParse(match.Groups["rows"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var rows) ||
+            !int.TryParse(match.Groups["columns"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var columns))
+        {
+            throw new InvalidDataException($"{source}: the shape in the header is too large.");
+        }
+        var data = bytes[(offset + headerLength)..];
         if (data.Length != (long)rows * columns * sizeof(float))
         {
-            throw new InvalidDataException($"{path}: the header says {rows}×{columns} floats, the file holds {data.Length} bytes.");
+            throw new InvalidDataException($"{source}: the header says {rows}×{columns} floats, the file holds {data.Length} bytes.");
         }
         return (rows, columns, MemoryMarshal.Cast<byte, float>(data).ToArray());
     }

@@ -1,6 +1,7 @@
 using System.Text;
+using Motif.Core.Signatures;
 
-namespace Motif.Cli.Tests;
+namespace Motif.Core.Tests.Signatures;
 
 public sealed class NpyFileTests : IDisposable
 {
@@ -47,5 +48,19 @@ public sealed class NpyFileTests : IDisposable
         File.WriteAllBytes(path, "not numpy"u8.ToArray());
 
         Assert.Throws<InvalidDataException>(() => NpyFile.Read(path));
+    }
+
+    [Fact]
+    public void Encodes_in_memory_what_the_file_writer_writes_and_decodes_it()
+    {
+        float[] values = [1, -2, 3.5f, 0, 5, 6];
+        var bytes = NpyFile.Encode(values, 2, 3);
+        Assert.Equal(0, (bytes.Length - values.Length * sizeof(float)) % 64); // the data starts on a 64-byte boundary
+        var (rows, columns, decoded) = NpyFile.Decode(bytes, "test");
+        Assert.Equal((2, 3), (rows, columns));
+        Assert.Equal(values, decoded);
+        Assert.Throws<ArgumentException>(() => NpyFile.Encode(values, 4, 3));
+        Assert.Throws<InvalidDataException>(() => NpyFile.Decode(bytes.AsSpan(0, 20), "short"));
+        Assert.Throws<InvalidDataException>(() => NpyFile.Decode(bytes.AsSpan(0, bytes.Length - 4), "truncated"));
     }
 }
