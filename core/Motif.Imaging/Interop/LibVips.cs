@@ -174,3 +174,61 @@ internal enum VipsSize { Both = 0, Up = 1, Down = 2, Force = 3 }
 internal enum VipsInteresting { None = 0, Centre = 1, Entropy = 2, Attention = 3, Low = 4, High = 5, All = 6 }
 
 internal enum VipsExtend { Black = 0, Copy = 1, Repeat = 2, Mirror = 3, White = 4, Background = 5 }
+
+// --- operations used by ImageVariants (derived images for sample collections) ---------------------
+// Same rules as above: optional arguments are ints or pointers only; doubles travel as fixed arguments
+// (vips_rotate's angle, vips_gaussblur's sigma) or as arrays (vips_linear, vips_draw_rect).
+internal static unsafe partial class LibVips
+{
+    /// <summary>vips_flip(in, &amp;out, direction, NULL): mirror.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_flip(nint input, out nint output, VipsDirection direction, nint terminator);
+
+    /// <summary>vips_rot(in, &amp;out, angle, NULL): exact rotation by a multiple of 90° (clockwise).</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_rot(nint input, out nint output, VipsAngle angle, nint terminator);
+
+    /// <summary>vips_rotate(in, &amp;out, angle, NULL): any angle in degrees (clockwise), bilinear, the output the
+    /// bounding box of the rotated image with black corners. Needs random access to its input.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_rotate(nint input, out nint output, double angle, nint terminator);
+
+    /// <summary>vips_linear(in, &amp;out, a, b, n, "uchar", TRUE, NULL): out = a × in + b per band, rounded and
+    /// clipped to 8 bits.</summary>
+    [LibraryImport(Vips, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int vips_linear(nint input, out nint output, double* a, double* b, int n, string ucharName, int uchar, nint terminator);
+
+    /// <summary>vips_linear(in, &amp;out, a, b, n, NULL): out = a × in + b per band, as float.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_linear(nint input, out nint output, double* a, double* b, int n, nint terminator);
+
+    /// <summary>vips_add(left, right, &amp;out, NULL): pixelwise sum (format widened).</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_add(nint left, nint right, out nint output, nint terminator);
+
+    /// <summary>vips_gaussblur(in, &amp;out, sigma, NULL).</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_gaussblur(nint input, out nint output, double sigma, nint terminator);
+
+    /// <summary>vips_sobel(in, &amp;out, NULL): edge magnitude.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_sobel(nint input, out nint output, nint terminator);
+
+    /// <summary>vips_hist_equal(in, &amp;out, NULL): histogram equalisation.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_hist_equal(nint input, out nint output, nint terminator);
+
+    /// <summary>vips_draw_rect(image, ink, n, left, top, width, height, "fill", TRUE, NULL): paints IN PLACE; the
+    /// image must be a memory image that nothing else shares.</summary>
+    [LibraryImport(Vips, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int vips_draw_rect(nint image, double* ink, int n, int left, int top, int width, int height, string fillName, int fill, nint terminator);
+
+    /// <summary>vips_insert(main, sub, &amp;out, x, y, NULL): <paramref name="sub"/> placed over <paramref name="main"/> at (x, y);
+    /// the output has main's size.</summary>
+    [LibraryImport(Vips)]
+    internal static partial int vips_insert(nint main, nint sub, out nint output, int x, int y, nint terminator);
+}
+
+internal enum VipsDirection { Horizontal = 0, Vertical = 1 }
+
+internal enum VipsAngle { D0 = 0, D90 = 1, D180 = 2, D270 = 3 }
