@@ -1,6 +1,5 @@
 # Motif: the two commands of the README, plus the pieces they are made of.
 SHELL := /bin/bash
-SAMPLE := .cache/sample-intake
 
 .PHONY: help setup demo test bench
 help:
@@ -12,8 +11,7 @@ setup:
 	@bash infra/setup.sh
 
 demo: setup
-	@bash infra/sample-intake.sh $(SAMPLE)
-	@./motif intake $(SAMPLE)
+	@bash infra/demo.sh
 
 test: setup
 	@bash infra/test.sh

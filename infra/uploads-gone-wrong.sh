@@ -1,16 +1,13 @@
 #!/usr/bin/env bash
-# Assembles a sample intake folder: scikit-image's real photographs (as unpacked by setup.sh) plus files a
-# museum upload could contain by mistake or malice. `make demo` runs `motif intake` over it.
+# Writes files a museum upload could contain by mistake or malice into <folder>: `make demo` mixes them into
+# its sample collection, and each must end in quarantine with its reason while the rest of the run goes on.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-out="${1:?usage: sample-intake.sh <folder>}"
+bad="${1:?usage: uploads-gone-wrong.sh <folder>}"
 photos="$root/.cache/skimage-data"
 [[ -f "$photos/.complete" ]] || { echo "sample photos missing: run infra/setup.sh" >&2; exit 1; }
 
-rm -rf "$out" && mkdir -p "$out/photos" "$out/uploads-gone-wrong"
-cp "$photos"/*.{png,jpg,gif,tif} "$out/photos/"
-
-bad="$out/uploads-gone-wrong"
+rm -rf "$bad" && mkdir -p "$bad"
 : > "$bad/empty.jpg"                                                    # zero bytes
 printf 'Inventory 1897.3, oil on canvas, see attached photo.\n' > "$bad/catalogue-note.jpg"   # text named .jpg
 head -c 60000 "$photos/rocket.jpg" > "$bad/rocket-upload-interrupted.jpg"  # a real JPEG cut short

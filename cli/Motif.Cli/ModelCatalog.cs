@@ -23,6 +23,21 @@ public static class ModelCatalog
             : throw new FileNotFoundException($"No model '{model}': give {PackagedResNet50} or a checkpoint file.", model);
     }
 
+    /// <summary>
+    /// The version string that keys signatures of <paramref name="model"/>: the packaged network's name and package
+    /// version, or a checkpoint's content hash (so retraining into the same file name still starts new signatures).
+    /// </summary>
+    public static string VersionOf(string model)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(model);
+        if (model == PackagedResNet50)
+        {
+            return "resnet50-imagenet@1.0.4";
+        }
+        using var file = File.OpenRead(model);
+        return $"checkpoint:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file))[..16]}";
+    }
+
     /// <summary>Motif's home folder: MOTIF_HOME (set by ./motif), else the repository that holds this build.</summary>
     public static string Home => FindHome();
 

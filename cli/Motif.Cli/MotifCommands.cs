@@ -10,5 +10,10 @@ public static class MotifCommands
         IntakeCommand.Create(),
         EmbedCommand.Create(),
         ClusterCommand.Create(),
+        SampleCommand.Create(),
+        RunCommand.Create(),
+        SearchCommand.Create(),
+        ClustersCommand.Create(),
+        ServeCommand.Create(),
     };
 }

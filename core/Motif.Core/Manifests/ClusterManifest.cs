@@ -109,7 +109,7 @@ public sealed record ClusterManifest
             CreatedAt = run.CreatedAt,
             ModelVersion = run.ModelVersion,
             Parameters = run.Parameters,
-            InputSetHash = ContentHash.Of(Encoding.UTF8.GetBytes(string.Concat(imageIds.Select(id => id + "\n")))).Hex,
+            InputSetHash = run.InputSetHash ?? ContentHash.Of(Encoding.UTF8.GetBytes(string.Concat(imageIds.Select(id => id + "\n")))).Hex,
             Counts = new ManifestCounts(n, clusters.Count, noise),
             LastClusterNumber = lastNumber,
             Clusters = [.. clusters.OrderBy(c => c.Members[0].Order)],
@@ -216,7 +216,14 @@ public sealed record ClusterManifest
 }
 
 /// <summary>What identifies a run, supplied by the caller (the timer Function or the CLI).</summary>
-public sealed record ManifestRun(string RunId, DateTimeOffset CreatedAt, string ModelVersion, ClusteringParameters Parameters);
+public sealed record ManifestRun(string RunId, DateTimeOffset CreatedAt, string ModelVersion, ClusteringParameters Parameters)
+{
+    /// <summary>
+    /// What the run's input was, as the caller identifies it (the pipeline hashes image ids with their content
+    /// hashes, so a changed file changes it); null: the SHA-256 of the image ids, one per line.
+    /// </summary>
+    public string? InputSetHash { get; init; }
+}
 
 /// <summary>How labels were extracted from OPTICS.</summary>
 public enum Extraction

@@ -1,0 +1,176 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Motif.Core;
+using Motif.Core.Manifests;
+using Motif.Engine;
+using Motif.Imaging;
+using Motif.Pipeline;
+using Motif.Storage;
+using Spectre.Console;
+
+namespace Motif.Cli;
+
+/// <summary>What <c>motif run</c> was asked to do.</summary>
+internal sealed record RunSettings(
+    DirectoryInfo Folder,
+    DirectoryInfo Out,
+    string Model,
+    ClusteringParameters Parameters,
+    int Threads,
+    int Batch,
+    FileInfo? Truth);
+
+/// <summary>What a run found and did, and how long each stage took.</summary>
+internal sealed record RunReport(
+    int Files,
+    int NewOrChanged,
+    int Unchanged,
+    int Removed,
+    int Accepted,
+    IReadOnlyDictionary<string, int> RejectedByReason,
+    int Signatures,
+    int SignedThisRun,
+    IReadOnlyList<SignatureFailure> SignatureFailures,
+    ReclusterResult Recluster,
+    TimeSpan Intake,
+    TimeSpan Signing,
+    TimeSpan Total,
+    Evaluation? Evaluation);
+
+/// <summary>
+/// <c>motif run</c>: a folder to clusters in one process, through the same services the cloud pipeline runs
+/// (intake → signature jobs on the queue → worker → recluster → atomic manifest publication), on the embedded
+/// adapters of a <see cref="Workspace"/>.
+/// </summary>
+/// <remarks>
+/// Re-running only does what is missing: an unchanged file (same length and modification time) is not read, a
+/// signed content is not embedded again, and nothing is republished when the input did not change. Ctrl-C or a
+/// crash loses nothing: every step commits to the catalog or the queue before the next begins, the next run
+/// takes the workspace lease, releases the dead run's message locks and carries on.
+/// </remarks>
+internal static class CollectionRun
+{
+    public const string DefaultTruthFile = "morphograph.csv";
+
+    public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        using var workspace = Workspace.Create(settings.Out);
+        await using var lease = await WorkspaceLease.AcquireAsync(workspace.Blobs,
+            waiting: () => console.WriteLine("Waiting for the previous run's workspace lease to lapse (a crashed run holds it for up to 15 s)…"),
+            cancellationToken: cancellationToken);
+        var released = workspace.SignatureJobs.ReleaseLocks();
+        if (released > 0)
+        {
+            console.WriteLine($"Resuming: {released} signature jobs were held by an interrupted run.");
+        }
+
+        SignatureModel.Threads = settings.Threads;
+        using var model = ModelCatalog.Open(settings.Model);
+        var embedder = new EngineSignatureEmbedder(model, ModelCatalog.VersionOf(settings.Model));
+        var ingest = new IngestService(workspace.Blobs, workspace.Catalog, workspace.SignatureJobs, new IngestOptions { ModelVersion = embedder.ModelVersion });
+        var signing = new SignatureService(workspace.Blobs, workspace.Catalog, workspace.SignatureJobs, embedder,
+            new SignatureServiceOptions { BatchSize = settings.Batch, PreprocessThreads = settings.Threads });
+        var recluster = new ReclusterService(workspace.Blobs, workspace.Catalog);
+
+        var truth = settings.Truth?.FullName;
+        var files = FolderIntake.List(settings.Folder).Where(f => f.Entry.FullName != truth).ToArray();
+        int changed = 0, unchanged = 0, removed = 0, signedThisRun = 0;
+        TimeSpan intakeTime = default, signingTime = default;
+        ReclusterResult? clustering = null;
+
+        await Progress(console).StartAsync(async context =>
+        {
+            var clock = Stopwatch.StartNew();
+            var intake = context.AddTask("Intake", maxValue: Math.Max(1, files.Length));
+            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = settings.Threads, CancellationToken = cancellationToken }, async (file, ct) =>
+            {
+                var outcome = await IngestAsync(ingest, file, ct);
+                if (outcome == IngestOutcome.Unchanged)
+                {
+                    Interlocked.Increment(ref unchanged);
+                }
+                else
+                {
+                    Interlocked.Increment(ref changed);
+                }
+                intake.Increment(1);
+                intake.Description = $"Intake ({intake.Value / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):0} files/s)";
+            });
+            intake.Value = intake.MaxValue;
+            // Files that left the folder leave the catalog (their signatures stay, keyed by content).
+            var present = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
+            var gone = (await workspace.Catalog.ListImagesAsync(cancellationToken)).Where(i => !present.Contains(i.ImageId)).Select(i => i.ImageId).ToArray();
+            removed = await workspace.Catalog.RemoveImagesAsync(gone, cancellationToken);
+            intakeTime = clock.Elapsed;
+
+            clock.Restart();
+            var signatures = context.AddTask("Signatures", maxValue: Math.Max(1, workspace.SignatureJobs.Count()));
+            var progress = new SyncProgress(batch =>
+            {
+                signatures.Increment(batch.Received);
+                signedThisRun += batch.Signed;
+                signatures.Description = $"Signatures ({signedThisRun / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):0.0} images/s)";
+            });
+            await signing.ProcessAllAsync(progress, cancellationToken);
+            // Jobs lost between a catalog commit and its enqueue (a crash in that instant) are found from the catalog.
+            var missing = await signing.EnqueueMissingAsync(cancellationToken);
+            if (missing > 0)
+            {
+                signatures.MaxValue += missing;
+                await signing.ProcessAllAsync(progress, cancellationToken);
+            }
+            signatures.Value = signatures.MaxValue;
+            // This run holds the workspace lease, so no other worker can be between a shard write and its commit.
+            await signing.SweepOrphanShardsAsync(TimeSpan.Zero, cancellationToken: cancellationToken);
+            signingTime = clock.Elapsed;
+
+            var clusterTask = context.AddTask("Clustering", maxValue: 1).IsIndeterminate();
+            clustering = await recluster.RunAsync(embedder.ModelVersion, settings.Parameters, settings.Threads, cancellationToken);
+            clusterTask.Value = 1;
+            clusterTask.IsIndeterminate = false;
+        });
+
+        var images = await workspace.Catalog.ListImagesAsync(cancellationToken);
+        var failures = await workspace.Catalog.ListSignatureFailuresAsync(embedder.ModelVersion, cancellationToken);
+        var signed = await workspace.Catalog.ListSignedAsync(embedder.ModelVersion, cancellationToken);
+        Evaluation? evaluation = null;
+        if (truth is not null && File.Exists(truth) && clustering!.Manifest is { } published)
+        {
+            var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, embedder.ModelVersion, cancellationToken);
+            evaluation = Evaluation.Compute(truth, set, published.Manifest, settings.Threads);
+        }
+        return new RunReport(
+            files.Length, changed, unchanged, removed,
+            images.Count(i => i.Status == ImageStatus.Accepted),
+            images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Count()),
+            signed.Count, signedThisRun, failures, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
+    }
+
+    private static async Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken)
+    {
+        var link = file.Entry.LinkTarget is not null;
+        var stamp = link ? "link" : $"{((FileInfo)file.Entry).Length}:{file.Entry.LastWriteTimeUtc.Ticks}";
+        if (await ingest.IsCurrentAsync(file.Path, stamp, cancellationToken))
+        {
+            return IngestOutcome.Unchanged;
+        }
+        var (bytes, refused) = await FolderIntake.ReadAsync(file, ValidationLimits.Default, cancellationToken);
+        return refused is not null
+            ? await ingest.RejectUnreadableAsync(file.Path, stamp, refused.Bytes, refused.Rejection!.Value, refused.Message ?? string.Empty, cancellationToken)
+            : await ingest.IngestAsync(file.Path, stamp, bytes, cancellationToken);
+    }
+
+    private static Spectre.Console.Progress Progress(IAnsiConsole console) => console.Progress()
+        .AutoClear(false)
+        .HideCompleted(false)
+        .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+            new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn());
+
+    /// <summary>Reports synchronously on the caller's thread (System.Progress would post to the thread pool, out of order).</summary>
+    private sealed class SyncProgress(Action<SignatureRunResult> report) : IProgress<SignatureRunResult>
+    {
+        public void Report(SignatureRunResult value) => report(value);
+    }
+}

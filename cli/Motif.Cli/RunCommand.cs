@@ -1,0 +1,138 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Motif.Core.Manifests;
+using Motif.Pipeline;
+using Spectre.Console;
+
+namespace Motif.Cli;
+
+/// <summary><c>motif run &lt;folder&gt;</c>: the main job on one machine (see <see cref="CollectionRun"/>).</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var folder = new Argument<DirectoryInfo>("folder") { Description = "The collection: a folder of images, searched recursively." };
+        var output = WorkspaceOption();
+        var model = new Option<string>("--model")
+        {
+            Description = $"{ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
+            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
+        };
+        var minSamples = new Option<double>("--min-samples") { Description = "OPTICS min_samples (the point itself counts).", DefaultValueFactory = _ => 2 };
+        var maxEps = new Option<double>("--max-eps") { Description = "OPTICS max_eps: the largest cosine distance that links two images.", DefaultValueFactory = _ => 0.13 };
+        var xi = new Option<double>("--xi") { Description = "OPTICS xi: the steepness that delimits a cluster.", DefaultValueFactory = _ => 0.05 };
+        var threads = new Option<int>("--threads") { Description = "Threads for decoding, the network and the neighbour graph.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
+        var truth = new Option<FileInfo?>("--truth")
+        {
+            Description = $"Ground truth (morphograph CSV of POSITIVE connections) to score the run against; default: {CollectionRun.DefaultTruthFile} in the folder, if present.",
+        };
+        var command = new Command("run", "Take a folder of images to clusters: validate, sign, cluster and publish a manifest. Re-runs only process what changed; an interrupted run resumes.")
+        {
+            folder, output, model, minSamples, maxEps, xi, threads, batch, truth,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var error = parse.InvocationConfiguration.Error;
+            var root = parse.GetRequiredValue(folder);
+            if (!root.Exists)
+            {
+                await error.WriteLineAsync($"No such folder: {Display.Safe(root.FullName)}");
+                return 2;
+            }
+            var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(root.FullName, CollectionRun.DefaultTruthFile));
+            var settings = new RunSettings(root, parse.GetRequiredValue(output), parse.GetValue(model)!,
+                new ClusteringParameters(parse.GetValue(maxEps), parse.GetValue(minSamples), Extraction.Xi, parse.GetValue(xi), null, PredecessorCorrection: true, null),
+                Math.Max(1, parse.GetValue(threads)), Math.Max(1, parse.GetValue(batch)), truthFile.Exists ? truthFile : null);
+            var console = ConsoleFor(parse.InvocationConfiguration.Output);
+            try
+            {
+                var report = await CollectionRun.RunAsync(settings, console, cancellationToken);
+                await parse.InvocationConfiguration.Output.WriteAsync(Format(report, settings));
+                return 0;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await error.WriteLineAsync("Interrupted. Everything finished so far is kept: run the same command again to resume.");
+                return 130;
+            }
+            catch (WorkspaceBusyException e)
+            {
+                await error.WriteLineAsync($"{e.Message} ({Display.Safe(settings.Out.FullName)})");
+                return 3;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The --out option shared by every command that reads or writes a workspace.</summary>
+    public static Option<DirectoryInfo> WorkspaceOption() => new("--out")
+    {
+        Description = "The workspace folder: blobs, catalog, queue and manifests.",
+        DefaultValueFactory = _ => new DirectoryInfo(Workspace.DefaultFolder),
+    };
+
+    /// <summary>A Spectre console over the command's output: animated on a terminal, plain lines when redirected or captured.</summary>
+    public static IAnsiConsole ConsoleFor(TextWriter output)
+    {
+        var terminal = output == Console.Out && !Console.IsOutputRedirected;
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!terminal)
+        {
+            // A file or pipe has no width; tables would otherwise wrap at 80 columns.
+            console.Profile.Width = 200;
+        }
+        return console;
+    }
+
+    internal static string Format(RunReport report, RunSettings settings)
+    {
+        var text = new StringBuilder();
+        var c = CultureInfo.InvariantCulture;
+        var r = report.Recluster;
+        var manifest = r.Manifest?.Manifest;
+        text.AppendLine();
+        text.AppendLine(c, $"Collection {Display.Safe(settings.Folder.FullName)} → workspace {Display.Safe(settings.Out.FullName)}");
+        text.AppendLine(c, $"  files               {report.Files,8:N0}  ({report.NewOrChanged:N0} new or changed, {report.Unchanged:N0} unchanged, {report.Removed:N0} removed since the last run)");
+        text.AppendLine(c, $"  accepted            {report.Accepted,8:N0}");
+        text.AppendLine(c, $"  rejected            {report.RejectedByReason.Values.Sum(),8:N0}{(report.RejectedByReason.Count == 0 ? "" : "  (" + string.Join(", ", report.RejectedByReason.Select(p => $"{p.Key} {p.Value}")) + "; in quarantine with their reasons)")}");
+        text.AppendLine(c, $"  signatures          {report.Signatures,8:N0}  ({report.SignedThisRun:N0} computed in this run{(report.SignatureFailures.Count > 0 ? $", {report.SignatureFailures.Count} failed: " + string.Join(", ", report.SignatureFailures.GroupBy(f => f.ReasonCode).Select(g => $"{g.Key} {g.Count()}")) : "")})");
+        if (manifest is not null)
+        {
+            text.AppendLine(c, $"  clusters            {manifest.Counts.Clusters,8:N0}  ({manifest.Counts.Images - manifest.Counts.Noise:N0} images in clusters, largest {(manifest.Clusters.Count == 0 ? 0 : manifest.Clusters.Max(k => k.Size))})");
+            text.AppendLine(c, $"  noise               {manifest.Counts.Noise,8:N0}");
+            text.AppendLine(c, $"  manifest            {manifest.RunId}{(r.Published ? " (published)" : " (unchanged input: the latest manifest stands)")}");
+        }
+        else
+        {
+            text.AppendLine("  clusters            no signatures to cluster");
+        }
+        text.AppendLine();
+        text.AppendLine("Stage timings");
+        text.AppendLine(c, $"  intake (validate, derivatives, catalog)  {report.Intake.TotalSeconds,8:0.00} s");
+        text.AppendLine(c, $"  signatures (preprocess, embed, shards)   {report.Signing.TotalSeconds,8:0.00} s{(report.SignedThisRun > 0 ? $"  ({report.SignedThisRun / Math.Max(report.Signing.TotalSeconds, 1e-9):0.0} images/s)" : "")}");
+        text.AppendLine(c, $"  load signatures                          {r.Load.TotalSeconds,8:0.00} s");
+        text.AppendLine(c, $"  neighbour graph                          {r.Graph.TotalSeconds,8:0.00} s  ({r.NeighbourPairs:N0} pairs within {settings.Parameters.MaxEps:0.###})");
+        text.AppendLine(c, $"  OPTICS + xi extraction                   {r.Optics.TotalSeconds,8:0.00} s");
+        text.AppendLine(c, $"  publish manifest                         {r.Publish.TotalSeconds,8:0.00} s");
+        text.AppendLine(c, $"  total                                    {report.Total.TotalSeconds,8:0.00} s");
+        if (report.Evaluation is { } e)
+        {
+            text.AppendLine();
+            text.AppendLine(c, $"Against the ground truth {Display.Safe(e.TruthFile)} ({e.TruthImages:N0} images{(e.TruthImagesWithoutSignature > 0 ? $", {e.TruthImagesWithoutSignature:N0} without a signature" : "")})");
+            var recalls = string.Join("   ", e.Retrieval.RecallAtK.Select(k => string.Create(c, $"R@{k.K} {k.Recall:0.000}")));
+            text.AppendLine(c, $"  retrieval  mAP {e.Retrieval.MeanAveragePrecision:0.000}   {recalls}   median rank {e.Retrieval.MedianRank:0.#}   ({e.Retrieval.QueryCount:N0} queries)");
+            text.AppendLine(c, $"  clusters   precision {e.Clusters.MeanPrecision:0.000}   recall {e.Clusters.MeanRecall:0.000}   ({e.Clusters.Components.Count:N0} families, {e.Clusters.AllNoiseComponentCount:N0} left entirely as noise)");
+        }
+        text.AppendLine();
+        text.AppendLine(c, $"Next: motif clusters --out {Display.Safe(settings.Out.ToString())}   ·   motif serve --out {Display.Safe(settings.Out.ToString())}");
+        return text.ToString();
+    }
+}

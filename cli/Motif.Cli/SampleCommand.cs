@@ -1,0 +1,69 @@
+using System.CommandLine;
+
+namespace Motif.Cli;
+
+/// <summary>
+/// <c>motif sample &lt;folder&gt;</c>: writes a reproducible sample collection of pattern families (photos and
+/// images derived from them) among distractors, with its ground truth in morphograph.csv. See <see cref="SampleCollection"/>.
+/// </summary>
+internal static class SampleCommand
+{
+    public static Command Create()
+    {
+        var folder = new Argument<DirectoryInfo>("folder") { Description = "Where to write the collection: a new or empty folder, or a previous sample." };
+        var source = new Option<DirectoryInfo>("--source")
+        {
+            Description = "Folder of photographs to build from (top level only). Default: scikit-image's photos under .cache/skimage-data.",
+            DefaultValueFactory = _ => new DirectoryInfo(SampleCollection.DefaultSource),
+        };
+        var seed = new Option<int>("--seed")
+        {
+            Description = "Seeds every random choice; the same seed and source write the same bytes.",
+            DefaultValueFactory = _ => SampleCollection.DefaultSeed,
+        };
+        var families = new Option<int?>("--families")
+        {
+            Description = "Most pattern families to write. Default: as many as the source allows after reserving distractors and scenes.",
+        };
+        var command = new Command("sample", "Write a reproducible sample collection: pattern families (a photo and variants derived from it) among " +
+                                            "unrelated distractors, with the POSITIVE pairs in morphograph.csv.")
+        {
+            folder, source, seed, families,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            if (parse.GetValue(families) is < 1)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("--families must be at least 1.");
+                return 2;
+            }
+            var options = new SampleOptions(parse.GetRequiredValue(source)) { Seed = parse.GetValue(seed), Families = parse.GetValue(families) };
+            SampleSummary summary;
+            try
+            {
+                summary = await Task.Run(() => SampleCollection.Write(parse.GetRequiredValue(folder), options, cancellationToken), cancellationToken);
+            }
+            catch (SampleException e)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync(Display.Safe(e.Message));
+                return 2;
+            }
+            await parse.InvocationConfiguration.Output.WriteAsync(AsText(summary, options));
+            return 0;
+        });
+        return command;
+    }
+
+    internal static string AsText(SampleSummary summary, SampleOptions options)
+    {
+        var text = new System.Text.StringBuilder();
+        var root = Display.Safe(summary.Directory);
+        text.AppendLine($"Motif sample in {root} ({summary.Elapsed.TotalSeconds:0.0} s, seed {options.Seed})");
+        text.AppendLine($"  {summary.Families} families: {summary.FamilyImages} images ({summary.Families} originals, {summary.FamilyImages - summary.Families} variants)");
+        text.AppendLine($"  {summary.Distractors} distractors, {summary.Images} images in all (listed in {SampleCollection.ImagesFile})");
+        text.AppendLine($"  {summary.Edges} POSITIVE pairs in {SampleCollection.MorphographFile}; image ids are paths relative to {root}");
+        text.AppendLine($"  from {Display.Safe(options.Source.FullName)}: {summary.SourceFiles} files, {summary.SourceFiles - summary.Skipped.Count} usable photos " +
+                        $"({summary.Scenes} only as backgrounds of pasted variants), {summary.Skipped.Count} skipped");
+        return text.ToString();
+    }
+}

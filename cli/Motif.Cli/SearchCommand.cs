@@ -1,0 +1,77 @@
+using System.CommandLine;
+using Motif.Core;
+using Motif.Imaging;
+using Motif.Pipeline;
+
+namespace Motif.Cli;
+
+/// <summary>
+/// <c>motif search &lt;image&gt;</c>: the nearest images of a workspace's collection, for an image file (validated and
+/// embedded like an upload) or for the id of an image already in the collection.
+/// </summary>
+internal static class SearchCommand
+{
+    public static Command Create()
+    {
+        var image = new Argument<string>("image") { Description = "An image file, or the id (collection-relative path) of an image in the collection." };
+        var output = RunCommand.WorkspaceOption();
+        var k = new Option<int>("-k") { Description = "How many neighbours.", DefaultValueFactory = _ => 10 };
+        var model = new Option<string>("--model")
+        {
+            Description = $"The model the workspace was run with: {ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
+            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
+        };
+        var command = new Command("search", "Find the images of a collection nearest to an image.") { image, output, k, model };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var error = parse.InvocationConfiguration.Error;
+            var root = parse.GetRequiredValue(output);
+            using var workspace = Workspace.OpenExisting(root);
+            if (workspace is null)
+            {
+                await error.WriteLineAsync($"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
+                return 2;
+            }
+            var modelName = parse.GetValue(model)!;
+            var version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(modelName));
+            var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, version, cancellationToken);
+            if (set.Count == 0)
+            {
+                await error.WriteLineAsync($"The workspace has no signatures from {version}.");
+                return 2;
+            }
+            var query = parse.GetRequiredValue(image);
+            IReadOnlyList<SearchHit> hits;
+            try
+            {
+                if (File.Exists(query))
+                {
+                    using var network = ModelCatalog.Open(modelName);
+                    var search = new SearchService(set, new EngineSignatureEmbedder(network, ModelCatalog.VersionOf(modelName)));
+                    hits = search.Nearest(await File.ReadAllBytesAsync(query, cancellationToken), parse.GetValue(k));
+                }
+                else
+                {
+                    hits = new SearchService(set).Nearest(query, parse.GetValue(k));
+                }
+            }
+            catch (KeyNotFoundException e)
+            {
+                await error.WriteLineAsync($"{Display.Safe(e.Message)} (no file of that name either)");
+                return 2;
+            }
+            catch (ImageRejectedException e)
+            {
+                await error.WriteLineAsync($"The image was refused ({e.Reason.Code()}): {Display.Safe(e.Message)}");
+                return 2;
+            }
+            foreach (var (hit, rank) in hits.Select((h, i) => (h, i + 1)))
+            {
+                await parse.InvocationConfiguration.Output.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{rank,3}  {hit.Distance:0.0000}  {Display.Safe(hit.ImageId)}"));
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+
+namespace Motif.Cli;
+
+/// <summary><c>motif serve</c>: browse a workspace's clusters in a browser (see <see cref="Viewer"/>).</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var output = RunCommand.WorkspaceOption();
+        var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: any free port).", DefaultValueFactory = _ => 8080 };
+        var command = new Command("serve", "Serve the latest clusters (page with thumbnails, nearest-image search, manifest, CSV, IIIF) on 127.0.0.1.")
+        {
+            output, port,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            using var workspace = Workspace.OpenExisting(parse.GetRequiredValue(output));
+            if (workspace is null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync($"No workspace in {Display.Safe(parse.GetRequiredValue(output).FullName)}: run `motif run <folder> --out <dir>` first.");
+                return 2;
+            }
+            await using var app = Viewer.Build(workspace, parse.GetValue(port));
+            await app.StartAsync(cancellationToken);
+            await parse.InvocationConfiguration.Output.WriteLineAsync($"Serving {string.Join(", ", app.Urls)}/ (Ctrl-C to stop)");
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C: stop serving.
+            }
+            await app.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Net;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Motif.Core.Manifests;
+using Motif.Pipeline;
+using Motif.Storage;
+
+namespace Motif.Cli;
+
+/// <summary>
+/// <c>motif serve</c>'s web app over a workspace, on the loopback interface only: a page listing the clusters of
+/// the latest manifest with thumbnails, a page of nearest neighbours per image, the manifest itself (JSON, CSV),
+/// the IIIF Presentation 3.0 collection and one IIIF manifest per cluster, and the derivatives they point at.
+/// </summary>
+/// <remarks>
+/// Image ids are uploaded names, i.e. hostile: they are HTML-encoded in pages, URL-encoded in links and never used to
+/// find a file (images are served by content hash, checked to be 64 hex digits). Pages send a restrictive
+/// Content-Security-Policy (no scripts at all) and nosniff.
+/// </remarks>
+internal static class Viewer
+{
+    public static WebApplication Build(Workspace workspace, int port)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Services.AddSingleton(workspace);
+        var app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            context.Response.Headers["X-Content-Type-Options"] = "nosniff";
+            context.Response.Headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'";
+            await next(context);
+        });
+
+        // Handlers take HttpRequest/CancellationToken, never HttpContext alone: a lambda whose only parameter is
+        // HttpContext binds as a RequestDelegate, and the IResult it returns is silently dropped.
+        app.MapGet("/", async (CancellationToken cancellationToken) =>
+        {
+            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var hashes = await HashesAsync(workspace, cancellationToken);
+            return Results.Content(ClustersPage(latest?.Manifest, hashes), "text/html; charset=utf-8");
+        });
+        app.MapGet("/search", async (string image, int? k, CancellationToken cancellationToken) =>
+        {
+            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            if (latest is null)
+            {
+                return Results.NotFound();
+            }
+            var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, latest.Manifest.ModelVersion, cancellationToken);
+            if (set.RowOf(image) is not { } row)
+            {
+                return Results.NotFound();
+            }
+            var hits = set.Nearest(set.Row(row), Math.Clamp(k ?? 24, 1, 200), exclude: row);
+            var hashes = set.Images.ToDictionary(i => i.ImageId, i => i.ContentHash!, StringComparer.Ordinal);
+            return Results.Content(SearchPage(image, hits.Select(h => (set.ImageIds[h.Row], h.Distance)).ToArray(), hashes), "text/html; charset=utf-8");
+        });
+        app.MapGet("/manifest.json", (CancellationToken cancellationToken) => BlobAsync(workspace.Blobs, ManifestPublisher.LatestName, "application/json", cancellationToken));
+        app.MapGet("/clusters.csv", async (CancellationToken cancellationToken) =>
+        {
+            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            return latest is null ? Results.NotFound() : Results.Text(latest.Manifest.ToCsv(), "text/csv; charset=utf-8");
+        });
+        app.MapGet("/thumbnails/{hash}.jpg", async (string hash, CancellationToken cancellationToken) =>
+            IsHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Thumbnail(hash), "image/jpeg", cancellationToken) : Results.NotFound());
+        app.MapGet("/images/{hash}.jpg", async (string hash, CancellationToken cancellationToken) =>
+            IsHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Derivative(hash), "image/jpeg", cancellationToken) : Results.NotFound());
+        app.MapGet("/iiif/collection.json", async (HttpRequest request, CancellationToken cancellationToken) =>
+        {
+            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            return latest is null ? Results.NotFound() : Results.Text(IiifExport.Collection(latest.Manifest, IiifBase(request)).ToJsonString(), "application/ld+json");
+        });
+        app.MapGet("/iiif/clusters/{id}/manifest.json", async (string id, HttpRequest request, CancellationToken cancellationToken) =>
+        {
+            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            if (latest is null || latest.Manifest.Clusters.All(c => c.Id != id))
+            {
+                return Results.NotFound();
+            }
+            var images = (await workspace.Catalog.ListImagesAsync(cancellationToken)).ToDictionary(i => i.ImageId, StringComparer.Ordinal);
+            var root = new Uri($"{request.Scheme}://{request.Host}/");
+            var document = IiifExport.Manifest(latest.Manifest, id, IiifBase(request), imageId =>
+            {
+                var record = images[imageId];
+                // The derivative is the original scaled (never enlarged) to fit the derivative side.
+                var scale = Math.Min(1.0, new IngestOptions { ModelVersion = "" }.DerivativeSide / (double)Math.Max(record.Width, record.Height));
+                return new IiifImage(new Uri(root, $"images/{record.ContentHash}.jpg"), "image/jpeg",
+                    Math.Max(1, (int)Math.Round(record.Width * scale)), Math.Max(1, (int)Math.Round(record.Height * scale)));
+            });
+            return Results.Text(document.ToJsonString(), "application/ld+json");
+        });
+        return app;
+    }
+
+    private static Uri IiifBase(HttpRequest request) => new($"{request.Scheme}://{request.Host}/iiif/");
+
+    private static bool IsHash(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
+
+    private static async Task<Dictionary<string, string>> HashesAsync(Workspace workspace, CancellationToken cancellationToken) =>
+        (await workspace.Catalog.ListImagesAsync(cancellationToken)).Where(i => i.ContentHash is not null)
+            .ToDictionary(i => i.ImageId, i => i.ContentHash!, StringComparer.Ordinal);
+
+    private static async Task<IResult> BlobAsync(IBlobStore blobs, string name, string contentType, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Buffered: derivatives and manifests are small, and a byte array gives the response its Content-Length.
+            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken);
+            var bytes = new byte[download.Properties.ContentLength];
+            await download.Content.ReadExactlyAsync(bytes, cancellationToken);
+            return Results.Bytes(bytes, contentType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(download.Properties.ETag));
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return Results.NotFound();
+        }
+    }
+
+    internal static string ClustersPage(ClusterManifest? manifest, IReadOnlyDictionary<string, string> hashes)
+    {
+        var html = Page("Motif clusters");
+        if (manifest is null)
+        {
+            html.Append("<p>No manifest has been published yet: run <code>motif run &lt;folder&gt;</code> first.</p>");
+            return html.Append("</body></html>").ToString();
+        }
+        html.Append($"<p>Run <b>{E(manifest.RunId)}</b> of {manifest.CreatedAt:u}, model {E(manifest.ModelVersion)}: ")
+            .Append($"<b>{manifest.Counts.Clusters}</b> clusters over {manifest.Counts.Images} images, {manifest.Counts.Noise} unclustered. ")
+            .Append("<a href=\"/manifest.json\">manifest.json</a> · <a href=\"/clusters.csv\">clusters.csv</a> · <a href=\"/iiif/collection.json\">IIIF collection</a></p>");
+        foreach (var cluster in manifest.Clusters.OrderByDescending(c => c.Size).ThenBy(c => c.Id, StringComparer.Ordinal))
+        {
+            html.Append($"<section><h2>{E(cluster.Id)} <small>{cluster.Size} images · <a href=\"/iiif/clusters/{Uri.EscapeDataString(cluster.Id)}/manifest.json\">IIIF</a></small></h2><div class=\"grid\">");
+            foreach (var member in cluster.Members)
+            {
+                Card(html, member.ImageId, hashes, member.ImageId == cluster.Medoid ? "medoid" : null);
+            }
+            html.Append("</div></section>");
+        }
+        var noise = manifest.Images.Where(i => i.ClusterId is null).ToArray();
+        html.Append($"<details><summary>{noise.Length} images in no cluster</summary><div class=\"grid\">");
+        foreach (var image in noise)
+        {
+            Card(html, image.ImageId, hashes, null);
+        }
+        return html.Append("</div></details></body></html>").ToString();
+    }
+
+    internal static string SearchPage(string query, IReadOnlyList<(string ImageId, double Distance)> hits, IReadOnlyDictionary<string, string> hashes)
+    {
+        var html = Page("Motif: nearest images");
+        html.Append("<p><a href=\"/\">← clusters</a></p><h2>Nearest to</h2><div class=\"grid\">");
+        Card(html, query, hashes, null);
+        html.Append("</div><h2>By cosine distance</h2><div class=\"grid\">");
+        foreach (var (imageId, distance) in hits)
+        {
+            Card(html, imageId, hashes, distance.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return html.Append("</div></body></html>").ToString();
+    }
+
+    private static StringBuilder Page(string title) => new StringBuilder()
+        .Append($"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{E(title)}</title><style>")
+        .Append("body{font-family:system-ui,sans-serif;margin:1.5rem;background:#fafafa}h2{font-size:1.1rem;margin:1.2rem 0 .4rem}small{color:#666;font-weight:normal}")
+        .Append(".grid{display:flex;flex-wrap:wrap;gap:.5rem}figure{margin:0;width:160px;background:#fff;border:1px solid #ddd;padding:4px}")
+        .Append("figure img{width:160px;height:160px;object-fit:contain;background:#eee}figcaption{font-size:.72rem;word-break:break-all}")
+        .Append($"</style></head><body><h1>{E(title)}</h1>");
+
+    private static void Card(StringBuilder html, string imageId, IReadOnlyDictionary<string, string> hashes, string? note)
+    {
+        var image = hashes.TryGetValue(imageId, out var hash) ? $"<img src=\"/thumbnails/{hash}.jpg\" alt=\"{E(imageId)}\" loading=\"lazy\">" : string.Empty;
+        html.Append($"<figure><a href=\"/search?image={Uri.EscapeDataString(imageId)}\">{image}</a><figcaption>{E(imageId)}{(note is null ? "" : $" <b>{E(note)}</b>")}</figcaption></figure>");
+    }
+
+    private static string E(string text) => WebUtility.HtmlEncode(text);
+}

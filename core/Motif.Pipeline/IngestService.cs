@@ -1,0 +1,162 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Motif.Core;
+using Motif.Imaging;
+using Motif.Storage;
+
+namespace Motif.Pipeline;
+
+/// <summary>Options of <see cref="IngestService"/>.</summary>
+public sealed record IngestOptions
+{
+    /// <summary>The model whose signatures are wanted: an image already signed under it is not queued again.</summary>
+    public required string ModelVersion { get; init; }
+
+    /// <summary>Long side of the working derivative that signatures are computed from (it must exceed the model's resize side).</summary>
+    public int DerivativeSide { get; init; } = 1024;
+
+    /// <summary>Long side of the thumbnail that viewers show.</summary>
+    public int ThumbnailSide { get; init; } = 256;
+
+    public ValidationLimits Limits { get; init; } = ValidationLimits.Default;
+}
+
+/// <summary>What intake did with one image.</summary>
+public enum IngestOutcome
+{
+    /// <summary>Seen before with the same source stamp or the same content: nothing was redone.</summary>
+    Unchanged,
+
+    /// <summary>Valid: derivative and thumbnail stored, catalogued, signature job queued unless already signed.</summary>
+    Accepted,
+
+    /// <summary>Refused: the bytes and a record with the reason are in quarantine, the catalog has the reason.</summary>
+    Rejected,
+}
+
+/// <summary>
+/// Intake of one image (the IngestImage Function, and <c>motif run</c> for each file): validate with libvips,
+/// store a derivative and a thumbnail, record the outcome in the catalog and queue the signature job; or put the
+/// image in quarantine with its reason. Idempotent: the same content under the same id is a no-op, and blobs are
+/// named by content hash and written create-only, so a retried or concurrent intake cannot corrupt anything.
+/// </summary>
+/// <remarks>
+/// The order of writes is what makes a crash harmless: blobs first (content-addressed, so a leftover is reused),
+/// then the catalog record, then the job. A crash between the last two leaves an accepted image without a queued
+/// job; <see cref="SignatureService.EnqueueMissingAsync"/> finds those from the catalog.
+/// </remarks>
+public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWorkQueue signatureJobs, IngestOptions options, TimeProvider? time = null, ILogger<IngestService>? logger = null)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly ILogger _logger = logger ?? NullLogger<IngestService>.Instance;
+
+    /// <summary>
+    /// Whether the catalog already holds the outcome for this source version, so the image need not be read at all
+    /// (a re-run over an unchanged folder then costs one catalog lookup per file).
+    /// </summary>
+    public async Task<bool> IsCurrentAsync(string imageId, string sourceStamp, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(imageId);
+        ArgumentNullException.ThrowIfNull(sourceStamp);
+        var record = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
+        return record is not null && record.SourceStamp == sourceStamp;
+    }
+
+    /// <summary>Validates and takes in the bytes of <paramref name="imageId"/>.</summary>
+    public async Task<IngestOutcome> IngestAsync(string imageId, string? sourceStamp, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(imageId);
+        var hash = ContentHash.Of(bytes.Span).Hex;
+        var previous = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
+        if (previous is not null && previous.ContentHash == hash)
+        {
+            if (previous.SourceStamp != sourceStamp)
+            {
+                await catalog.PutImageAsync(previous with { SourceStamp = sourceStamp }, cancellationToken).ConfigureAwait(false);
+            }
+            return IngestOutcome.Unchanged;
+        }
+
+        var validation = ImageCodec.Validate(bytes.Span, options.Limits);
+        if (validation is ValidationResult.Rejected rejected)
+        {
+            await QuarantineAsync(imageId, sourceStamp, bytes, hash, rejected.Reason, rejected.Message, cancellationToken).ConfigureAwait(false);
+            return IngestOutcome.Rejected;
+        }
+        var info = ((ValidationResult.Accepted)validation).Info;
+        byte[] derivative, thumbnail;
+        try
+        {
+            derivative = ImageCodec.Derivative(bytes.Span, options.DerivativeSide, quality: 90, options.Limits);
+            thumbnail = ImageCodec.Derivative(derivative, options.ThumbnailSide, quality: 80, options.Limits);
+        }
+        catch (ImageRejectedException e)
+        {
+            await QuarantineAsync(imageId, sourceStamp, bytes, hash, e.Reason, e.Message, cancellationToken).ConfigureAwait(false);
+            return IngestOutcome.Rejected;
+        }
+        await PutOnceAsync(CollectionBlobs.Derivative(hash), derivative, "image/jpeg", cancellationToken).ConfigureAwait(false);
+        await PutOnceAsync(CollectionBlobs.Thumbnail(hash), thumbnail, "image/jpeg", cancellationToken).ConfigureAwait(false);
+        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, hash, bytes.Length, ImageStatus.Accepted, null, null,
+            info.Format.Code(), info.DisplayWidth, info.DisplayHeight, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+        if (await catalog.GetSignatureAsync(options.ModelVersion, hash, cancellationToken).ConfigureAwait(false) is null)
+        {
+            await signatureJobs.SendAsync(new SignatureJob(imageId, hash, CollectionBlobs.Derivative(hash)).ToMessage(), cancellationToken).ConfigureAwait(false);
+        }
+        return IngestOutcome.Accepted;
+    }
+
+    /// <summary>
+    /// Records an image whose bytes could not be read at all (a link, a file over the byte limit, an I/O error):
+    /// it is rejected with <paramref name="reason"/> and a quarantine record without bytes.
+    /// </summary>
+    public async Task<IngestOutcome> RejectUnreadableAsync(string imageId, string? sourceStamp, long byteLength, RejectionReason reason, string message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(imageId);
+        var previous = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
+        if (previous is { Status: ImageStatus.Rejected, ContentHash: null } && previous.SourceStamp == sourceStamp && previous.ReasonCode == reason.Code())
+        {
+            return IngestOutcome.Unchanged;
+        }
+        await WriteQuarantineRecordAsync(imageId, null, byteLength, reason, message, cancellationToken).ConfigureAwait(false);
+        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, null, byteLength, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow()),
+            cancellationToken).ConfigureAwait(false);
+        return IngestOutcome.Rejected;
+    }
+
+    private async Task QuarantineAsync(string imageId, string? sourceStamp, ReadOnlyMemory<byte> bytes, string hash, RejectionReason reason, string message, CancellationToken cancellationToken)
+    {
+        _logger.LogInformation("Quarantined {ImageId}: {Reason} ({Message})", imageId, reason.Code(), message);
+        await PutAsync(CollectionBlobs.Quarantine(imageId) + hash, bytes, "application/octet-stream", null, cancellationToken).ConfigureAwait(false);
+        await WriteQuarantineRecordAsync(imageId, hash, bytes.Length, reason, message, cancellationToken).ConfigureAwait(false);
+        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, hash, bytes.Length, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow()),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task WriteQuarantineRecordAsync(string imageId, string? hash, long byteLength, RejectionReason reason, string message, CancellationToken cancellationToken)
+    {
+        var record = JsonSerializer.SerializeToUtf8Bytes(new QuarantineRecord(imageId, hash, byteLength, reason.Code(), message, _time.GetUtcNow()), Json);
+        return PutAsync(CollectionBlobs.Quarantine(imageId) + "record.json", record, "application/json", null, cancellationToken);
+    }
+
+    /// <summary>Content-addressed blobs are written once; an existing one (from a crashed or concurrent intake) is the same bytes.</summary>
+    private async Task PutOnceAsync(string name, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PutAsync(name, bytes, contentType, BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobStoreException e) when (e.IsConditionFailure)
+        {
+            // Already there: same name, same content.
+        }
+    }
+
+    private Task<BlobProperties> PutAsync(string name, ReadOnlyMemory<byte> bytes, string contentType, BlobConditions? conditions, CancellationToken cancellationToken) =>
+        blobs.PutAsync(name, new MemoryStream(bytes.ToArray(), writable: false), new BlobPutOptions { ContentType = contentType, Conditions = conditions }, cancellationToken);
+}
+
+/// <summary>The quarantine record of a rejected image (<c>quarantine/{key}/record.json</c>); the bytes, when any were read, sit beside it named by their content hash.</summary>
+public sealed record QuarantineRecord(string ImageId, string? ContentHash, long ByteLength, string Reason, string Message, DateTimeOffset RejectedAt);

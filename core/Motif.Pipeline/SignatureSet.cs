@@ -1,0 +1,91 @@
+using System.Numerics.Tensors;
+using Motif.Core.Signatures;
+using Motif.Storage;
+
+namespace Motif.Pipeline;
+
+/// <summary>
+/// The signatures of a collection under one model, one row per accepted image (images with identical content
+/// share a signature but keep a row each), ordered by image id: the input of clustering and search.
+/// </summary>
+public sealed class SignatureSet
+{
+    private SignatureSet(string modelVersion, IReadOnlyList<ImageRecord> images, float[] values, int dimension)
+    {
+        (ModelVersion, Images, Values, Dimension) = (modelVersion, images, values, dimension);
+        ImageIds = [.. images.Select(i => i.ImageId)];
+        _rows = ImageIds.Select((id, row) => (id, row)).ToDictionary(p => p.id, p => p.row, StringComparer.Ordinal);
+    }
+
+    private readonly Dictionary<string, int> _rows;
+
+    /// <summary>The row of <paramref name="imageId"/>, or null when it has no signature.</summary>
+    public int? RowOf(string imageId) => _rows.TryGetValue(imageId, out var row) ? row : null;
+
+    public string ModelVersion { get; }
+
+    public IReadOnlyList<ImageRecord> Images { get; }
+
+    public IReadOnlyList<string> ImageIds { get; }
+
+    /// <summary>Row-major <see cref="Count"/> × <see cref="Dimension"/> unit rows.</summary>
+    public float[] Values { get; }
+
+    public int Dimension { get; }
+
+    public int Count => Images.Count;
+
+    public ReadOnlySpan<float> Row(int i) => Values.AsSpan(i * Dimension, Dimension);
+
+    /// <summary>Reads every signature the catalog records for <paramref name="modelVersion"/>, each shard blob once.</summary>
+    public static async Task<SignatureSet> LoadAsync(IBlobStore blobs, IImageCatalog catalog, string modelVersion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(catalog);
+        var signed = await catalog.ListSignedAsync(modelVersion, cancellationToken).ConfigureAwait(false);
+        var shards = new Dictionary<string, (int Rows, int Columns, float[] Values)>(StringComparer.Ordinal);
+        foreach (var name in signed.Select(s => s.Signature.Shard).Distinct(StringComparer.Ordinal))
+        {
+            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            shards[name] = NpyFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name);
+        }
+        var dimension = shards.Count == 0 ? 0 : shards.Values.First().Columns;
+        if (shards.Values.Any(s => s.Columns != dimension))
+        {
+            throw new InvalidDataException($"The shards of model '{modelVersion}' disagree on the signature dimension.");
+        }
+        var values = new float[signed.Count * dimension];
+        for (var i = 0; i < signed.Count; i++)
+        {
+            var (_, location) = signed[i];
+            var shard = shards[location.Shard];
+            if (location.Row >= shard.Rows)
+            {
+                throw new InvalidDataException($"The catalog points at row {location.Row} of {location.Shard}, which has {shard.Rows} rows.");
+            }
+            shard.Values.AsSpan(location.Row * dimension, dimension).CopyTo(values.AsSpan(i * dimension, dimension));
+        }
+        return new SignatureSet(modelVersion, [.. signed.Select(s => s.Image)], values, dimension);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> rows nearest to <paramref name="query"/> (a unit vector) by cosine distance, nearest
+    /// first, ties by row order; <paramref name="exclude"/> (a row, or −1) is left out. Exact: every row is compared.
+    /// </summary>
+    public IReadOnlyList<(int Row, double Distance)> Nearest(ReadOnlySpan<float> query, int k, int exclude = -1)
+    {
+        if (query.Length != Dimension)
+        {
+            throw new ArgumentException($"The query has {query.Length} values; signatures have {Dimension}.", nameof(query));
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 0);
+        var scored = new (int Row, double Distance)[Count];
+        for (var i = 0; i < Count; i++)
+        {
+            scored[i] = (i, 1.0 - TensorPrimitives.Dot(query, Row(i)));
+        }
+        return [.. scored.Where(s => s.Row != exclude).OrderBy(s => s.Distance).ThenBy(s => s.Row).Take(k)];
+    }
+}

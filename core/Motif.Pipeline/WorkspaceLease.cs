@@ -1,0 +1,105 @@
+using Motif.Storage;
+
+namespace Motif.Pipeline;
+
+/// <summary>Another process holds the workspace: it is running now, or it crashed less than a lease term ago.</summary>
+public sealed class WorkspaceBusyException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// An exclusive, self-renewing blob lease that makes its holder the only embedded run of a workspace (the pattern
+/// Azure uses for singleton work: a lease on a lock blob). A process that crashes cannot release it, so the lease is
+/// short and renewed in the background: a crashed holder's lease lapses after at most <see cref="Term"/>, and
+/// <see cref="AcquireAsync"/> waits that long before giving up, so the next run simply takes over.
+/// </summary>
+public sealed class WorkspaceLease : IAsyncDisposable
+{
+    /// <summary>How long the lease lives without renewal (Azure allows 15–60 s).</summary>
+    public static readonly TimeSpan Term = TimeSpan.FromSeconds(15);
+
+    private readonly IBlobStore _blobs;
+    private readonly string _leaseId;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewal;
+
+    private WorkspaceLease(IBlobStore blobs, string leaseId)
+    {
+        (_blobs, _leaseId) = (blobs, leaseId);
+        _renewal = RenewAsync(_stop.Token);
+    }
+
+    /// <summary>Set when a renewal failed: the workspace may no longer be exclusively ours.</summary>
+    public Exception? Lost { get; private set; }
+
+    /// <summary>
+    /// Takes the workspace lease, waiting up to <paramref name="wait"/> (default: one lease term, enough for a
+    /// crashed holder's lease to lapse); <paramref name="waiting"/> is called once if it has to wait.
+    /// </summary>
+    /// <exception cref="WorkspaceBusyException">Another live process holds the lease.</exception>
+    public static async Task<WorkspaceLease> AcquireAsync(IBlobStore blobs, TimeSpan? wait = null, Action? waiting = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        try
+        {
+            await blobs.PutAsync(CollectionBlobs.WorkspaceLock, new MemoryStream([]), new BlobPutOptions { Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobStoreException e) when (e.IsConditionFailure || e.ErrorCode == BlobErrorCode.LeaseIdMissing)
+        {
+            // It exists (and may be leased): fine.
+        }
+        var deadline = DateTimeOffset.UtcNow + (wait ?? Term + TimeSpan.FromSeconds(2));
+        var warned = false;
+        while (true)
+        {
+            try
+            {
+                var lease = await blobs.AcquireLeaseAsync(CollectionBlobs.WorkspaceLock, Term, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return new WorkspaceLease(blobs, lease.LeaseId);
+            }
+            catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.LeaseAlreadyPresent)
+            {
+                if (DateTimeOffset.UtcNow >= deadline)
+                {
+                    throw new WorkspaceBusyException("Another motif process is using this workspace (its lease is held and renewed).", e);
+                }
+                if (!warned)
+                {
+                    waiting?.Invoke();
+                    warned = true;
+                }
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _renewal.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        try
+        {
+            await _blobs.ReleaseLeaseAsync(CollectionBlobs.WorkspaceLock, _leaseId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BlobStoreException)
+        {
+            // Lapsed or taken over: nothing of ours to release.
+        }
+        _stop.Dispose();
+    }
+
+    private async Task RenewAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(Term / 3);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await _blobs.RenewLeaseAsync(CollectionBlobs.WorkspaceLock, _leaseId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (BlobStoreException e)
+            {
+                Lost = e;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using Motif.Pipeline;
+using Motif.Storage;
+using Motif.Testing;
+
+namespace Motif.Cli.Tests;
+
+/// <summary>
+/// End to end: <c>motif run</c> with the packaged ResNet-50 over a generated sample collection with broken files
+/// mixed in, re-runs, a killed run that resumes, and the commands that read the workspace afterwards.
+/// </summary>
+public sealed class RunCommandTests : IDisposable
+{
+    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-run-");
+
+    public void Dispose() => scratch.Delete(recursive: true);
+
+    private string In(string relative) => Path.Combine(scratch.FullName, relative);
+
+    /// <summary>A sample of <paramref name="families"/> pattern families plus an empty file, a text file named .jpg, and a truncated JPEG.</summary>
+    private string Collection(int families)
+    {
+        var folder = In("collection");
+        SampleCollection.Write(new DirectoryInfo(folder), new SampleOptions(new DirectoryInfo(SampleCollection.DefaultSource)) { Families = families });
+        File.WriteAllBytes(Path.Combine(folder, "broken", "empty.jpg").CreateParent(), []);
+        File.WriteAllText(Path.Combine(folder, "broken", "notes.jpg"), "not an image");
+        File.WriteAllBytes(Path.Combine(folder, "broken", "cut-short.jpg"), ImageFixtures.Truncated(ImageFixtures.Jpeg(640, 480)));
+        return folder;
+    }
+
+    private static async Task<(IReadOnlyList<ImageRecord> Images, IReadOnlyList<(ImageRecord Image, SignatureLocation Signature)> Signed, IReadOnlyList<string> Shards)> InspectAsync(string workspace)
+    {
+        using var catalog = new SqliteImageCatalog(Path.Combine(workspace, "motif.db"));
+        using var blobs = new LocalFolderBlobStore(Path.Combine(workspace, "blobs"));
+        var model = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50));
+        var shards = (await blobs.ListAsync(CollectionBlobs.SignatureShards(model))).Items.Select(b => b.Name).ToArray();
+        return (await catalog.ListImagesAsync(), await catalog.ListSignedAsync(model), shards);
+    }
+
+    [Fact]
+    public async Task A_collection_with_broken_files_is_signed_clustered_scored_and_rerun_incrementally()
+    {
+        var folder = Collection(families: 4);
+        var workspace = In("workspace");
+        var images = File.ReadAllLines(Path.Combine(folder, SampleCollection.ImagesFile)).Length;
+
+        var (exit, output, error) = await Cli.RunAsync("run", folder, "--out", workspace, "--max-eps", "0.3");
+        Assert.True(exit == 0, error);
+        Assert.Contains($"accepted            {images,8}", output);
+        // images.txt is a text file in the folder: rejected like the text file named .jpg; morphograph.csv is the ground truth.
+        Assert.Contains("rejected                   4  (corrupt 1, empty 1, unknown-format 2;", output);
+        Assert.Contains($"signatures          {images,8}  ({images} computed in this run)", output);
+        Assert.Contains("(published)", output);
+        Assert.Matches(@"retrieval  mAP 0\.\d{3}", output);
+        Assert.Matches(@"clusters   precision [01]\.\d{3}   recall [01]\.\d{3}", output);
+
+        var (records, signed, shards) = await InspectAsync(workspace);
+        Assert.Equal(images, signed.Count);
+        Assert.Equal(["broken/cut-short.jpg", "broken/empty.jpg", "broken/notes.jpg", "images.txt"],
+            records.Where(r => r.Status == ImageStatus.Rejected).Select(r => r.ImageId));
+        Assert.Equal("corrupt", records.Single(r => r.ImageId == "broken/cut-short.jpg").ReasonCode);
+        Assert.Equal(signed.Select(s => s.Signature.Shard).Distinct().Order(), shards.Order());
+        using (var blobs = new LocalFolderBlobStore(Path.Combine(workspace, "blobs")))
+        {
+            var quarantined = (await blobs.ListAsync("quarantine/")).Items.Select(b => b.Name).ToArray();
+            Assert.Equal(4, quarantined.Count(n => n.EndsWith("/record.json", StringComparison.Ordinal)));
+            Assert.Contains(CollectionBlobs.Quarantine("broken/cut-short.jpg") + "record.json", quarantined);
+        }
+
+        // Unchanged folder: nothing read, signed or published again.
+        (exit, output, error) = await Cli.RunAsync("run", folder, "--out", workspace, "--max-eps", "0.3");
+        Assert.True(exit == 0, error);
+        Assert.Contains($"(0 new or changed, {images + 4} unchanged, 0 removed since the last run)", output);
+        Assert.Contains("(0 computed in this run)", output);
+        Assert.Contains("(unchanged input: the latest manifest stands)", output);
+
+        // A removed image leaves the clusters; an added one is the only image signed.
+        File.Delete(Path.Combine(folder, "distractors", Directory.GetFiles(Path.Combine(folder, "distractors"))[0]));
+        File.Copy(Path.Combine(folder, "families", Directory.GetDirectories(Path.Combine(folder, "families"))[0], "original.jpg"), Path.Combine(folder, "copy-of-an-original.jpg"));
+        (exit, output, error) = await Cli.RunAsync("run", folder, "--out", workspace, "--max-eps", "0.3");
+        Assert.True(exit == 0, error);
+        Assert.Contains("(1 new or changed,", output);
+        Assert.Contains("1 removed since the last run", output);
+        Assert.Contains("(0 computed in this run)", output);   // identical bytes: the signature is shared
+        Assert.Contains("(published)", output);
+
+        (exit, output, _) = await Cli.RunAsync("clusters", "--out", workspace);
+        Assert.Equal(0, exit);
+        Assert.Contains("│ cluster │ size │ medoid", output);
+
+        var query = Path.Combine(folder, "families", "moon", "original.jpg");
+        var member = File.Exists(query) ? query : Directory.GetFiles(Path.Combine(folder, "families"), "original.jpg", SearchOption.AllDirectories)[0];
+        (exit, output, error) = await Cli.RunAsync("search", member, "--out", workspace, "-k", "3");
+        Assert.True(exit == 0, error);
+        var family = Path.GetRelativePath(folder, Path.GetDirectoryName(member)!).Replace('\\', '/');
+        Assert.Contains(family + "/", output);   // the top 3 (its identical copy at the root may come first)
+        (exit, _, error) = await Cli.RunAsync("search", "no/such/image.jpg", "--out", workspace);
+        Assert.Equal(2, exit);
+        Assert.Contains("No signature for 'no/such/image.jpg'", error);
+    }
+
+    [Fact]
+    public async Task A_killed_run_resumes_without_lost_or_duplicated_signatures()
+    {
+        var folder = Collection(families: 10);
+        var workspace = In("workspace");
+        var images = File.ReadAllLines(Path.Combine(folder, SampleCollection.ImagesFile)).Length;
+
+        // The real command line in its own process, killed (SIGKILL: no cleanup at all) once some batches are committed.
+        var motif = Path.Combine(AppContext.BaseDirectory, "motif.dll");
+        var start = new ProcessStartInfo("dotnet", [motif, "run", folder, "--out", workspace, "--batch", "2", "--threads", "1"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using (var child = Process.Start(start)!)
+        {
+            _ = child.StandardOutput.ReadToEndAsync();
+            _ = child.StandardError.ReadToEndAsync();
+            var signedAtKill = 0;
+            var deadline = Stopwatch.StartNew();
+            while (signedAtKill < 4 && !child.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                await Task.Delay(100);
+                signedAtKill = File.Exists(Path.Combine(workspace, "motif.db")) ? (await InspectAsync(workspace)).Signed.Count : 0;
+            }
+            Assert.False(child.HasExited, "the run finished before it could be killed");
+            child.Kill(entireProcessTree: true);
+            await child.WaitForExitAsync();
+            Assert.InRange((await InspectAsync(workspace)).Signed.Count, 4, images - 1);
+        }
+
+        var (exit, output, error) = await Cli.RunAsync("run", folder, "--out", workspace);
+        Assert.True(exit == 0, error);
+        Assert.Contains($"signatures          {images,8}", output);
+
+        var (records, signed, shards) = await InspectAsync(workspace);
+        var accepted = records.Where(r => r.Status == ImageStatus.Accepted).Select(r => r.ImageId).ToArray();
+        Assert.Equal(images, accepted.Length);
+        Assert.Equal(accepted, signed.Select(s => s.Image.ImageId));                       // none lost, none twice
+        Assert.Equal(signed.Select(s => s.Signature.Shard).Distinct().Order(), shards.Order());  // no orphan shard left
+        using var queue = new SqliteWorkQueue(Path.Combine(workspace, "motif.db"), "signatures");
+        Assert.Equal(0, queue.Count());
+        Assert.Empty(await queue.PeekDeadLetteredAsync(10));
+    }
+
+    [Fact]
+    public async Task The_viewer_lists_clusters_with_thumbnails_and_escapes_hostile_names()
+    {
+        var folder = In("collection");
+        Directory.CreateDirectory(folder);
+        var photo = TestData.Photo("chelsea.png");
+        File.WriteAllBytes(Path.Combine(folder, "<script>alert(1)<script>.png"), photo);
+        File.WriteAllBytes(Path.Combine(folder, "cat-copy.jpg"), ImageFixtures.Variant(photo, 0.95, (1.02, 1, 1)));
+        File.WriteAllBytes(Path.Combine(folder, "rocket.jpg"), TestData.Photo("rocket.jpg"));
+        var workspace = In("workspace");
+        var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
+        Assert.True(exit == 0, error);
+
+        using var opened = Workspace.OpenExisting(new DirectoryInfo(workspace))!;
+        await using var app = Viewer.Build(opened, port: 0);
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
+
+        var page = await http.GetStringAsync("/");
+        Assert.Contains("&lt;script&gt;alert(1)&lt;script&gt;.png", page);
+        Assert.DoesNotContain("<script>", page);
+        Assert.Contains("<h2>C1 <small>2 images", page);
+        var thumbnail = System.Text.RegularExpressions.Regex.Match(page, "/thumbnails/[0-9a-f]{64}\\.jpg").Value;
+        var response = await http.GetAsync(thumbnail);
+        Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+
+        var search = await http.GetStringAsync("/search?image=cat-copy.jpg");
+        Assert.Contains("&lt;script&gt;alert(1)&lt;script&gt;.png <b>0.", search);
+        Assert.Contains("\"type\":\"Collection\"", await http.GetStringAsync("/iiif/collection.json"));
+        Assert.Contains("\"type\":\"Canvas\"", await http.GetStringAsync("/iiif/clusters/C1/manifest.json"));
+        Assert.Contains("\"runId\"", await http.GetStringAsync("/manifest.json"));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/thumbnails/..%2F..%2Fmotif.db.jpg")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/search?image=nope")).StatusCode);
+        await app.StopAsync();
+    }
+}
+
+internal static class PathExtensions
+{
+    public static string CreateParent(this string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        return path;
+    }
+}

@@ -1,0 +1,166 @@
+using Motif.Imaging;
+using Motif.Testing;
+
+namespace Motif.Cli.Tests;
+
+public sealed class SampleCommandTests : IDisposable
+{
+    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-sample-");
+
+    public void Dispose() => scratch.Delete(recursive: true);
+
+    private string In(string relative) => Path.Combine(scratch.FullName, relative);
+
+    /// <summary>A small source folder: six of scikit-image's photographs and a file that is not an image.</summary>
+    private DirectoryInfo SmallSource()
+    {
+        var source = Directory.CreateDirectory(In("source"));
+        foreach (var name in new[] { "astronaut.png", "camera.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg" })
+        {
+            File.WriteAllBytes(Path.Combine(source.FullName, name), TestData.Photo(name));
+        }
+        File.WriteAllText(Path.Combine(source.FullName, "README.txt"), "not a photograph");
+        return source;
+    }
+
+    /// <summary>Every file below <paramref name="root"/> as relative '/' path → bytes.</summary>
+    private static SortedDictionary<string, byte[]> Files(string root) => new(
+        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(root, f).Replace('\\', '/'), File.ReadAllBytes),
+        StringComparer.Ordinal);
+
+    private static string[] Images(string root) =>
+        Files(root).Keys.Where(p => p.EndsWith(".jpg", StringComparison.Ordinal)).ToArray();
+
+    [Fact]
+    public async Task Sample_of_the_default_source_has_the_layout_and_exactly_the_within_family_pairs()
+    {
+        var output = In("sample");
+
+        var (exit, text, error) = await Cli.RunAsync("sample", output, "--families", "3");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("3 families", text, StringComparison.Ordinal);
+        var images = Images(output);
+        var families = images.Where(p => p.StartsWith("families/", StringComparison.Ordinal))
+            .GroupBy(p => p.Split('/')[1]).ToDictionary(g => g.Key, g => g.ToArray());
+        var distractors = images.Where(p => p.StartsWith("distractors/", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(images.Length, families.Values.Sum(f => f.Length) + distractors.Length);
+        Assert.Equal(3, families.Count);
+        Assert.InRange(distractors.Length, 1, 10);
+        foreach (var (name, members) in families)
+        {
+            Assert.Matches("^[a-z0-9_-]+$", name);
+            Assert.Contains($"families/{name}/original.jpg", members);
+            Assert.InRange(members.Length, 4, 7);
+            Assert.All(members, m => Assert.Contains(m.Split('/')[2][..^4], SampleCollection.VariantKinds.Append("original")));
+        }
+        Assert.Equal(images, File.ReadAllLines(Path.Combine(output, SampleCollection.ImagesFile)));
+
+        var lines = File.ReadAllLines(Path.Combine(output, SampleCollection.MorphographFile));
+        Assert.Equal("uid_connection,type,img1,img2", lines[0]);
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.All(rows, r => Assert.Equal(4, r.Length));
+        Assert.Equal(Enumerable.Range(1, rows.Length).Select(i => $"p{i:D4}"), rows.Select(r => r[0]));
+        Assert.All(rows, r => Assert.Equal("POSITIVE", r[1]));
+        Assert.All(rows, r => Assert.True(string.CompareOrdinal(r[2], r[3]) < 0, $"{r[2]} !< {r[3]}"));
+        var expected = families.Values
+            .SelectMany(m => m.SelectMany(a => m.Where(b => string.CompareOrdinal(a, b) < 0).Select(b => (a, b))))
+            .Order().ToArray();
+        Assert.Equal(expected, rows.Select(r => (r[2], r[3])).Order().ToArray());
+        Assert.Contains($"{rows.Length} POSITIVE pairs", text, StringComparison.Ordinal);
+
+        Assert.All(images, image =>
+        {
+            var result = ImageCodec.Validate(File.ReadAllBytes(Path.Combine(output, image)));
+            var info = Assert.IsType<ValidationResult.Accepted>(result).Info;
+            Assert.Equal(ImageFormat.Jpeg, info.Format);
+            Assert.InRange(Math.Max(info.Width, info.Height), 256, 1024);
+        });
+    }
+
+    [Fact]
+    public async Task Two_runs_write_byte_identical_files_and_a_rerun_over_the_sample_changes_nothing()
+    {
+        var source = SmallSource();
+        var (first, second) = (In("first"), In("second"));
+
+        var (exit, _, error) = await Cli.RunAsync("sample", first, "--source", source.FullName, "--families", "2", "--seed", "7");
+        Assert.True(exit == 0, error);
+        var summary = SampleCollection.Write(new DirectoryInfo(second), new SampleOptions(source) { Seed = 7, Families = 2, Parallelism = 1 });
+        var written = Files(first);
+
+        Assert.Equal(written, Files(second));
+        Assert.Equal(summary.Images, Images(first).Length);
+        (exit, _, error) = await Cli.RunAsync("sample", first, "--source", source.FullName, "--families", "2", "--seed", "7");
+        Assert.True(exit == 0, error);
+        Assert.Equal(written, Files(first));
+
+        (exit, _, _) = await Cli.RunAsync("sample", In("other-seed"), "--source", source.FullName, "--families", "2", "--seed", "8");
+        Assert.Equal(0, exit);
+        Assert.NotEqual(written, Files(In("other-seed")));
+    }
+
+    [Fact]
+    public void Roles_come_from_the_source_and_every_unusable_file_is_reported()
+    {
+        var source = SmallSource();
+
+        var summary = SampleCollection.Write(new DirectoryInfo(In("out")), new SampleOptions(source));
+
+        // Six photos: one scene, one distractor, four families.
+        Assert.Equal((4, 1, 1), (summary.Families, summary.Distractors, summary.Scenes));
+        Assert.Equal(7, summary.SourceFiles);
+        var (file, reason) = Assert.Single(summary.Skipped);
+        Assert.Equal("README.txt", file);
+        Assert.Contains("unknown-format", reason, StringComparison.Ordinal);
+        Assert.Equal(summary.Images, File.ReadAllLines(In("out/images.txt")).Length);
+        Assert.Equal(summary.Edges, File.ReadAllLines(In("out/morphograph.csv")).Length - 1);
+    }
+
+    [Fact]
+    public async Task A_non_empty_folder_that_is_not_a_sample_is_refused_and_left_alone()
+    {
+        var output = Directory.CreateDirectory(In("photos"));
+        File.WriteAllText(Path.Combine(output.FullName, "holiday.jpg"), "mine");
+
+        var (exit, text, error) = await Cli.RunAsync("sample", output.FullName, "--source", SmallSource().FullName);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("", text);
+        Assert.Contains("not a previous sample", error, StringComparison.Ordinal);
+        Assert.Equal(["holiday.jpg"], Files(output.FullName).Keys);
+    }
+
+    [Fact]
+    public async Task Overwriting_a_sample_removes_only_the_images_it_wrote_before()
+    {
+        var source = SmallSource();
+        var output = In("sample");
+        Assert.Equal(0, (await Cli.RunAsync("sample", output, "--source", source.FullName, "--families", "4")).Exit);
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "a curator's notes");
+        File.WriteAllText(Path.Combine(output, "families", "extra.jpg"), "not the sample's");
+
+        var (exit, _, error) = await Cli.RunAsync("sample", output, "--source", source.FullName, "--families", "2");
+
+        Assert.True(exit == 0, error);
+        var gallery = File.ReadAllLines(Path.Combine(output, SampleCollection.ImagesFile));
+        Assert.Equal(gallery.Append("families/extra.jpg").Order(StringComparer.Ordinal), Images(output));
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(output, "families")).Length);
+        Assert.True(File.Exists(Path.Combine(output, "notes.txt")));
+    }
+
+    [Fact]
+    public async Task A_source_with_too_few_photos_is_refused()
+    {
+        var source = Directory.CreateDirectory(In("few"));
+        File.WriteAllBytes(Path.Combine(source.FullName, "coffee.png"), TestData.Photo("coffee.png"));
+        File.WriteAllBytes(Path.Combine(source.FullName, "tiny.jpg"), ImageFixtures.Jpeg(200, 150));
+
+        var (exit, _, error) = await Cli.RunAsync("sample", In("out"), "--source", source.FullName);
+
+        Assert.Equal(2, exit);
+        Assert.Contains("1 usable photo", error, StringComparison.Ordinal);
+        Assert.Equal(2, (await Cli.RunAsync("sample", In("out"), "--source", In("missing"))).Exit);
+    }
+}

@@ -1,0 +1,78 @@
+using Motif.Imaging;
+using Motif.Storage;
+
+namespace Motif.Pipeline.Tests;
+
+/// <summary>
+/// A small, fast, deterministic <see cref="ISignatureEmbedder"/>: the preprocessed 16×16 RGB thumbnail itself,
+/// L2-normalised. Near-identical pictures get near-identical vectors, so the services' bookkeeping can be tested
+/// without loading a 100 MB network; the real network runs in the CLI's end-to-end tests.
+/// </summary>
+internal sealed class ThumbnailEmbedder : ISignatureEmbedder
+{
+    public string ModelVersion { get; init; } = "thumbnail-16 test";
+
+    public PreprocessSpec Preprocessing { get; } = new(16, ResizeMode.ShortSideCentreCrop, ChannelOrder.Rgb, (0.5f, 0.5f, 0.5f), (0.25f, 0.25f, 0.25f));
+
+    public int Dimension => Preprocessing.ValuesPerImage;
+
+    public int Calls { get; private set; }
+
+    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
+    {
+        Calls++;
+        images[..(count * Dimension)].CopyTo(signatures);
+        for (var i = 0; i < count; i++)
+        {
+            var row = signatures.Slice(i * Dimension, Dimension);
+            var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row));
+            System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+        }
+    }
+}
+
+/// <summary>A workspace of embedded adapters in a temporary folder, with the services wired as <c>motif run</c> wires them.</summary>
+internal sealed class PipelineFixture : IDisposable
+{
+    private readonly DirectoryInfo root = Directory.CreateTempSubdirectory("motif-pipeline-");
+
+    public PipelineFixture()
+    {
+        Blobs = new LocalFolderBlobStore(Path.Combine(root.FullName, "blobs"));
+        Catalog = new SqliteImageCatalog(Path.Combine(root.FullName, "motif.db"));
+        Jobs = new SqliteWorkQueue(Path.Combine(root.FullName, "motif.db"), "signatures", new WorkQueueOptions { MaxDeliveryCount = 3 });
+        Ingest = new IngestService(Blobs, Catalog, Jobs, new IngestOptions { ModelVersion = Embedder.ModelVersion, DerivativeSide = 256, ThumbnailSide = 64 });
+        Signatures = new SignatureService(Blobs, Catalog, Jobs, Embedder, new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2 });
+        Recluster = new ReclusterService(Blobs, Catalog);
+    }
+
+    public ThumbnailEmbedder Embedder { get; } = new();
+
+    public LocalFolderBlobStore Blobs { get; }
+
+    public SqliteImageCatalog Catalog { get; }
+
+    public SqliteWorkQueue Jobs { get; }
+
+    public IngestService Ingest { get; }
+
+    public SignatureService Signatures { get; }
+
+    public ReclusterService Recluster { get; }
+
+    public async Task<string> ReadTextAsync(string name)
+    {
+        await using var download = await Blobs.GetAsync(name);
+        return await new StreamReader(download.Content).ReadToEndAsync();
+    }
+
+    public async Task<IReadOnlyList<string>> ListAsync(string prefix) => [.. (await Blobs.ListAsync(prefix)).Items.Select(b => b.Name)];
+
+    public void Dispose()
+    {
+        Jobs.Dispose();
+        Catalog.Dispose();
+        Blobs.Dispose();
+        root.Delete(recursive: true);
+    }
+}

@@ -1,0 +1,217 @@
+using System.Text.Json;
+using Motif.Core;
+using Motif.Core.Manifests;
+using Motif.Imaging;
+using Motif.Storage;
+using Motif.Testing;
+
+namespace Motif.Pipeline.Tests;
+
+/// <summary>Intake, signatures, reclustering and search through the embedded adapters, as one collection's life.</summary>
+public sealed class PipelineServicesTests : IDisposable
+{
+    private static readonly ClusteringParameters Parameters = new(0.13, 2, Extraction.Xi, 0.05, null, true, null);
+    private readonly PipelineFixture f = new();
+
+    public void Dispose() => f.Dispose();
+
+    private static byte[] Photo(string name) => TestData.Photo(name);
+
+    /// <summary>A photo and a mildly cropped, colour-shifted copy: a pattern family of two.</summary>
+    private static (byte[] Original, byte[] Copy) Family(string name)
+    {
+        var original = Photo(name);
+        return (original, ImageFixtures.Variant(original, 0.92, (1.04, 1.0, 0.97)));
+    }
+
+    [Fact]
+    public async Task Accepted_image_gets_derivative_thumbnail_catalog_record_and_one_job()
+    {
+        var bytes = Photo("coffee.png");
+        Assert.Equal(IngestOutcome.Accepted, await f.Ingest.IngestAsync("a/coffee.png", "stamp-1", bytes));
+        var hash = ContentHash.Of(bytes).Hex;
+
+        var record = await f.Catalog.GetImageAsync("a/coffee.png");
+        Assert.NotNull(record);
+        Assert.Equal((ImageStatus.Accepted, hash, "png", 600, 400), (record.Status, record.ContentHash, record.Format, record.Width, record.Height));
+        var derivative = await f.Blobs.GetPropertiesAsync(CollectionBlobs.Derivative(hash));
+        Assert.NotNull(derivative);
+        var thumbnail = ImageCodec.Probe(await ReadBytesAsync(CollectionBlobs.Thumbnail(hash)));
+        Assert.Equal((ImageFormat.Jpeg, 64, 43), (thumbnail.Format, thumbnail.Width, thumbnail.Height));
+        Assert.Equal(1, f.Jobs.Count());
+
+        // The same bytes again (new stamp, e.g. a touched file): nothing redone, no second job.
+        Assert.True(await f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-1"));
+        Assert.Equal(IngestOutcome.Unchanged, await f.Ingest.IngestAsync("a/coffee.png", "stamp-2", bytes));
+        Assert.True(await f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-2"));
+        Assert.Equal(1, f.Jobs.Count());
+    }
+
+    [Fact]
+    public async Task Rejected_image_lands_in_quarantine_with_its_reason_and_bytes()
+    {
+        var broken = ImageFixtures.Truncated(ImageFixtures.Jpeg(400, 300));
+        Assert.Equal(IngestOutcome.Rejected, await f.Ingest.IngestAsync("uploads/../evil\n.jpg", null, broken));
+
+        var record = await f.Catalog.GetImageAsync("uploads/../evil\n.jpg");
+        Assert.Equal((ImageStatus.Rejected, "corrupt"), (record!.Status, record.ReasonCode));
+        var folder = CollectionBlobs.Quarantine("uploads/../evil\n.jpg");
+        var quarantine = JsonSerializer.Deserialize<QuarantineRecord>(await f.ReadTextAsync(folder + "record.json"), JsonSerializerOptions.Web)!;
+        Assert.Equal(("uploads/../evil\n.jpg", "corrupt", broken.Length), (quarantine.ImageId, quarantine.Reason, quarantine.ByteLength));
+        Assert.Equal(broken, await ReadBytesAsync(folder + quarantine.ContentHash));
+        Assert.Equal(0, f.Jobs.Count());
+
+        Assert.Equal(IngestOutcome.Rejected, await f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
+        Assert.Equal("unreadable", (await f.Catalog.GetImageAsync("link.jpg"))!.ReasonCode);
+        Assert.Contains("A symbolic link.", await f.ReadTextAsync(CollectionBlobs.Quarantine("link.jpg") + "record.json"));
+        Assert.Equal(IngestOutcome.Unchanged, await f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
+    }
+
+    [Fact]
+    public async Task Signatures_are_computed_once_per_content_and_recorded_with_their_shard()
+    {
+        var (coffee, coffeeCopy) = Family("coffee.png");
+        await f.Ingest.IngestAsync("coffee.png", null, coffee);
+        await f.Ingest.IngestAsync("coffee-copy.jpg", null, coffeeCopy);
+        await f.Ingest.IngestAsync("same-bytes-elsewhere.png", null, coffee);
+        await f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
+        await f.Ingest.IngestAsync("chelsea.png", null, Photo("chelsea.png"));
+        // A job sent twice (a redelivery, or a retried send) must not make a second signature.
+        await f.Jobs.SendAsync(new SignatureJob("rocket.jpg", ContentHash.Of(Photo("rocket.jpg")).Hex, CollectionBlobs.Derivative(ContentHash.Of(Photo("rocket.jpg")).Hex)).ToMessage());
+
+        var result = await f.Signatures.ProcessAllAsync();
+        Assert.Equal(4, result.Signed);
+        Assert.Equal(2, result.AlreadySigned);   // the duplicate job, and the file with the same bytes
+        Assert.Equal(0, f.Jobs.Count());
+
+        var signed = await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion);
+        Assert.Equal(5, signed.Count);           // every accepted image has a row; identical bytes share one signature
+        Assert.Equal(signed.Single(s => s.Image.ImageId == "coffee.png").Signature, signed.Single(s => s.Image.ImageId == "same-bytes-elsewhere.png").Signature);
+        var set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        Assert.Equal(["chelsea.png", "coffee-copy.jpg", "coffee.png", "rocket.jpg", "same-bytes-elsewhere.png"], set.ImageIds);
+        for (var i = 0; i < set.Count; i++)
+        {
+            Assert.Equal(1.0, System.Numerics.Tensors.TensorPrimitives.Norm(set.Row(i)), 1e-5);
+        }
+        Assert.Equal(0, await f.Signatures.EnqueueMissingAsync());
+    }
+
+    [Fact]
+    public async Task Poison_jobs_are_dead_lettered_with_a_reason_and_recorded_as_failures()
+    {
+        // A derivative that does not decode (the store was tampered with), a job whose derivative is gone, and junk.
+        var fake = new string('a', 64);
+        await f.Blobs.PutAsync(CollectionBlobs.Derivative(fake), new MemoryStream("not a jpeg"u8.ToArray()));
+        await f.Jobs.SendAsync(new SignatureJob("tampered.jpg", fake, CollectionBlobs.Derivative(fake)).ToMessage());
+        var gone = new string('b', 64);
+        await f.Jobs.SendAsync(new SignatureJob("gone.jpg", gone, CollectionBlobs.Derivative(gone)).ToMessage());
+        await f.Jobs.SendAsync(OutgoingMessage.FromText("{\"imageId\": 42}"));
+        await f.Jobs.SendAsync(new SignatureJob("escape.jpg", fake, "../../etc/passwd").ToMessage());
+
+        var result = await f.Signatures.ProcessAllAsync();
+        Assert.Equal((4, 0, 4), (result.Received, result.Signed, result.Failed));
+        var dead = await f.Jobs.PeekDeadLetteredAsync(10);
+        Assert.Equal(["unknown-format", "derivative-missing", "malformed-job", "malformed-job"], dead.Select(d => d.Reason));
+        var failures = await f.Catalog.ListSignatureFailuresAsync(f.Embedder.ModelVersion);
+        Assert.Equal([(fake, "unknown-format"), (gone, "derivative-missing")], failures.Select(x => (x.ContentHash, x.ReasonCode)).OrderBy(x => x.ContentHash));
+        Assert.Equal(0, f.Embedder.Calls);
+    }
+
+    [Fact]
+    public async Task Jobs_lost_between_catalog_and_queue_are_found_again_and_orphan_shards_are_swept()
+    {
+        await f.Ingest.IngestAsync("coffee.png", null, Photo("coffee.png"));
+        await f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
+        // Lose both jobs, as a crash between the catalog commit and the send would.
+        foreach (var message in await f.Jobs.ReceiveAsync(10))
+        {
+            await f.Jobs.CompleteAsync(message);
+        }
+        Assert.Equal(2, await f.Signatures.EnqueueMissingAsync());
+        Assert.Equal(2, (await f.Signatures.ProcessAllAsync()).Signed);
+
+        // A shard written by a worker killed before its catalog commit is unreferenced: swept, the others kept.
+        var shards = CollectionBlobs.SignatureShards(f.Embedder.ModelVersion);
+        await f.Blobs.PutAsync(shards + "orphan.npy", new MemoryStream(new byte[128]));
+        Assert.Equal(0, await f.Signatures.SweepOrphanShardsAsync(TimeSpan.FromHours(1)));   // too young: may be in flight
+        Assert.Equal(1, await f.Signatures.SweepOrphanShardsAsync(TimeSpan.Zero));
+        Assert.DoesNotContain(shards + "orphan.npy", await f.ListAsync(shards));
+        Assert.Equal(2, (await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion)).Count);
+    }
+
+    [Fact]
+    public async Task Recluster_publishes_families_keeps_ids_and_skips_unchanged_input()
+    {
+        foreach (var name in new[] { "coffee.png", "chelsea.png", "rocket.jpg" })
+        {
+            var (original, copy) = Family(name);
+            await f.Ingest.IngestAsync($"{name}/original", null, original);
+            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+        }
+        await f.Ingest.IngestAsync("loner.png", null, Photo("astronaut.png"));
+        await f.Signatures.ProcessAllAsync();
+
+        var first = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        Assert.True(first.Published);
+        var manifest = first.Manifest!.Manifest;
+        Assert.Equal((7, 3, 1), (manifest.Counts.Images, manifest.Counts.Clusters, manifest.Counts.Noise));
+        Assert.All(manifest.Clusters, c => Assert.Single(c.Members.Select(m => m.ImageId.Split('/')[0]).Distinct()));
+
+        var again = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        Assert.False(again.Published);
+        Assert.Equal(manifest.RunId, again.Manifest!.Manifest.RunId);
+
+        // A new image joins: republished, and the three families keep their ids.
+        await f.Ingest.IngestAsync("moon.png", null, Photo("moon.png"));
+        await f.Signatures.ProcessAllAsync();
+        var third = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        Assert.True(third.Published);
+        Assert.Equal(manifest.Clusters.Select(c => c.Id).Order(), third.Manifest!.Manifest.Clusters.Select(c => c.Id).Order());
+        Assert.Equal(8, third.Manifest.Manifest.Counts.Images);
+    }
+
+    [Fact]
+    public async Task Search_finds_the_family_member_first_by_id_and_by_uploaded_bytes()
+    {
+        var (coffee, copy) = Family("coffee.png");
+        await f.Ingest.IngestAsync("coffee.png", null, coffee);
+        await f.Ingest.IngestAsync("coffee-copy.jpg", null, copy);
+        foreach (var name in new[] { "chelsea.png", "rocket.jpg", "astronaut.png", "camera.png" })
+        {
+            await f.Ingest.IngestAsync(name, null, Photo(name));
+        }
+        await f.Signatures.ProcessAllAsync();
+        var set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        var search = new SearchService(set, f.Embedder);
+
+        var byId = search.Nearest("coffee.png", 3);
+        Assert.Equal("coffee-copy.jpg", byId[0].ImageId);
+        Assert.DoesNotContain(byId, h => h.ImageId == "coffee.png");
+        Assert.True(byId[0].Distance < byId[1].Distance);
+
+        var byBytes = search.Nearest(ImageFixtures.Variant(coffee, 0.95, (1, 1, 1)), 2);
+        Assert.StartsWith("coffee", byBytes[0].ImageId);
+        Assert.Throws<KeyNotFoundException>(() => search.Nearest("not-there.png", 3));
+        Assert.Throws<ImageRejectedException>(() => search.Nearest("junk"u8, 3));
+        Assert.Throws<InvalidOperationException>(() => new SearchService(set).Nearest(coffee, 3));
+    }
+
+    [Fact]
+    public async Task Workspace_lease_admits_one_holder_at_a_time()
+    {
+        await using (var lease = await WorkspaceLease.AcquireAsync(f.Blobs))
+        {
+            await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(f.Blobs, wait: TimeSpan.Zero));
+            Assert.Null(lease.Lost);
+        }
+        await using var next = await WorkspaceLease.AcquireAsync(f.Blobs, wait: TimeSpan.Zero);
+    }
+
+    private async Task<byte[]> ReadBytesAsync(string name)
+    {
+        await using var download = await f.Blobs.GetAsync(name);
+        using var buffer = new MemoryStream();
+        await download.Content.CopyToAsync(buffer);
+        return buffer.ToArray();
+    }
+}
