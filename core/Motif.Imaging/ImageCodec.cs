@@ -305,9 +305,9 @@ public static unsafe class ImageCodec
     /// Brings any decoded image to 3-band 8-bit sRGB: colour spaces (CMYK, greyscale, 16-bit, float) through
     /// libvips' colourspace, transparency composited over white (how a cut-out looks on a page), extra bands
     /// dropped. Takes ownership of <paramref name="image"/> (SafeHandle disposal is idempotent, so the caller's
-    /// own <c>using</c> stays valid).
+    /// own <c>using</c> stays valid). Also the normalisation of <see cref="ImageVariants"/>' inputs.
     /// </summary>
-    private static VipsImage ToSrgb8(VipsImage image)
+    internal static VipsImage ToSrgb8(VipsImage image)
     {
         var current = image;
         try

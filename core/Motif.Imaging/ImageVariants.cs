@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Motif.Imaging.Interop;
 
 namespace Motif.Imaging;
@@ -68,14 +67,13 @@ public static unsafe class ImageVariants
         return Transform(image, nameof(image), quality, source =>
         {
             var (left, top, width, height) = area.ToPixels(source.Width, source.Height);
-            return source.Call((nint i, out nint o) => LibVips.vips_extract_area(i, out o, left, top, width, height, 0));
+            return source.ExtractArea(left, top, width, height);
         });
     }
 
     /// <summary>The mirror image (left and right swapped).</summary>
     public static byte[] Mirror(ReadOnlySpan<byte> image, int quality = DefaultQuality) =>
-        Transform(image, nameof(image), quality, source =>
-            source.Call((nint i, out nint o) => LibVips.vips_flip(i, out o, VipsDirection.Horizontal, 0)));
+        Transform(image, nameof(image), quality, source => source.Flip(VipsDirection.Horizontal));
 
     /// <summary>
     /// Rotated clockwise by <paramref name="degrees"/>. Multiples of 90° are exact (width and height swap for odd
@@ -99,9 +97,9 @@ public static unsafe class ImageVariants
             if (turn % 90 == 0)
             {
                 var angle = (VipsAngle)(int)(turn / 90);
-                return source.Call((nint i, out nint o) => LibVips.vips_rot(i, out o, angle, 0));
+                return source.Rot(angle);
             }
-            using var rotated = source.Call((nint i, out nint o) => LibVips.vips_rotate(i, out o, turn, 0));
+            using var rotated = source.Rotate(turn);
             // A centred a × b rectangle (half sizes) fits inside a W × H rectangle (half sizes) turned by θ when
             // a|cos θ| + b|sin θ| ≤ W and a|sin θ| + b|cos θ| ≤ H; with a = sW, b = sH take the largest s.
             var radians = turn * Math.PI / 180;
@@ -113,8 +111,7 @@ public static unsafe class ImageVariants
             var height = Math.Max(1, (int)Math.Floor(scale * h) - 4);
             var left = Math.Max(0, (rotated.Width - width) / 2);
             var top = Math.Max(0, (rotated.Height - height) / 2);
-            return rotated.Call((nint i, out nint o) => LibVips.vips_extract_area(i, out o, left, top,
-                Math.Min(width, rotated.Width - left), Math.Min(height, rotated.Height - top), 0));
+            return rotated.ExtractArea(left, top, Math.Min(width, rotated.Width - left), Math.Min(height, rotated.Height - top));
         });
     }
 
@@ -137,13 +134,7 @@ public static unsafe class ImageVariants
             throw new ArgumentException($"Give three offsets (red, green, blue) in [-255, 255]; got [{string.Join(", ", offsets.ToArray())}].", nameof(offsets));
         }
         var (a, b) = (gains.ToArray(), offsets.ToArray());
-        return Transform(image, nameof(image), quality, source => source.Call((nint i, out nint o) =>
-        {
-            fixed (double* pa = a, pb = b)
-            {
-                return LibVips.vips_linear(i, out o, pa, pb, 3, "uchar", 1, 0);
-            }
-        }));
+        return Transform(image, nameof(image), quality, source => source.LinearUChar(a, b));
     }
 
     /// <summary>
@@ -167,18 +158,18 @@ public static unsafe class ImageVariants
         }
         return Transform(image, nameof(image), quality, source =>
         {
-            using var grey = source.Call((nint i, out nint o) => LibVips.vips_colourspace(i, out o, VipsInterpretation.BW, 0));
-            using var equalised = grey.Call((nint i, out nint o) => LibVips.vips_hist_equal(i, out o, 0));
+            using var grey = source.Colourspace(VipsInterpretation.BW);
+            using var equalised = grey.HistEqual();
             // Half equalised, half as it was: dark or flat pictures open up without turning into noise.
             using var half = grey.Linear(contrast / 2, 128 * (1 - contrast));
             using var otherHalf = equalised.Linear(contrast / 2, 0);
-            using var tone = half.Call((nint i, out nint o) => LibVips.vips_add(i, otherHalf.Pointer, out o, 0));
-            using var soft = equalised.Call((nint i, out nint o) => LibVips.vips_gaussblur(i, out o, 1.0, 0));
-            using var edges = soft.Call((nint i, out nint o) => LibVips.vips_sobel(i, out o, 0));
+            using var tone = half.Add(otherHalf);
+            using var soft = equalised.GaussBlur(1.0);
+            using var edges = soft.Sobel();
             using var ink = edges.Linear(-edgeWeight, 0);
-            using var sum = tone.Call((nint i, out nint o) => LibVips.vips_add(i, ink.Pointer, out o, 0));
-            using var clipped = sum.Call((nint i, out nint o) => LibVips.vips_cast(i, out o, VipsBandFormat.UChar, 0));
-            return clipped.Call((nint i, out nint o) => LibVips.vips_colourspace(i, out o, VipsInterpretation.BW, 0));
+            using var sum = tone.Add(ink);
+            using var clipped = sum.Cast(VipsBandFormat.UChar);
+            return clipped.Colourspace(VipsInterpretation.BW);
         });
     }
 
@@ -195,13 +186,7 @@ public static unsafe class ImageVariants
             try
             {
                 var (left, top, width, height) = area.ToPixels(copy.Width, copy.Height);
-                fixed (double* p = ink)
-                {
-                    if (LibVips.vips_draw_rect(copy.Pointer, p, ink.Length, left, top, width, height, "fill", 1, 0) != 0)
-                    {
-                        throw VipsFailure.Instance;
-                    }
-                }
+                copy.DrawRect(ink, left, top, width, height);
                 return copy;
             }
             catch
@@ -233,10 +218,10 @@ public static unsafe class ImageVariants
         return Transform(pattern, nameof(pattern), quality, motif =>
         {
             var scale = relativeSize * Math.Min((double)background.Width / motif.Width, (double)background.Height / motif.Height);
-            using var resized = motif.Call((nint i, out nint o) => LibVips.vips_resize(i, out o, scale, 0));
+            using var resized = motif.Resize(scale);
             var left = (int)Math.Round(x * Math.Max(0, background.Width - resized.Width));
             var top = (int)Math.Round(y * Math.Max(0, background.Height - resized.Height));
-            return background.Call((nint i, out nint o) => LibVips.vips_insert(i, resized.Pointer, out o, left, top, 0));
+            return background.Insert(resized, left, top);
         });
     }
 
@@ -261,7 +246,7 @@ public static unsafe class ImageVariants
     }
 
     /// <summary>Decodes <paramref name="image"/>, applies <paramref name="operation"/> and encodes the result as JPEG.</summary>
-    private static byte[] Transform(ReadOnlySpan<byte> image, string parameterName, int quality, Func<Owned, Owned> operation)
+    private static byte[] Transform(ReadOnlySpan<byte> image, string parameterName, int quality, Func<VipsImage, VipsImage> operation)
     {
         CheckQuality(quality);
         using var source = Load(image, parameterName);
@@ -285,7 +270,7 @@ public static unsafe class ImageVariants
     /// Decodes a whole image into memory as 3-band 8-bit sRGB, upright. The result owns its pixels (it does not
     /// point into <paramref name="image"/>, which is pinned only during this call).
     /// </summary>
-    private static Owned Load(ReadOnlySpan<byte> image, string parameterName)
+    private static VipsImage Load(ReadOnlySpan<byte> image, string parameterName)
     {
         if (image.IsEmpty)
         {
@@ -299,7 +284,7 @@ public static unsafe class ImageVariants
                 return VipsRuntime.Run(() =>
                 {
                     var data = (byte*)address;
-                    using (var header = Owned.Wrap(LibVips.vips_image_new_from_buffer(data, length, string.Empty, 0)))
+                    using (var header = VipsImage.FromBuffer(data, length, string.Empty))
                     {
                         var pixels = (long)header.Width * header.Height;
                         if (pixels > ValidationLimits.Default.MaxPixels)
@@ -309,151 +294,17 @@ public static unsafe class ImageVariants
                                 parameterName);
                         }
                     }
-                    using var decoded = Owned.Wrap(LibVips.vips_image_new_from_buffer(data, length, "fail_on=error", 0));
-                    using var rgb = ToSrgb8(decoded.Call((nint i, out nint o) => LibVips.vips_autorot(i, out o, 0)));
+                    using var decoded = VipsImage.FromBuffer(data, length, "fail_on=error");
+                    using var rgb = ImageCodec.ToSrgb8(decoded.AutoRotate());
                     // Decodes every pixel now (so a damaged file fails here, as this parameter's fault) into a
                     // memory image; vips_image_write breaks the links to a non-partial output, so the result
                     // no longer refers to the pinned buffer.
-                    return Owned.Wrap(LibVips.vips_image_copy_memory(rgb.Pointer));
+                    return rgb.CopyMemory();
                 });
             }
             catch (VipsException e)
             {
                 throw new ArgumentException($"The image cannot be decoded: {e.Message}", parameterName, e);
-            }
-        }
-    }
-
-    /// <summary>Any decoded image as 3-band 8-bit sRGB (colour space converted, alpha flattened on white, extra bands dropped).
-    /// Takes ownership of <paramref name="image"/>.</summary>
-    private static Owned ToSrgb8(Owned image)
-    {
-        var current = image;
-        try
-        {
-            if (current.Interpretation != VipsInterpretation.Srgb || current.Format != VipsBandFormat.UChar)
-            {
-                current = Replace(current, current.Call((nint i, out nint o) => LibVips.vips_colourspace(i, out o, VipsInterpretation.Srgb, 0)));
-            }
-            if (current.HasAlpha)
-            {
-                double[] white = [255, 255, 255];
-                current = Replace(current, current.Call((nint i, out nint o) =>
-                {
-                    fixed (double* p = white)
-                    {
-                        var array = LibVips.vips_array_double_new(p, white.Length);
-                        try
-                        {
-                            return LibVips.vips_flatten(i, out o, "background", array, 0);
-                        }
-                        finally
-                        {
-                            LibVips.vips_area_unref(array);
-                        }
-                    }
-                }));
-            }
-            if (current.Bands > 3)
-            {
-                current = Replace(current, current.Call((nint i, out nint o) => LibVips.vips_extract_band(i, out o, 0, "n", 3, 0)));
-            }
-            if (current.Format != VipsBandFormat.UChar)
-            {
-                current = Replace(current, current.Call((nint i, out nint o) => LibVips.vips_cast(i, out o, VipsBandFormat.UChar, 0)));
-            }
-            return current;
-        }
-        catch
-        {
-            current.Dispose();
-            throw;
-        }
-
-        static Owned Replace(Owned previous, Owned next)
-        {
-            previous.Dispose();
-            return next;
-        }
-    }
-
-    private delegate int Operation(nint input, out nint output);
-
-    /// <summary>
-    /// An owned VipsImage reference for this class's operations (<see cref="VipsImage"/> has no way to adopt a
-    /// handle from an operation it does not wrap). Failures throw <see cref="VipsFailure"/>: use only inside
-    /// <see cref="VipsRuntime.Run{T}"/>.
-    /// </summary>
-    private sealed class Owned : SafeHandle
-    {
-        private Owned(nint image) : base(0, ownsHandle: true) => SetHandle(image);
-
-        public override bool IsInvalid => handle == 0;
-
-        public nint Pointer => handle;
-
-        public int Width => LibVips.vips_image_get_width(handle);
-
-        public int Height => LibVips.vips_image_get_height(handle);
-
-        public int Bands => LibVips.vips_image_get_bands(handle);
-
-        public VipsBandFormat Format => LibVips.vips_image_get_format(handle);
-
-        public VipsInterpretation Interpretation => LibVips.vips_image_get_interpretation(handle);
-
-        public bool HasAlpha => LibVips.vips_image_hasalpha(handle) != 0;
-
-        protected override bool ReleaseHandle()
-        {
-            LibVips.g_object_unref(handle);
-            return true;
-        }
-
-        public static Owned Wrap(nint image) => image != 0 ? new Owned(image) : throw VipsFailure.Instance;
-
-        /// <summary>Runs a one-input operation on this image; the result is a new reference.</summary>
-        public Owned Call(Operation operation) =>
-            operation(handle, out var output) == 0 ? Wrap(output) : throw VipsFailure.Instance;
-
-        /// <summary>out = a × this + b on every band, as float.</summary>
-        public Owned Linear(double a, double b) => Call((nint i, out nint o) =>
-        {
-            double scale = a, offset = b;
-            return LibVips.vips_linear(i, out o, &scale, &offset, 1, 0);
-        });
-
-        /// <summary>Renders every pixel into a new memory image that depends on nothing else (no source buffer, no pipeline).</summary>
-        public Owned Detach()
-        {
-            var memory = LibVips.vips_image_write_to_memory(handle, out var size);
-            if (memory == 0)
-            {
-                throw VipsFailure.Instance;
-            }
-            try
-            {
-                return Wrap(LibVips.vips_image_new_from_memory_copy((byte*)memory, size, Width, Height, Bands, Format));
-            }
-            finally
-            {
-                LibVips.g_free(memory);
-            }
-        }
-
-        public byte[] Encode(string suffix)
-        {
-            if (LibVips.vips_image_write_to_buffer(handle, suffix, out var buffer, out var size, 0) != 0)
-            {
-                throw VipsFailure.Instance;
-            }
-            try
-            {
-                return new ReadOnlySpan<byte>((void*)buffer, checked((int)size)).ToArray();
-            }
-            finally
-            {
-                LibVips.g_free(buffer);
             }
         }
     }

@@ -93,6 +93,84 @@ internal sealed unsafe class VipsImage : SafeHandle
         return Wrap(LibVips.vips_embed(handle, out var output, x, y, width, height, "extend", VipsExtend.Background, "background", array.Handle, 0), output);
     }
 
+    // --- operations used by ImageVariants (derived images for sample collections) ---------------------
+
+    /// <summary>Mirror image: vips_flip.</summary>
+    public VipsImage Flip(VipsDirection direction) => Wrap(LibVips.vips_flip(handle, out var output, direction, 0), output);
+
+    /// <summary>Exact rotation by a multiple of 90° (clockwise): vips_rot.</summary>
+    public VipsImage Rot(VipsAngle angle) => Wrap(LibVips.vips_rot(handle, out var output, angle, 0), output);
+
+    /// <summary>Any angle in degrees (clockwise), bilinear; the output is the bounding box with black corners: vips_rotate.</summary>
+    public VipsImage Rotate(double angle) => Wrap(LibVips.vips_rotate(handle, out var output, angle, 0), output);
+
+    /// <summary>out = a × this + b on every band, as float.</summary>
+    public VipsImage Linear(double a, double b)
+    {
+        double scale = a, offset = b;
+        return Wrap(LibVips.vips_linear(handle, out var output, &scale, &offset, 1, 0), output);
+    }
+
+    /// <summary>out = a[k] × this + b[k] on band k, rounded and clipped to 8 bits.</summary>
+    public VipsImage LinearUChar(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    {
+        if (a.Length != b.Length)
+        {
+            throw new ArgumentException("vips_linear needs as many offsets as gains.", nameof(b));
+        }
+        fixed (double* pa = a, pb = b)
+        {
+            return Wrap(LibVips.vips_linear(handle, out var output, pa, pb, a.Length, "uchar", 1, 0), output);
+        }
+    }
+
+    /// <summary>Pixelwise sum (format widened): vips_add.</summary>
+    public VipsImage Add(VipsImage right) => Wrap(LibVips.vips_add(handle, right.handle, out var output, 0), output);
+
+    public VipsImage GaussBlur(double sigma) => Wrap(LibVips.vips_gaussblur(handle, out var output, sigma, 0), output);
+
+    /// <summary>Edge magnitude: vips_sobel.</summary>
+    public VipsImage Sobel() => Wrap(LibVips.vips_sobel(handle, out var output, 0), output);
+
+    /// <summary>Histogram equalisation: vips_hist_equal.</summary>
+    public VipsImage HistEqual() => Wrap(LibVips.vips_hist_equal(handle, out var output, 0), output);
+
+    /// <summary><paramref name="sub"/> placed over this image at (x, y); the output has this image's size: vips_insert.</summary>
+    public VipsImage Insert(VipsImage sub, int x, int y) => Wrap(LibVips.vips_insert(handle, sub.handle, out var output, x, y, 0), output);
+
+    /// <summary>
+    /// Paints a filled rectangle IN PLACE (vips_draw_rect): call it only on an image that nothing else shares,
+    /// such as the result of <see cref="Detach"/>.
+    /// </summary>
+    public void DrawRect(ReadOnlySpan<double> ink, int left, int top, int width, int height)
+    {
+        fixed (double* p = ink)
+        {
+            if (LibVips.vips_draw_rect(handle, p, ink.Length, left, top, width, height, "fill", 1, 0) != 0)
+            {
+                throw VipsFailure.Instance;
+            }
+        }
+    }
+
+    /// <summary>Renders every pixel into a new memory image that depends on nothing else (no source buffer, no pipeline).</summary>
+    public VipsImage Detach()
+    {
+        var memory = LibVips.vips_image_write_to_memory(handle, out var size);
+        if (memory == 0)
+        {
+            throw VipsFailure.Instance;
+        }
+        try
+        {
+            return Wrap(LibVips.vips_image_new_from_memory_copy((byte*)memory, size, Width, Height, Bands, Format));
+        }
+        finally
+        {
+            LibVips.g_free(memory);
+        }
+    }
+
     /// <summary>Encodes with the saver that <paramref name="suffix"/> selects, e.g. ".jpg[Q=85,strip]".</summary>
     public byte[] Encode(string suffix)
     {
