@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -17,14 +19,17 @@ namespace Motif.Core.Signatures;
 /// <c>cosine_distances</c> (sklearn/metrics/pairwise.py), which clips the same way so that duplicates, whose
 /// 1 − cos comes out as a tiny negative, get 0. Rows need not be unit length: each is divided by its own norm,
 /// as scikit-learn's <c>normalize</c> does; an all-zero row has no direction and is refused.</para>
-/// <para><b>Exactness.</b> All pairs are screened with float32 SIMD dot products over cache-sized tiles; a pair
-/// is kept as a candidate when its screened distance is within the radius plus a rigorous bound on float32
-/// rounding (Higham, <i>Accuracy and Stability of Numerical Algorithms</i>, §3.1: |error| ≤ γₙ Σ|xᵢyᵢ| with
-/// γₙ = nu/(1 − nu), u = 2⁻²⁴, and Σ|xᵢyᵢ| ≤ ‖x‖‖y‖). Each candidate's distance is then recomputed with float64
+/// <para><b>Exactness.</b> All pairs are screened over cache-sized tiles, and a pair is dropped only when a rigorous
+/// bound proves its distance exceeds the radius. On CPUs with AVX-VNNI the screen uses int8 dot products, bounds
+/// their quantisation error, and checks the bound on prefixes of the coordinates so that most pairs are dropped
+/// long before the last one (Cauchy–Schwarz on the rest; see <see cref="QuantizedRows"/>). Elsewhere it uses
+/// float32 SIMD dot products and keeps a pair when its screened distance is within the radius plus a rigorous bound
+/// on float32 rounding (Higham, <i>Accuracy and Stability of Numerical Algorithms</i>, §3.1: |error| ≤ γₙ Σ|xᵢyᵢ|
+/// with γₙ = nu/(1 − nu), u = 2⁻²⁴, and Σ|xᵢyᵢ| ≤ ‖x‖‖y‖). Each candidate's distance is then recomputed with float64
 /// accumulation (float32 × float32 products are exact in float64), the arithmetic scikit-learn uses after
 /// converting its input to float64, and the radius test is <c>d ≤ radius</c> in float64, as in
 /// <c>radius_neighbors</c> (sklearn/neighbors/_base.py, <c>np.where(d &lt;= radius)</c>). So no pair within the
-/// radius is lost to float32 rounding, and ties at exactly the radius are decided as scikit-learn decides them.</para>
+/// radius is lost to the screen, and ties at exactly the radius are decided as scikit-learn decides them.</para>
 /// <para><b>Why float64 distances.</b> The graph stores them as float64 (12 bytes per entry with the index).
 /// scikit-learn rounds reachabilities to 15 decimals and breaks ties between them by index; float32 storage
 /// would merge distances closer than ~4e-9 into ties and could change OPTICS' ordering, so we pay 4 bytes per
@@ -33,11 +38,16 @@ namespace Motif.Core.Signatures;
 /// into the existing rows; old × old pairs are never recomputed. <see cref="Build"/> is an append to the empty
 /// graph, so both paths share one implementation.</para>
 /// </remarks>
-public sealed class NeighbourGraph
+public sealed partial class NeighbourGraph
 {
-    // Rows and columns are processed in blocks of this many signatures: two blocks of 2048-d float32 rows
-    // (2 × 32 × 8 KiB = 512 KiB) stay in a core's L2 cache while every pair between them is computed.
+    // Columns, and the float32 screen's rows, are processed in blocks of this many signatures: two blocks of 2048-d
+    // float32 rows (2 × 32 × 8 KiB = 512 KiB) stay in a core's L2 cache while every pair between them is computed.
     private const int BlockSize = 32;
+
+    // The int8 screen takes rows in blocks of this many: its tiles mostly stop after the first few hundred
+    // coordinates, so each pass over the columns reads little of each, and it is the number of passes (one per
+    // block) over the n × D int8 matrix, far larger than the caches, that costs; 256 rows' prefixes stay in L2.
+    private const int QuantizedBlockSize = 256;
 
     // int8 rows are zero-padded to a multiple of one 256-bit vector. The int32 accumulators of the int8 screen
     // sum at most Stride × 255 × 127 per pair, which stays below 2³¹ up to this many dimensions.
@@ -46,6 +56,10 @@ public sealed class NeighbourGraph
     /// <summary>Whether the int8 (AVX-VNNI) screen may be used where the CPU has it; tests turn it off to compare
     /// both screens, which must give identical graphs.</summary>
     internal static bool UseQuantizedScreen { get; set; } = true;
+
+    /// <summary>The int8 screen's checkpoints (multiples of 32 below the dimension), or null to choose them from a
+    /// sample of the data; tests fix them to exercise the prefix bound where they build pairs that make it tight.</summary>
+    internal static int[]? FixedCheckpoints { get; set; }
 
     private readonly int[] _offsets;
     private readonly int[] _indices;
@@ -166,86 +180,105 @@ public sealed class NeighbourGraph
     private static List<Edge[]> ComputeNewEdges(ReadOnlyMemory<float> signatures, int dim, int n0, int n, double[] squaredNorms,
         double radius, int degreeOfParallelism, CancellationToken cancellationToken)
     {
-        // Every cosine distance is ≤ 2, so a radius ≥ 2 keeps every pair and the float32 screen would be wasted work.
+        // Every cosine distance is ≤ 2, so a radius ≥ 2 keeps every pair and the screen would be wasted work.
         var screen = radius < 2;
-        // Rigorous float32 error bound on a dot product of unit-normalised rows (see remarks): covers the SIMD
-        // kernel (D/8 products per lane plus the lane sum) and the scalar fallback (D sequential products).
-        var margin = 1.01 * (dim + 16) * Math.ScaleB(1.0, -24);
         var inverseNorms = squaredNorms.Select(s => 1 / Math.Sqrt(s)).ToArray();
-
-        var rowBlocks = new List<(int Start, int End)>();
-        for (var start = n0; start < n; start += BlockSize)
-        {
-            rowBlocks.Add((start, Math.Min(n, start + BlockSize)));
-        }
-        // Largest blocks (most columns) first, handed out one at a time: the triangle's rows have unequal work.
-        rowBlocks.Reverse();
 
         // On CPUs with AVX-VNNI the screen uses int8 dot products: vpdpbusd does 32 multiply-adds per 256-bit
         // instruction against 8 for a float32 FMA, and the float32 kernel is already near this CPU's FMA peak.
         var quantized = screen && UseQuantizedScreen && AvxVnni.IsSupported && dim <= QuantizedMaxDimension
-            ? QuantizedRows.Create(signatures, dim, n, inverseNorms, degreeOfParallelism, cancellationToken)
+            ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, degreeOfParallelism, cancellationToken)
             : null;
+
+        var blockRows = quantized is null ? BlockSize : QuantizedBlockSize;
+        var rowBlocks = new List<(int Start, int End)>();
+        for (var start = n0; start < n; start += blockRows)
+        {
+            rowBlocks.Add((start, Math.Min(n, start + blockRows)));
+        }
+        // Largest blocks (most columns) first, handed out one at a time: the triangle's rows have unequal work.
+        rowBlocks.Reverse();
 
         var results = new ConcurrentBag<Edge[]>();
         var options = new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken };
         Parallel.ForEach(
             Partitioner.Create(rowBlocks, EnumerablePartitionerOptions.NoBuffering),
             options,
-            () => new List<Edge>(),
-            (block, _, local) =>
+            () => new Worker(quantized),
+            (block, _, worker) =>
             {
-                Span<float> tile = stackalloc float[BlockSize * BlockSize];
-                Span<int> quantizedTile = stackalloc int[BlockSize * BlockSize];
-                var x = signatures.Span;
-                for (var c0 = 0; c0 < block.End; c0 += BlockSize)
+                var candidates = worker.Candidates;
+                candidates.Clear();
+                if (quantized is not null)
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var c1 = Math.Min(block.End, c0 + BlockSize);
-                    if (quantized is not null)
+                    quantized.Screen(block.Start, block.End, worker.Rows, candidates, cancellationToken);
+                }
+                else
+                {
+                    FloatScreen(signatures.Span, dim, block.Start, block.End, inverseNorms, screen ? radius : double.PositiveInfinity, candidates, cancellationToken);
+                }
+                // Every candidate is recomputed exactly; only d ≤ radius in float64 makes an edge.
+                var x = signatures.Span;
+                foreach (var (i, j) in candidates)
+                {
+                    // cos = x·y / √(‖x‖²‖y‖²): for identical rows this is exactly 1 (√(s²) = s in IEEE
+                    // arithmetic), so duplicates are at distance exactly 0 rather than ±1e-16.
+                    var d = 1 - Dot64(x.Slice(i * dim, dim), x.Slice(j * dim, dim)) / Math.Sqrt(squaredNorms[i] * squaredNorms[j]);
+                    d = Math.Clamp(d, 0.0, 2.0);
+                    if (d <= radius)
                     {
-                        quantized.DotTile(block.Start, block.End, c0, c1, quantizedTile);
-                    }
-                    else if (screen)
-                    {
-                        DotTile(x, dim, block.Start, block.End, c0, c1, tile);
-                    }
-                    for (var i = block.Start; i < block.End; i++)
-                    {
-                        var rowI = x.Slice(i * dim, dim);
-                        var jEnd = Math.Min(c1, i);
-                        for (var j = c0; j < jEnd; j++)
-                        {
-                            if (quantized is not null)
-                            {
-                                if (quantized.DistanceLowerBound(i, j, quantizedTile[(i - block.Start) * BlockSize + (j - c0)]) > radius)
-                                {
-                                    continue;
-                                }
-                            }
-                            else if (screen)
-                            {
-                                var approximate = 1 - tile[(i - block.Start) * BlockSize + (j - c0)] * inverseNorms[i] * inverseNorms[j];
-                                if (approximate > radius + margin)
-                                {
-                                    continue;
-                                }
-                            }
-                            // cos = x·y / √(‖x‖²‖y‖²): for identical rows this is exactly 1 (√(s²) = s in IEEE
-                            // arithmetic), so duplicates are at distance exactly 0 rather than ±1e-16.
-                            var d = 1 - Dot64(rowI, x.Slice(j * dim, dim)) / Math.Sqrt(squaredNorms[i] * squaredNorms[j]);
-                            d = Math.Clamp(d, 0.0, 2.0);
-                            if (d <= radius)
-                            {
-                                local.Add(new Edge(i, j, d));
-                            }
-                        }
+                        worker.Edges.Add(new Edge(i, j, d));
                     }
                 }
-                return local;
+                return worker;
             },
-            local => results.Add([.. local]));
+            worker => results.Add([.. worker.Edges]));
         return [.. results];
+    }
+
+    /// <summary>One thread's state: its edges, the current block's candidate pairs, and (int8 screen) the block's
+    /// rows in the unsigned form that vpdpbusd takes.</summary>
+    private sealed class Worker(QuantizedRows? quantized)
+    {
+        public List<Edge> Edges { get; } = [];
+        public List<(int Row, int Column)> Candidates { get; } = [];
+        public byte[] Rows { get; } = quantized is null ? [] : quantized.CreateBlockBuffer();
+    }
+
+    /// <summary>
+    /// The float32 screen (CPUs without AVX-VNNI): candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, whose float32
+    /// distance is within the radius plus a rigorous bound on float32 rounding (see remarks). An infinite radius
+    /// makes every pair a candidate without computing anything.
+    /// </summary>
+    private static void FloatScreen(ReadOnlySpan<float> x, int dim, int i0, int i1, double[] inverseNorms, double radius,
+        List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
+    {
+        var screen = !double.IsPositiveInfinity(radius);
+        // Rigorous float32 error bound on a dot product of unit-normalised rows (see remarks): covers the SIMD
+        // kernel (D/8 products per lane plus the lane sum) and the scalar fallback (D sequential products).
+        var margin = 1.01 * (dim + 16) * Math.ScaleB(1.0, -24);
+        Span<float> tile = stackalloc float[BlockSize * BlockSize];
+        for (var c0 = 0; c0 < i1; c0 += BlockSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var c1 = Math.Min(i1, c0 + BlockSize);
+            if (screen)
+            {
+                DotTile(x, dim, i0, i1, c0, c1, tile);
+            }
+            for (var i = i0; i < i1; i++)
+            {
+                var jEnd = Math.Min(c1, i);
+                for (var j = c0; j < jEnd; j++)
+                {
+                    if (screen && 1 - tile[(i - i0) * BlockSize + (j - c0)] * inverseNorms[i] * inverseNorms[j] > radius + margin)
+                    {
+                        continue;
+                    }
+                    candidates.Add((i, j));
+                }
+            }
+        }
     }
 
     private NeighbourGraph Merge(List<Edge[]> edges, int n, double[] squaredNorms, int degreeOfParallelism, CancellationToken cancellationToken)
@@ -416,6 +449,8 @@ public sealed class NeighbourGraph
     }
 
     /// <summary>x·y with float64 accumulation of the (exact) float32 × float32 products.</summary>
+    // Called for every row from the start (norms, quantisation): tiering would run the first thousands unoptimised.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Dot64(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
     {
         var k = 0;
@@ -442,148 +477,368 @@ public sealed class NeighbourGraph
     }
 
     /// <summary>
-    /// The int8 screen. Each row is normalised to u = x/‖x‖ and quantised with its own scale s = 127 / max|uₖ|:
-    /// q = round(s·u), so u = q/s + e with |eₖ| ≤ 0.5/s. For two rows,
-    /// u·v − q_u·q_v/(s_u s_v) = (q_u/s_u)·e_v + e_u·(q_v/s_v) + e_u·e_v, whose magnitude is at most
-    /// 0.5·(‖q_u‖₁/s_u)/s_v + 0.5·(‖q_v‖₁/s_v)/s_u + 0.25·D/(s_u s_v) (Hölder, term by term). A pair is dropped only
-    /// when its distance exceeds the radius by more than that bound, so no pair within the radius is lost; every
-    /// kept pair is then recomputed exactly in float64 like any other candidate. For 2048-d unit rows the bound
-    /// is about 0.03 in cosine distance, which lets almost nothing but true neighbours through.
+    /// The int8 screen, with progressive (prefix) rejection.
+    /// <para><b>Quantisation.</b> Each row is normalised to u = x/‖x‖ and quantised with its own scale
+    /// s = 127 / max|uₖ|: q = round(s·u), so u = q/s + e with |eₖ| ≤ 0.5/s. Over any set P of coordinates,
+    /// u_P·v_P − q_P·q'_P/(s s') = (q_P/s)·e'_P + e_P·(q'_P/s') + e_P·e'_P, whose magnitude is at most
+    /// E_P = 0.5·‖q_P‖₁/(s s') + 0.5·‖q'_P‖₁/(s s') + 0.25·|P|/(s s') (Hölder, |a·b| ≤ ‖a‖₁‖b‖∞, term by term).</para>
+    /// <para><b>Prefix bound.</b> Split the coordinates into the first k (the prefix p) and the rest (r). By
+    /// Cauchy–Schwarz on the rest, u·v = u_p·v_p + u_r·v_r ≤ u_p·v_p + ‖u_r‖‖v_r‖, so
+    /// cos(u, v) ≤ q_p·q'_p/(s s') + E_p + ‖u_r‖‖v_r‖ whatever the remaining coordinates hold. With k = D (no rest)
+    /// this is the plain int8 bound. A pair is dropped at a checkpoint k when that upper bound is below 1 − radius
+    /// (by more than <see cref="Slack"/>): its distance then provably exceeds the radius, and a pair dropped once stays
+    /// dropped. The kernel runs a 4 × 4 tile of pairs checkpoint by checkpoint and stops as soon as all 16 are dropped,
+    /// so pairs that are far apart (most of them) cost only the first k of the D coordinates; where the checkpoints
+    /// go is chosen from a sample (<see cref="Checkpoints"/>). Every pair that survives the last check (k = D) is
+    /// recomputed exactly in float64 like any other candidate.</para>
+    /// <para><b>In integers.</b> Multiplying by s s' > 0, "bound &lt; 1 − radius − Slack" reads
+    /// q_p·q'_p + (0.5‖q_p‖₁ + k/8) + (0.5‖q'_p‖₁ + k/8) &lt; (1 − radius − Slack − ‖u_r‖‖v_r‖)·s s'. The left side is an
+    /// exact integer or half-integer (exact in float64); the right side is one float64 expression whose relative
+    /// rounding (~1e-15) is far below Slack·s s'. Slack (1e-9 in cosine) also covers the float64 rounding of the
+    /// normalisation and scaling before q is rounded (|eₖ| ≤ (0.5 + 1e-13)/s), of the residual norms ‖u_r‖ (sums of
+    /// squares of the trailing coordinates, relative error ≤ D·2⁻⁵³ ≈ 2e-13) and of the float64 recomputation
+    /// (~1e-13), so a dropped pair's recomputed distance would exceed the radius too.</para>
     /// </summary>
     private sealed class QuantizedRows
     {
-        // Covers float64 rounding in the normalisation and the bound itself (both ~1e-15 relative).
         private const double Slack = 1e-9;
 
-        private readonly sbyte[] _values;   // n × _stride, zero-padded
+        // What one check (the reduction and the 16 bounds of a tile) costs, in coordinates of the kernel: about 75
+        // measured on Zen 4, rounded up since a check that rarely stops a tile is worth less than the sample says.
+        private const int CheckCost = 128;
+
+        private readonly sbyte[] _values;      // _padded × _stride; rows ≥ n are zero, so 4-row tiles never read past the end
         private readonly int _stride;
-        private readonly int _dimension;
-        private readonly double[] _inverseScales;  // 1/s per row
-        private readonly double[] _l1;             // ‖q‖₁ / s per row
-        private readonly int[] _sums;       // Σₖ qₖ per row: vpdpbusd multiplies unsigned by signed bytes, see DotTile
+        private readonly int _padded;
+        private readonly int[] _stageEnds;     // checkpoints k (multiples of 32), then _stride
+        private readonly double[] _scales;     // s per row
+        // Per stage c and row (index c·_padded + row), over the first _stageEnds[c] coordinates:
+        private readonly double[] _halfL1;     // 0.5·‖q_p‖₁ + k/8 (k = real coordinates in the prefix)
+        private readonly double[] _residuals;  // ‖u_r‖ of the remaining coordinates (0 at the last stage)
+        private readonly int[] _corrections;   // 128·Σ q_p: vpdpbusd multiplies unsigned by signed bytes, see Kernel4x4
+        private readonly double _threshold;    // 1 − radius − Slack
 
-        private QuantizedRows(sbyte[] values, int stride, int dimension, double[] inverseScales, double[] l1, int[] sums) =>
-            (_values, _stride, _dimension, _inverseScales, _l1, _sums) = (values, stride, dimension, inverseScales, l1, sums);
+        private QuantizedRows(sbyte[] values, int stride, int padded, int[] stageEnds, double[] scales, double[] halfL1,
+            double[] residuals, int[] corrections, double threshold) =>
+            (_values, _stride, _padded, _stageEnds, _scales, _halfL1, _residuals, _corrections, _threshold) =
+            (values, stride, padded, stageEnds, scales, halfL1, residuals, corrections, threshold);
 
-        public static QuantizedRows Create(ReadOnlyMemory<float> signatures, int dim, int n, double[] inverseNorms,
-            int degreeOfParallelism, CancellationToken cancellationToken)
+        /// <summary>
+        /// Where to check (multiples of 32 below D), chosen from a sample so that the expected work is least: the
+        /// bound's power depends on the data (unrelated random directions are excluded from k ≈ D/5 on at radius 0.13,
+        /// non-negative CNN features later, since their prefix dots are large) and on the radius. 16 × 16 tiles of
+        /// 4 × 4 pairs between 128 sampled rows give each tile's exit position (the first where all its pairs are
+        /// excluded); dynamic programming then picks the checkpoints that minimise Σ over tiles of the coordinates
+        /// computed plus <see cref="CheckCost"/> per check. Only speed depends on this choice, never the result.
+        /// </summary>
+        internal static int[] Checkpoints(ReadOnlySpan<float> x, int dim, int n, double[] inverseNorms, double radius)
         {
-            var stride = (dim + 31) / 32 * 32;
-            var values = new sbyte[(long)n * stride];
-            var (inverseScales, l1, sums) = (new double[n], new double[n], new int[n]);
-            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken }, i =>
+            if (FixedCheckpoints is { } fixedCheckpoints)
             {
-                var row = signatures.Span.Slice(i * dim, dim);
-                var largest = 0.0;
-                foreach (var v in row)
-                {
-                    largest = Math.Max(largest, Math.Abs(v * inverseNorms[i]));
-                }
-                var scale = 127 / largest;
-                var output = values.AsSpan(i * stride, stride);
-                long absolute = 0, sum = 0;
-                for (var k = 0; k < dim; k++)
-                {
-                    var q = (int)Math.Round(row[k] * inverseNorms[i] * scale);
-                    output[k] = (sbyte)q;
-                    absolute += Math.Abs(q);
-                    sum += q;
-                }
-                (inverseScales[i], l1[i], sums[i]) = (1 / scale, absolute / scale, (int)sum);
-            });
-            return new QuantizedRows(values, stride, dim, inverseScales, l1, sums);
-        }
-
-        /// <summary>A lower bound on the cosine distance of rows i and j from their int8 dot product. It runs for
-        /// every pair, so it is written with multiplications only.</summary>
-        public double DistanceLowerBound(int i, int j, int dot)
-        {
-            var (ti, tj) = (_inverseScales[i], _inverseScales[j]);
-            var error = 0.5 * (_l1[i] * tj + _l1[j] * ti) + 0.25 * _dimension * ti * tj + Slack;
-            return 1 - dot * ti * tj - error;
-        }
-
-        /// <summary>int8 dot products of rows [i0, i1) with rows [j0, j1) into <paramref name="tile"/> (row stride
-        /// <see cref="BlockSize"/>), 4 × 4 register blocks as in the float32 kernel.</summary>
-        public void DotTile(int i0, int i1, int j0, int j1, Span<int> tile)
-        {
-            var i = i0;
-            for (; i + 4 <= i1; i += 4)
+                return fixedCheckpoints.Where(k => k % 32 == 0 && k > 0 && k < dim).Order().Distinct().ToArray();
+            }
+            const int side = 64;
+            var last = (dim - 1) / 32;   // positions c = 1..last check after the first 32c < D coordinates
+            var end = (dim + 31) / 32;   // the final stage, after all of them
+            if (last < 1 || n < 2)
             {
-                var j = j0;
-                for (; j + 4 <= j1; j += 4)
+                return [];
+            }
+            var threshold = 1 - radius - Slack;
+            var random = new Random(dim);
+            var q = new sbyte[2 * side][];
+            var scales = new double[2 * side];
+            var halfL1 = new double[2 * side, last + 1];
+            var residuals = new double[2 * side, last + 1];
+            for (var r = 0; r < 2 * side; r++)
+            {
+                var index = random.Next(n);
+                var row = x.Slice(index * dim, dim);
+                var inverseNorm = inverseNorms[index];
+                scales[r] = 127 / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
+                q[r] = new sbyte[dim];
+                var absolute = 0L;
+                for (var c = 1; c <= last; c++)
                 {
-                    Kernel4x4(i, j, tile.Slice((i - i0) * BlockSize + (j - j0)));
+                    absolute += Quantize(row[(32 * c - 32)..(32 * c)], inverseNorm, scales[r], q[r].AsSpan(32 * c - 32, 32)).Absolute;
+                    halfL1[r, c] = 0.5 * absolute + 4 * c;
                 }
-                for (; j < j1; j++)
+                var squares = Dot64(row[(32 * last)..], row[(32 * last)..]);
+                for (var c = last; c >= 1; c--)
                 {
-                    for (var r = i; r < i + 4; r++)
+                    residuals[r, c] = Math.Sqrt(squares) * inverseNorm;
+                    squares += Dot64(row[(32 * c - 32)..(32 * c)], row[(32 * c - 32)..(32 * c)]);
+                }
+            }
+            // Each tile's exit: the largest of its pairs' first excluding positions (end when one never is).
+            var exits = new int[side / 4 * (side / 4)];
+            for (var a = 0; a < side; a++)
+            {
+                for (var b = side; b < 2 * side; b++)
+                {
+                    var (dot, first) = (0, end);
+                    for (var c = 1; c <= last && first == end; c++)
                     {
-                        tile[(r - i0) * BlockSize + (j - j0)] = Dot(r, j);
+                        for (var k = 32 * c - 32; k < 32 * c; k++)
+                        {
+                            dot += q[a][k] * q[b][k];
+                        }
+                        if (dot + halfL1[a, c] + halfL1[b, c] < (threshold - residuals[a, c] * residuals[b, c]) * scales[a] * scales[b])
+                        {
+                            first = c;
+                        }
+                    }
+                    ref var exit = ref exits[a / 4 * (side / 4) + (b - side) / 4];
+                    exit = Math.Max(exit, first);
+                }
+            }
+            // cost[c]: least work (in 32-coordinate steps, over all sampled tiles) up to a check at c; the segment after
+            // a check at p is computed by the tiles whose exit is beyond p.
+            var cost = new double[end + 1];
+            var previous = new int[end + 1];
+            for (var c = 1; c <= end; c++)
+            {
+                cost[c] = double.PositiveInfinity;
+                for (var p = 0; p < c; p++)
+                {
+                    var alive = exits.Count(e => e > p);
+                    var total = cost[p] + alive * (c - p + CheckCost / 32.0);
+                    if (total < cost[c])
+                    {
+                        (cost[c], previous[c]) = (total, p);
                     }
                 }
             }
-            for (; i < i1; i++)
+            var checkpoints = new List<int>();
+            for (var c = previous[end]; c > 0; c = previous[c])
             {
-                for (var j = j0; j < j1; j++)
+                checkpoints.Add(32 * c);
+            }
+            checkpoints.Reverse();
+            return [.. checkpoints];
+        }
+
+        public static QuantizedRows Create(ReadOnlyMemory<float> signatures, int dim, int n, double[] inverseNorms, double radius,
+            int degreeOfParallelism, CancellationToken cancellationToken)
+        {
+            var stride = (dim + 31) / 32 * 32;
+            var padded = n + 4;
+            int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius), stride];
+            var stages = stageEnds.Length;
+            var scales = new double[padded];
+            Array.Fill(scales, 1.0);
+            var rows = new QuantizedRows(new sbyte[(long)padded * stride], stride, padded, stageEnds, scales, new double[stages * padded],
+                new double[stages * padded], new int[stages * padded], 1 - radius - Slack);
+            Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken },
+                i => rows.QuantizeRow(signatures.Span.Slice(i * dim, dim), i, inverseNorms[i]));
+            return rows;
+        }
+
+        // Runs once per row, from the start: tiering would run its first thousands of rows unoptimised. Fills row i's
+        // q, s and, per stage, 0.5‖q_p‖₁ + k/8, 128·Σq_p and ‖u_r‖.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void QuantizeRow(ReadOnlySpan<float> row, int i, double inverseNorm)
+        {
+            // max|xₖ·inv| = max|xₖ|·inv exactly, as rounding a product by a positive constant is monotonic
+            // (MaxMagnitude returns the signed element).
+            var scale = 127 / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
+            _scales[i] = scale;
+            var output = _values.AsSpan(i * _stride, _stride);
+            var stages = _stageEnds.Length;
+            var squares = 0.0;
+            for (var stage = stages - 1; stage >= 0; stage--)
+            {
+                // Segment [start, end) of the row: the coordinates this stage adds to the previous one's prefix.
+                var start = stage == 0 ? 0 : _stageEnds[stage - 1];
+                var end = Math.Min(row.Length, _stageEnds[stage]);
+                var (absolute, sum) = Quantize(row[start..end], inverseNorm, scale, output[start..end]);
+                for (var c = stage; c < stages; c++)
                 {
-                    tile[(i - i0) * BlockSize + (j - j0)] = Dot(i, j);
+                    _halfL1[c * _padded + i] += 0.5 * absolute;
+                    _corrections[c * _padded + i] += 128 * sum;
+                }
+                _halfL1[stage * _padded + i] += 0.125 * end;
+                // ‖u_r‖ from the sum of the trailing squares, accumulated from the end (never total − prefix, whose
+                // cancellation could make a small residual norm wrong by far more than Slack).
+                _residuals[stage * _padded + i] = Math.Sqrt(squares) * inverseNorm;
+                squares += Dot64(row[start..end], row[start..end]);
+            }
+        }
+
+        /// <summary>q = round(x·inv·scale) (to nearest, ties to even), in float64; returns Σ|q| and Σq.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static (long Absolute, int Sum) Quantize(ReadOnlySpan<float> x, double inverseNorm, double scale, Span<sbyte> q)
+        {
+            var k = 0;
+            long absolute = 0;
+            var sum = 0;
+            if (Vector256.IsHardwareAccelerated)
+            {
+                var (inv, s) = (Vector256.Create(inverseNorm), Vector256.Create(scale));
+                Vector128<int> absolutes = default, sums = default;
+                for (; k + 8 <= x.Length; k += 8)
+                {
+                    var (lower, upper) = Vector256.Widen(Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(x), (nuint)k));
+                    var a = Avx.ConvertToVector128Int32WithTruncation(Vector256.Round(lower * inv * s));
+                    var b = Avx.ConvertToVector128Int32WithTruncation(Vector256.Round(upper * inv * s));
+                    absolutes += Vector128.Abs(a) + Vector128.Abs(b);
+                    sums += a + b;
+                    var bytes = Vector128.Narrow(Vector128.Narrow(a, b), Vector128<short>.Zero);
+                    Unsafe.WriteUnaligned(ref Unsafe.As<sbyte, byte>(ref q[k]), bytes.AsInt64().ToScalar());
+                }
+                absolute = Vector128.Sum(absolutes);
+                sum = Vector128.Sum(sums);
+            }
+            for (; k < x.Length; k++)
+            {
+                var v = (int)Math.Round(x[k] * inverseNorm * scale);
+                q[k] = (sbyte)v;
+                absolute += Math.Abs(v);
+                sum += v;
+            }
+            return (absolute, sum);
+        }
+
+        /// <summary>A buffer for one block's rows in unsigned form (<see cref="Screen"/>).</summary>
+        public byte[] CreateBlockBuffer() => new byte[(QuantizedBlockSize + 3) / 4 * 4 * _stride];
+
+        /// <summary>Candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, that the int8 bound cannot exclude.</summary>
+        public void Screen(int i0, int i1, byte[] rows, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
+        {
+            // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), as
+            // q + 128 = q XOR 0x80: vpdpbusd takes its left operand unsigned. Flipped once per block, not per tile.
+            var groups = (i1 - i0 + 3) / 4;
+            var source = MemoryMarshal.AsBytes(_values.AsSpan(i0 * _stride, groups * 4 * _stride));
+            var flip = Vector256.Create((byte)0x80);
+            for (var k = 0; k < source.Length; k += 32)
+            {
+                (Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(source), (nuint)k) ^ flip).StoreUnsafe(ref rows[0], (nuint)k);
+            }
+            for (var c0 = 0; c0 < i1; c0 += BlockSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var c1 = Math.Min(i1, c0 + BlockSize);
+                for (var g = 0; g < groups; g++)
+                {
+                    var i = i0 + 4 * g;
+                    // Column groups start at multiples of 4 (c0 is one), so they are aligned with the per-row arrays'
+                    // 4-wide vector loads; a group is needed while it holds some j < i + 3.
+                    var jEnd = Math.Min(c1, i + 3);
+                    for (var j = c0; j < jEnd; j += 4)
+                    {
+                        var mask = Kernel4x4(ref rows[4 * g * _stride], i, j);
+                        while (mask != 0)
+                        {
+                            var bit = BitOperations.TrailingZeroCount(mask);
+                            mask &= mask - 1;
+                            var (row, column) = (i + (bit >> 2), j + (bit & 3));
+                            if (row < i1 && column < c1 && column < row)
+                            {
+                                candidates.Add((row, column));
+                            }
+                        }
+                    }
                 }
             }
         }
 
-        private int Dot(int i, int j)
+        /// <summary>
+        /// Rows i..i+3 (<paramref name="rows"/>: flipped, consecutive at the stride) against rows j..j+3: a 16-bit
+        /// mask, bit 4r + c set when pair (i + r, j + c) may be within the radius (no check has excluded it). Four
+        /// rows and four columns per step: each loaded vector feeds four vpdpbusd, and the 16 accumulators stay in
+        /// registers across the checks.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private int Kernel4x4(ref byte rows, int i, int j)
         {
-            var a = _values.AsSpan(i * _stride, _stride);
-            var b = _values.AsSpan(j * _stride, _stride);
-            var sum = 0;
-            for (var k = 0; k < _stride; k++)
-            {
-                sum += a[k] * b[k];
-            }
-            return sum;
-        }
-
-        // vpdpbusd multiplies UNSIGNED bytes of its first operand by signed bytes of the second. The left rows are
-        // fed as q + 128 (flipping the sign bit), so each sum is q_i·q_j + 128·Σq_j, and 128·Σq_j is subtracted.
-        private void Kernel4x4(int i, int j, Span<int> output)
-        {
-            ref var origin = ref MemoryMarshal.GetArrayDataReference(_values);
             var stride = (nuint)_stride;
-            nuint a0 = (nuint)i * stride, a1 = a0 + stride, a2 = a1 + stride, a3 = a2 + stride;
-            nuint b0 = (nuint)j * stride, b1 = b0 + stride, b2 = b1 + stride, b3 = b2 + stride;
-            var flip = Vector256.Create((byte)0x80);
+            ref var a0 = ref rows;
+            ref var a1 = ref Unsafe.Add(ref a0, stride);
+            ref var a2 = ref Unsafe.Add(ref a1, stride);
+            ref var a3 = ref Unsafe.Add(ref a2, stride);
+            ref var b0 = ref Unsafe.Add(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_values)), (nuint)j * stride);
+            ref var b1 = ref Unsafe.Add(ref b0, stride);
+            ref var b2 = ref Unsafe.Add(ref b1, stride);
+            ref var b3 = ref Unsafe.Add(ref b2, stride);
             Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
             Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
             Vector256<int> s20 = default, s21 = default, s22 = default, s23 = default;
             Vector256<int> s30 = default, s31 = default, s32 = default, s33 = default;
-            for (nuint k = 0; k < stride; k += 32)
+            var mask = 0xFFFF;
+            nuint k = 0;
+            for (var stage = 0; ; stage++)
             {
-                var y0 = Vector256.LoadUnsafe(ref origin, b0 + k);
-                var y1 = Vector256.LoadUnsafe(ref origin, b1 + k);
-                var y2 = Vector256.LoadUnsafe(ref origin, b2 + k);
-                var y3 = Vector256.LoadUnsafe(ref origin, b3 + k);
-                var v = Vector256.LoadUnsafe(ref origin, a0 + k).AsByte() ^ flip;
-                s00 = AvxVnni.MultiplyWideningAndAdd(s00, v, y0); s01 = AvxVnni.MultiplyWideningAndAdd(s01, v, y1);
-                s02 = AvxVnni.MultiplyWideningAndAdd(s02, v, y2); s03 = AvxVnni.MultiplyWideningAndAdd(s03, v, y3);
-                v = Vector256.LoadUnsafe(ref origin, a1 + k).AsByte() ^ flip;
-                s10 = AvxVnni.MultiplyWideningAndAdd(s10, v, y0); s11 = AvxVnni.MultiplyWideningAndAdd(s11, v, y1);
-                s12 = AvxVnni.MultiplyWideningAndAdd(s12, v, y2); s13 = AvxVnni.MultiplyWideningAndAdd(s13, v, y3);
-                v = Vector256.LoadUnsafe(ref origin, a2 + k).AsByte() ^ flip;
-                s20 = AvxVnni.MultiplyWideningAndAdd(s20, v, y0); s21 = AvxVnni.MultiplyWideningAndAdd(s21, v, y1);
-                s22 = AvxVnni.MultiplyWideningAndAdd(s22, v, y2); s23 = AvxVnni.MultiplyWideningAndAdd(s23, v, y3);
-                v = Vector256.LoadUnsafe(ref origin, a3 + k).AsByte() ^ flip;
-                s30 = AvxVnni.MultiplyWideningAndAdd(s30, v, y0); s31 = AvxVnni.MultiplyWideningAndAdd(s31, v, y1);
-                s32 = AvxVnni.MultiplyWideningAndAdd(s32, v, y2); s33 = AvxVnni.MultiplyWideningAndAdd(s33, v, y3);
-            }
-            ReadOnlySpan<Vector256<int>> sums = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33];
-            for (var r = 0; r < 4; r++)
-            {
-                for (var c = 0; c < 4; c++)
+                var end = (nuint)_stageEnds[stage];
+                for (; k < end; k += 32)
                 {
-                    output[r * BlockSize + c] = Vector256.Sum(sums[r * 4 + c]) - 128 * _sums[j + c];
+                    var y0 = Vector256.LoadUnsafe(ref b0, k).AsSByte();
+                    var y1 = Vector256.LoadUnsafe(ref b1, k).AsSByte();
+                    var y2 = Vector256.LoadUnsafe(ref b2, k).AsSByte();
+                    var y3 = Vector256.LoadUnsafe(ref b3, k).AsSByte();
+                    var v = Vector256.LoadUnsafe(ref a0, k);
+                    s00 = AvxVnni.MultiplyWideningAndAdd(s00, v, y0); s01 = AvxVnni.MultiplyWideningAndAdd(s01, v, y1);
+                    s02 = AvxVnni.MultiplyWideningAndAdd(s02, v, y2); s03 = AvxVnni.MultiplyWideningAndAdd(s03, v, y3);
+                    v = Vector256.LoadUnsafe(ref a1, k);
+                    s10 = AvxVnni.MultiplyWideningAndAdd(s10, v, y0); s11 = AvxVnni.MultiplyWideningAndAdd(s11, v, y1);
+                    s12 = AvxVnni.MultiplyWideningAndAdd(s12, v, y2); s13 = AvxVnni.MultiplyWideningAndAdd(s13, v, y3);
+                    v = Vector256.LoadUnsafe(ref a2, k);
+                    s20 = AvxVnni.MultiplyWideningAndAdd(s20, v, y0); s21 = AvxVnni.MultiplyWideningAndAdd(s21, v, y1);
+                    s22 = AvxVnni.MultiplyWideningAndAdd(s22, v, y2); s23 = AvxVnni.MultiplyWideningAndAdd(s23, v, y3);
+                    v = Vector256.LoadUnsafe(ref a3, k);
+                    s30 = AvxVnni.MultiplyWideningAndAdd(s30, v, y0); s31 = AvxVnni.MultiplyWideningAndAdd(s31, v, y1);
+                    s32 = AvxVnni.MultiplyWideningAndAdd(s32, v, y2); s33 = AvxVnni.MultiplyWideningAndAdd(s33, v, y3);
+                }
+                var offset = stage * _padded;
+                var corrections = Vector128.LoadUnsafe(ref _corrections[offset], (nuint)j);
+                var d0 = Sum4(s00, s01, s02, s03) - corrections;
+                var d1 = Sum4(s10, s11, s12, s13) - corrections;
+                var d2 = Sum4(s20, s21, s22, s23) - corrections;
+                var d3 = Sum4(s30, s31, s32, s33) - corrections;
+                mask &= StageMask(offset, i, j, d0, d1, d2, d3);
+                if (mask == 0 || stage == _stageEnds.Length - 1)
+                {
+                    return mask;
                 }
             }
+        }
+
+        /// <summary>The four lane sums [Σa, Σb, Σc, Σd] (int32 wrap-around, exact since the totals fit). Unpacks and
+        /// adds rather than vphaddd, which has no EVEX form and so could use only ymm0–15, all holding accumulators.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector128<int> Sum4(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d)
+        {
+            // [a0+a2, b0+b2, a1+a3, b1+b3 | same for 4..7], likewise for c, d; then [Σ₀₋₃a, Σ₀₋₃b, Σ₀₋₃c, Σ₀₋₃d | Σ₄₋₇…].
+            var ab = Avx2.UnpackLow(a, b) + Avx2.UnpackHigh(a, b);
+            var cd = Avx2.UnpackLow(c, d) + Avx2.UnpackHigh(c, d);
+            var abcd = Avx2.UnpackLow(ab.AsInt64(), cd.AsInt64()).AsInt32() + Avx2.UnpackHigh(ab.AsInt64(), cd.AsInt64()).AsInt32();
+            return abcd.GetLower() + abcd.GetUpper();
+        }
+
+        /// <summary>Bits 4r + c of the pairs (i + r, j + c) that the bound at this stage does not exclude (see the class
+        /// remarks): kept unless q_p·q'_p + h + h' &lt; (1 − radius − Slack − ‖u_r‖‖v_r‖)·s s'.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private int StageMask(int offset, int i, int j, Vector128<int> d0, Vector128<int> d1, Vector128<int> d2, Vector128<int> d3)
+        {
+            // Unchecked reads: i + 3 and j + 3 are below _padded (rows past i1 are other rows or padding).
+            ref var halfL1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_halfL1), offset);
+            ref var residuals = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_residuals), offset);
+            ref var scales = ref MemoryMarshal.GetArrayDataReference(_scales);
+            var (columnHalfL1, columnResiduals, columnScales) = (Vector256.LoadUnsafe(ref halfL1, (nuint)j),
+                Vector256.LoadUnsafe(ref residuals, (nuint)j), Vector256.LoadUnsafe(ref scales, (nuint)j));
+            var threshold = Vector256.Create(_threshold);
+            return RowMask(d0, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i), Unsafe.Add(ref residuals, i), Unsafe.Add(ref scales, i), threshold)
+                | RowMask(d1, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i + 1), Unsafe.Add(ref residuals, i + 1), Unsafe.Add(ref scales, i + 1), threshold) << 4
+                | RowMask(d2, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i + 2), Unsafe.Add(ref residuals, i + 2), Unsafe.Add(ref scales, i + 2), threshold) << 8
+                | RowMask(d3, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i + 3), Unsafe.Add(ref residuals, i + 3), Unsafe.Add(ref scales, i + 3), threshold) << 12;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int RowMask(Vector128<int> dots, Vector256<double> halfL1, Vector256<double> residuals, Vector256<double> scales,
+            double rowHalfL1, double rowResidual, double rowScale, Vector256<double> threshold)
+        {
+            var left = Avx.ConvertToVector256Double(dots) + (halfL1 + Vector256.Create(rowHalfL1));
+            var right = (threshold - Vector256.Create(rowResidual) * residuals) * (Vector256.Create(rowScale) * scales);
+            return (int)Vector256.GreaterThanOrEqual(left, right).ExtractMostSignificantBits();
         }
     }
 }

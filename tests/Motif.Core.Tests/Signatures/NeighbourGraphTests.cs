@@ -95,11 +95,77 @@ public sealed class NeighbourGraphTests
         // The data must straddle the radius on both sides, or it would not test the bound.
         Assert.InRange(expected, 12 * 24 * 2 / 4, 12 * 24 * 2 * 3 / 4 + 12 * 24 * 23);
 
-        static double Gaussian(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
         static double[] Unit(double[] v)
         {
             var norm = Math.Sqrt(v.Sum(a => a * a));
             return v.Select(a => a / norm).ToArray();
+        }
+    }
+
+    [Fact]
+    public void The_prefix_bound_loses_no_pair_near_the_radius()
+    {
+        // The int8 screen drops a pair at a checkpoint k when int8(u_p·v_p) + E_p + ‖u_r‖‖v_r‖ < 1 − radius (prefix p:
+        // the first k coordinates; rest r; E_p the prefix's quantisation bound). Cauchy–Schwarz, u_r·v_r ≤ ‖u_r‖‖v_r‖,
+        // is an equality when v_r = u_r, so partners that differ from their base only in the first 32 coordinates make
+        // the bound tight at every checkpoint: only E_p then separates a pair at radius − 0.0005 from being dropped.
+        // Their heads carry a quarter of the energy, so the quantisation step is coarse (~1/600): the prefix int8
+        // estimate is typically off by ~3e-4. Gaussian and non-negative (ReLU-like) rows, as in the test above. Dropping
+        // E_p at the checkpoints (or scaling it by 0.05), or taking the residual norms 1% short, makes this test fail.
+        const int dim = 2048, head = 32;
+        const double radius = 0.13, energy = 0.25;
+        var random = new Random(23);
+        var rows = new List<double[]>();
+        for (var b = 0; b < 12; b++)
+        {
+            var relu = b % 2 == 1;
+            double Draw() => relu ? Math.Max(0, Gaussian(random)) : Gaussian(random);
+            var h = Scaled(Enumerable.Range(0, head).Select(_ => Draw()).ToArray(), Math.Sqrt(energy));
+            var t = Scaled(Enumerable.Range(0, dim - head).Select(_ => Draw()).ToArray(), Math.Sqrt(1 - energy));
+            rows.Add([.. h, .. t]);
+            for (var p = 0; p < 24; p++)
+            {
+                // v = (β h + √(1 − β²) w, t) with w ⟂ h, ‖w‖ = ‖h‖: ‖v‖ = 1 and u·v = β‖h‖² + ‖t‖² = 1 − d.
+                var d = radius - 0.0005 + 0.001 * random.NextDouble();
+                var beta = 1 - d / energy;
+                var w = Enumerable.Range(0, head).Select(_ => Gaussian(random)).ToArray();
+                var along = w.Zip(h, (a, c) => a * c).Sum() / energy;
+                w = Scaled(w.Select((a, k) => a - along * h[k]).ToArray(), Math.Sqrt(energy));
+                rows.Add([.. h.Select((c, k) => beta * c + Math.Sqrt(1 - beta * beta) * w[k]), .. t]);
+            }
+        }
+        var x = rows.SelectMany(r => r.Select(v => (float)v)).ToArray();
+        var n = rows.Count;
+
+        NeighbourGraph quantized, floatScreen;
+        NeighbourGraph.FixedCheckpoints = [32, 64, 96, 128, 256, 512, 1024, 1536, 2016];
+        try
+        {
+            quantized = NeighbourGraph.Build(x, dim, radius);
+            NeighbourGraph.UseQuantizedScreen = false;
+            floatScreen = NeighbourGraph.Build(x, dim, radius);
+        }
+        finally
+        {
+            NeighbourGraph.FixedCheckpoints = null;
+            NeighbourGraph.UseQuantizedScreen = true;
+        }
+
+        for (var i = 0; i < n; i++)
+        {
+            var brute = Enumerable.Range(0, n).Where(j => j != i && BruteDistance(x, dim, i, j) <= radius).Order().ToArray();
+            Assert.Equal(brute, quantized.NeighboursOf(i).ToArray().Order());
+            Assert.Equal(floatScreen.NeighboursOf(i).ToArray(), quantized.NeighboursOf(i).ToArray());
+            Assert.Equal(floatScreen.DistancesOf(i).ToArray(), quantized.DistancesOf(i).ToArray());
+        }
+        // The base–partner pairs must straddle the radius, or the data would not test the bound.
+        var within = Enumerable.Range(0, 12).Sum(b => Enumerable.Range(1, 24).Count(p => BruteDistance(x, dim, 25 * b, 25 * b + p) <= radius));
+        Assert.InRange(within, 12 * 24 / 4, 12 * 24 * 3 / 4);
+
+        static double[] Scaled(double[] v, double norm)
+        {
+            var factor = norm / Math.Sqrt(v.Sum(a => a * a));
+            return v.Select(a => a * factor).ToArray();
         }
     }
 
@@ -209,6 +275,8 @@ public sealed class NeighbourGraphTests
         Assert.Throws<ArgumentException>(() => graph.Append(new float[] { 1, 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => NeighbourGraph.Empty(2, -0.1));
     }
+
+    private static double Gaussian(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());
 
     private static double BruteDistance(float[] x, int dim, int i, int j)
     {
