@@ -119,7 +119,7 @@ internal static class RunCommand
         text.AppendLine(c, $"  intake (validate, derivatives, catalog)  {report.Intake.TotalSeconds,8:0.00} s");
         text.AppendLine(c, $"  signatures (preprocess, embed, shards)   {report.Signing.TotalSeconds,8:0.00} s{(report.SignedThisRun > 0 ? $"  ({report.SignedThisRun / Math.Max(report.Signing.TotalSeconds, 1e-9):0.0} images/s)" : "")}");
         text.AppendLine(c, $"  load signatures                          {r.Load.TotalSeconds,8:0.00} s");
-        text.AppendLine(c, $"  neighbour graph                          {r.Graph.TotalSeconds,8:0.00} s  ({r.NeighbourPairs:N0} pairs within {settings.Parameters.MaxEps:0.###})");
+        text.AppendLine(c, $"  neighbour graph                          {r.Graph.TotalSeconds,8:0.00} s  ({r.NeighbourPairs:N0} pairs within {settings.Parameters.MaxEps:0.###}; rows: {r.GraphRowsAppended:N0} new, {r.GraphRowsKept:N0} reused from the stored graph)");
         text.AppendLine(c, $"  OPTICS + xi extraction                   {r.Optics.TotalSeconds,8:0.00} s");
         text.AppendLine(c, $"  publish manifest                         {r.Publish.TotalSeconds,8:0.00} s");
         text.AppendLine(c, $"  total                                    {report.Total.TotalSeconds,8:0.00} s");

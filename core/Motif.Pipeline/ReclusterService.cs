@@ -3,7 +3,6 @@ using System.Text;
 using Motif.Core;
 using Motif.Core.Clustering;
 using Motif.Core.Manifests;
-using Motif.Core.Signatures;
 using Motif.Storage;
 
 namespace Motif.Pipeline;
@@ -14,6 +13,8 @@ public sealed record ReclusterResult(
     bool Published,
     int Signatures,
     long NeighbourPairs,
+    int GraphRowsKept,
+    int GraphRowsAppended,
     TimeSpan Load,
     TimeSpan Graph,
     TimeSpan Optics,
@@ -21,7 +22,8 @@ public sealed record ReclusterResult(
 
 /// <summary>
 /// The Recluster step (the nightly timer Function, and the last stage of <c>motif run</c>): load the signatures,
-/// build the cosine neighbour graph within max_eps, run OPTICS, extract clusters, and publish a manifest whose
+/// update the stored cosine neighbour graph within max_eps (only pairs with new images are computed, see
+/// <see cref="NeighbourGraphStore"/>), run OPTICS, extract clusters, and publish a manifest whose
 /// cluster ids are inherited from the previous one. Nothing is published when neither the input (image ids and
 /// their contents) nor the model nor the parameters changed since the latest manifest.
 /// </summary>
@@ -29,6 +31,7 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ManifestPublisher _publisher = new(blobs);
+    private readonly NeighbourGraphStore _graphs = new(blobs);
 
     /// <summary>Reclusters the signatures of <paramref name="modelVersion"/>; <paramref name="threads"/> build the graph.</summary>
     /// <exception cref="ManifestPublishConflictException">Another run published first; call again.</exception>
@@ -44,11 +47,12 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         if (set.Count == 0 ||
             latest is not null && latest.Manifest.InputSetHash == inputHash && latest.Manifest.ModelVersion == modelVersion && latest.Manifest.Parameters == parameters)
         {
-            return new ReclusterResult(latest, false, set.Count, 0, load, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            return new ReclusterResult(latest, false, set.Count, 0, 0, 0, load, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
         }
 
         clock.Restart();
-        var graph = NeighbourGraph.Build(set.Values, set.Dimension, parameters.MaxEps ?? double.PositiveInfinity, Math.Max(1, threads), cancellationToken);
+        var update = await _graphs.UpdateAsync(set, parameters.MaxEps ?? double.PositiveInfinity, threads, cancellationToken).ConfigureAwait(false);
+        var graph = update.Graph;
         var graphTime = clock.Elapsed;
         clock.Restart();
         var optics = Optics.Order(graph, parameters.MinSamples);
@@ -62,7 +66,7 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         var run = new ManifestRun($"run-{now:yyyyMMddTHHmmssfffZ}-{inputHash[..8]}", now, modelVersion, parameters) { InputSetHash = inputHash };
         var manifest = ClusterManifest.Create(run, set.ImageIds, set.Values, set.Dimension, optics, labels, latest?.Manifest);
         var published = await _publisher.PublishAsync(manifest, latest, cancellationToken).ConfigureAwait(false);
-        return new ReclusterResult(published, true, set.Count, graph.EntryCount, load, graphTime, opticsTime, clock.Elapsed);
+        return new ReclusterResult(published, true, set.Count, graph.EntryCount, update.KeptRows, update.AppendedRows, load, graphTime, opticsTime, clock.Elapsed);
     }
 
     /// <summary>The latest published manifest, or null.</summary>

@@ -171,6 +171,45 @@ public sealed class PipelineServicesTests : IDisposable
     }
 
     [Fact]
+    public async Task The_stored_graph_is_updated_with_new_rows_only_and_equals_a_build_from_scratch()
+    {
+        var names = new[] { "coffee.png", "chelsea.png", "rocket.jpg", "astronaut.png", "camera.png", "moon.png" };
+        foreach (var name in names[..4])
+        {
+            var (original, copy) = Family(name);
+            await f.Ingest.IngestAsync($"{name}/original", null, original);
+            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+        }
+        await f.Signatures.ProcessAllAsync();
+        var store = new NeighbourGraphStore(f.Blobs);
+        var set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        var first = await store.UpdateAsync(set, 0.3);
+        Assert.Equal((0, 8), (first.KeptRows, first.AppendedRows));
+
+        // One image removed, one changed, two added: six rows kept, three appended.
+        await f.Catalog.RemoveImagesAsync(["rocket.jpg/copy"]);
+        await f.Ingest.IngestAsync("coffee.png/copy", null, Photo("moon.png"));
+        await f.Ingest.IngestAsync("camera.png", null, Photo("camera.png"));
+        await f.Ingest.IngestAsync("a-first-in-order.png", null, Photo("motorcycle_left.png"));
+        await f.Signatures.ProcessAllAsync();
+        set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        var second = await store.UpdateAsync(set, 0.3);
+        Assert.Equal((6, 3), (second.KeptRows, second.AppendedRows));
+
+        var scratch = Core.Signatures.NeighbourGraph.Build(set.Values, set.Dimension, 0.3);
+        Assert.Equal(scratch.RowOffsets.ToArray(), second.Graph.RowOffsets.ToArray());
+        Assert.Equal(scratch.NeighbourIndices.ToArray(), second.Graph.NeighbourIndices.ToArray());
+        Assert.Equal(scratch.NeighbourDistances.ToArray(), second.Graph.NeighbourDistances.ToArray());
+        Assert.True(scratch.EntryCount > 0);
+
+        // A damaged stored graph is rebuilt, not trusted.
+        await f.Blobs.PutAsync(NeighbourGraphStore.BlobName(set.ModelVersion, 0.3), new MemoryStream("garbage"u8.ToArray()));
+        var rebuilt = await store.UpdateAsync(set, 0.3);
+        Assert.Equal((0, set.Count), (rebuilt.KeptRows, rebuilt.AppendedRows));
+        Assert.Equal(scratch.NeighbourIndices.ToArray(), rebuilt.Graph.NeighbourIndices.ToArray());
+    }
+
+    [Fact]
     public async Task Search_finds_the_family_member_first_by_id_and_by_uploaded_bytes()
     {
         var (coffee, copy) = Family("coffee.png");

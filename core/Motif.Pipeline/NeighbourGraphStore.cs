@@ -1,0 +1,119 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text.Json;
+using Motif.Core.Signatures;
+using Motif.Storage;
+
+namespace Motif.Pipeline;
+
+/// <summary>How a graph update went: rows whose pairs were kept from the stored graph, and rows appended.</summary>
+public sealed record GraphUpdate(NeighbourGraph Graph, int KeptRows, int AppendedRows);
+
+/// <summary>
+/// Keeps the neighbour graph of a collection's signatures (one per model and radius) in the blob store, so a
+/// recluster computes only the pairs that involve new or changed images: the stored graph is cut down to the rows
+/// still present (<see cref="NeighbourGraph.Select"/>), the new rows are appended
+/// (<see cref="NeighbourGraph.Append"/>: new × old and new × new pairs only), and the rows are put back in the
+/// signature set's order, so the graph, and OPTICS over it, are exactly what a build from scratch would give.
+/// </summary>
+/// <remarks>
+/// One blob per graph, replaced whole (a reader sees the old graph or the new one, never a mix): a little-endian
+/// int32 length, the rows as JSON (image id and content hash per row: an image whose content changed is a new
+/// row), then the graph's binary form. A blob that does not read back is rebuilt rather than trusted.
+/// </remarks>
+public sealed class NeighbourGraphStore(IBlobStore blobs)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>The blob that holds the graph of <paramref name="modelVersion"/>'s signatures within <paramref name="radius"/>.</summary>
+    public static string BlobName(string modelVersion, double radius) =>
+        $"graphs/{CollectionBlobs.KeyOf(modelVersion + "\n" + radius.ToString("R", CultureInfo.InvariantCulture))}/graph.bin";
+
+    /// <summary>The graph of <paramref name="set"/> (rows in the set's order) within <paramref name="radius"/>, updated from the stored one and stored again.</summary>
+    public async Task<GraphUpdate> UpdateAsync(SignatureSet set, double radius, int threads = 1, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var name = BlobName(set.ModelVersion, radius);
+        var keys = set.Images.Select(i => new GraphRow(i.ImageId, i.ContentHash!)).ToArray();
+        var stored = await TryReadAsync(name, set.Dimension, radius, cancellationToken).ConfigureAwait(false);
+
+        var storedRow = new Dictionary<GraphRow, int>();
+        if (stored is not null)
+        {
+            for (var r = 0; r < stored.Value.Rows.Length; r++)
+            {
+                storedRow[stored.Value.Rows[r]] = r;
+            }
+        }
+        // Kept rows first (the stored graph cut down to them), then the new ones, as Append wants them.
+        var kept = Enumerable.Range(0, set.Count).Where(i => storedRow.ContainsKey(keys[i])).ToArray();
+        var added = Enumerable.Range(0, set.Count).Where(i => !storedRow.ContainsKey(keys[i])).ToArray();
+        var start = stored is null
+            ? NeighbourGraph.Empty(set.Dimension, radius)
+            : stored.Value.Graph.Select([.. kept.Select(i => storedRow[keys[i]])]);
+        var order = kept.Concat(added).ToArray();
+        var matrix = new float[set.Values.Length];
+        for (var k = 0; k < order.Length; k++)
+        {
+            set.Row(order[k]).CopyTo(matrix.AsSpan(k * set.Dimension, set.Dimension));
+        }
+        var appended = start.Append(matrix, Math.Max(1, threads), cancellationToken);
+        // Back to the set's order: row i of the result is row position[i] of the appended graph.
+        var position = new int[set.Count];
+        for (var k = 0; k < order.Length; k++)
+        {
+            position[order[k]] = k;
+        }
+        var graph = appended.Select(position);
+
+        await WriteAsync(name, keys, graph, cancellationToken).ConfigureAwait(false);
+        return new GraphUpdate(graph, kept.Length, added.Length);
+    }
+
+    private async Task<(GraphRow[] Rows, NeighbourGraph Graph)?> TryReadAsync(string name, int dimension, double radius, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            buffer.Position = 0;
+            Span<byte> length = stackalloc byte[4];
+            buffer.ReadExactly(length);
+            var rowsLength = BinaryPrimitives.ReadInt32LittleEndian(length);
+            if (rowsLength < 0 || rowsLength > buffer.Length - 4)
+            {
+                return null;
+            }
+            var rows = JsonSerializer.Deserialize<GraphRow[]>(buffer.GetBuffer().AsSpan(4, rowsLength), Json);
+            buffer.Position = 4 + rowsLength;
+            var graph = NeighbourGraph.ReadFrom(buffer);
+            return rows is not null && rows.Length == graph.Count && graph.Dimension == dimension && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
+                ? (rows, graph)
+                : null;
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException)
+        {
+            return null;   // damaged: rebuilt from the signatures, which are the source of truth
+        }
+    }
+
+    private async Task WriteAsync(string name, GraphRow[] rows, NeighbourGraph graph, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.SerializeToUtf8Bytes(rows, Json);
+        using var buffer = new MemoryStream();
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32LittleEndian(length, json.Length);
+        buffer.Write(length);
+        buffer.Write(json);
+        graph.WriteTo(buffer);
+        buffer.Position = 0;
+        await blobs.PutAsync(name, buffer, new BlobPutOptions { ContentType = "application/octet-stream" }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private sealed record GraphRow(string ImageId, string ContentHash);
+}
