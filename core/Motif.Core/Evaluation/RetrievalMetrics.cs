@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using Motif.Core.Signatures;
 
 namespace Motif.Core.Evaluation;
 
@@ -815,51 +816,7 @@ public static class RetrievalMetrics
         return sum;
     }
 
-    private static void Kernel4x4(ReadOnlySpan<float> x, int dim, int[] queryRows, int q, int g, Span<float> output)
-    {
-        ref var origin = ref MemoryMarshal.GetReference(x);
-        var d = (nuint)dim;
-        nuint a0 = (nuint)queryRows[q] * d, a1 = (nuint)queryRows[q + 1] * d, a2 = (nuint)queryRows[q + 2] * d, a3 = (nuint)queryRows[q + 3] * d;
-        nuint b0 = (nuint)g * d, b1 = b0 + d, b2 = b1 + d, b3 = b2 + d;
-        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
-        Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
-        Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default;
-        Vector256<float> s30 = default, s31 = default, s32 = default, s33 = default;
-        var width = (nuint)Vector256<float>.Count;
-        var end = d - d % width;
-        for (nuint k = 0; k < end; k += width)
-        {
-            var y0 = Vector256.LoadUnsafe(ref origin, b0 + k);
-            var y1 = Vector256.LoadUnsafe(ref origin, b1 + k);
-            var y2 = Vector256.LoadUnsafe(ref origin, b2 + k);
-            var y3 = Vector256.LoadUnsafe(ref origin, b3 + k);
-            var v = Vector256.LoadUnsafe(ref origin, a0 + k);
-            s00 = Vector256.MultiplyAddEstimate(v, y0, s00); s01 = Vector256.MultiplyAddEstimate(v, y1, s01);
-            s02 = Vector256.MultiplyAddEstimate(v, y2, s02); s03 = Vector256.MultiplyAddEstimate(v, y3, s03);
-            v = Vector256.LoadUnsafe(ref origin, a1 + k);
-            s10 = Vector256.MultiplyAddEstimate(v, y0, s10); s11 = Vector256.MultiplyAddEstimate(v, y1, s11);
-            s12 = Vector256.MultiplyAddEstimate(v, y2, s12); s13 = Vector256.MultiplyAddEstimate(v, y3, s13);
-            v = Vector256.LoadUnsafe(ref origin, a2 + k);
-            s20 = Vector256.MultiplyAddEstimate(v, y0, s20); s21 = Vector256.MultiplyAddEstimate(v, y1, s21);
-            s22 = Vector256.MultiplyAddEstimate(v, y2, s22); s23 = Vector256.MultiplyAddEstimate(v, y3, s23);
-            v = Vector256.LoadUnsafe(ref origin, a3 + k);
-            s30 = Vector256.MultiplyAddEstimate(v, y0, s30); s31 = Vector256.MultiplyAddEstimate(v, y1, s31);
-            s32 = Vector256.MultiplyAddEstimate(v, y2, s32); s33 = Vector256.MultiplyAddEstimate(v, y3, s33);
-        }
-        ReadOnlySpan<Vector256<float>> sums = [s00, s01, s02, s03, s10, s11, s12, s13, s20, s21, s22, s23, s30, s31, s32, s33];
-        for (var r = 0; r < 4; r++)
-        {
-            var a = queryRows[q + r];
-            for (var c = 0; c < 4; c++)
-            {
-                // Same reduction and tail, in the same order, as Dot.
-                var sum = Vector256.Sum(sums[r * 4 + c]);
-                for (var k = (int)end; k < dim; k++)
-                {
-                    sum += x[a * dim + k] * x[(g + c) * dim + k];
-                }
-                output[r * GalleryBlock + c] = sum;
-            }
-        }
-    }
+    // Same reduction and tail, in the same order, as Dot.
+    private static void Kernel4x4(ReadOnlySpan<float> x, int dim, int[] queryRows, int q, int g, Span<float> output) =>
+        FloatDotKernel.Compute4x4(x, dim, queryRows[q], queryRows[q + 1], queryRows[q + 2], queryRows[q + 3], g, output, GalleryBlock);
 }

@@ -397,56 +397,8 @@ public sealed partial class NeighbourGraph
         }
     }
 
-    private static void Kernel4x4(ReadOnlySpan<float> x, int dim, int i, int j, Span<float> output)
-    {
-        ref var origin = ref MemoryMarshal.GetReference(x);
-        nuint a0 = (nuint)i * (nuint)dim, a1 = a0 + (nuint)dim, a2 = a1 + (nuint)dim, a3 = a2 + (nuint)dim;
-        nuint b0 = (nuint)j * (nuint)dim, b1 = b0 + (nuint)dim, b2 = b1 + (nuint)dim, b3 = b2 + (nuint)dim;
-        Vector256<float> s00 = default, s01 = default, s02 = default, s03 = default;
-        Vector256<float> s10 = default, s11 = default, s12 = default, s13 = default;
-        Vector256<float> s20 = default, s21 = default, s22 = default, s23 = default;
-        Vector256<float> s30 = default, s31 = default, s32 = default, s33 = default;
-        var width = (nuint)Vector256<float>.Count;
-        var end = (nuint)dim - (nuint)dim % width;
-        for (nuint k = 0; k < end; k += width)
-        {
-            var y0 = Vector256.LoadUnsafe(ref origin, b0 + k);
-            var y1 = Vector256.LoadUnsafe(ref origin, b1 + k);
-            var y2 = Vector256.LoadUnsafe(ref origin, b2 + k);
-            var y3 = Vector256.LoadUnsafe(ref origin, b3 + k);
-            var v = Vector256.LoadUnsafe(ref origin, a0 + k);
-            s00 = Vector256.MultiplyAddEstimate(v, y0, s00); s01 = Vector256.MultiplyAddEstimate(v, y1, s01);
-            s02 = Vector256.MultiplyAddEstimate(v, y2, s02); s03 = Vector256.MultiplyAddEstimate(v, y3, s03);
-            v = Vector256.LoadUnsafe(ref origin, a1 + k);
-            s10 = Vector256.MultiplyAddEstimate(v, y0, s10); s11 = Vector256.MultiplyAddEstimate(v, y1, s11);
-            s12 = Vector256.MultiplyAddEstimate(v, y2, s12); s13 = Vector256.MultiplyAddEstimate(v, y3, s13);
-            v = Vector256.LoadUnsafe(ref origin, a2 + k);
-            s20 = Vector256.MultiplyAddEstimate(v, y0, s20); s21 = Vector256.MultiplyAddEstimate(v, y1, s21);
-            s22 = Vector256.MultiplyAddEstimate(v, y2, s22); s23 = Vector256.MultiplyAddEstimate(v, y3, s23);
-            v = Vector256.LoadUnsafe(ref origin, a3 + k);
-            s30 = Vector256.MultiplyAddEstimate(v, y0, s30); s31 = Vector256.MultiplyAddEstimate(v, y1, s31);
-            s32 = Vector256.MultiplyAddEstimate(v, y2, s32); s33 = Vector256.MultiplyAddEstimate(v, y3, s33);
-        }
-        Span<float> sums =
-        [
-            Vector256.Sum(s00), Vector256.Sum(s01), Vector256.Sum(s02), Vector256.Sum(s03),
-            Vector256.Sum(s10), Vector256.Sum(s11), Vector256.Sum(s12), Vector256.Sum(s13),
-            Vector256.Sum(s20), Vector256.Sum(s21), Vector256.Sum(s22), Vector256.Sum(s23),
-            Vector256.Sum(s30), Vector256.Sum(s31), Vector256.Sum(s32), Vector256.Sum(s33),
-        ];
-        for (var r = 0; r < 4; r++)
-        {
-            for (var c = 0; c < 4; c++)
-            {
-                var sum = sums[r * 4 + c];
-                for (var k = (int)end; k < dim; k++)
-                {
-                    sum += x[(i + r) * dim + k] * x[(j + c) * dim + k];
-                }
-                output[r * BlockSize + c] = sum;
-            }
-        }
-    }
+    private static void Kernel4x4(ReadOnlySpan<float> x, int dim, int i, int j, Span<float> output) =>
+        FloatDotKernel.Compute4x4(x, dim, i, i + 1, i + 2, i + 3, j, output, BlockSize);
 
     /// <summary>x·y with float64 accumulation of the (exact) float32 × float32 products.</summary>
     // Called for every row from the start (norms, quantisation): tiering would run the first thousands unoptimised.
