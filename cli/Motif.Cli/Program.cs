@@ -1,3 +1,6 @@
+using System.CommandLine;
 using Motif.Cli;
 
-return await MotifCommands.Build().Parse(args).InvokeAsync();
+// On Ctrl-C or SIGTERM, System.CommandLine cancels the command's token; give `motif run` time to settle its
+// current batch, give its jobs back and release the workspace lease, instead of being cut off after 2 s.
+return await MotifCommands.Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

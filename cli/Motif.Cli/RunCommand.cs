@@ -119,9 +119,16 @@ internal static class RunCommand
         text.AppendLine(c, $"  intake (validate, derivatives, catalog)  {report.Intake.TotalSeconds,8:0.00} s");
         text.AppendLine(c, $"  signatures (preprocess, embed, shards)   {report.Signing.TotalSeconds,8:0.00} s{(report.SignedThisRun > 0 ? $"  ({report.SignedThisRun / Math.Max(report.Signing.TotalSeconds, 1e-9):0.0} images/s)" : "")}");
         text.AppendLine(c, $"  load signatures                          {r.Load.TotalSeconds,8:0.00} s");
-        text.AppendLine(c, $"  neighbour graph                          {r.Graph.TotalSeconds,8:0.00} s  ({r.NeighbourPairs:N0} pairs within {settings.Parameters.MaxEps:0.###}; rows: {r.GraphRowsAppended:N0} new, {r.GraphRowsKept:N0} reused from the stored graph)");
-        text.AppendLine(c, $"  OPTICS + xi extraction                   {r.Optics.TotalSeconds,8:0.00} s");
-        text.AppendLine(c, $"  publish manifest                         {r.Publish.TotalSeconds,8:0.00} s");
+        if (r.Published)
+        {
+            text.AppendLine(c, $"  neighbour graph                          {r.Graph.TotalSeconds,8:0.00} s  ({r.NeighbourPairs:N0} pairs within {settings.Parameters.MaxEps:0.###}; rows: {r.GraphRowsAppended:N0} new, {r.GraphRowsKept:N0} reused from the stored graph)");
+            text.AppendLine(c, $"  OPTICS + xi extraction                   {r.Optics.TotalSeconds,8:0.00} s");
+            text.AppendLine(c, $"  publish manifest                         {r.Publish.TotalSeconds,8:0.00} s");
+        }
+        else
+        {
+            text.AppendLine("  graph, OPTICS, publication               skipped: same images, model and parameters as the latest manifest");
+        }
         text.AppendLine(c, $"  total                                    {report.Total.TotalSeconds,8:0.00} s");
         if (report.Evaluation is { } e)
         {

@@ -86,6 +86,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             return new SignatureRunResult(0, 0, 0, 0);
         }
         var pending = new List<(ReceivedMessage Message, SignatureJob Job, byte[] Derivative)>();
+        var settled = new HashSet<long>();
         int alreadySigned = 0, failed = 0;
         try
         {
@@ -96,6 +97,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 if (job is null)
                 {
                     await signatureJobs.DeadLetterAsync(message, "malformed-job", "The message is not a signature job.", cancellationToken).ConfigureAwait(false);
+                    settled.Add(message.SequenceNumber);
                     failed++;
                     continue;
                 }
@@ -103,6 +105,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                     await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
                 {
                     await CompleteAsync(message, cancellationToken).ConfigureAwait(false);
+                    settled.Add(message.SequenceNumber);
                     alreadySigned++;
                     continue;
                 }
@@ -110,6 +113,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 if (derivative is null)
                 {
                     await FailAsync(message, job, "derivative-missing", $"The derivative {job.Derivative} is not in the store.", cancellationToken).ConfigureAwait(false);
+                    settled.Add(message.SequenceNumber);
                     failed++;
                     continue;
                 }
@@ -134,6 +138,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 else
                 {
                     await FailAsync(pending[i].Message, pending[i].Job, results[i].Rejection!.Value.Code(), results[i].Message ?? "Preprocessing failed.", cancellationToken).ConfigureAwait(false);
+                    settled.Add(pending[i].Message.SequenceNumber);
                     failed++;
                 }
             }
@@ -145,8 +150,9 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         }
         catch
         {
-            // An engine or storage failure is not the jobs' fault: give them back for another delivery.
-            foreach (var (message, _, _) in pending)
+            // An engine or storage failure, or cancellation, is not the jobs' fault: give back every job not yet
+            // settled for another delivery (a completed one just fails to abandon, harmlessly).
+            foreach (var message in messages.Where(m => !settled.Contains(m.SequenceNumber)))
             {
                 try
                 {
