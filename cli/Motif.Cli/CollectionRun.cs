@@ -102,6 +102,8 @@ internal static class CollectionRun
             var present = files.Select(f => f.Path).ToHashSet(StringComparer.Ordinal);
             var gone = (await workspace.Catalog.ListImagesAsync(cancellationToken)).Where(i => !present.Contains(i.ImageId)).Select(i => i.ImageId).ToArray();
             removed = await workspace.Catalog.RemoveImagesAsync(gone, cancellationToken);
+            // This run holds the workspace lease: no other intake can be between its blob writes and its catalog record.
+            await ingest.SweepOrphanDerivativesAsync(TimeSpan.Zero, cancellationToken);
             intakeTime = clock.Elapsed;
 
             clock.Restart();

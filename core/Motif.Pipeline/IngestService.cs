@@ -126,6 +126,39 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
         return IngestOutcome.Rejected;
     }
 
+    /// <summary>
+    /// Deletes derivatives and thumbnails whose content no catalogued image has any more (its files were removed or
+    /// changed) and that are older than <paramref name="minimumAge"/>: a younger one may belong to an intake that has
+    /// written its blobs but not yet its catalog record. Returns how many blobs were deleted.
+    /// </summary>
+    public async Task<int> SweepOrphanDerivativesAsync(TimeSpan minimumAge, CancellationToken cancellationToken = default)
+    {
+        var live = (await catalog.ListImagesAsync(cancellationToken).ConfigureAwait(false))
+            .Where(i => i.Status == ImageStatus.Accepted && i.ContentHash is not null)
+            .SelectMany(i => new[] { CollectionBlobs.Derivative(i.ContentHash!), CollectionBlobs.Thumbnail(i.ContentHash!) })
+            .ToHashSet(StringComparer.Ordinal);
+        var cutoff = _time.GetUtcNow() - minimumAge;
+        var deleted = 0;
+        foreach (var prefix in new[] { "derivatives/", "thumbnails/" })
+        {
+            string? token = null;
+            do
+            {
+                var page = await blobs.ListAsync(prefix, continuationToken: token, cancellationToken: cancellationToken).ConfigureAwait(false);
+                foreach (var blob in page.Items.Where(b => !live.Contains(b.Name) && b.LastModified <= cutoff))
+                {
+                    if (await blobs.DeleteAsync(blob.Name, BlobConditions.Matching(blob.ETag), cancellationToken).ConfigureAwait(false))
+                    {
+                        deleted++;
+                    }
+                }
+                token = page.ContinuationToken;
+            }
+            while (token is not null);
+        }
+        return deleted;
+    }
+
     private async Task QuarantineAsync(string imageId, string? sourceStamp, ReadOnlyMemory<byte> bytes, string hash, RejectionReason reason, string message, CancellationToken cancellationToken)
     {
         _logger.LogInformation("Quarantined {ImageId}: {Reason} ({Message})", imageId, reason.Code(), message);

@@ -99,32 +99,56 @@ public sealed class RunCommandTests : IDisposable
         Assert.Contains("No signature for 'no/such/image.jpg'", error);
     }
 
-    [Fact]
-    public async Task A_killed_run_resumes_without_lost_or_duplicated_signatures()
+    /// <summary>Starts the real command line in its own process and waits until it has committed at least <paramref name="signed"/> signatures.</summary>
+    private static async Task<Process> StartRunAsync(string folder, string workspace, int signed)
     {
-        var folder = Collection(families: 10);
-        var workspace = In("workspace");
-        var images = File.ReadAllLines(Path.Combine(folder, SampleCollection.ImagesFile)).Length;
-
-        // The real command line in its own process, killed (SIGKILL: no cleanup at all) once some batches are committed.
         var motif = Path.Combine(AppContext.BaseDirectory, "motif.dll");
         var start = new ProcessStartInfo("dotnet", [motif, "run", folder, "--out", workspace, "--batch", "2", "--threads", "1"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        using (var child = Process.Start(start)!)
+        var child = Process.Start(start)!;
+        var deadline = Stopwatch.StartNew();
+        while (!child.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(3) &&
+               (!File.Exists(Path.Combine(workspace, "motif.db")) || (await InspectAsync(workspace)).Signed.Count < signed))
+        {
+            await Task.Delay(100);
+        }
+        Assert.False(child.HasExited, "the run finished before it could be interrupted");
+        return child;
+    }
+
+    [Fact]
+    public async Task An_interrupted_or_killed_run_resumes_without_lost_or_duplicated_signatures()
+    {
+        var folder = Collection(families: 10);
+        var workspace = In("workspace");
+        var images = File.ReadAllLines(Path.Combine(folder, SampleCollection.ImagesFile)).Length;
+
+        // Ctrl-C (SIGINT): the run settles, gives its jobs back, releases the workspace and says how to resume.
+        using (var child = await StartRunAsync(folder, workspace, signed: 2))
+        {
+            var errors = child.StandardError.ReadToEndAsync();
+            _ = child.StandardOutput.ReadToEndAsync();
+            using (var signal = Process.Start("kill", ["-INT", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await signal.WaitForExitAsync();
+            }
+            await child.WaitForExitAsync();
+            Assert.Equal(130, child.ExitCode);
+            Assert.Contains("Interrupted. Everything finished so far is kept", await errors);
+        }
+        using (var blobs = new LocalFolderBlobStore(Path.Combine(workspace, "blobs")))
+        {
+            await using var lease = await WorkspaceLease.AcquireAsync(blobs, wait: TimeSpan.Zero);   // released, not left to lapse
+        }
+
+        // SIGKILL: no cleanup at all, once a few more batches are committed.
+        using (var child = await StartRunAsync(folder, workspace, signed: (await InspectAsync(workspace)).Signed.Count + 4))
         {
             _ = child.StandardOutput.ReadToEndAsync();
             _ = child.StandardError.ReadToEndAsync();
-            var signedAtKill = 0;
-            var deadline = Stopwatch.StartNew();
-            while (signedAtKill < 4 && !child.HasExited && deadline.Elapsed < TimeSpan.FromMinutes(3))
-            {
-                await Task.Delay(100);
-                signedAtKill = File.Exists(Path.Combine(workspace, "motif.db")) ? (await InspectAsync(workspace)).Signed.Count : 0;
-            }
-            Assert.False(child.HasExited, "the run finished before it could be killed");
             child.Kill(entireProcessTree: true);
             await child.WaitForExitAsync();
             Assert.InRange((await InspectAsync(workspace)).Signed.Count, 4, images - 1);

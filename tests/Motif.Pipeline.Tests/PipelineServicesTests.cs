@@ -140,6 +140,25 @@ public sealed class PipelineServicesTests : IDisposable
     }
 
     [Fact]
+    public async Task Derivatives_of_content_no_image_has_any_more_are_swept()
+    {
+        var coffee = Photo("coffee.png");
+        var rocket = Photo("rocket.jpg");
+        await f.Ingest.IngestAsync("a.png", null, coffee);
+        await f.Ingest.IngestAsync("b.png", null, coffee);
+        await f.Ingest.IngestAsync("c.jpg", null, rocket);
+        await f.Ingest.IngestAsync("c.jpg", null, Photo("chelsea.png"));   // c.jpg changed: rocket's blobs are orphans
+        await f.Catalog.RemoveImagesAsync(["a.png"]);                       // coffee is still b.png's
+
+        Assert.Equal(0, await f.Ingest.SweepOrphanDerivativesAsync(TimeSpan.FromHours(1)));
+        Assert.Equal(2, await f.Ingest.SweepOrphanDerivativesAsync(TimeSpan.Zero));
+        var left = (await f.ListAsync("derivatives/")).Concat(await f.ListAsync("thumbnails/")).ToArray();
+        Assert.Equal(4, left.Length);
+        Assert.DoesNotContain(CollectionBlobs.Derivative(ContentHash.Of(rocket).Hex), left);
+        Assert.Contains(CollectionBlobs.Thumbnail(ContentHash.Of(coffee).Hex), left);
+    }
+
+    [Fact]
     public async Task Recluster_publishes_families_keeps_ids_and_skips_unchanged_input()
     {
         foreach (var name in new[] { "coffee.png", "chelsea.png", "rocket.jpg" })
