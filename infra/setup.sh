@@ -14,9 +14,10 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # --- Debian packages -------------------------------------------------------------------------------
-# libvips-dev: image intake (Motif.Imaging binds libvips.so.42). libtorch-dev, cmake, g++: the native
-# signature engine; libgtest-dev: its test suite. nodejs/npm: Azurite for the storage tests. python3-*: benchmark anchors only.
-packages=(libvips-dev libtorch-dev libgtest-dev cmake g++ make)
+# libvips-dev: image intake (Motif.Imaging binds libvips.so.42). libtorch-dev, nlohmann-json3-dev (JSON),
+# libssl-dev (SHA-256), cmake, g++: the native signature engine; libgtest-dev: its test suite.
+# nodejs/npm: Azurite for the storage tests. python3-*: benchmark anchors only.
+packages=(libvips-dev libtorch-dev nlohmann-json3-dev libssl-dev libgtest-dev cmake g++ make)
 command -v npm >/dev/null || packages+=(nodejs npm)
 [[ $mode == bench ]] && packages+=(python3-pil python3-numpy python3-torch python3-torchvision python3-sklearn)
 missing=()

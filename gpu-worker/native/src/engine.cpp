@@ -4,9 +4,12 @@
 
 #include <torch/serialize.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 #include <set>
 
 namespace motif {
@@ -187,31 +190,24 @@ void Model::load_weights(const std::string& path) {
 
 Json Model::metadata_json() {
   const auto& c = net_->cfg;
-  Json j = Json::object();
-  j.set("architecture", Json::of(c.canonical()));
-  j.set("family", Json::of(c.family));
-  j.set("embedding_dim", Json::of(double(c.embedding_dim())));
-  j.set("num_classes", Json::of(double(c.num_classes)));
-  j.set("device", Json::of(device_.str()));
-  j.set("step", Json::of(double(step_)));
   // What the caller must do to pixels before motif_embed (the engine takes network input):
   // x[c] = (pixel[c] scaled to [0, pixel_scale] - mean[c]) / std[c], channels in color_order, NCHW.
-  Json pre = Json::object(), mean = Json::array(), sd = Json::array();
   bool keras = c.keras();
   // keras_applications imagenet_utils.preprocess_input(mode="caffe") vs torchvision's transforms.
-  for (double v : keras ? std::vector<double>{103.939, 116.779, 123.68} : std::vector<double>{0.485, 0.456, 0.406})
-    mean.arr.push_back(Json::of(v));
-  for (double v : keras ? std::vector<double>{1, 1, 1} : std::vector<double>{0.229, 0.224, 0.225})
-    sd.arr.push_back(Json::of(v));
-  pre.set("color_order", Json::of(keras ? "BGR" : "RGB"));
-  pre.set("pixel_scale", Json::of(keras ? 255.0 : 1.0));
-  pre.set("mean", mean);
-  pre.set("std", sd);
-  pre.set("layout", Json::of("NCHW"));
-  j.set("preprocessing", pre);
-  j.set("precision", Json::of(bf16_ ? "bf16" : "fp32"));
-  j.set("channels_last", Json::boolean(channels_last_));
-  return j;
+  Json pre = {{"color_order", keras ? "BGR" : "RGB"},
+              {"pixel_scale", keras ? 255.0 : 1.0},
+              {"mean", keras ? std::vector<double>{103.939, 116.779, 123.68} : std::vector<double>{0.485, 0.456, 0.406}},
+              {"std", keras ? std::vector<double>{1, 1, 1} : std::vector<double>{0.229, 0.224, 0.225}},
+              {"layout", "NCHW"}};
+  return {{"architecture", c.canonical()},
+          {"family", c.family},
+          {"embedding_dim", c.embedding_dim()},
+          {"num_classes", c.num_classes},
+          {"device", device_.str()},
+          {"step", step_},
+          {"preprocessing", pre},
+          {"precision", bf16_ ? "bf16" : "fp32"},
+          {"channels_last", channels_last_}};
 }
 
 std::string Model::info_json() { return metadata_json().dump(); }
@@ -338,52 +334,50 @@ LossResult Model::train_pairs(const float* a, const float* b, const float* label
 static const char* kFormat = "motif-checkpoint";
 
 static Json options_json(const motif_train_options& o) {
-  Json j = Json::object();
-  j.set("margin", Json::of(o.margin));
-  j.set("margin2", Json::of(o.margin2));
-  j.set("learning_rate", Json::of(o.learning_rate));
-  j.set("weight_decay", Json::of(o.weight_decay));
-  j.set("loss", Json::of(double(o.loss)));
-  j.set("distance", Json::of(double(o.distance)));
-  j.set("reduction", Json::of(double(o.reduction)));
-  j.set("anchor_swap", Json::of(double(o.anchor_swap)));
-  j.set("intra_penalty", Json::of(double(o.intra_penalty)));
-  j.set("bn_mode", Json::of(double(o.bn_mode)));
-  j.set("freeze_stages", Json::of(double(o.freeze_stages)));
-  return j;
+  return {{"margin", o.margin},
+          {"margin2", o.margin2},
+          {"learning_rate", o.learning_rate},
+          {"weight_decay", o.weight_decay},
+          {"loss", o.loss},
+          {"distance", o.distance},
+          {"reduction", o.reduction},
+          {"anchor_swap", o.anchor_swap},
+          {"intra_penalty", o.intra_penalty},
+          {"bn_mode", o.bn_mode},
+          {"freeze_stages", o.freeze_stages}};
 }
 
-static motif_train_options options_from(const Json& j) {
+static motif_train_options options_from(const Json& j) {  // throws Json::exception
   motif_train_options o{};
-  o.margin = j.at("margin").num;
-  o.margin2 = j.at("margin2").num;
-  o.learning_rate = j.at("learning_rate").num;
-  o.weight_decay = j.at("weight_decay").num;
-  o.loss = int32_t(j.at("loss").num);
-  o.distance = int32_t(j.at("distance").num);
-  o.reduction = int32_t(j.at("reduction").num);
-  o.anchor_swap = int32_t(j.at("anchor_swap").num);
-  o.intra_penalty = int32_t(j.at("intra_penalty").num);
-  o.bn_mode = int32_t(j.at("bn_mode").num);
-  o.freeze_stages = int32_t(j.at("freeze_stages").num);
+  j.at("margin").get_to(o.margin);
+  j.at("margin2").get_to(o.margin2);
+  j.at("learning_rate").get_to(o.learning_rate);
+  j.at("weight_decay").get_to(o.weight_decay);
+  j.at("loss").get_to(o.loss);
+  j.at("distance").get_to(o.distance);
+  j.at("reduction").get_to(o.reduction);
+  j.at("anchor_swap").get_to(o.anchor_swap);
+  j.at("intra_penalty").get_to(o.intra_penalty);
+  j.at("bn_mode").get_to(o.bn_mode);
+  j.at("freeze_stages").get_to(o.freeze_stages);
   return o;
 }
 
 void Model::save(const std::string& path, const std::string& user_json) {
-  Json meta = metadata_json();
-  meta.obj.insert(meta.obj.begin(), {"format", Json::of(kFormat)});
-  meta.set("format_version", Json::of(1.0));
-  meta.set("content_hash", Json::of(content_hash(*net_)));
-  meta.set("train_options", configured_ ? options_json(topts_) : Json());
+  Json meta = {{"format", kFormat}};
+  meta.update(metadata_json());  // appends, in order (ordered_json)
+  meta["format_version"] = 1;
+  meta["content_hash"] = content_hash(*net_);
+  meta["train_options"] = configured_ ? options_json(topts_) : Json();
   Json user;
   if (!user_json.empty()) {
     try {
-      user = Json::parse(user_json);
+      user = parse_json(user_json);
     } catch (const MotifError& e) {
       fail(MOTIF_ERR_INVALID_ARGUMENT, std::string("user metadata is not valid JSON: ") + e.what());
     }
   }
-  meta.set("user", user);
+  meta["user"] = user;
 
   torch::serialize::OutputArchive ar, model_ar;
   ar.write("metadata", c10::IValue(meta.dump()));
@@ -422,9 +416,9 @@ static Json read_meta(torch::serialize::InputArchive& ar, const std::string& pat
   c10::IValue iv;
   if (!ar.try_read("metadata", iv) || !iv.isString())
     fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a Motif checkpoint (no metadata)");
-  Json meta = Json::parse(iv.toStringRef());
-  const Json* f = meta.find("format");
-  if (!f || f->str != kFormat) fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a Motif checkpoint (format)");
+  Json meta = parse_json(iv.toStringRef());
+  if (!meta.contains("format") || meta.at("format") != kFormat)
+    fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a Motif checkpoint (format)");
   return meta;
 }
 
@@ -438,9 +432,22 @@ void Model::load(const std::string& path) {
   torch::serialize::InputArchive ar;
   open_archive(path, ar);
   Json meta = read_meta(ar, path);
-  const std::string arch = meta.at("architecture").str, mine = net_->cfg.canonical();
-  if (arch != mine)
-    fail(MOTIF_ERR_MISMATCH, "checkpoint '" + path + "' holds architecture '" + arch + "' but the model is '" + mine + "'");
+  // Every field is read here, so that malformed metadata fails before anything changes.
+  const std::string mine = net_->cfg.canonical();
+  std::string arch, hash;
+  int64_t step = 0;
+  std::optional<motif_train_options> options;
+  try {
+    meta.at("architecture").get_to(arch);
+    if (arch != mine)
+      fail(MOTIF_ERR_MISMATCH, "checkpoint '" + path + "' holds architecture '" + arch + "' but the model is '" + mine + "'");
+    meta.at("content_hash").get_to(hash);
+    meta.at("step").get_to(step);
+    const Json& to = meta.at("train_options");  // null: training was never configured
+    if (to.is_object()) options = options_from(to);
+  } catch (const Json::exception& e) {
+    fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' has malformed metadata: " + e.what());
+  }
   // Load into a scratch network, verify the content hash, and only then overwrite ours.
   auto tmp = ResNet(net_->cfg);
   try {
@@ -451,7 +458,7 @@ void Model::load(const std::string& path) {
     std::string m = e.what_without_backtrace();
     fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' is incomplete: " + m.substr(0, m.find('\n')));
   }
-  if (content_hash(*tmp) != meta.at("content_hash").str)
+  if (content_hash(*tmp) != hash)
     fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' is corrupt (content hash mismatch)");
   {
     torch::NoGradGuard ng;
@@ -459,13 +466,12 @@ void Model::load(const std::string& path) {
     auto src = state_entries(*tmp);
     for (size_t i = 0; i < dst.size(); ++i) dst[i].second.copy_(src[i].second);
   }
-  step_ = int64_t(meta.at("step").num);
+  step_ = step;
   opt_.reset();
   configured_ = false;
   torch::serialize::InputArchive opt_ar;
-  const Json& to = meta.at("train_options");
-  if (to.kind == Json::Object) {
-    configure(options_from(to));
+  if (options) {
+    configure(*options);
     if (ar.try_read("optimizer", opt_ar)) opt_->load(opt_ar);
     if (!device_.is_cpu())  // the archive was read on the CPU; Adam's moments follow the weights
       for (auto& kv : opt_->state()) {

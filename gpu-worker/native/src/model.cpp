@@ -2,6 +2,9 @@
 
 #include <torch/serialize.h>
 
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -393,65 +396,65 @@ void load_tfjs(ResNetImpl& net, const std::string& path) {
   auto raw = read_file(path);
   Json j;
   try {
-    j = Json::parse(std::string(raw.begin(), raw.end()));
+    j = parse_json(std::string(raw.begin(), raw.end()));
   } catch (const MotifError& e) {
     fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a TF.js model.json: " + e.what());
   }
-  const Json* manifest = j.find("weightsManifest");
-  if (!manifest || manifest->kind != Json::Array)
+  if (!j.contains("weightsManifest") || !j.at("weightsManifest").is_array())
     fail(MOTIF_ERR_FORMAT, "'" + path + "' has no weightsManifest (not a TF.js layers model)");
   std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
 
-  // BatchNormalization epsilon per layer, from the Keras topology.
   std::set<double> eps;
-  if (const Json* topo = j.find("modelTopology")) {
-    const Json* layers = nullptr;
-    if (const Json* mc = topo->find("model_config"))
-      if (const Json* cfg = mc->find("config")) layers = cfg->find("layers");
-    if (layers && layers->kind == Json::Array)
-      for (auto& l : layers->arr)
-        if (const Json* cls = l.find("class_name"); cls && cls->str == "BatchNormalization")
-          if (const Json* c = l.find("config"))
-            if (const Json* e = c->find("epsilon")) eps.insert(e->num);
-  }
-
   std::vector<std::pair<std::string, torch::Tensor>> src;
-  for (auto& group : manifest->arr) {
-    std::vector<char> bytes;
-    for (auto& p : group.at("paths").arr) {
-      auto shard = read_file(dir + p.str);
-      bytes.insert(bytes.end(), shard.begin(), shard.end());
+  try {  // at() / get() throw Json::exception on a missing key or a value of another type
+    // BatchNormalization epsilon per layer, from the Keras topology if there is one
+    // (json_pointer lookups: contains() is false, never a throw, where the path is absent).
+    const Json::json_pointer layers("/modelTopology/model_config/config/layers"), epsilon("/config/epsilon");
+    if (j.contains(layers) && j.at(layers).is_array())
+      for (auto& l : j.at(layers))
+        if (l.contains(epsilon) && l.at(epsilon).is_number() && l.contains("class_name") &&
+            l.at("class_name") == "BatchNormalization")
+          eps.insert(l.at(epsilon).get<double>());
+
+    for (auto& group : j.at("weightsManifest")) {
+      std::vector<char> bytes;
+      for (auto& p : group.at("paths").get<std::vector<std::string>>()) {
+        auto shard = read_file(dir + p);
+        bytes.insert(bytes.end(), shard.begin(), shard.end());
+      }
+      size_t off = 0;
+      for (auto& w : group.at("weights")) {
+        const auto name = w.at("name").get<std::string>();
+        if (w.at("dtype") != "float32" || w.contains("quantization"))
+          fail(MOTIF_ERR_FORMAT, "TF.js weight '" + name + "': only unquantised float32 is supported");
+        const auto shape = w.at("shape").get<std::vector<int64_t>>();
+        int64_t numel = 1;
+        for (auto d : shape) numel *= d;
+        size_t nbytes = size_t(numel) * 4;
+        if (off + nbytes > bytes.size())
+          fail(MOTIF_ERR_FORMAT, "TF.js shards of '" + path + "' are too short (truncated at weight '" + name + "')");
+        auto t = torch::empty(shape, torch::kFloat);
+        std::memcpy(t.data_ptr<float>(), bytes.data() + off, nbytes);  // x86/ARM: little-endian
+        off += nbytes;
+        // "res2a_branch2a/kernel" (possibly with a scope prefix): layer = second-to-last part
+        auto slash = name.find_last_of('/');
+        std::string var = name.substr(slash + 1), layer = name.substr(0, slash);
+        layer = layer.substr(layer.find_last_of('/') + 1);
+        std::string mod = keras_module(layer);
+        std::string key;
+        if (var == "kernel") {
+          key = "weight";
+          t = t.dim() == 4 ? t.permute({3, 2, 0, 1}).contiguous() : t.t().contiguous();
+        } else if (var == "bias" || var == "beta") key = "bias";
+        else if (var == "gamma") key = "weight";
+        else if (var == "moving_mean") key = "running_mean";
+        else if (var == "moving_variance") key = "running_var";
+        src.emplace_back(mod.empty() ? "<keras:" + name + ">" : mod + "." + key, t);
+      }
+      if (off != bytes.size()) fail(MOTIF_ERR_FORMAT, "TF.js shards of '" + path + "' hold unexpected trailing bytes");
     }
-    size_t off = 0;
-    for (auto& w : group.at("weights").arr) {
-      const std::string name = w.at("name").str;
-      if (w.at("dtype").str != "float32" || w.find("quantization"))
-        fail(MOTIF_ERR_FORMAT, "TF.js weight '" + name + "': only unquantised float32 is supported");
-      std::vector<int64_t> shape;
-      int64_t numel = 1;
-      for (auto& d : w.at("shape").arr) { shape.push_back(int64_t(d.num)); numel *= int64_t(d.num); }
-      size_t nbytes = size_t(numel) * 4;
-      if (off + nbytes > bytes.size())
-        fail(MOTIF_ERR_FORMAT, "TF.js shards of '" + path + "' are too short (truncated at weight '" + name + "')");
-      auto t = torch::empty(shape, torch::kFloat);
-      std::memcpy(t.data_ptr<float>(), bytes.data() + off, nbytes);  // x86/ARM: little-endian
-      off += nbytes;
-      // "res2a_branch2a/kernel" (possibly with a scope prefix): layer = second-to-last part
-      auto slash = name.find_last_of('/');
-      std::string var = name.substr(slash + 1), layer = name.substr(0, slash);
-      layer = layer.substr(layer.find_last_of('/') + 1);
-      std::string mod = keras_module(layer);
-      std::string key;
-      if (var == "kernel") {
-        key = "weight";
-        t = t.dim() == 4 ? t.permute({3, 2, 0, 1}).contiguous() : t.t().contiguous();
-      } else if (var == "bias" || var == "beta") key = "bias";
-      else if (var == "gamma") key = "weight";
-      else if (var == "moving_mean") key = "running_mean";
-      else if (var == "moving_variance") key = "running_var";
-      src.emplace_back(mod.empty() ? "<keras:" + name + ">" : mod + "." + key, t);
-    }
-    if (off != bytes.size()) fail(MOTIF_ERR_FORMAT, "TF.js shards of '" + path + "' hold unexpected trailing bytes");
+  } catch (const Json::exception& e) {
+    fail(MOTIF_ERR_FORMAT, "'" + path + "' is not a valid TF.js model.json: " + e.what());
   }
   std::string what = "TF.js weights '" + path + "'";
   if (!net.cfg.keras()) what += " (Keras weights need a keras architecture, e.g. keras_resnet50)";
@@ -492,14 +495,24 @@ void load_state_dict_file(ResNetImpl& net, const std::string& path) {
 }
 
 std::string content_hash(ResNetImpl& net) {
-  Sha256 sha;
+  // OpenSSL's EVP digest API (https://www.openssl.org/docs/man3.0/man3/EVP_DigestInit_ex.html).
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  bool ok = ctx && EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) == 1;
   for (auto& e : state_entries(net)) {
     auto t = e.second.detach().to(torch::kCPU).contiguous();
     std::string head = e.first + "|" + std::string(c10::toString(t.scalar_type())) + "|" + shape_str(t.sizes()) + "\n";
-    sha.update(head.data(), head.size());
-    sha.update(t.data_ptr(), t.numel() * t.element_size());
+    ok = ok && EVP_DigestUpdate(ctx.get(), head.data(), head.size()) == 1 &&
+         EVP_DigestUpdate(ctx.get(), t.data_ptr(), t.numel() * t.element_size()) == 1;
   }
-  return "sha256:" + sha.hex();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!ok || EVP_DigestFinal_ex(ctx.get(), digest, &len) != 1) fail(MOTIF_ERR_INTERNAL, "OpenSSL SHA-256 failed");
+  std::string hex = "sha256:";
+  for (unsigned int i = 0; i < len; ++i) {
+    hex += "0123456789abcdef"[digest[i] >> 4];
+    hex += "0123456789abcdef"[digest[i] & 15];
+  }
+  return hex;
 }
 
 }  // namespace motif

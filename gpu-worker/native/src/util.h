@@ -1,19 +1,18 @@
-// Small self-contained utilities of the engine: typed errors, a minimal JSON value/parser,
-// SHA-256, the dedicated engine thread and the huge-page CPU allocator.
+// Small utilities of the engine: typed errors, JSON parsing, the dedicated engine thread and
+// the huge-page CPU allocator.
 #pragma once
 
 #include <condition_variable>
-#include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "motif_engine.h"
 
@@ -27,42 +26,14 @@ struct MotifError : std::runtime_error {
 };
 [[noreturn]] inline void fail(int code, const std::string& msg) { throw MotifError(code, msg); }
 
-// ---- JSON (only what model.json and our metadata need; no external dependency) ----------
-struct Json {
-  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-  bool b = false;
-  double num = 0;
-  std::string str;
-  std::vector<Json> arr;
-  std::vector<std::pair<std::string, Json>> obj;  // keeps key order for stable output
-
-  const Json* find(const std::string& key) const;   // nullptr if absent / not an object
-  const Json& at(const std::string& key) const;     // throws MOTIF_ERR_FORMAT if absent
-  static Json parse(const std::string& text);       // throws MOTIF_ERR_FORMAT
-  std::string dump() const;                         // compact, round-trips doubles (%.17g)
-  static Json of(double v) { Json j; j.kind = Number; j.num = v; return j; }
-  static Json of(const std::string& s) { Json j; j.kind = String; j.str = s; return j; }
-  // Not an of(bool) overload: of("text") would pick it (pointer-to-bool beats the string conversion).
-  static Json boolean(bool v) { Json j; j.kind = Bool; j.b = v; return j; }
-  static Json object() { Json j; j.kind = Object; return j; }
-  static Json array() { Json j; j.kind = Array; return j; }
-  Json& set(const std::string& key, Json v);        // object insert-or-replace
-};
-std::string json_escape(const std::string& s);
-
-// ---- SHA-256 (FIPS 180-4), for checkpoint content hashes ---------------------------------
-class Sha256 {
- public:
-  Sha256();
-  void update(const void* data, size_t len);
-  std::string hex();  // finalises
- private:
-  void block(const uint8_t* p);
-  uint32_t h_[8];
-  uint8_t buf_[64];
-  uint64_t len_ = 0;
-  size_t fill_ = 0;
-};
+// ---- JSON: nlohmann/json (https://json.nlohmann.me) ---------------------------------------
+// ordered_json keeps object keys in insertion order (nlohmann::json would sort them), so the
+// metadata we write reads in a stable, logical order and a caller's user metadata comes back
+// as written. Missing keys / wrong types throw Json::exception from at() / get(); code reading
+// a file catches it and reports MOTIF_ERR_FORMAT.
+using Json = nlohmann::ordered_json;
+// Json::parse plus what our files need (see util.cpp); throws MOTIF_ERR_FORMAT ("JSON: ...").
+Json parse_json(const std::string& text);
 
 // ---- the engine thread --------------------------------------------------------------------
 // OpenMP (Debian's libtorch) keeps one thread team per *calling* thread, and
