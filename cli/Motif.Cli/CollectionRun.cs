@@ -133,6 +133,11 @@ internal static class CollectionRun
             clusterTask.IsIndeterminate = false;
         });
 
+        if (lease.Lost is { } lost)
+        {
+            // Nothing is lost (every step commits before the next), but another process may have worked here too.
+            console.WriteLine($"Warning: the workspace lease could not be renewed during the run ({lost.Message}).");
+        }
         var images = await workspace.Catalog.ListImagesAsync(cancellationToken);
         var failures = await workspace.Catalog.ListSignatureFailuresAsync(embedder.ModelVersion, cancellationToken);
         var signed = await workspace.Catalog.ListSignedAsync(embedder.ModelVersion, cancellationToken);

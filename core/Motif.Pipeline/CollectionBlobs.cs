@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Motif.Storage;
 
 namespace Motif.Pipeline;
 
@@ -27,6 +28,33 @@ public static class CollectionBlobs
 
     /// <summary>A short, fixed-alphabet key for any text: the first 32 hex digits of its SHA-256.</summary>
     public static string KeyOf(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+
+    /// <summary>
+    /// Deletes the blobs under <paramref name="prefix"/> that <paramref name="referenced"/> does not contain and that
+    /// were last written before <paramref name="cutoff"/> (younger ones may belong to work not yet committed); each
+    /// delete is conditional on the ETag listed, so a blob rewritten meanwhile survives. Returns how many were deleted.
+    /// </summary>
+    public static async Task<int> DeleteUnreferencedAsync(IBlobStore blobs, string prefix, IReadOnlySet<string> referenced, DateTimeOffset cutoff, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(referenced);
+        var deleted = 0;
+        string? token = null;
+        do
+        {
+            var page = await blobs.ListAsync(prefix, continuationToken: token, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var blob in page.Items.Where(b => !referenced.Contains(b.Name) && b.LastModified <= cutoff))
+            {
+                if (await blobs.DeleteAsync(blob.Name, BlobConditions.Matching(blob.ETag), cancellationToken).ConfigureAwait(false))
+                {
+                    deleted++;
+                }
+            }
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+        return deleted;
+    }
 
     private static string Check(string contentHash) =>
         contentHash.Length == 64 && contentHash.All(char.IsAsciiHexDigitLower)

@@ -138,25 +138,8 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
             .SelectMany(i => new[] { CollectionBlobs.Derivative(i.ContentHash!), CollectionBlobs.Thumbnail(i.ContentHash!) })
             .ToHashSet(StringComparer.Ordinal);
         var cutoff = _time.GetUtcNow() - minimumAge;
-        var deleted = 0;
-        foreach (var prefix in new[] { "derivatives/", "thumbnails/" })
-        {
-            string? token = null;
-            do
-            {
-                var page = await blobs.ListAsync(prefix, continuationToken: token, cancellationToken: cancellationToken).ConfigureAwait(false);
-                foreach (var blob in page.Items.Where(b => !live.Contains(b.Name) && b.LastModified <= cutoff))
-                {
-                    if (await blobs.DeleteAsync(blob.Name, BlobConditions.Matching(blob.ETag), cancellationToken).ConfigureAwait(false))
-                    {
-                        deleted++;
-                    }
-                }
-                token = page.ContinuationToken;
-            }
-            while (token is not null);
-        }
-        return deleted;
+        return await CollectionBlobs.DeleteUnreferencedAsync(blobs, "derivatives/", live, cutoff, cancellationToken).ConfigureAwait(false)
+             + await CollectionBlobs.DeleteUnreferencedAsync(blobs, "thumbnails/", live, cutoff, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task QuarantineAsync(string imageId, string? sourceStamp, ReadOnlyMemory<byte> bytes, string hash, RejectionReason reason, string message, CancellationToken cancellationToken)

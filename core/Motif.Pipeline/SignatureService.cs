@@ -175,22 +175,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     {
         var referenced = await catalog.ListReferencedShardsAsync(cancellationToken).ConfigureAwait(false);
         var cutoff = (time ?? TimeProvider.System).GetUtcNow() - minimumAge;
-        var deleted = 0;
-        string? token = null;
-        do
-        {
-            var page = await blobs.ListAsync(CollectionBlobs.SignatureShards(embedder.ModelVersion), continuationToken: token, cancellationToken: cancellationToken).ConfigureAwait(false);
-            foreach (var blob in page.Items.Where(b => !referenced.Contains(b.Name) && b.LastModified <= cutoff))
-            {
-                if (await blobs.DeleteAsync(blob.Name, BlobConditions.Matching(blob.ETag), cancellationToken).ConfigureAwait(false))
-                {
-                    deleted++;
-                }
-            }
-            token = page.ContinuationToken;
-        }
-        while (token is not null);
-        return deleted;
+        return await CollectionBlobs.DeleteUnreferencedAsync(blobs, CollectionBlobs.SignatureShards(embedder.ModelVersion), referenced, cutoff, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task SignAsync(List<(ReceivedMessage Message, SignatureJob Job, byte[] Derivative)> pending, List<int> good, float[] inputs, CancellationToken cancellationToken)
