@@ -15,6 +15,7 @@ internal sealed record RunSettings(
     DirectoryInfo Folder,
     DirectoryInfo Out,
     string Model,
+    Precision Precision,
     ClusteringParameters Parameters,
     int Threads,
     int Batch,
@@ -67,7 +68,7 @@ internal static class CollectionRun
 
         SignatureModel.Threads = settings.Threads;
         using var model = ModelCatalog.Open(settings.Model);
-        var embedder = new EngineSignatureEmbedder(model, ModelCatalog.VersionOf(settings.Model));
+        var embedder = new EngineSignatureEmbedder(model, ModelCatalog.VersionOf(settings.Model), precision: settings.Precision);
         var ingest = new IngestService(workspace.Blobs, workspace.Catalog, workspace.SignatureJobs, new IngestOptions { ModelVersion = embedder.ModelVersion });
         var signing = new SignatureService(workspace.Blobs, workspace.Catalog, workspace.SignatureJobs, embedder,
             new SignatureServiceOptions { BatchSize = settings.Batch, PreprocessThreads = settings.Threads });

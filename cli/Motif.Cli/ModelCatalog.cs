@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Motif.Engine;
 
 namespace Motif.Cli;
@@ -37,6 +38,23 @@ public static class ModelCatalog
         using var file = File.OpenRead(model);
         return $"checkpoint:{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file))[..16]}";
     }
+
+    /// <summary>
+    /// --precision for the commands that keep signatures in a workspace: fp32 unless asked, so a workspace's
+    /// signatures do not silently change with the device (the precision is part of their model version).
+    /// </summary>
+    public static Option<string> PrecisionOption()
+    {
+        var option = new Option<string>("--precision")
+        {
+            Description = "fp32 (default) or bf16: autocast to bfloat16 with channels-last, about 2.4× faster where the CPU has AVX-512 BF16. Signatures of each are kept apart.",
+            DefaultValueFactory = _ => "fp32",
+        };
+        option.AcceptOnlyFromAmong("fp32", "bf16");
+        return option;
+    }
+
+    public static Precision ParsePrecision(string name) => name == "bf16" ? Precision.BFloat16 : Precision.Float32;
 
     /// <summary>Motif's home folder: MOTIF_HOME (set by ./motif), else the repository that holds this build.</summary>
     public static string Home => FindHome();

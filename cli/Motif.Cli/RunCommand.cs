@@ -23,6 +23,7 @@ internal static class RunCommand
         var maxEps = new Option<double>("--max-eps") { Description = "OPTICS max_eps: the largest cosine distance that links two images.", DefaultValueFactory = _ => 0.13 };
         var xi = new Option<double>("--xi") { Description = "OPTICS xi: the steepness that delimits a cluster.", DefaultValueFactory = _ => 0.05 };
         var threads = new Option<int>("--threads") { Description = "Threads for decoding, the network and the neighbour graph.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var precision = ModelCatalog.PrecisionOption();
         var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
         var truth = new Option<FileInfo?>("--truth")
         {
@@ -30,7 +31,7 @@ internal static class RunCommand
         };
         var command = new Command("run", "Take a folder of images to clusters: validate, sign, cluster and publish a manifest. Re-runs only process what changed; an interrupted run resumes.")
         {
-            folder, output, model, minSamples, maxEps, xi, threads, batch, truth,
+            folder, output, model, precision, minSamples, maxEps, xi, threads, batch, truth,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -42,7 +43,7 @@ internal static class RunCommand
                 return 2;
             }
             var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(root.FullName, CollectionRun.DefaultTruthFile));
-            var settings = new RunSettings(root, parse.GetRequiredValue(output), parse.GetValue(model)!,
+            var settings = new RunSettings(root, parse.GetRequiredValue(output), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
                 new ClusteringParameters(parse.GetValue(maxEps), parse.GetValue(minSamples), Extraction.Xi, parse.GetValue(xi), null, PredecessorCorrection: true, null),
                 Math.Max(1, parse.GetValue(threads)), Math.Max(1, parse.GetValue(batch)), truthFile.Exists ? truthFile : null);
             var console = ConsoleFor(parse.InvocationConfiguration.Output);

@@ -21,7 +21,8 @@ internal static class SearchCommand
             Description = $"The model the workspace was run with: {ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
             DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
         };
-        var command = new Command("search", "Find the images of a collection nearest to an image.") { image, output, k, model };
+        var precision = ModelCatalog.PrecisionOption();
+        var command = new Command("search", "Find the images of a collection nearest to an image.") { image, output, k, model, precision };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -33,7 +34,8 @@ internal static class SearchCommand
                 return 2;
             }
             var modelName = parse.GetValue(model)!;
-            var version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(modelName));
+            var chosen = ModelCatalog.ParsePrecision(parse.GetValue(precision)!);
+            var version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(modelName), precision: chosen);
             var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, version, cancellationToken);
             if (set.Count == 0)
             {
@@ -47,7 +49,7 @@ internal static class SearchCommand
                 if (File.Exists(query))
                 {
                     using var network = ModelCatalog.Open(modelName);
-                    var search = new SearchService(set, new EngineSignatureEmbedder(network, ModelCatalog.VersionOf(modelName)));
+                    var search = new SearchService(set, new EngineSignatureEmbedder(network, ModelCatalog.VersionOf(modelName), precision: chosen));
                     hits = search.Nearest(await File.ReadAllBytesAsync(query, cancellationToken), parse.GetValue(k));
                 }
                 else

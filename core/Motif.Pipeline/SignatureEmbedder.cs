@@ -20,18 +20,43 @@ public interface ISignatureEmbedder
     void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures);
 }
 
-/// <summary>The engine's <see cref="SignatureModel"/> as an <see cref="ISignatureEmbedder"/> (it does not own the model).</summary>
-public sealed class EngineSignatureEmbedder(SignatureModel model, string modelName, int inputSize = 224) : ISignatureEmbedder
+/// <summary>
+/// The engine's <see cref="SignatureModel"/> as an <see cref="ISignatureEmbedder"/> (it does not own the model). It
+/// sets the model's precision itself, so the version always says how the signatures were computed: bf16 signatures
+/// are within cosine 0.99 of fp32 ones but not equal, and must not share a graph with them.
+/// </summary>
+public sealed class EngineSignatureEmbedder : ISignatureEmbedder
 {
-    public string ModelVersion { get; } = VersionOf(modelName, inputSize);
+    private readonly SignatureModel _model;
 
-    /// <summary>The version string of <paramref name="modelName"/>'s signatures at <paramref name="inputSize"/>² input.</summary>
-    public static string VersionOf(string modelName, int inputSize = 224) => $"{modelName} {inputSize}px";
+    public EngineSignatureEmbedder(SignatureModel model, string modelName, int inputSize = 224, Precision precision = Precision.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        // bf16 runs with channels-last, the layout oneDNN (CPU) and cuDNN (GPU) want for it.
+        model.SetPrecision(precision, channelsLast: precision == Precision.BFloat16);
+        ModelVersion = VersionOf(modelName, inputSize, precision);
+        Preprocessing = model.Preprocessing(inputSize);
+    }
 
-    public int Dimension => model.EmbeddingDimension;
+    public string ModelVersion { get; }
 
-    public PreprocessSpec Preprocessing { get; } = model.Preprocessing(inputSize);
+    /// <summary>The version string of <paramref name="modelName"/>'s signatures at <paramref name="inputSize"/>² input and <paramref name="precision"/>.</summary>
+    public static string VersionOf(string modelName, int inputSize = 224, Precision precision = Precision.Float32) =>
+        precision == Precision.Float32 ? $"{modelName} {inputSize}px" : $"{modelName} {inputSize}px {PrecisionName(precision)}";
+
+    /// <summary>"fp32" or "bf16", as the command line spells them.</summary>
+    public static string PrecisionName(Precision precision) => precision switch
+    {
+        Precision.Float32 => "fp32",
+        Precision.BFloat16 => "bf16",
+        _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision."),
+    };
+
+    public int Dimension => _model.EmbeddingDimension;
+
+    public PreprocessSpec Preprocessing { get; }
 
     public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) =>
-        model.Embed(images, count, Preprocessing.InputSize, Preprocessing.InputSize, signatures);
+        _model.Embed(images, count, Preprocessing.InputSize, Preprocessing.InputSize, signatures);
 }

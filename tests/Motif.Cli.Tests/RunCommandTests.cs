@@ -32,7 +32,7 @@ public sealed class RunCommandTests : IDisposable
     {
         using var catalog = new SqliteImageCatalog(Path.Combine(workspace, "motif.db"));
         using var blobs = new LocalFolderBlobStore(Path.Combine(workspace, "blobs"));
-        var model = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50));
+        var model = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50));   // fp32, the default
         var shards = (await blobs.ListAsync(CollectionBlobs.SignatureShards(model))).Items.Select(b => b.Name).ToArray();
         return (await catalog.ListImagesAsync(), await catalog.ListSignedAsync(model), shards);
     }
@@ -97,6 +97,15 @@ public sealed class RunCommandTests : IDisposable
         (exit, _, error) = await Cli.RunAsync("search", "no/such/image.jpg", "--out", workspace);
         Assert.Equal(2, exit);
         Assert.Contains("No signature for 'no/such/image.jpg'", error);
+
+        // bf16 signatures are another model version: every content is signed again, and they never mix with fp32 ones.
+        (exit, output, error) = await Cli.RunAsync("run", folder, "--out", workspace, "--max-eps", "0.3", "--precision", "bf16");
+        Assert.True(exit == 0, error);
+        Assert.Contains($"signatures          {images,8}  ({images - 1} computed in this run)", output);   // the copy shares its original's
+        Assert.Contains("(published)", output);
+        (exit, output, error) = await Cli.RunAsync("search", member, "--out", workspace, "-k", "3", "--precision", "bf16");
+        Assert.True(exit == 0, error);
+        Assert.Contains(family + "/", output);
     }
 
     /// <summary>Starts the real command line in its own process and waits until it has committed at least <paramref name="signed"/> signatures.</summary>
