@@ -111,10 +111,8 @@ internal static class Viewer
         try
         {
             // Buffered: derivatives and manifests are small, and a byte array gives the response its Content-Length.
-            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken);
-            var bytes = new byte[download.Properties.ContentLength];
-            await download.Content.ReadExactlyAsync(bytes, cancellationToken);
-            return Results.Bytes(bytes, contentType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(download.Properties.ETag));
+            var (content, properties) = await blobs.ReadAllAsync(name, cancellationToken);
+            return Results.Bytes(content, contentType, entityTag: new Microsoft.Net.Http.Headers.EntityTagHeaderValue(properties.ETag));
         }
         catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
         {

@@ -74,20 +74,15 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
     {
         try
         {
-            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            buffer.Position = 0;
-            Span<byte> length = stackalloc byte[4];
-            buffer.ReadExactly(length);
-            var rowsLength = BinaryPrimitives.ReadInt32LittleEndian(length);
-            if (rowsLength < 0 || rowsLength > buffer.Length - 4)
+            var bytes = await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false);
+            var rowsLength = bytes.Length < 4 ? -1 : BinaryPrimitives.ReadInt32LittleEndian(bytes);
+            if (rowsLength < 0 || rowsLength > bytes.Length - 4)
             {
                 return null;
             }
-            var rows = JsonSerializer.Deserialize<GraphRow[]>(buffer.GetBuffer().AsSpan(4, rowsLength), Json);
-            buffer.Position = 4 + rowsLength;
-            var graph = NeighbourGraph.ReadFrom(buffer);
+            var rows = JsonSerializer.Deserialize<GraphRow[]>(bytes.AsSpan(4, rowsLength), Json);
+            using var graphBytes = new MemoryStream(bytes, 4 + rowsLength, bytes.Length - 4 - rowsLength, writable: false);
+            var graph = NeighbourGraph.ReadFrom(graphBytes);
             return rows is not null && rows.Length == graph.Count && graph.Dimension == dimension && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
                 ? (rows, graph)
                 : null;

@@ -230,10 +230,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     {
         try
         {
-            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            return buffer.ToArray();
+            return await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false);
         }
         catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
         {

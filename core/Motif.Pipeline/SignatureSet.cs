@@ -46,10 +46,7 @@ public sealed class SignatureSet
         var shards = new Dictionary<string, (int Rows, int Columns, float[] Values)>(StringComparer.Ordinal);
         foreach (var name in signed.Select(s => s.Signature.Shard).Distinct(StringComparer.Ordinal))
         {
-            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            shards[name] = NpyFile.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), name);
+            shards[name] = NpyFile.Decode(await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false), name);
         }
         var dimension = shards.Count == 0 ? 0 : shards.Values.First().Columns;
         if (shards.Values.Any(s => s.Columns != dimension))

@@ -36,7 +36,7 @@ public sealed class PipelineServicesTests : IDisposable
         Assert.Equal((ImageStatus.Accepted, hash, "png", 600, 400), (record.Status, record.ContentHash, record.Format, record.Width, record.Height));
         var derivative = await f.Blobs.GetPropertiesAsync(CollectionBlobs.Derivative(hash));
         Assert.NotNull(derivative);
-        var thumbnail = ImageCodec.Probe(await ReadBytesAsync(CollectionBlobs.Thumbnail(hash)));
+        var thumbnail = ImageCodec.Probe(await f.Blobs.ReadAllBytesAsync(CollectionBlobs.Thumbnail(hash)));
         Assert.Equal((ImageFormat.Jpeg, 64, 43), (thumbnail.Format, thumbnail.Width, thumbnail.Height));
         Assert.Equal(1, f.Jobs.Count());
 
@@ -58,7 +58,7 @@ public sealed class PipelineServicesTests : IDisposable
         var folder = CollectionBlobs.Quarantine("uploads/../evil\n.jpg");
         var quarantine = JsonSerializer.Deserialize<QuarantineRecord>(await f.ReadTextAsync(folder + "record.json"), JsonSerializerOptions.Web)!;
         Assert.Equal(("uploads/../evil\n.jpg", "corrupt", broken.Length), (quarantine.ImageId, quarantine.Reason, quarantine.ByteLength));
-        Assert.Equal(broken, await ReadBytesAsync(folder + quarantine.ContentHash));
+        Assert.Equal(broken, await f.Blobs.ReadAllBytesAsync(folder + quarantine.ContentHash));
         Assert.Equal(0, f.Jobs.Count());
 
         Assert.Equal(IngestOutcome.Rejected, await f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
@@ -263,13 +263,5 @@ public sealed class PipelineServicesTests : IDisposable
             Assert.Null(lease.Lost);
         }
         await using var next = await WorkspaceLease.AcquireAsync(f.Blobs, wait: TimeSpan.Zero);
-    }
-
-    private async Task<byte[]> ReadBytesAsync(string name)
-    {
-        await using var download = await f.Blobs.GetAsync(name);
-        using var buffer = new MemoryStream();
-        await download.Content.CopyToAsync(buffer);
-        return buffer.ToArray();
     }
 }
