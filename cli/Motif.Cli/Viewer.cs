@@ -68,9 +68,9 @@ internal static class Viewer
             return latest is null ? Results.NotFound() : Results.Text(latest.Manifest.ToCsv(), "text/csv; charset=utf-8");
         });
         app.MapGet("/thumbnails/{hash}.jpg", async (string hash, CancellationToken cancellationToken) =>
-            IsHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Thumbnail(hash), "image/jpeg", cancellationToken) : Results.NotFound());
+            CollectionBlobs.IsContentHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Thumbnail(hash), "image/jpeg", cancellationToken) : Results.NotFound());
         app.MapGet("/images/{hash}.jpg", async (string hash, CancellationToken cancellationToken) =>
-            IsHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Derivative(hash), "image/jpeg", cancellationToken) : Results.NotFound());
+            CollectionBlobs.IsContentHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Derivative(hash), "image/jpeg", cancellationToken) : Results.NotFound());
         app.MapGet("/iiif/collection.json", async (HttpRequest request, CancellationToken cancellationToken) =>
         {
             var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
@@ -89,7 +89,7 @@ internal static class Viewer
             {
                 var record = images[imageId];
                 // The derivative is the original scaled (never enlarged) to fit the derivative side.
-                var scale = Math.Min(1.0, new IngestOptions { ModelVersion = "" }.DerivativeSide / (double)Math.Max(record.Width, record.Height));
+                var scale = Math.Min(1.0, IngestOptions.DefaultDerivativeSide / (double)Math.Max(record.Width, record.Height));
                 return new IiifImage(new Uri(root, $"images/{record.ContentHash}.jpg"), "image/jpeg",
                     Math.Max(1, (int)Math.Round(record.Width * scale)), Math.Max(1, (int)Math.Round(record.Height * scale)));
             });
@@ -99,8 +99,6 @@ internal static class Viewer
     }
 
     private static Uri IiifBase(HttpRequest request) => new($"{request.Scheme}://{request.Host}/iiif/");
-
-    private static bool IsHash(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
 
     private static async Task<Dictionary<string, string>> HashesAsync(Workspace workspace, CancellationToken cancellationToken) =>
         (await workspace.Catalog.ListImagesAsync(cancellationToken)).Where(i => i.ContentHash is not null)

@@ -1,5 +1,5 @@
-using System.Security.Cryptography;
 using System.Text;
+using Motif.Core;
 using Motif.Storage;
 
 namespace Motif.Pipeline;
@@ -27,7 +27,10 @@ public static class CollectionBlobs
     public const string WorkspaceLock = "locks/workspace";
 
     /// <summary>A short, fixed-alphabet key for any text: the first 32 hex digits of its SHA-256.</summary>
-    public static string KeyOf(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..32];
+    public static string KeyOf(string text) => ContentHash.Of(Encoding.UTF8.GetBytes(text)).Hex[..32];
+
+    /// <summary>Whether <paramref name="text"/> is a content hash as blob names use it: 64 lowercase hex digits.</summary>
+    public static bool IsContentHash(string text) => text.Length == 64 && text.All(char.IsAsciiHexDigitLower);
 
     /// <summary>
     /// Deletes the blobs under <paramref name="prefix"/> that <paramref name="referenced"/> does not contain and that
@@ -57,7 +60,7 @@ public static class CollectionBlobs
     }
 
     private static string Check(string contentHash) =>
-        contentHash.Length == 64 && contentHash.All(char.IsAsciiHexDigitLower)
+        IsContentHash(contentHash)
             ? contentHash
             : throw new ArgumentException($"Not a content hash: '{contentHash}'.", nameof(contentHash));
 }

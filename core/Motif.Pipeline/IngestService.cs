@@ -14,7 +14,10 @@ public sealed record IngestOptions
     public required string ModelVersion { get; init; }
 
     /// <summary>Long side of the working derivative that signatures are computed from (it must exceed the model's resize side).</summary>
-    public int DerivativeSide { get; init; } = 1024;
+    public int DerivativeSide { get; init; } = DefaultDerivativeSide;
+
+    /// <summary>The <see cref="DerivativeSide"/> that <c>motif run</c> uses, and that viewers may assume.</summary>
+    public const int DefaultDerivativeSide = 1024;
 
     /// <summary>Long side of the thumbnail that viewers show.</summary>
     public int ThumbnailSide { get; init; } = 256;
