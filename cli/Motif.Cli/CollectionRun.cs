@@ -141,19 +141,17 @@ internal static class CollectionRun
         }
         var images = await workspace.Catalog.ListImagesAsync(cancellationToken);
         var failures = await workspace.Catalog.ListSignatureFailuresAsync(embedder.ModelVersion, cancellationToken);
-        var signed = await workspace.Catalog.ListSignedAsync(embedder.ModelVersion, cancellationToken);
         Evaluation? evaluation = null;
         if (truth is not null && File.Exists(truth) && clustering!.Manifest is { } published)
         {
-            var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, embedder.ModelVersion, cancellationToken);
-            evaluation = Evaluation.Compute(truth, set, published.Manifest, settings.Threads);
+            evaluation = Evaluation.Compute(truth, clustering.Signatures, published.Manifest, settings.Threads);
         }
         return new RunReport(
             files.Length, changed, unchanged, removed,
             images.Count(i => i.Status == ImageStatus.Accepted),
             images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count()),
-            signed.Count, signedThisRun, failures, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
+            clustering!.Signatures.Count, signedThisRun, failures, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
     }
 
     private static async Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken)

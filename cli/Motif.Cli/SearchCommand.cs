@@ -35,7 +35,8 @@ internal static class SearchCommand
             }
             var modelName = parse.GetValue(model)!;
             var chosen = ModelCatalog.ParsePrecision(parse.GetValue(precision)!);
-            var version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(modelName), precision: chosen);
+            var modelVersion = ModelCatalog.VersionOf(modelName);   // hashes a checkpoint file: once
+            var version = EngineSignatureEmbedder.VersionOf(modelVersion, precision: chosen);
             var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, version, cancellationToken);
             if (set.Count == 0)
             {
@@ -49,7 +50,7 @@ internal static class SearchCommand
                 if (File.Exists(query))
                 {
                     using var network = ModelCatalog.Open(modelName);
-                    var search = new SearchService(set, new EngineSignatureEmbedder(network, ModelCatalog.VersionOf(modelName), precision: chosen));
+                    var search = new SearchService(set, new EngineSignatureEmbedder(network, modelVersion, precision: chosen));
                     hits = search.Nearest(await File.ReadAllBytesAsync(query, cancellationToken), parse.GetValue(k));
                 }
                 else

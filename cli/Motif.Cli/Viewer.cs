@@ -30,6 +30,7 @@ internal static class Viewer
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Services.AddSingleton(workspace);
         var app = builder.Build();
+        var signatures = new LatestSignatures(workspace);
         app.Use(async (context, next) =>
         {
             context.Response.Headers["X-Content-Type-Options"] = "nosniff";
@@ -52,14 +53,18 @@ internal static class Viewer
             {
                 return Results.NotFound();
             }
-            var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, latest.Manifest.ModelVersion, cancellationToken);
-            if (set.RowOf(image) is not { } row)
+            var set = await signatures.GetAsync(latest, cancellationToken);
+            IReadOnlyList<SearchHit> hits;
+            try
+            {
+                hits = new SearchService(set).Nearest(image, Math.Clamp(k ?? 24, 1, 200));
+            }
+            catch (KeyNotFoundException)
             {
                 return Results.NotFound();
             }
-            var hits = set.Nearest(set.Row(row), Math.Clamp(k ?? 24, 1, 200), exclude: row);
             var hashes = set.Images.ToDictionary(i => i.ImageId, i => i.ContentHash!, StringComparer.Ordinal);
-            return Results.Content(SearchPage(image, hits.Select(h => (set.ImageIds[h.Row], h.Distance)).ToArray(), hashes), "text/html; charset=utf-8");
+            return Results.Content(SearchPage(image, [.. hits.Select(h => (h.ImageId, h.Distance))], hashes), "text/html; charset=utf-8");
         });
         app.MapGet("/manifest.json", (CancellationToken cancellationToken) => BlobAsync(workspace.Blobs, ManifestPublisher.LatestName, "application/json", cancellationToken));
         app.MapGet("/clusters.csv", async (CancellationToken cancellationToken) =>
@@ -96,6 +101,28 @@ internal static class Viewer
             return Results.Text(document.ToJsonString(), "application/ld+json");
         });
         return app;
+    }
+
+    /// <summary>
+    /// The signatures behind the latest manifest, read once per published manifest rather than once per search:
+    /// every shard of the collection would otherwise be read for each page.
+    /// </summary>
+    private sealed class LatestSignatures(Workspace workspace)
+    {
+        private Entry? _cached;
+
+        public async Task<SignatureSet> GetAsync(PublishedManifest latest, CancellationToken cancellationToken)
+        {
+            if (Volatile.Read(ref _cached) is { } cached && cached.ETag == latest.ETag)
+            {
+                return cached.Set;
+            }
+            var set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, latest.Manifest.ModelVersion, cancellationToken);
+            Volatile.Write(ref _cached, new Entry(latest.ETag, set));
+            return set;
+        }
+
+        private sealed record Entry(string ETag, SignatureSet Set);
     }
 
     private static Uri IiifBase(HttpRequest request) => new($"{request.Scheme}://{request.Host}/iiif/");

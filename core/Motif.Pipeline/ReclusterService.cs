@@ -11,7 +11,7 @@ namespace Motif.Pipeline;
 public sealed record ReclusterResult(
     PublishedManifest? Manifest,
     bool Published,
-    int Signatures,
+    SignatureSet Signatures,
     long NeighbourPairs,
     int GraphRowsKept,
     int GraphRowsAppended,
@@ -47,7 +47,7 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         if (set.Count == 0 ||
             latest is not null && latest.Manifest.InputSetHash == inputHash && latest.Manifest.ModelVersion == modelVersion && latest.Manifest.Parameters == parameters)
         {
-            return new ReclusterResult(latest, false, set.Count, 0, 0, 0, load, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            return new ReclusterResult(latest, false, set, 0, 0, 0, load, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
         }
 
         clock.Restart();
@@ -66,7 +66,7 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         var run = new ManifestRun($"run-{now:yyyyMMddTHHmmssfffZ}-{inputHash[..8]}", now, modelVersion, parameters) { InputSetHash = inputHash };
         var manifest = ClusterManifest.Create(run, set.ImageIds, set.Values, set.Dimension, optics, labels, latest?.Manifest);
         var published = await _publisher.PublishAsync(manifest, latest, cancellationToken).ConfigureAwait(false);
-        return new ReclusterResult(published, true, set.Count, graph.EntryCount, update.KeptRows, update.AppendedRows, load, graphTime, opticsTime, clock.Elapsed);
+        return new ReclusterResult(published, true, set, graph.EntryCount, update.KeptRows, update.AppendedRows, load, graphTime, opticsTime, clock.Elapsed);
     }
 
     /// <summary>The latest published manifest, or null.</summary>
