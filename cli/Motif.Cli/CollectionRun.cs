@@ -29,7 +29,6 @@ internal sealed record RunReport(
     int Removed,
     int Accepted,
     IReadOnlyDictionary<string, int> RejectedByReason,
-    int Signatures,
     int SignedThisRun,
     IReadOnlyList<SignatureFailure> SignatureFailures,
     ReclusterResult Recluster,
@@ -151,7 +150,7 @@ internal static class CollectionRun
             images.Count(i => i.Status == ImageStatus.Accepted),
             images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count()),
-            clustering!.Signatures.Count, signedThisRun, failures, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
+            signedThisRun, failures, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
     }
 
     private static async Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken)

@@ -104,7 +104,7 @@ internal static class RunCommand
         text.AppendLine(c, $"  files               {report.Files,8:N0}  ({report.NewOrChanged:N0} new or changed, {report.Unchanged:N0} unchanged, {report.Removed:N0} removed since the last run)");
         text.AppendLine(c, $"  accepted            {report.Accepted,8:N0}");
         text.AppendLine(c, $"  rejected            {report.RejectedByReason.Values.Sum(),8:N0}{(report.RejectedByReason.Count == 0 ? "" : "  (" + string.Join(", ", report.RejectedByReason.Select(p => $"{p.Key} {p.Value}")) + "; in quarantine with their reasons)")}");
-        text.AppendLine(c, $"  signatures          {report.Signatures,8:N0}  ({report.SignedThisRun:N0} computed in this run{(report.SignatureFailures.Count > 0 ? $", {report.SignatureFailures.Count} failed: " + string.Join(", ", report.SignatureFailures.GroupBy(f => f.ReasonCode).Select(g => $"{g.Key} {g.Count()}")) : "")})");
+        text.AppendLine(c, $"  signatures          {r.Signatures.Count,8:N0}  ({report.SignedThisRun:N0} computed in this run{(report.SignatureFailures.Count > 0 ? $", {report.SignatureFailures.Count} failed: " + string.Join(", ", report.SignatureFailures.GroupBy(f => f.ReasonCode).Select(g => $"{g.Key} {g.Count()}")) : "")})");
         if (manifest is not null)
         {
             text.AppendLine(c, $"  clusters            {manifest.Counts.Clusters,8:N0}  ({manifest.Counts.Images - manifest.Counts.Noise:N0} images in clusters, largest {(manifest.Clusters.Count == 0 ? 0 : manifest.Clusters.Max(k => k.Size))})");
