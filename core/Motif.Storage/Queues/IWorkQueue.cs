@@ -21,12 +21,21 @@ public interface IWorkQueue
     /// <summary>The options the queue was opened with.</summary>
     WorkQueueOptions Options { get; }
 
-    /// <summary>Enqueues one message and returns its sequence number.</summary>
+    /// <summary>
+    /// Enqueues one message. Its sequence number is assigned by the queue and seen on receipt (Service Bus's send
+    /// does not return it).
+    /// </summary>
     /// <exception cref="WorkQueueException"><see cref="WorkQueueErrorCode.MessageTooLarge"/>.</exception>
-    Task<long> SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default);
+    /// <exception cref="ArgumentException">A message id or content type longer than <see cref="OutgoingMessage.MaxIdLength"/>.</exception>
+    Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default);
 
-    /// <summary>Enqueues all messages or, if any is refused, none.</summary>
-    /// <exception cref="WorkQueueException"><see cref="WorkQueueErrorCode.MessageTooLarge"/>.</exception>
+    /// <summary>
+    /// Enqueues all messages or, if any is refused, none: every message is checked before the first is sent. Where the
+    /// service has an atomic batch (Service Bus, SQLite) the batch is one send; Azure Queue Storage has none, so there
+    /// a transport failure part-way leaves a prefix enqueued (handlers are idempotent; resend the whole batch).
+    /// </summary>
+    /// <exception cref="WorkQueueException"><see cref="WorkQueueErrorCode.MessageTooLarge"/>, also when the batch as a
+    /// whole exceeds what the service accepts in one atomic send.</exception>
     Task SendBatchAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -11,8 +11,33 @@ public sealed record WorkQueueOptions
     /// <summary>How many times a message is delivered before it is dead-lettered (Service Bus's default is 10).</summary>
     public int MaxDeliveryCount { get; init; } = 10;
 
-    /// <summary>The largest body accepted; Azure Queue Storage's 64 KiB, the smallest of the services behind the port.</summary>
-    public int MaxMessageBytes { get; init; } = 64 * 1024;
+    /// <summary>
+    /// The largest body accepted. The default is what the smallest service behind the port carries: an Azure Queue
+    /// Storage message holds 64 KiB of text, which the base64 encoding that the Functions queue trigger expects turns
+    /// into 48 KiB of bytes, less <see cref="EnvelopeReserveBytes"/> for the message's id, type and dead-letter reason.
+    /// </summary>
+    public int MaxMessageBytes { get; init; } = DefaultMaxMessageBytes;
+
+    /// <summary>46 KiB: see <see cref="MaxMessageBytes"/>.</summary>
+    public const int DefaultMaxMessageBytes = 48 * 1024 - EnvelopeReserveBytes;
+
+    /// <summary>What an adapter may need beside the body in a 48 KiB message: id, content type, times, dead-letter reason.</summary>
+    public const int EnvelopeReserveBytes = 2 * 1024;
+
+    /// <summary>Refuses what no adapter may send: a body over <see cref="MaxMessageBytes"/>, an id or type over <see cref="OutgoingMessage.MaxIdLength"/>.</summary>
+    internal void CheckOutgoing(OutgoingMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (message.MessageId is { Length: > OutgoingMessage.MaxIdLength } || message.ContentType is { Length: > OutgoingMessage.MaxIdLength })
+        {
+            throw new ArgumentException($"A message id and a content type have at most {OutgoingMessage.MaxIdLength} characters (Service Bus's limit).", nameof(message));
+        }
+        if (message.Body.Length > MaxMessageBytes)
+        {
+            throw new WorkQueueException(WorkQueueErrorCode.MessageTooLarge,
+                $"The message body has {message.Body.Length} bytes; the limit is {MaxMessageBytes}. Put the payload in a blob and send its name.");
+        }
+    }
 
     internal void Validate()
     {
@@ -35,6 +60,9 @@ public sealed record WorkQueueOptions
 /// <param name="Body">The message's bytes, typically a small JSON document pointing at blobs.</param>
 public sealed record OutgoingMessage(ReadOnlyMemory<byte> Body)
 {
+    /// <summary>The longest <see cref="MessageId"/> and <see cref="ContentType"/>: Service Bus's limit on a message id.</summary>
+    public const int MaxIdLength = 128;
+
     /// <summary>The application's id for the message; a new GUID when null.</summary>
     public string? MessageId { get; init; }
 

@@ -79,14 +79,13 @@ public sealed class SqliteWorkQueue : IWorkQueue, IDisposable
 
     public WorkQueueOptions Options { get; }
 
-    public Task<long> SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default)
+    public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(message);
-        CheckSize(message);
+        Options.CheckOutgoing(message);
         cancellationToken.ThrowIfCancellationRequested();
-        var sequenceNumber = _database.Write((connection, transaction) => Insert(connection, transaction, message));
+        _database.Write((connection, transaction) => Insert(connection, transaction, message));
         SignalArrival();
-        return Task.FromResult(sequenceNumber);
+        return Task.CompletedTask;
     }
 
     public Task SendBatchAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
@@ -94,8 +93,7 @@ public sealed class SqliteWorkQueue : IWorkQueue, IDisposable
         ArgumentNullException.ThrowIfNull(messages);
         foreach (var message in messages)
         {
-            ArgumentNullException.ThrowIfNull(message, nameof(messages));
-            CheckSize(message);
+            Options.CheckOutgoing(message);
         }
         cancellationToken.ThrowIfCancellationRequested();
         _database.Write((connection, transaction) =>
@@ -330,15 +328,6 @@ public sealed class SqliteWorkQueue : IWorkQueue, IDisposable
             DELETE FROM queue_messages WHERE sequence_number = @seq;
             """,
             ("@now", NowMs()), ("@reason", reason), ("@description", description), ("@seq", sequenceNumber));
-    }
-
-    private void CheckSize(OutgoingMessage message)
-    {
-        if (message.Body.Length > Options.MaxMessageBytes)
-        {
-            throw new WorkQueueException(WorkQueueErrorCode.MessageTooLarge,
-                $"The message body has {message.Body.Length} bytes; the limit is {Options.MaxMessageBytes}. Put the payload in a blob and send its name.");
-        }
     }
 
     private void SignalArrival() => Interlocked.Exchange(ref _arrival, NewArrival()).TrySetResult();

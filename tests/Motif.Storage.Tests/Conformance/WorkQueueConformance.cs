@@ -27,12 +27,11 @@ public abstract class WorkQueueConformance
     public async Task A_sent_message_is_delivered_locked_and_gone_once_completed()
     {
         var queue = await CreateQueueAsync(Options);
-        var sequenceNumber = await queue.SendAsync(OutgoingMessage.FromText("""{"image":"uploads/a.jpg"}""") with { MessageId = "job-1" });
+        await queue.SendAsync(OutgoingMessage.FromText("""{"image":"uploads/a.jpg"}""") with { MessageId = "job-1" });
 
         var message = Assert.Single(await queue.ReceiveAsync(10));
 
         Assert.Equal("job-1", message.MessageId);
-        Assert.Equal(sequenceNumber, message.SequenceNumber);
         Assert.Equal("""{"image":"uploads/a.jpg"}""", message.BodyText);
         Assert.Equal("application/json", message.ContentType);
         Assert.Equal(1, message.DeliveryCount);
