@@ -63,7 +63,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     public Task<IReadOnlyList<ImageRecord>> ListImagesAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult<IReadOnlyList<ImageRecord>>(_database.Read(c => ReadImages(c, $"SELECT {ImageColumns} FROM catalog_images i ORDER BY i.image_id")));
+        return Task.FromResult<IReadOnlyList<ImageRecord>>(OrderedById(_database.Read(c => ReadImages(c, $"SELECT {ImageColumns} FROM catalog_images i"))));
     }
 
     public Task PutImageAsync(ImageRecord record, CancellationToken cancellationToken = default)
@@ -148,14 +148,15 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult<IReadOnlyList<ImageRecord>>(_database.Read(c => ReadImages(c, $"""
+        // The lowest id per content is picked here, not by MIN(image_id), for the reason OrderedById gives.
+        var open = _database.Read(c => ReadImages(c, $"""
             SELECT {ImageColumns} FROM catalog_images i
-            WHERE i.status = 'accepted'
-              AND i.image_id = (SELECT MIN(o.image_id) FROM catalog_images o WHERE o.content_hash = i.content_hash AND o.status = 'accepted')
+            WHERE i.status = 'accepted' AND i.content_hash IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM catalog_signatures s WHERE s.model_version = @model AND s.content_hash = i.content_hash)
               AND NOT EXISTS (SELECT 1 FROM catalog_signature_failures f WHERE f.model_version = @model AND f.content_hash = i.content_hash)
-            ORDER BY i.image_id
-            """, ("@model", modelVersion))));
+            """, ("@model", modelVersion)));
+        return Task.FromResult<IReadOnlyList<ImageRecord>>(OrderedById(open.GroupBy(i => i.ContentHash, StringComparer.Ordinal)
+            .Select(g => g.MinBy(i => i.ImageId, StringComparer.Ordinal)!).ToList()));
     }
 
     public Task<IReadOnlyList<(ImageRecord Image, SignatureLocation Signature)>> ListSignedAsync(string modelVersion, CancellationToken cancellationToken = default)
@@ -167,7 +168,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
             using var command = SqliteDatabase.Command(c, null, $"""
                 SELECT {ImageColumns}, s.shard, s.row FROM catalog_images i
                 JOIN catalog_signatures s ON s.content_hash = i.content_hash AND s.model_version = @model
-                WHERE i.status = 'accepted' ORDER BY i.image_id
+                WHERE i.status = 'accepted'
                 """, ("@model", modelVersion));
             using var reader = command.ExecuteReader();
             var rows = new List<(ImageRecord, SignatureLocation)>();
@@ -176,6 +177,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
                 var image = ReadImage(reader);
                 rows.Add((image, new SignatureLocation(modelVersion, image.ContentHash!, reader.GetString(11), reader.GetInt32(12))));
             }
+            rows.Sort((a, b) => string.CompareOrdinal(a.Item1.ImageId, b.Item1.ImageId)); // See OrderedById.
             return rows;
         }));
     }
@@ -197,6 +199,14 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     }
 
     public void Dispose() => _database.Dispose();
+
+    // Ordered here, not by ORDER BY: SQLite's BINARY collation compares UTF-8 bytes, which puts U+E000..U+FFFF after the
+    // characters above U+FFFF; the port promises ordinal (UTF-16) order, in which surrogate pairs sort before U+E000.
+    private static List<ImageRecord> OrderedById(List<ImageRecord> records)
+    {
+        records.Sort((a, b) => string.CompareOrdinal(a.ImageId, b.ImageId));
+        return records;
+    }
 
     private static List<ImageRecord> ReadImages(SqliteConnection connection, string sql, params (string, object?)[] parameters)
     {
