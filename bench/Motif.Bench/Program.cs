@@ -15,3 +15,7 @@ if (which is "clustering" or "all")
 {
     await ClusteringBench.RunAsync(repository);
 }
+if (which is "storage" or "all")
+{
+    await StorageBench.RunAsync(repository);
+}

@@ -9,16 +9,19 @@ internal static class ClustersCommand
 {
     public static Command Create()
     {
-        var output = RunCommand.WorkspaceOption();
+        var workspaceArguments = new WorkspaceArguments();
         var top = new Option<int>("--top") { Description = "Clusters listed, largest first (0: all).", DefaultValueFactory = _ => 20 };
-        var command = new Command("clusters", "Summarise the latest published clusters of a workspace.") { output, top };
+        var command = new Command("clusters", "Summarise the latest published clusters of a workspace.") { top };
+        workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var workspace = Workspace.OpenExisting(parse.GetRequiredValue(output));
+            var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
+            await using var opened = workspace;
             var latest = workspace is null ? null : await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
             if (latest is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"No published clusters in {Display.Safe(parse.GetRequiredValue(output).FullName)}: run `motif run <folder> --out <dir>` first.");
+                await parse.InvocationConfiguration.Error.WriteLineAsync(problem ??
+                    $"No published clusters in {Display.Safe(parse.GetRequiredValue(workspaceArguments.Out).FullName)}: run `motif run <folder> --out <dir>` first.");
                 return 2;
             }
             var manifest = latest.Manifest;

@@ -14,6 +14,7 @@ namespace Motif.Cli;
 internal sealed record RunSettings(
     DirectoryInfo Folder,
     DirectoryInfo Out,
+    StorageKind Storage,
     string Model,
     Precision Precision,
     ClusteringParameters Parameters,
@@ -23,6 +24,7 @@ internal sealed record RunSettings(
 
 /// <summary>What a run found and did, and how long each stage took.</summary>
 internal sealed record RunReport(
+    string Workspace,
     int Files,
     int NewOrChanged,
     int Unchanged,
@@ -55,11 +57,11 @@ internal static class CollectionRun
     public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
-        using var workspace = Workspace.Create(settings.Out);
+        await using var workspace = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken))!;
         await using var lease = await WorkspaceLease.AcquireAsync(workspace.Blobs,
             waiting: () => console.WriteLine("Waiting for the previous run's workspace lease to lapse (a crashed run holds it for up to 15 s)…"),
             cancellationToken: cancellationToken);
-        var released = workspace.SignatureJobs.ReleaseLocks();
+        var released = workspace.ReleaseLocks();
         if (released > 0)
         {
             console.WriteLine($"Resuming: {released} signature jobs were held by an interrupted run.");
@@ -107,7 +109,9 @@ internal static class CollectionRun
             intakeTime = clock.Elapsed;
 
             clock.Restart();
-            var signatures = context.AddTask("Signatures", maxValue: Math.Max(1, workspace.SignatureJobs.Count()));
+            // Every unsigned content has a job (or gets one below): the catalog counts them on every kind of queue.
+            var pending = (await workspace.Catalog.ListUnsignedAsync(embedder.ModelVersion, cancellationToken)).Count;
+            var signatures = context.AddTask("Signatures", maxValue: Math.Max(1, pending));
             var progress = new SyncProgress(batch =>
             {
                 signatures.Increment(batch.Received);
@@ -146,6 +150,7 @@ internal static class CollectionRun
             evaluation = Evaluation.Compute(truth, clustering.Signatures, published.Manifest, settings.Threads);
         }
         return new RunReport(
+            workspace.Description,
             files.Length, changed, unchanged, removed,
             images.Count(i => i.Status == ImageStatus.Accepted),
             images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)

@@ -13,7 +13,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var folder = new Argument<DirectoryInfo>("folder") { Description = "The collection: a folder of images, searched recursively." };
-        var output = WorkspaceOption();
+        var workspace = new WorkspaceArguments();
         var model = new Option<string>("--model")
         {
             Description = $"{ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
@@ -31,8 +31,9 @@ internal static class RunCommand
         };
         var command = new Command("run", "Take a folder of images to clusters: validate, sign, cluster and publish a manifest. Re-runs only process what changed; an interrupted run resumes.")
         {
-            folder, output, model, precision, minSamples, maxEps, xi, threads, batch, truth,
+            folder, model, precision, minSamples, maxEps, xi, threads, batch, truth,
         };
+        workspace.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
@@ -43,7 +44,7 @@ internal static class RunCommand
                 return 2;
             }
             var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(root.FullName, CollectionRun.DefaultTruthFile));
-            var settings = new RunSettings(root, parse.GetRequiredValue(output), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
+            var settings = new RunSettings(root, parse.GetRequiredValue(workspace.Out), parse.GetValue(workspace.Storage), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
                 new ClusteringParameters(parse.GetValue(maxEps), parse.GetValue(minSamples), Extraction.Xi, parse.GetValue(xi), null, PredecessorCorrection: true, null),
                 Math.Max(1, parse.GetValue(threads)), Math.Max(1, parse.GetValue(batch)), truthFile.Exists ? truthFile : null);
             var console = ConsoleFor(parse.InvocationConfiguration.Output);
@@ -63,16 +64,14 @@ internal static class RunCommand
                 await error.WriteLineAsync($"{e.Message} ({Display.Safe(settings.Out.FullName)})");
                 return 3;
             }
+            catch (Exception e) when (WorkspaceArguments.StorageFailure(settings.Storage, e) is { } message)
+            {
+                await error.WriteLineAsync(Display.Safe(message));
+                return 2;
+            }
         });
         return command;
     }
-
-    /// <summary>The --out option shared by every command that reads or writes a workspace.</summary>
-    public static Option<DirectoryInfo> WorkspaceOption() => new("--out")
-    {
-        Description = "The workspace folder: blobs, catalog, queue and manifests.",
-        DefaultValueFactory = _ => new DirectoryInfo(Workspace.DefaultFolder),
-    };
 
     /// <summary>A Spectre console over the command's output: animated on a terminal, plain lines when redirected or captured.</summary>
     public static IAnsiConsole ConsoleFor(TextWriter output)
@@ -100,7 +99,7 @@ internal static class RunCommand
         var r = report.Recluster;
         var manifest = r.Manifest?.Manifest;
         text.AppendLine();
-        text.AppendLine(c, $"Collection {Display.Safe(settings.Folder.FullName)} → workspace {Display.Safe(settings.Out.FullName)}");
+        text.AppendLine(c, $"Collection {Display.Safe(settings.Folder.FullName)} → workspace {Display.Safe(report.Workspace)}");
         text.AppendLine(c, $"  files               {report.Files,8:N0}  ({report.NewOrChanged:N0} new or changed, {report.Unchanged:N0} unchanged, {report.Removed:N0} removed since the last run)");
         text.AppendLine(c, $"  accepted            {report.Accepted,8:N0}");
         text.AppendLine(c, $"  rejected            {report.RejectedByReason.Values.Sum(),8:N0}{(report.RejectedByReason.Count == 0 ? "" : "  (" + string.Join(", ", report.RejectedByReason.Select(p => $"{p.Key} {p.Value}")) + "; in quarantine with their reasons)")}");
@@ -140,7 +139,8 @@ internal static class RunCommand
             text.AppendLine(c, $"  clusters   precision {e.Clusters.MeanPrecision:0.000}   recall {e.Clusters.MeanRecall:0.000}   ({e.Clusters.Components.Count:N0} families, {e.Clusters.AllNoiseComponentCount:N0} left entirely as noise)");
         }
         text.AppendLine();
-        text.AppendLine(c, $"Next: motif clusters --out {Display.Safe(settings.Out.ToString())}   ·   motif serve --out {Display.Safe(settings.Out.ToString())}");
+        var storage = settings.Storage == StorageKind.Embedded ? "" : $" --storage {settings.Storage.ToString().ToLowerInvariant()}";
+        text.AppendLine(c, $"Next: motif clusters --out {Display.Safe(settings.Out.ToString())}{storage}   ·   motif serve --out {Display.Safe(settings.Out.ToString())}{storage}");
         return text.ToString();
     }
 }

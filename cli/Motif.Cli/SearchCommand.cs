@@ -14,7 +14,7 @@ internal static class SearchCommand
     public static Command Create()
     {
         var image = new Argument<string>("image") { Description = "An image file, or the id (collection-relative path) of an image in the collection." };
-        var output = RunCommand.WorkspaceOption();
+        var workspaceArguments = new WorkspaceArguments();
         var k = new Option<int>("-k") { Description = "How many neighbours.", DefaultValueFactory = _ => 10 };
         var model = new Option<string>("--model")
         {
@@ -22,15 +22,16 @@ internal static class SearchCommand
             DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
         };
         var precision = ModelCatalog.PrecisionOption();
-        var command = new Command("search", "Find the images of a collection nearest to an image.") { image, output, k, model, precision };
+        var command = new Command("search", "Find the images of a collection nearest to an image.") { image, k, model, precision };
+        workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
-            var root = parse.GetRequiredValue(output);
-            using var workspace = Workspace.OpenExisting(root);
+            var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
+            await using var opened = workspace;
             if (workspace is null)
             {
-                await error.WriteLineAsync($"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
+                await error.WriteLineAsync(problem);
                 return 2;
             }
             var modelName = parse.GetValue(model)!;

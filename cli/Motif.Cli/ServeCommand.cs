@@ -7,18 +7,20 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var output = RunCommand.WorkspaceOption();
+        var workspaceArguments = new WorkspaceArguments();
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: any free port).", DefaultValueFactory = _ => 8080 };
         var command = new Command("serve", "Serve the latest clusters (page with thumbnails, nearest-image search, manifest, CSV, IIIF) on 127.0.0.1.")
         {
-            output, port,
+            port,
         };
+        workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
-            using var workspace = Workspace.OpenExisting(parse.GetRequiredValue(output));
+            var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
+            await using var opened = workspace;
             if (workspace is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"No workspace in {Display.Safe(parse.GetRequiredValue(output).FullName)}: run `motif run <folder> --out <dir>` first.");
+                await parse.InvocationConfiguration.Error.WriteLineAsync(problem);
                 return 2;
             }
             await using var app = Viewer.Build(workspace, parse.GetValue(port));

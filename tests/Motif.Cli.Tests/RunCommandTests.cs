@@ -140,6 +140,10 @@ public sealed class RunCommandTests : IDisposable
         {
             var errors = child.StandardError.ReadToEndAsync();
             _ = child.StandardOutput.ReadToEndAsync();
+            // The embedded path never loads an Azure SDK (.NET maps every assembly it loads).
+            var loaded = await File.ReadAllLinesAsync($"/proc/{child.Id}/maps");
+            Assert.Contains(loaded, l => l.EndsWith("/Motif.Storage.dll", StringComparison.Ordinal));
+            Assert.DoesNotContain(loaded, l => l.Contains("/Azure.", StringComparison.Ordinal) || l.EndsWith("/Motif.Storage.Azure.dll", StringComparison.Ordinal));
             using (var signal = Process.Start("kill", ["-INT", child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
             {
                 await signal.WaitForExitAsync();
@@ -190,7 +194,7 @@ public sealed class RunCommandTests : IDisposable
         var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
         Assert.True(exit == 0, error);
 
-        using var opened = Workspace.OpenExisting(new DirectoryInfo(workspace))!;
+        await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None))!;
         await using var app = Viewer.Build(opened, port: 0);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };

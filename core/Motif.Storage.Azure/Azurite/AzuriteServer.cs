@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Motif.Storage.Azure;
@@ -26,8 +27,8 @@ public sealed record AzuriteOptions
 
 /// <summary>
 /// An Azurite process serving Blob, Queue and Table Storage on free loopback ports, for the offline mode
-/// (<c>motif run --storage azurite</c>) and the tests. Stopped (and its process tree killed) on dispose; a watchdog
-/// kills it too if this process dies first, so a crashed test run leaves no emulator behind.
+/// (<c>motif run --storage azurite</c>) and the tests. Stopped gracefully on dispose (it saves its data); a watchdog
+/// kills it if this process dies first, so a crashed test run leaves no emulator behind.
 /// </summary>
 /// <remarks>
 /// Azurite authenticates with its well-known development account (<see cref="AccountName"/>, <see cref="AccountKey"/>),
@@ -106,7 +107,33 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Kills the emulator at once, as a crash would (its data folder stays).</summary>
+    /// <summary>
+    /// Stops the emulator as a service manager would (SIGTERM): it refuses new connections and saves its metadata, then
+    /// exits; clients in the middle of a request see their connection drop. Killed if it does not exit within 10 s.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        if (_process is { HasExited: false } process && SendSignal(process.Id, SigTerm) == 0)
+        {
+            using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            grace.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // It did not stop in time: kill it below.
+            }
+        }
+        Kill();
+    }
+
+    /// <summary>
+    /// Kills the emulator at once (SIGKILL), as a crash would. Its data folder stays, but Azurite saves its metadata only
+    /// every 5 seconds, so writes it acknowledged in the last 5 seconds are gone after a restart (Azure keeps every
+    /// acknowledged write: AzuriteDifferences shows this one).
+    /// </summary>
     public void Kill()
     {
         if (_process is { } process)
@@ -127,18 +154,15 @@ public sealed class AzuriteServer : IAsyncDisposable
         _watchdog = null;
     }
 
-    /// <summary>Starts the emulator again on the same ports and data folder (after <see cref="Kill"/>).</summary>
+    /// <summary>Starts the emulator again on the same ports and data folder (after <see cref="StopAsync"/> or <see cref="Kill"/>).</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
     {
         Kill();
         await RunAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    public ValueTask DisposeAsync()
-    {
-        Kill();
-        return ValueTask.CompletedTask;
-    }
+    /// <summary>Stops the emulator gracefully (<see cref="StopAsync"/>), so that everything it acknowledged is on disk.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
     private string LastOutput
     {
@@ -157,7 +181,9 @@ public sealed class AzuriteServer : IAsyncDisposable
         {
             _output.Clear();
         }
-        var start = new ProcessStartInfo(_options.Node)
+        // A session of its own: a Ctrl-C at the terminal reaches the host, which settles its work and then stops the
+        // emulator, instead of reaching the emulator too and cutting the host's last requests off.
+        var start = new ProcessStartInfo("setsid")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -165,7 +191,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         };
         foreach (var argument in new[]
         {
-            _options.Script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--location", _options.Location,
+            _options.Node, _options.Script, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--location", _options.Location,
             "--blobHost", "127.0.0.1", "--blobPort", $"{BlobPort}", "--queueHost", "127.0.0.1", "--queuePort", $"{QueuePort}",
             "--tableHost", "127.0.0.1", "--tablePort", $"{TablePort}",
         })
@@ -212,12 +238,15 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    // Kills Azurite if this process dies without disposing the server (a crashed or killed test host).
+    // Stops Azurite if this process dies without disposing the server (a crashed or killed host): SIGTERM, so that it
+    // saves what it acknowledged, then SIGKILL if it is still there 10 s later. In a session of its own, like Azurite.
     private static Process? StartWatchdog(int child)
     {
-        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false, RedirectStandardOutput = false };
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardOutput = false };
+        start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add($"while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; kill -9 {child} 2>/dev/null");
+        start.ArgumentList.Add($"while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; kill -TERM {child} 2>/dev/null; " +
+                               $"for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 {child} 2>/dev/null || exit 0; sleep 1; done; kill -9 {child} 2>/dev/null");
         try
         {
             return Process.Start(start);
@@ -250,6 +279,11 @@ public sealed class AzuriteServer : IAsyncDisposable
     }
 
     private static Uri Endpoint(int port) => new($"http://127.0.0.1:{port}/{AccountName}");
+
+    private const int SigTerm = 15;
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
 }
 
 /// <summary>Azurite could not be started; the message says why in one line.</summary>

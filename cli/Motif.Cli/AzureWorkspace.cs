@@ -1,0 +1,107 @@
+using Azure;
+using Azure.Identity;
+using Azure.Messaging.ServiceBus;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Storage;
+using Motif.Storage.Azure;
+
+namespace Motif.Cli;
+
+/// <summary>
+/// A workspace on the Azure adapters, composed by <see cref="MotifAzureStorage"/> from the same settings the Functions
+/// app and the worker read (environment variables, Functions style: <c>MotifStorage__blobServiceUri</c>, …).
+/// With <c>--storage azurite</c> and no <c>MotifStorage</c> setting, an Azurite is started for the command, its data in
+/// <c>&lt;out&gt;/azurite</c>, so a later command on the same <c>--out</c> finds the same collection.
+/// </summary>
+/// <remarks>A class of its own so that the embedded path never compiles a method that names an Azure type, and so never loads the SDKs.</remarks>
+internal static class AzureWorkspace
+{
+    /// <summary>The storage connection's name, as in the Functions app's settings.</summary>
+    public const string StorageConnection = "MotifStorage";
+
+    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken)
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var options = new MotifAzureStorageOptions();
+        AzuriteServer? azurite = null;
+        ServiceProvider? services = null;
+        try
+        {
+            AzureConnection storageConnection;
+            string where;
+            if (storage == StorageKind.Azurite && AzureConnection.Read(configuration, StorageConnection) is null)
+            {
+                var location = Path.Combine(root.FullName, "azurite");
+                if (!create && !Directory.Exists(location))
+                {
+                    return null;
+                }
+                azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(ModelCatalog.Home), Location = location }, cancellationToken);
+                storageConnection = AzureConnection.ForAzurite(azurite, StorageConnection);
+                where = $"{location} (Azurite on 127.0.0.1:{azurite.BlobPort}-{azurite.TablePort}, started for this command)";
+            }
+            else
+            {
+                storageConnection = AzureConnection.Read(configuration, StorageConnection) ?? throw new AzureConfigurationException(
+                    $"--storage {storage.ToString().ToLowerInvariant()} needs the {StorageConnection} settings: {StorageConnection}__blobServiceUri, __queueServiceUri and " +
+                    $"__tableServiceUri (or __accountName), with __credential=managedidentity and __clientId in Azure; {StorageConnection}=UseDevelopmentStorage=true for a running Azurite.");
+                where = storageConnection.BlobServiceUri is { } uri ? $"{uri.GetLeftPart(UriPartial.Authority)}/{options.Container}" : "Azurite (from MotifStorage)";
+            }
+            var serviceBus = storage == StorageKind.Azure ? AzureConnection.Read(configuration, options.ServiceBusConnection) : null;
+            services = new ServiceCollection().AddMotifAzureStorage(storageConnection, serviceBus, options).BuildServiceProvider();
+            if (create)
+            {
+                await MotifAzureStorage.EnsureCreatedAsync(services, cancellationToken);
+            }
+            var provider = services;
+            var server = azurite;
+            return new Workspace(where + (serviceBus is null ? "" : $", jobs on Service Bus {serviceBus.FullyQualifiedNamespace}"),
+                services.GetRequiredService<IBlobStore>(), services.GetRequiredService<IImageCatalog>(), services.GetRequiredService<IWorkQueue>(),
+                releaseLocks: () => 0,
+                dispose: async () =>
+                {
+                    await provider.DisposeAsync();
+                    if (server is not null)
+                    {
+                        await server.DisposeAsync();
+                    }
+                });
+        }
+        catch (Exception e) when (Describe(e) is { } message)
+        {
+            await DisposeAsync(services, azurite);
+            throw new WorkspaceUnavailableException(message, e);
+        }
+        catch
+        {
+            await DisposeAsync(services, azurite);
+            throw;
+        }
+    }
+
+    /// <summary>One line for a failure of the Azure side that a user can act on (settings, reachability, permissions), else null.</summary>
+    public static string? Describe(Exception e) => e switch
+    {
+        AzureConfigurationException or AzuriteException => e.Message,
+        AuthenticationFailedException or CredentialUnavailableException => $"No Azure credential: {FirstLine(e.Message)} (sign in with `az login`, or run with a managed identity).",
+        RequestFailedException { Status: 401 or 403 } r => $"Azure Storage refused access ({r.Status} {r.ErrorCode}): the identity needs the Storage Blob, Queue and Table Data Contributor roles.",
+        RequestFailedException r => $"Azure Storage failed ({(r.Status == 0 ? "unreachable" : r.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))}{(r.ErrorCode is null ? "" : " " + r.ErrorCode)}): {FirstLine(r.Message)}",
+        ServiceBusException s => $"Service Bus failed ({s.Reason}): {FirstLine(s.Message)}",
+        _ => null,
+    };
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
+
+    private static async Task DisposeAsync(ServiceProvider? services, AzuriteServer? azurite)
+    {
+        if (services is not null)
+        {
+            await services.DisposeAsync();
+        }
+        if (azurite is not null)
+        {
+            await azurite.DisposeAsync();
+        }
+    }
+}

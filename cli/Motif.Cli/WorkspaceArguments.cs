@@ -1,0 +1,52 @@
+using System.CommandLine;
+
+namespace Motif.Cli;
+
+/// <summary>The --out and --storage options of every command that reads or writes a workspace, and opening it from them.</summary>
+internal sealed class WorkspaceArguments
+{
+    public Option<DirectoryInfo> Out { get; } = new("--out")
+    {
+        Description = "The workspace folder: blobs, catalog, queue and manifests (with --storage azurite, the emulator's data).",
+        DefaultValueFactory = _ => new DirectoryInfo(Workspace.DefaultFolder),
+    };
+
+    public Option<StorageKind> Storage { get; } = new("--storage")
+    {
+        Description = "Where the workspace keeps its state: embedded (folder + SQLite, the default), azurite (the emulator; started for the command "
+                      + "with its data in --out unless MotifStorage is set) or azure (identity-based MotifStorage__blobServiceUri/…, and "
+                      + "MotifServiceBus__fullyQualifiedNamespace for jobs on Service Bus).",
+        DefaultValueFactory = _ => StorageKind.Embedded,
+    };
+
+    /// <summary>Adds both options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Out);
+        command.Options.Add(Storage);
+    }
+
+    /// <summary>The existing workspace the options name, or why there is none (one line, for the command's error output).</summary>
+    public async Task<(Workspace? Workspace, string? Problem)> OpenExistingAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var root = parse.GetRequiredValue(Out);
+        var storage = parse.GetValue(Storage);
+        try
+        {
+            return await Workspace.OpenAsync(root, storage, create: false, cancellationToken) is { } workspace
+                ? (workspace, null)
+                : (null, $"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
+        }
+        catch (Exception e) when (StorageFailure(storage, e) is { } message)
+        {
+            return (null, Display.Safe(message));
+        }
+    }
+
+    /// <summary>
+    /// One line for a storage failure a user can act on (workspace unavailable, Azure settings, access, reachability), or
+    /// null for a bug. The Azure part is asked only for Azure storage, so the embedded path never loads the Azure SDKs.
+    /// </summary>
+    public static string? StorageFailure(StorageKind storage, Exception e) =>
+        e is WorkspaceUnavailableException ? e.Message : storage == StorageKind.Embedded ? null : AzureWorkspace.Describe(e);
+}
