@@ -95,10 +95,10 @@ internal static partial class StorageBench
         var (e, a) = (Median(embedded), Median(onAzurite));
         Console.WriteLine($"motif run on {images} images (sample collection, 2 threads, fp32), median of {RunPasses} alternating passes, fresh workspace each");
         Console.WriteLine();
-        Console.WriteLine("| storage                         | process s | report total s | images/s | vs embedded |");
-        Console.WriteLine("|---------------------------------|----------:|---------------:|---------:|------------:|");
+        Console.WriteLine("| storage                            | process s | report total s | images/s | vs embedded |");
+        Console.WriteLine("|------------------------------------|----------:|---------------:|---------:|------------:|");
         Console.WriteLine($"| embedded: folder + SQLite (anchor) | {e.Process,9:0.00} | {e.Report,14:0.00} | {images / e.Process,8:0.0} | {1.0,10:0.00}× |");
-        Console.WriteLine($"| azurite: Blob, Queue, Table     | {a.Process,9:0.00} | {a.Report,14:0.00} | {images / a.Process,8:0.0} | {e.Process / a.Process,10:0.00}× |");
+        Console.WriteLine($"| azurite: Blob, Queue, Table        | {a.Process,9:0.00} | {a.Report,14:0.00} | {images / a.Process,8:0.0} | {e.Process / a.Process,10:0.00}× |");
         Console.WriteLine("(process: the whole `motif run`, Azurite's start included; report total: the run's own clock, from opening the workspace to publishing; goal ≥ 0.80×)");
         Console.WriteLine();
     }

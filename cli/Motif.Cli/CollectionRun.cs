@@ -85,7 +85,8 @@ internal static class CollectionRun
         {
             var clock = Stopwatch.StartNew();
             var intake = context.AddTask("Intake", maxValue: Math.Max(1, files.Length));
-            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = settings.Threads, CancellationToken = cancellationToken }, async (file, ct) =>
+            // Two files in flight per thread: one decodes while the other waits on storage round trips.
+            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 2 * settings.Threads, CancellationToken = cancellationToken }, async (file, ct) =>
             {
                 var outcome = await IngestAsync(ingest, file, ct);
                 if (outcome == IngestOutcome.Unchanged)

@@ -90,10 +90,15 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         int alreadySigned = 0, failed = 0;
         try
         {
+            // The catalog lookups and derivative downloads of the batch's jobs go out together: against a remote store
+            // they are round trips, and one after another they would cost more than the forward pass itself.
+            var jobs = messages.Select(m => (Message: m, Job: SignatureJob.TryParse(m))).ToArray();
+            var lookups = jobs.Select(j => j.Job is null ? null : LookUpAsync(j.Job, cancellationToken)).ToArray();
+            await Task.WhenAll(lookups.OfType<Task<(bool Signed, byte[]? Derivative)>>()).ConfigureAwait(false);
             var inBatch = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var message in messages)
+            for (var i = 0; i < jobs.Length; i++)
             {
-                var job = SignatureJob.TryParse(message);
+                var (message, job) = jobs[i];
                 if (job is null)
                 {
                     await signatureJobs.DeadLetterAsync(message, "malformed-job", "The message is not a signature job.", cancellationToken).ConfigureAwait(false);
@@ -101,15 +106,14 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                     failed++;
                     continue;
                 }
-                if (!inBatch.Add(job.ContentHash) ||
-                    await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
+                var (signed, derivative) = lookups[i]!.Result;
+                if (!inBatch.Add(job.ContentHash) || signed)
                 {
                     await CompleteAsync(message, cancellationToken).ConfigureAwait(false);
                     settled.Add(message.SequenceNumber);
                     alreadySigned++;
                     continue;
                 }
-                var derivative = await TryDownloadAsync(job.Derivative, cancellationToken).ConfigureAwait(false);
                 if (derivative is null)
                 {
                     await FailAsync(message, job, "derivative-missing", $"The derivative {job.Derivative} is not in the store.", cancellationToken).ConfigureAwait(false);
@@ -200,10 +204,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             new BlobPutOptions { ContentType = "application/octet-stream", Metadata = metadata, Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
         await catalog.AddSignaturesAsync(good.Select((p, row) => new SignatureLocation(embedder.ModelVersion, pending[p].Job.ContentHash, shard, row)).ToArray(),
             cancellationToken).ConfigureAwait(false);
-        foreach (var p in good)
-        {
-            await CompleteAsync(pending[p].Message, cancellationToken).ConfigureAwait(false);
-        }
+        await Task.WhenAll(good.Select(p => CompleteAsync(pending[p].Message, cancellationToken))).ConfigureAwait(false);
     }
 
     private async Task FailAsync(ReceivedMessage message, SignatureJob job, string reasonCode, string description, CancellationToken cancellationToken)
@@ -224,6 +225,16 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             // The work is recorded in the catalog; the redelivery will find it signed and complete it.
             _logger.LogWarning("Lost the lock on job {MessageId}; its redelivery will be a no-op.", message.MessageId);
         }
+    }
+
+    /// <summary>Whether the job's content is signed already, and if not, its derivative (null when it is missing).</summary>
+    private async Task<(bool Signed, byte[]? Derivative)> LookUpAsync(SignatureJob job, CancellationToken cancellationToken)
+    {
+        if (await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return (true, null);
+        }
+        return (false, await TryDownloadAsync(job.Derivative, cancellationToken).ConfigureAwait(false));
     }
 
     private async Task<byte[]?> TryDownloadAsync(string name, CancellationToken cancellationToken)

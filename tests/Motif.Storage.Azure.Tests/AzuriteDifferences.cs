@@ -1,4 +1,5 @@
 using Azure;
+using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 
@@ -65,5 +66,26 @@ public sealed class AzuriteDifferences
         }
 
         Assert.True(lost > 0, "every acknowledged write survived a SIGKILL: Azurite now saves synchronously, and the fault tests could kill it");
+    }
+
+    /// <summary>
+    /// Azure refuses an entity-group transaction that spans two partitions (400 CommandsInBatchActOnDifferentPartitions);
+    /// Azurite runs it. <see cref="TableImageCatalog"/> never sends one: every transaction holds one model's partition
+    /// (TableImageCatalogTests checks the requests it sends).
+    /// </summary>
+    [Fact]
+    public async Task A_transaction_across_two_partitions_is_accepted()
+    {
+        var azurite = await SharedAzurite.GetAsync();
+        var table = new TableClient(azurite.ConnectionString, SharedAzurite.UniqueName("tx"));
+        await table.CreateAsync();
+
+        await table.SubmitTransactionAsync(
+        [
+            new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("p1", "r")),
+            new TableTransactionAction(TableTransactionActionType.Add, new TableEntity("p2", "r")),
+        ]);
+
+        Assert.Equal(2, await table.QueryAsync<TableEntity>().CountAsync());
     }
 }

@@ -109,14 +109,14 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     /// <summary>
     /// Stops the emulator as a service manager would (SIGTERM): it refuses new connections and saves its metadata, then
-    /// exits; clients in the middle of a request see their connection drop. Killed if it does not exit within 10 s.
+    /// exits; clients in the middle of a request see their connection drop. Killed if it does not exit within 30 s (a kill could lose its last writes).
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
         if (_process is { HasExited: false } process && SendSignal(process.Id, SigTerm) == 0)
         {
             using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            grace.CancelAfter(TimeSpan.FromSeconds(10));
+            grace.CancelAfter(TimeSpan.FromSeconds(30));
             try
             {
                 await process.WaitForExitAsync(grace.Token).ConfigureAwait(false);
@@ -242,7 +242,8 @@ public sealed class AzuriteServer : IAsyncDisposable
     // saves what it acknowledged, then SIGKILL if it is still there 10 s later. In a session of its own, like Azurite.
     private static Process? StartWatchdog(int child)
     {
-        var start = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardOutput = false };
+        // Its output is discarded, so that it never holds the host's stdout open (a pipe reader would wait for it).
+        var start = new ProcessStartInfo("setsid") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add($"while kill -0 {Environment.ProcessId} 2>/dev/null && kill -0 {child} 2>/dev/null; do sleep 1; done; kill -TERM {child} 2>/dev/null; " +
