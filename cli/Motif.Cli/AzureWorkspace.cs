@@ -17,9 +17,6 @@ namespace Motif.Cli;
 /// <remarks>A class of its own so that the embedded path never compiles a method that names an Azure type, and so never loads the SDKs.</remarks>
 internal static class AzureWorkspace
 {
-    /// <summary>The storage connection's name, as in the Functions app's settings.</summary>
-    public const string StorageConnection = "MotifStorage";
-
     public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken)
     {
         var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
@@ -28,9 +25,11 @@ internal static class AzureWorkspace
         ServiceProvider? services = null;
         try
         {
+            var name = options.StorageConnection;
+            var configured = AzureConnection.Read(configuration, name);
             AzureConnection storageConnection;
             string where;
-            if (storage == StorageKind.Azurite && AzureConnection.Read(configuration, StorageConnection) is null)
+            if (storage == StorageKind.Azurite && configured is null)
             {
                 var location = Path.Combine(root.FullName, "azurite");
                 if (!create && !Directory.Exists(location))
@@ -38,14 +37,14 @@ internal static class AzureWorkspace
                     return null;
                 }
                 azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(ModelCatalog.Home), Location = location }, cancellationToken);
-                storageConnection = AzureConnection.ForAzurite(azurite, StorageConnection);
+                storageConnection = AzureConnection.ForAzurite(azurite, name);
                 where = $"{location} (Azurite on 127.0.0.1:{azurite.BlobPort}-{azurite.TablePort}, started for this command)";
             }
             else
             {
-                storageConnection = AzureConnection.Read(configuration, StorageConnection) ?? throw new AzureConfigurationException(
-                    $"--storage {storage.ToString().ToLowerInvariant()} needs the {StorageConnection} settings: {StorageConnection}__blobServiceUri, __queueServiceUri and " +
-                    $"__tableServiceUri (or __accountName), with __credential=managedidentity and __clientId in Azure; {StorageConnection}=UseDevelopmentStorage=true for a running Azurite.");
+                storageConnection = configured ?? throw new AzureConfigurationException(
+                    $"--storage {storage.ToString().ToLowerInvariant()} needs the {name} settings: {name}__blobServiceUri, __queueServiceUri and " +
+                    $"__tableServiceUri (or __accountName), with __credential=managedidentity and __clientId in Azure; {name}=UseDevelopmentStorage=true for a running Azurite.");
                 where = storageConnection.BlobServiceUri is { } uri ? $"{uri.GetLeftPart(UriPartial.Authority)}/{options.Container}" : "Azurite (from MotifStorage)";
             }
             var serviceBus = storage == StorageKind.Azure ? AzureConnection.Read(configuration, options.ServiceBusConnection) : null;

@@ -73,9 +73,6 @@ public sealed class AzuriteServer : IAsyncDisposable
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
         $"BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
 
-    /// <summary>Whether the emulator process is running.</summary>
-    public bool IsRunning => _process is { HasExited: false };
-
     /// <summary>Starts Azurite on three free loopback ports and waits until every service accepts connections.</summary>
     /// <exception cref="AzuriteException">Node or the script is missing, or Azurite did not come up (its output is in the message).</exception>
     public static async Task<AzuriteServer> StartAsync(AzuriteOptions options, CancellationToken cancellationToken = default)

@@ -54,9 +54,6 @@ public sealed class AzureBlobStore : IBlobStore
         _time = timeProvider ?? TimeProvider.System;
     }
 
-    /// <summary>The container's URI (no credentials in it).</summary>
-    public Uri Uri => _container.Uri;
-
     /// <summary>Creates the container unless it exists (private: no anonymous access).</summary>
     public async Task CreateContainerIfNotExistsAsync(CancellationToken cancellationToken = default) =>
         await _container.CreateIfNotExistsAsync(PublicAccessType.None, cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -102,10 +102,6 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
         await _poison.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The service's estimate of how many messages wait in the queue (locked ones included, dead letters not).</summary>
-    public async Task<int> ApproximateCountAsync(CancellationToken cancellationToken = default) =>
-        (await Call(() => _queue.GetPropertiesAsync(cancellationToken)).ConfigureAwait(false)).Value.ApproximateMessagesCount;
-
     public async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default) =>
         await SendWrappedAsync(Wrap(message), cancellationToken).ConfigureAwait(false);
 
@@ -170,14 +166,14 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
         var (id, receipt) = Lock(message);
         // Proving the lock first (by renewing it) means a consumer that lost its lock cannot add a second dead letter.
         var held = await Settle(message, () => _queue.UpdateMessageAsync(id, receipt, visibilityTimeout: Options.LockDuration, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await MoveToPoisonAsync(message, message.DeliveryCount, reason, description, cancellationToken).ConfigureAwait(false);
+        await MoveToPoisonAsync(message, reason, description, cancellationToken).ConfigureAwait(false);
         await Settle(message, () => _queue.DeleteMessageAsync(id, held.Value.PopReceipt, cancellationToken)).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<DeadLetteredMessage>> PeekDeadLetteredAsync(int maxMessages, long fromSequenceNumber = 0, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxMessages, 1);
-        await MoveExhaustedAsync(cancellationToken).ConfigureAwait(false);
+        await MoveAllExhaustedAsync(cancellationToken).ConfigureAwait(false);
         var all = await ReadPoisonAsync(cancellationToken).ConfigureAwait(false);
         return all.Where(m => m.SequenceNumber >= fromSequenceNumber).Take(maxMessages).ToArray();
     }
@@ -188,16 +184,12 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
         var received = new List<ReceivedMessage>(messages.Length);
         foreach (var raw in messages)
         {
-            var message = FromService(raw);
             if (raw.DequeueCount > Options.MaxDeliveryCount)
             {
-                // Its last lock expired with every delivery used: this receive is not a delivery but the move to poison.
-                var last = message with { DeliveryCount = (int)raw.DequeueCount - 1 };
-                await MoveToPoisonAsync(last, last.DeliveryCount, DeadLetterReasons.MaxDeliveryCountExceeded, LockExpiredDescription(last.DeliveryCount), cancellationToken).ConfigureAwait(false);
-                await Call(() => _queue.DeleteMessageAsync(raw.MessageId, raw.PopReceipt, cancellationToken)).ConfigureAwait(false);
+                await MoveExhaustedAsync(raw, cancellationToken).ConfigureAwait(false);
                 continue;
             }
-            received.Add(message);
+            received.Add(FromService(raw));
         }
         return received;
     }
@@ -208,7 +200,7 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
     /// front of the queue, so a message received alongside that is not exhausted is given back at once (its dequeue
     /// count then counts this look as a delivery: at most one message per exhausted one, and only on a listing).
     /// </summary>
-    private async Task MoveExhaustedAsync(CancellationToken cancellationToken)
+    private async Task MoveAllExhaustedAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -227,10 +219,19 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
                 await Call(() => _queue.UpdateMessageAsync(raw.MessageId, raw.PopReceipt, visibilityTimeout: TimeSpan.Zero, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 return;
             }
-            var message = FromService(raw) with { DeliveryCount = (int)raw.DequeueCount - 1 };
-            await MoveToPoisonAsync(message, message.DeliveryCount, DeadLetterReasons.MaxDeliveryCountExceeded, LockExpiredDescription(message.DeliveryCount), cancellationToken).ConfigureAwait(false);
-            await Call(() => _queue.DeleteMessageAsync(raw.MessageId, raw.PopReceipt, cancellationToken)).ConfigureAwait(false);
+            await MoveExhaustedAsync(raw, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Moves a message received with more dequeues than deliveries allowed: its last lock expired with every delivery used,
+    /// so this receive is not a delivery but the move to poison, with the deliveries it really had.
+    /// </summary>
+    private async Task MoveExhaustedAsync(QueueMessage raw, CancellationToken cancellationToken)
+    {
+        var last = FromService(raw) with { DeliveryCount = (int)raw.DequeueCount - 1 };
+        await MoveToPoisonAsync(last, DeadLetterReasons.MaxDeliveryCountExceeded, $"The lock of delivery {last.DeliveryCount} expired and no deliveries are left.", cancellationToken).ConfigureAwait(false);
+        await Call(() => _queue.DeleteMessageAsync(raw.MessageId, raw.PopReceipt, cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -284,10 +285,10 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
         await args.Queue.DeleteMessageAsync(raw.MessageId, raw.PopReceipt, args.CancellationToken).ConfigureAwait(false);
     }
 
-    private async Task MoveToPoisonAsync(ReceivedMessage message, int deliveries, string reason, string? description, CancellationToken cancellationToken)
+    private async Task MoveToPoisonAsync(ReceivedMessage message, string reason, string? description, CancellationToken cancellationToken)
     {
         var envelope = new QueueEnvelope(message.MessageId, message.SequenceNumber, message.ContentType, message.EnqueuedAt.ToUnixTimeMilliseconds());
-        var bytes = envelope.WrapDeadLetter(message.Body.Span, deliveries, _time.GetUtcNow(), reason, description);
+        var bytes = envelope.WrapDeadLetter(message.Body.Span, message.DeliveryCount, _time.GetUtcNow(), reason, description);
         await Call(() => _poison.SendMessageAsync(new BinaryData(bytes), timeToLive: NeverExpires, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
@@ -388,8 +389,6 @@ public sealed class QueueStorageWorkQueue : IWorkQueue
 
     private static WorkQueueException LockLost(ReceivedMessage message) => new(WorkQueueErrorCode.MessageLockLost,
         $"The lock on message {message.SequenceNumber} ('{message.MessageId}') expired or the message was already settled.");
-
-    private static string LockExpiredDescription(int deliveries) => $"The lock of delivery {deliveries} expired and no deliveries are left.";
 
     private static void ValidateQueueName(string queueName)
     {
