@@ -27,8 +27,6 @@ internal static class CatalogEntities
     public const string Shard = nameof(SignatureLocation.Shard);
     public const string Row = nameof(SignatureLocation.Row);
 
-    public const string Accepted = "accepted";
-
     /// <summary>The earliest time an Edm.DateTime property holds on Azure (Azurite takes earlier ones: checked here for both).</summary>
     public static readonly DateTimeOffset MinDateTime = new(1601, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
@@ -38,7 +36,7 @@ internal static class CatalogEntities
         {
             [ImageId] = Text(record.ImageId, "record.ImageId"),
             [ByteLength] = record.ByteLength,
-            [Status] = StatusCode(record.Status),
+            [Status] = CatalogConventions.StatusCode(record.Status),
             [Width] = record.Width,
             [Height] = record.Height,
             [UpdatedAt] = record.UpdatedAt >= MinDateTime ? record.UpdatedAt
@@ -58,12 +56,7 @@ internal static class CatalogEntities
         e.GetString(SourceStamp),
         e.GetString(ContentHash),
         e.GetInt64(ByteLength) ?? throw Corrupt(e, ByteLength),
-        e.GetString(Status) switch
-        {
-            Accepted => ImageStatus.Accepted,
-            "rejected" => ImageStatus.Rejected,
-            var other => throw new InvalidDataException($"Unknown image status '{other}' in the catalog."),
-        },
+        CatalogConventions.ParseStatus(e.GetString(Status)),
         e.GetString(ReasonCode),
         e.GetString(Message),
         e.GetString(Format),
@@ -134,13 +127,6 @@ internal static class CatalogEntities
             entity[name] = value;
         }
     }
-
-    private static string StatusCode(ImageStatus status) => status switch
-    {
-        ImageStatus.Accepted => Accepted,
-        ImageStatus.Rejected => "rejected",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown image status."),
-    };
 
     private static InvalidDataException Corrupt(TableEntity e, string property) =>
         new($"The catalog entity ({e.PartitionKey}, {e.RowKey}) has no valid {property}.");

@@ -59,9 +59,6 @@ public sealed class TableImageCatalog : IImageCatalog
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.MaxConcurrency, 1, nameof(options));
     }
 
-    /// <summary>The table's URI (no credentials in it).</summary>
-    public Uri Uri => _table.Uri;
-
     /// <summary>Creates the table unless it exists.</summary>
     public async Task CreateTableIfNotExistsAsync(CancellationToken cancellationToken = default) =>
         await _table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
@@ -78,7 +75,7 @@ public sealed class TableImageCatalog : IImageCatalog
     {
         var partitions = await Task.WhenAll(CatalogKeys.ImagePartitions.Select(partition =>
             QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {partition}"), null, CatalogEntities.ToImage, cancellationToken))).ConfigureAwait(false);
-        return OrderedById(partitions.SelectMany(p => p), i => i.ImageId);
+        return CatalogConventions.OrderedById(partitions.SelectMany(p => p), i => i.ImageId);
     }
 
     public async Task PutImageAsync(ImageRecord record, CancellationToken cancellationToken = default)
@@ -179,7 +176,7 @@ public sealed class TableImageCatalog : IImageCatalog
             .Where(i => i.ContentHash is not null && !done.Contains(i.ContentHash))
             .GroupBy(i => i.ContentHash, StringComparer.Ordinal)
             .Select(g => g.MinBy(i => i.ImageId, StringComparer.Ordinal)!);
-        return OrderedById(unsigned, i => i.ImageId);
+        return CatalogConventions.OrderedById(unsigned, i => i.ImageId);
     }
 
     public async Task<IReadOnlyList<(ImageRecord Image, SignatureLocation Signature)>> ListSignedAsync(string modelVersion, CancellationToken cancellationToken = default)
@@ -192,7 +189,7 @@ public sealed class TableImageCatalog : IImageCatalog
         var signed = (await images.ConfigureAwait(false))
             .Where(i => i.ContentHash is not null && byHash.ContainsKey(i.ContentHash))
             .Select(i => (Image: i, Signature: byHash[i.ContentHash!]));
-        return OrderedById(signed, s => s.Image.ImageId);
+        return CatalogConventions.OrderedById(signed, s => s.Image.ImageId);
     }
 
     public async Task<IReadOnlySet<string>> ListReferencedShardsAsync(CancellationToken cancellationToken = default)
@@ -307,7 +304,7 @@ public sealed class TableImageCatalog : IImageCatalog
     private async Task<IEnumerable<ImageRecord>> AcceptedImagesAsync(CancellationToken cancellationToken)
     {
         var partitions = await Task.WhenAll(CatalogKeys.ImagePartitions.Select(partition =>
-            QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Status eq {CatalogEntities.Accepted}"),
+            QueryAsync(TableClient.CreateQueryFilter($"PartitionKey eq {partition} and Status eq {CatalogConventions.Accepted}"),
                 null, CatalogEntities.ToImage, cancellationToken))).ConfigureAwait(false);
         return partitions.SelectMany(p => p);
     }
@@ -356,11 +353,4 @@ public sealed class TableImageCatalog : IImageCatalog
 
     private ParallelOptions Parallelism(CancellationToken cancellationToken) =>
         new() { MaxDegreeOfParallelism = _options.MaxConcurrency, CancellationToken = cancellationToken };
-
-    private static List<T> OrderedById<T>(IEnumerable<T> items, Func<T, string> id)
-    {
-        var list = items.ToList();
-        list.Sort((a, b) => string.CompareOrdinal(id(a), id(b)));
-        return list;
-    }
 }

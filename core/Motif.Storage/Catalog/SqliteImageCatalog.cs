@@ -63,7 +63,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     public Task<IReadOnlyList<ImageRecord>> ListImagesAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult<IReadOnlyList<ImageRecord>>(OrderedById(_database.Read(c => ReadImages(c, $"SELECT {ImageColumns} FROM catalog_images i"))));
+        return Task.FromResult<IReadOnlyList<ImageRecord>>(CatalogConventions.OrderedById(_database.Read(c => ReadImages(c, $"SELECT {ImageColumns} FROM catalog_images i")), i => i.ImageId));
     }
 
     public Task PutImageAsync(ImageRecord record, CancellationToken cancellationToken = default)
@@ -76,7 +76,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
             VALUES (@id, @stamp, @hash, @length, @status, @reason, @message, @format, @width, @height, @updated)
             """,
             ("@id", record.ImageId), ("@stamp", record.SourceStamp), ("@hash", record.ContentHash), ("@length", record.ByteLength),
-            ("@status", StatusCode(record.Status)), ("@reason", record.ReasonCode), ("@message", record.Message), ("@format", record.Format),
+            ("@status", CatalogConventions.StatusCode(record.Status)), ("@reason", record.ReasonCode), ("@message", record.Message), ("@format", record.Format),
             ("@width", record.Width), ("@height", record.Height), ("@updated", record.UpdatedAt.ToUnixTimeMilliseconds())));
         return Task.CompletedTask;
     }
@@ -148,15 +148,15 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
         cancellationToken.ThrowIfCancellationRequested();
-        // The lowest id per content is picked here, not by MIN(image_id), for the reason OrderedById gives.
+        // The lowest id per content is picked here, not by MIN(image_id), for the reason CatalogConventions.OrderedById gives.
         var open = _database.Read(c => ReadImages(c, $"""
             SELECT {ImageColumns} FROM catalog_images i
-            WHERE i.status = 'accepted' AND i.content_hash IS NOT NULL
+            WHERE i.status = '{CatalogConventions.Accepted}' AND i.content_hash IS NOT NULL
               AND NOT EXISTS (SELECT 1 FROM catalog_signatures s WHERE s.model_version = @model AND s.content_hash = i.content_hash)
               AND NOT EXISTS (SELECT 1 FROM catalog_signature_failures f WHERE f.model_version = @model AND f.content_hash = i.content_hash)
             """, ("@model", modelVersion)));
-        return Task.FromResult<IReadOnlyList<ImageRecord>>(OrderedById(open.GroupBy(i => i.ContentHash, StringComparer.Ordinal)
-            .Select(g => g.MinBy(i => i.ImageId, StringComparer.Ordinal)!).ToList()));
+        return Task.FromResult<IReadOnlyList<ImageRecord>>(CatalogConventions.OrderedById(open.GroupBy(i => i.ContentHash, StringComparer.Ordinal)
+            .Select(g => g.MinBy(i => i.ImageId, StringComparer.Ordinal)!), i => i.ImageId));
     }
 
     public Task<IReadOnlyList<(ImageRecord Image, SignatureLocation Signature)>> ListSignedAsync(string modelVersion, CancellationToken cancellationToken = default)
@@ -168,7 +168,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
             using var command = SqliteDatabase.Command(c, null, $"""
                 SELECT {ImageColumns}, s.shard, s.row FROM catalog_images i
                 JOIN catalog_signatures s ON s.content_hash = i.content_hash AND s.model_version = @model
-                WHERE i.status = 'accepted'
+                WHERE i.status = '{CatalogConventions.Accepted}'
                 """, ("@model", modelVersion));
             using var reader = command.ExecuteReader();
             var rows = new List<(ImageRecord, SignatureLocation)>();
@@ -177,8 +177,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
                 var image = ReadImage(reader);
                 rows.Add((image, new SignatureLocation(modelVersion, image.ContentHash!, reader.GetString(11), reader.GetInt32(12))));
             }
-            rows.Sort((a, b) => string.CompareOrdinal(a.Item1.ImageId, b.Item1.ImageId)); // See OrderedById.
-            return rows;
+            return CatalogConventions.OrderedById(rows, r => r.Item1.ImageId);
         }));
     }
 
@@ -200,14 +199,6 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
 
     public void Dispose() => _database.Dispose();
 
-    // Ordered here, not by ORDER BY: SQLite's BINARY collation compares UTF-8 bytes, which puts U+E000..U+FFFF after the
-    // characters above U+FFFF; the port promises ordinal (UTF-16) order, in which surrogate pairs sort before U+E000.
-    private static List<ImageRecord> OrderedById(List<ImageRecord> records)
-    {
-        records.Sort((a, b) => string.CompareOrdinal(a.ImageId, b.ImageId));
-        return records;
-    }
-
     private static List<ImageRecord> ReadImages(SqliteConnection connection, string sql, params (string, object?)[] parameters)
     {
         using var command = SqliteDatabase.Command(connection, null, sql, parameters);
@@ -225,23 +216,11 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
         r.IsDBNull(1) ? null : r.GetString(1),
         r.IsDBNull(2) ? null : r.GetString(2),
         r.GetInt64(3),
-        r.GetString(4) switch
-        {
-            "accepted" => ImageStatus.Accepted,
-            "rejected" => ImageStatus.Rejected,
-            var other => throw new InvalidDataException($"Unknown image status '{other}' in the catalog."),
-        },
+        CatalogConventions.ParseStatus(r.GetString(4)),
         r.IsDBNull(5) ? null : r.GetString(5),
         r.IsDBNull(6) ? null : r.GetString(6),
         r.IsDBNull(7) ? null : r.GetString(7),
         r.GetInt32(8),
         r.GetInt32(9),
         DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)));
-
-    private static string StatusCode(ImageStatus status) => status switch
-    {
-        ImageStatus.Accepted => "accepted",
-        ImageStatus.Rejected => "rejected",
-        _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Unknown image status."),
-    };
 }
