@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Motif.Core.Clustering;
@@ -29,7 +28,7 @@ internal static partial class ClusteringBench
         {
             var npy = await SignaturesAsync(folder, n);
             var motifLabels = Path.Combine(folder, $"{n}.motif.txt");
-            var motif = MotifCluster(root, npy, motifLabels);
+            var motif = MotifCluster(npy, motifLabels);
             if (!Compared.Contains(n))
             {
                 rows.Add($"| {n,7:N0} | {"",9} | {motif.Graph,8:0.00} | {motif.Optics,8:0.00} | {motif.Graph + motif.Optics,8:0.00} | {"",9} | {"",5} | {motif.PeakMiB,8:N0} |");
@@ -113,20 +112,9 @@ internal static partial class ClusteringBench
         await writer.CompleteAsync();
     }
 
-    private static (double Graph, double Optics, double PeakMiB) MotifCluster(string root, string npy, string labels)
+    private static (double Graph, double Optics, double PeakMiB) MotifCluster(string npy, string labels)
     {
-        var start = new ProcessStartInfo(Path.Combine(root, "motif")) { RedirectStandardOutput = true };
-        foreach (var argument in new[] { "cluster", npy, "--out", labels, "--threads", "2" })
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start ./motif");
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"motif cluster exited with {process.ExitCode}: {output}");
-        }
+        var output = Repository.RunMotif("cluster", npy, "--out", labels, "--threads", "2");
         double Figure(string label) => double.Parse(Regex.Match(output, label + @"\s+([0-9.,]+)").Groups[1].Value.Replace(",", ""), CultureInfo.InvariantCulture);
         return (Figure("neighbour graph"), Figure("OPTICS ordering"), Figure("peak memory"));
     }

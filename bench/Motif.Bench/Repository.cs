@@ -27,6 +27,21 @@ internal static class Repository
     /// about 4× slower in this kind of VM, and an anchor must run at its best.</summary>
     public static IReadOnlyDictionary<string, string> HugePages { get; } = new Dictionary<string, string> { ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1" };
 
+    /// <summary>Runs <c>./motif</c> with <paramref name="arguments"/> and returns what it printed; throws with its error output if it fails.</summary>
+    public static string RunMotif(params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Path.Combine(Root(), "motif")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start ./motif");
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"motif {string.Join(' ', arguments)} exited with {process.ExitCode}: {error.Result}");
+    }
+
     /// <summary>Runs an anchor script with Debian's Python (the python3 first on PATH cannot see Debian's packages)
     /// and parses the JSON line it prints.</summary>
     public static JsonElement Python(IReadOnlyDictionary<string, string>? environment, params string[] arguments)

@@ -77,20 +77,20 @@ internal static partial class StorageBench
         {
             scratch.Delete(recursive: true);
         }
-        await RunCommandAsync(root);
+        RunCommand(root);
     }
 
     /// <summary><c>motif run</c> on one collection, embedded and on Azurite, alternating, each on a fresh workspace.</summary>
-    private static async Task RunCommandAsync(string root)
+    private static void RunCommand(string root)
     {
         var collection = Path.Combine(root, ".cache", "bench", $"run-{RunImages}");
-        var images = SampleCollection(root, collection);
+        var images = SampleCollection(collection);
         var embedded = new List<(double Process, double Report)>();
         var onAzurite = new List<(double Process, double Report)>();
         for (var pass = 0; pass < RunPasses; pass++)
         {
-            embedded.Add(await TimeRunAsync(root, collection, "embedded"));
-            onAzurite.Add(await TimeRunAsync(root, collection, "azurite"));
+            embedded.Add(TimeRun(collection, "embedded"));
+            onAzurite.Add(TimeRun(collection, "azurite"));
         }
         var (e, a) = (Median(embedded), Median(onAzurite));
         Console.WriteLine($"motif run on {images} images (sample collection, 2 threads, fp32), median of {RunPasses} alternating passes, fresh workspace each");
@@ -103,13 +103,13 @@ internal static partial class StorageBench
         Console.WriteLine();
     }
 
-    private static async Task<(double Process, double Report)> TimeRunAsync(string root, string collection, string storage)
+    private static (double Process, double Report) TimeRun(string collection, string storage)
     {
         var workspace = Directory.CreateTempSubdirectory("motif-bench-run-");
         try
         {
             var clock = Stopwatch.StartNew();
-            var output = await MotifAsync(root, "run", collection, "--out", workspace.FullName, "--storage", storage, "--threads", "2", "--max-eps", "0.3");
+            var output = Repository.RunMotif("run", collection, "--out", workspace.FullName, "--storage", storage, "--threads", "2", "--max-eps", "0.3");
             var seconds = clock.Elapsed.TotalSeconds;
             var total = TotalLine().Match(output);
             return (seconds, total.Success ? double.Parse(total.Groups[1].Value, CultureInfo.InvariantCulture) : double.NaN);
@@ -121,7 +121,7 @@ internal static partial class StorageBench
     }
 
     /// <summary>Sample collections of 10 families each, one per seed, until there are <see cref="RunImages"/> images.</summary>
-    private static int SampleCollection(string root, string collection)
+    private static int SampleCollection(string collection)
     {
         var images = Directory.Exists(collection) ? Directory.GetFiles(collection, "images.txt", SearchOption.AllDirectories).Sum(f => File.ReadAllLines(f).Length) : 0;
         for (var seed = 1; images < RunImages; seed++)
@@ -129,25 +129,11 @@ internal static partial class StorageBench
             var part = Path.Combine(collection, $"seed-{seed}");
             if (!Directory.Exists(part))
             {
-                MotifAsync(root, "sample", part, "--families", "10", "--seed", seed.ToString(CultureInfo.InvariantCulture)).GetAwaiter().GetResult();
+                Repository.RunMotif("sample", part, "--families", "10", "--seed", seed.ToString(CultureInfo.InvariantCulture));
                 images += File.ReadAllLines(Path.Combine(part, "images.txt")).Length;
             }
         }
         return images;
-    }
-
-    private static async Task<string> MotifAsync(string root, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(Path.Combine(root, "motif")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start ./motif");
-        var error = process.StandardError.ReadToEndAsync();
-        var output = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode == 0 ? output : throw new InvalidOperationException($"motif {string.Join(' ', arguments)} exited with {process.ExitCode}: {await error}");
     }
 
     private static async Task RoundTripAsync(IWorkQueue queue)
