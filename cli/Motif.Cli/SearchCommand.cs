@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Motif.Core;
+using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
 

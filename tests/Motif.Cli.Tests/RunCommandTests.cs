@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Motif.Engine;
 using Motif.Pipeline;
 using Motif.Storage;
 using Motif.Testing;

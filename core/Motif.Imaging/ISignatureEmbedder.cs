@@ -1,0 +1,18 @@
+namespace Motif.Imaging;
+
+/// <summary>
+/// A network that turns preprocessed images into signatures, named by a version string. The version is part of
+/// every signature's key: signatures from different models (or input sizes) are never mixed in one graph.
+/// </summary>
+public interface ISignatureEmbedder
+{
+    /// <summary>Identifies the model and its input, e.g. "resnet50-imagenet@1.0.4 224px".</summary>
+    string ModelVersion { get; }
+
+    int Dimension { get; }
+
+    PreprocessSpec Preprocessing { get; }
+
+    /// <summary>Embeds <paramref name="count"/> images laid out as <see cref="Preprocessing"/> says into unit rows.</summary>
+    void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures);
+}
