@@ -3,7 +3,7 @@ using Azure.Identity;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Motif.Storage;
+using Motif.Pipeline.Composition;
 using Motif.Storage.Azure;
 
 namespace Motif.Cli;
@@ -17,17 +17,18 @@ namespace Motif.Cli;
 /// <remarks>A class of its own so that the embedded path never compiles a method that names an Azure type, and so never loads the SDKs.</remarks>
 internal static class AzureWorkspace
 {
-    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken)
+    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, MotifPipelineOptions options,
+        Action<IServiceCollection>? configure, CancellationToken cancellationToken)
     {
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
-        var options = new MotifAzureStorageOptions();
+        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var names = new MotifAzureStorageOptions();
         AzuriteServer? azurite = null;
         ServiceProvider? services = null;
         try
         {
-            var name = options.StorageConnection;
-            var configured = AzureConnection.Read(configuration, name);
-            AzureConnection storageConnection;
+            var name = names.StorageConnection;
+            var configured = AzureConnection.Read(environment, name);
+            IConfiguration configuration;
             string where;
             if (storage == StorageKind.Azurite && configured is null)
             {
@@ -37,35 +38,27 @@ internal static class AzureWorkspace
                     return null;
                 }
                 azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(ModelCatalog.Home), Location = location }, cancellationToken);
-                storageConnection = AzureConnection.ForAzurite(azurite, name);
+                configuration = new ConfigurationBuilder().AddInMemoryCollection([new(name, azurite.ConnectionString)]).Build();
                 where = $"{location} (Azurite on 127.0.0.1:{azurite.BlobPort}-{azurite.TablePort}, started for this command)";
             }
             else
             {
-                storageConnection = configured ?? throw new AzureConfigurationException(
+                var connection = configured ?? throw new AzureConfigurationException(
                     $"--storage {storage.ToString().ToLowerInvariant()} needs the {name} settings: {name}__blobServiceUri, __queueServiceUri and " +
                     $"__tableServiceUri (or __accountName), with __credential=managedidentity and __clientId in Azure; {name}=UseDevelopmentStorage=true for a running Azurite.");
-                where = storageConnection.BlobServiceUri is { } uri ? $"{uri.GetLeftPart(UriPartial.Authority)}/{options.Container}" : "Azurite (from MotifStorage)";
+                // Jobs go to Service Bus only with --storage azure; Azurite has Queue Storage.
+                configuration = storage == StorageKind.Azure ? environment : new ConfigurationBuilder().AddInMemoryCollection(environment.GetSection(name).AsEnumerable()).Build();
+                where = connection.BlobServiceUri is { } uri ? $"{uri.GetLeftPart(UriPartial.Authority)}/{names.Container}" : "Azurite (from MotifStorage)";
             }
-            var serviceBus = storage == StorageKind.Azure ? AzureConnection.Read(configuration, options.ServiceBusConnection) : null;
-            services = new ServiceCollection().AddMotifAzureStorage(storageConnection, serviceBus, options).BuildServiceProvider();
+            var serviceBus = storage == StorageKind.Azure ? AzureConnection.Read(environment, names.ServiceBusConnection) : null;
+            services = Workspace.Compose(options with { Storage = PipelineStorage.Azure }, configuration, configure);
             if (create)
             {
-                await MotifAzureStorage.EnsureCreatedAsync(services, cancellationToken);
+                await MotifPipeline.EnsureStorageAsync(services, cancellationToken);
             }
-            var provider = services;
             var server = azurite;
-            return new Workspace(where + (serviceBus is null ? "" : $", jobs on Service Bus {serviceBus.FullyQualifiedNamespace}"),
-                services.GetRequiredService<IBlobStore>(), services.GetRequiredService<IImageCatalog>(), services.GetRequiredService<IWorkQueue>(),
-                releaseLocks: () => 0,
-                dispose: async () =>
-                {
-                    await provider.DisposeAsync();
-                    if (server is not null)
-                    {
-                        await server.DisposeAsync();
-                    }
-                });
+            return new Workspace(where + (serviceBus is null ? "" : $", jobs on Service Bus {serviceBus.FullyQualifiedNamespace}"), services,
+                afterDispose: server is null ? null : () => server.DisposeAsync());
         }
         catch (Exception e) when (Describe(e) is { } message)
         {

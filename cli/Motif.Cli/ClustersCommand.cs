@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Motif.Pipeline;
 using Spectre.Console;
 
@@ -17,7 +18,7 @@ internal static class ClustersCommand
         {
             var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
             await using var opened = workspace;
-            var latest = workspace is null ? null : await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var latest = workspace is null ? null : await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             if (latest is null)
             {
                 await parse.InvocationConfiguration.Error.WriteLineAsync(problem ??

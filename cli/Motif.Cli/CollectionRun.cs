@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
 using Motif.Core;
 using Motif.Core.Manifests;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
+using Motif.Pipeline.Composition;
 using Motif.Storage;
 using Spectre.Console;
 
@@ -57,7 +59,16 @@ internal static class CollectionRun
     public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
-        await using var workspace = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken))!;
+        SignatureModel.Threads = settings.Threads;
+        var options = new MotifPipelineOptions
+        {
+            ModelVersion = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(settings.Model), precision: settings.Precision),
+            Clustering = settings.Parameters,
+            Threads = settings.Threads,
+            BatchSize = settings.Batch,
+        };
+        await using var workspace = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken, options,
+            services => services.AddSignatureModel(() => ModelCatalog.Open(settings.Model), ModelCatalog.VersionOf(settings.Model), settings.Precision)))!;
         await using var lease = await WorkspaceLease.AcquireAsync(workspace.Blobs,
             waiting: () => console.WriteLine("Waiting for the previous run's workspace lease to lapse (a crashed run holds it for up to 15 s)…"),
             cancellationToken: cancellationToken);
@@ -67,13 +78,10 @@ internal static class CollectionRun
             console.WriteLine($"Resuming: {released} signature jobs were held by an interrupted run.");
         }
 
-        SignatureModel.Threads = settings.Threads;
-        using var model = ModelCatalog.Open(settings.Model);
-        var embedder = new EngineSignatureEmbedder(model, ModelCatalog.VersionOf(settings.Model), precision: settings.Precision);
-        var ingest = new IngestService(workspace.Blobs, workspace.Catalog, workspace.SignatureJobs, new IngestOptions { ModelVersion = embedder.ModelVersion });
-        var signing = new SignatureService(workspace.Blobs, workspace.Catalog, workspace.SignatureJobs, embedder,
-            new SignatureServiceOptions { BatchSize = settings.Batch, PreprocessThreads = settings.Threads });
-        var recluster = new ReclusterService(workspace.Blobs, workspace.Catalog);
+        var embedder = workspace.Services.GetRequiredService<ISignatureEmbedder>();
+        var ingest = workspace.Services.GetRequiredService<IngestService>();
+        var signing = workspace.Services.GetRequiredService<SignatureService>();
+        var recluster = workspace.Services.GetRequiredService<ReclusterService>();
 
         var truth = settings.Truth?.FullName;
         var files = FolderIntake.List(settings.Folder).Where(f => f.Entry.FullName != truth).ToArray();

@@ -42,13 +42,13 @@ internal static class Viewer
         // HttpContext binds as a RequestDelegate, and the IResult it returns is silently dropped.
         app.MapGet("/", async (CancellationToken cancellationToken) =>
         {
-            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             var hashes = await HashesAsync(workspace, cancellationToken);
             return Results.Content(ClustersPage(latest?.Manifest, hashes), "text/html; charset=utf-8");
         });
         app.MapGet("/search", async (string image, int? k, CancellationToken cancellationToken) =>
         {
-            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             if (latest is null)
             {
                 return Results.NotFound();
@@ -69,7 +69,7 @@ internal static class Viewer
         app.MapGet("/manifest.json", (CancellationToken cancellationToken) => BlobAsync(workspace.Blobs, ManifestPublisher.LatestName, "application/json", cancellationToken));
         app.MapGet("/clusters.csv", async (CancellationToken cancellationToken) =>
         {
-            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             return latest is null ? Results.NotFound() : Results.Text(latest.Manifest.ToCsv(), "text/csv; charset=utf-8");
         });
         app.MapGet("/thumbnails/{hash}.jpg", async (string hash, CancellationToken cancellationToken) =>
@@ -78,12 +78,12 @@ internal static class Viewer
             CollectionBlobs.IsContentHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Derivative(hash), "image/jpeg", cancellationToken) : Results.NotFound());
         app.MapGet("/iiif/collection.json", async (HttpRequest request, CancellationToken cancellationToken) =>
         {
-            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             return latest is null ? Results.NotFound() : Results.Text(IiifExport.Collection(latest.Manifest, IiifBase(request)).ToJsonString(), "application/ld+json");
         });
         app.MapGet("/iiif/clusters/{id}/manifest.json", async (string id, HttpRequest request, CancellationToken cancellationToken) =>
         {
-            var latest = await new ReclusterService(workspace.Blobs, workspace.Catalog).ReadLatestAsync(cancellationToken);
+            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             if (latest is null || latest.Manifest.Clusters.All(c => c.Id != id))
             {
                 return Results.NotFound();

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Pipeline.Composition;
 using Motif.Storage;
 
 namespace Motif.Cli;
@@ -16,58 +19,64 @@ public enum StorageKind
 }
 
 /// <summary>
-/// The storage behind one workspace: a blob store, a catalog and the signature queue, through the same ports the
-/// Functions and the worker use. Embedded (DESIGN.md's default) is a local-folder blob store (<c>blobs/</c>) and one
-/// SQLite file (<c>motif.db</c>) holding the catalog and the queue; Azurite and Azure are the Azure adapters
+/// The pipeline's services over one workspace, composed by <see cref="MotifPipeline"/> exactly as the Functions app and
+/// the worker compose them. Embedded (DESIGN.md's default) is a local-folder blob store (<c>blobs/</c>) and one SQLite
+/// file (<c>motif.db</c>) holding the catalog and the queue; Azurite and Azure are the Azure adapters
 /// (<see cref="AzureWorkspace"/>), which the embedded path never loads.
 /// </summary>
 internal sealed class Workspace : IAsyncDisposable
 {
     public const string DefaultFolder = "motif-data";
 
-    private readonly Func<int> _releaseLocks;
-    private readonly Func<ValueTask> _dispose;
+    private readonly ServiceProvider _services;
+    private readonly Func<ValueTask>? _afterDispose;
 
-    internal Workspace(string description, IBlobStore blobs, IImageCatalog catalog, IWorkQueue signatureJobs, Func<int> releaseLocks, Func<ValueTask> dispose)
+    internal Workspace(string description, ServiceProvider services, Func<ValueTask>? afterDispose = null)
     {
-        (Description, Blobs, Catalog, SignatureJobs) = (description, blobs, catalog, signatureJobs);
-        (_releaseLocks, _dispose) = (releaseLocks, dispose);
+        (Description, _services, _afterDispose) = (description, services, afterDispose);
     }
 
     /// <summary>Where the state is, in words, for reports.</summary>
     public string Description { get; }
 
-    public IBlobStore Blobs { get; }
+    /// <summary>The composed services: the ports, IngestService, ReclusterService, and SignatureService when a model was registered.</summary>
+    public IServiceProvider Services => _services;
 
-    public IImageCatalog Catalog { get; }
+    public IBlobStore Blobs => _services.GetRequiredService<IBlobStore>();
 
-    public IWorkQueue SignatureJobs { get; }
+    public IImageCatalog Catalog => _services.GetRequiredService<IImageCatalog>();
 
-    /// <summary>Opens the workspace of <paramref name="root"/>, creating it; null when <paramref name="create"/> is false and there is none.</summary>
+    public IWorkQueue SignatureJobs => _services.GetRequiredService<IWorkQueue>();
+
+    /// <summary>
+    /// Opens the workspace of <paramref name="root"/>, creating it; null when <paramref name="create"/> is false and there
+    /// is none. <paramref name="options"/> (default: the pipeline's defaults) sets the model and parameters; its storage
+    /// and workspace are set here. <paramref name="configure"/> adds what the command brings, e.g. the model.
+    /// </summary>
     /// <exception cref="WorkspaceUnavailableException">Its storage cannot be reached or is not configured (one-line message).</exception>
-    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken)
+    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken,
+        MotifPipelineOptions? options = null, Action<IServiceCollection>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(root);
+        options ??= new MotifPipelineOptions();
         if (storage != StorageKind.Embedded)
         {
-            return await AzureWorkspace.OpenAsync(root, storage, create, cancellationToken);
+            return await AzureWorkspace.OpenAsync(root, storage, create, options, configure, cancellationToken);
         }
         if (!create && !File.Exists(Path.Combine(root.FullName, "motif.db")))
         {
             return null;
         }
-        root.Create();
-        var blobs = new LocalFolderBlobStore(Path.Combine(root.FullName, "blobs"));
-        var database = Path.Combine(root.FullName, "motif.db");
-        var catalog = new SqliteImageCatalog(database);
-        var queue = new SqliteWorkQueue(database, "signatures", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 5 });
-        return new Workspace($"{root.FullName} (embedded: folder and SQLite)", blobs, catalog, queue, queue.ReleaseLocks, () =>
-        {
-            queue.Dispose();
-            catalog.Dispose();
-            blobs.Dispose();
-            return ValueTask.CompletedTask;
-        });
+        var services = Compose(options with { Storage = PipelineStorage.Embedded, Workspace = root.FullName }, new ConfigurationBuilder().Build(), configure);
+        return new Workspace($"{root.FullName} (embedded: folder and SQLite)", services);
+    }
+
+    /// <summary>The pipeline's one composition, plus what the command adds.</summary>
+    internal static ServiceProvider Compose(MotifPipelineOptions options, IConfiguration configuration, Action<IServiceCollection>? configure)
+    {
+        var services = new ServiceCollection().AddMotifPipeline(options, configuration);
+        configure?.Invoke(services);
+        return services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = false, ValidateScopes = true });
     }
 
     /// <summary>
@@ -75,9 +84,16 @@ internal sealed class Workspace : IAsyncDisposable
     /// lease is its sole consumer). Azure's queues cannot release another receiver's locks: those jobs come back when
     /// their locks lapse, and meanwhile the catalog re-queues whatever is unsigned. Returns how many were released.
     /// </summary>
-    public int ReleaseLocks() => _releaseLocks();
+    public int ReleaseLocks() => _services.GetService<SqliteWorkQueue>()?.ReleaseLocks() ?? 0;
 
-    public ValueTask DisposeAsync() => _dispose();
+    public async ValueTask DisposeAsync()
+    {
+        await _services.DisposeAsync();
+        if (_afterDispose is not null)
+        {
+            await _afterDispose();
+        }
+    }
 }
 
 /// <summary>The workspace's storage cannot be used; the message says why in one line.</summary>

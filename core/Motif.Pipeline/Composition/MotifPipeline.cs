@@ -1,0 +1,80 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Motif.Imaging;
+using Motif.Storage;
+
+namespace Motif.Pipeline.Composition;
+
+/// <summary>
+/// The one composition of Motif's services, shared by every host: the CLI (<c>motif run</c>, <c>motif dev</c>), the
+/// Functions app, the worker and the tests. A host chooses adapters through configuration and adds what only it has
+/// (the worker and the CLI register an <see cref="ISignatureEmbedder"/>); it never wires a service by hand.
+/// </summary>
+/// <remarks>
+/// Registered, all singletons: the ports (<see cref="IBlobStore"/>, <see cref="IImageCatalog"/>, <see cref="IWorkQueue"/>
+/// for signature jobs, and the uploads container as the keyed <see cref="IBlobStore"/> <see cref="Uploads"/>), the
+/// <see cref="MotifPipelineOptions"/>, <see cref="IngestService"/>, <see cref="ReclusterService"/>,
+/// <see cref="NeighbourGraphStore"/> and <see cref="SignatureService"/> (which needs an embedder, so only a host with
+/// one can resolve it). The Azure adapters live in a class of their own, compiled only when chosen, so an embedded
+/// host never loads an Azure SDK.
+/// </remarks>
+public static class MotifPipeline
+{
+    /// <summary>The service key of the uploads container's <see cref="IBlobStore"/>.</summary>
+    public const string Uploads = "uploads";
+
+    /// <summary>Registers the pipeline with the options and connections in <paramref name="configuration"/>.</summary>
+    /// <exception cref="PipelineConfigurationException">A <c>Motif__…</c> setting is malformed.</exception>
+    public static IServiceCollection AddMotifPipeline(this IServiceCollection services, IConfiguration configuration) =>
+        services.AddMotifPipeline(MotifPipelineOptions.Read(configuration), configuration);
+
+    /// <summary>Registers the pipeline with <paramref name="options"/>; <paramref name="configuration"/> holds the Azure connections when <see cref="PipelineStorage.Azure"/> is chosen.</summary>
+    public static IServiceCollection AddMotifPipeline(this IServiceCollection services, MotifPipelineOptions options, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        if (options.Storage == PipelineStorage.Azure)
+        {
+            AzureAdapters.Add(services, options, configuration);
+        }
+        else
+        {
+            EmbeddedAdapters.Add(services, options);
+        }
+        services.AddSingleton(sp => new IngestService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(),
+            new IngestOptions { ModelVersion = options.ModelVersion }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<IngestService>>()));
+        services.AddSingleton(sp => new ReclusterService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>()));
+        services.AddSingleton(sp =>
+        {
+            var embedder = sp.GetRequiredService<ISignatureEmbedder>();
+            if (embedder.ModelVersion != options.ModelVersion)
+            {
+                // Intake asks for, and the timer clusters, Motif__ModelVersion's signatures: signing any other model
+                // would leave every image unsigned in their eyes.
+                throw new PipelineConfigurationException(
+                    $"The worker's model computes '{embedder.ModelVersion}' signatures but {MotifPipelineOptions.Section}__ModelVersion is '{options.ModelVersion}'.");
+            }
+            return new SignatureService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), embedder,
+                new SignatureServiceOptions { BatchSize = options.BatchSize, PreprocessThreads = options.Threads }, sp.GetService<ILogger<SignatureService>>());
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Creates what the chosen storage needs before first use (Azurite's container, table and queues; the embedded
+    /// folders). In Azure, main.bicep has created them and this only checks they are there.
+    /// </summary>
+    public static Task EnsureStorageAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return services.GetRequiredService<MotifPipelineOptions>().Storage == PipelineStorage.Azure
+            ? AzureAdapters.EnsureCreatedAsync(services, cancellationToken)
+            : Task.CompletedTask;
+    }
+}

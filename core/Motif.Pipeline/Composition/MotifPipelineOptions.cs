@@ -1,0 +1,111 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Motif.Core.Manifests;
+using Motif.Storage;
+
+namespace Motif.Pipeline.Composition;
+
+/// <summary>Which adapters the pipeline's ports get.</summary>
+public enum PipelineStorage
+{
+    /// <summary>A local folder (<c>blobs/</c>, <c>uploads/</c>) and one SQLite file (catalog and queue): <c>motif run</c>, <c>make demo</c>.</summary>
+    Embedded,
+
+    /// <summary>Blob, Table and Queue Storage (or Service Bus for the jobs) from the <c>MotifStorage</c>/<c>MotifServiceBus</c> connections: Azure, or Azurite.</summary>
+    Azure,
+}
+
+/// <summary>
+/// The pipeline's settings, the same for every host. Read from the <c>Motif</c> section of configuration
+/// (<c>Motif__Storage</c>, <c>Motif__Workspace</c>, … as app settings or environment variables); the Azure connections
+/// themselves are the Functions-style <c>MotifStorage__…</c> and <c>MotifServiceBus__…</c> settings.
+/// </summary>
+public sealed record MotifPipelineOptions
+{
+    public const string Section = "Motif";
+
+    /// <summary>The version of the packaged ResNet-50's fp32 signatures at 224 px, what <c>motif run</c> computes by default.</summary>
+    public const string DefaultModelVersion = "resnet50-imagenet@1.0.4 224px";
+
+    /// <summary>The container museums upload into, watched by IngestImage (a folder of that name in an embedded workspace).</summary>
+    public const string DefaultUploadsContainer = "uploads";
+
+    public PipelineStorage Storage { get; init; } = PipelineStorage.Embedded;
+
+    /// <summary>The workspace folder of <see cref="PipelineStorage.Embedded"/> storage.</summary>
+    public string? Workspace { get; init; }
+
+    /// <summary>
+    /// The model whose signatures intake asks for and reclustering reads. A host that signs (the worker, the CLI)
+    /// must run exactly this model: <see cref="SignatureService"/> refuses to start on any other.
+    /// </summary>
+    public string ModelVersion { get; init; } = DefaultModelVersion;
+
+    public ClusteringParameters Clustering { get; init; } = DefaultClustering;
+
+    /// <summary>Threads for preprocessing and for building the neighbour graph.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Signature jobs taken per receive and embedded in one forward pass.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    public string UploadsContainer { get; init; } = DefaultUploadsContainer;
+
+    /// <summary>Lock and delivery limits of the signature queue.</summary>
+    public WorkQueueOptions SignatureJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 5 };
+
+    /// <summary>OPTICS as <c>motif run</c> runs it by default: max_eps 0.13 (the research's radius), min_samples 2, xi 0.05.</summary>
+    public static ClusteringParameters DefaultClustering { get; } = new(0.13, 2, Extraction.Xi, 0.05, null, PredecessorCorrection: true, null);
+
+    /// <summary>The options in <paramref name="configuration"/>'s <c>Motif</c> section; what is absent keeps its default.</summary>
+    /// <exception cref="PipelineConfigurationException">A setting is malformed (the message names it).</exception>
+    public static MotifPipelineOptions Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(Section);
+        var defaults = new MotifPipelineOptions();
+        var storage = section["Storage"] switch
+        {
+            null or "" => defaults.Storage,
+            var s when s.Equals("embedded", StringComparison.OrdinalIgnoreCase) => PipelineStorage.Embedded,
+            var s when s.Equals("azure", StringComparison.OrdinalIgnoreCase) => PipelineStorage.Azure,
+            var s => throw new PipelineConfigurationException($"{Section}__Storage must be 'embedded' or 'azure', not '{s}'."),
+        };
+        var workspace = section["Workspace"];
+        if (storage == PipelineStorage.Embedded && string.IsNullOrWhiteSpace(workspace))
+        {
+            throw new PipelineConfigurationException($"{Section}__Workspace (a folder) is required with {Section}__Storage=embedded.");
+        }
+        var clustering = defaults.Clustering with
+        {
+            MaxEps = Number(section, "MaxEps", defaults.Clustering.MaxEps!.Value, min: 0, max: 2),
+            MinSamples = Number(section, "MinSamples", defaults.Clustering.MinSamples, min: 1, max: 1e6),
+            Xi = Number(section, "Xi", defaults.Clustering.Xi!.Value, min: 0, max: 1),
+        };
+        return new MotifPipelineOptions
+        {
+            Storage = storage,
+            Workspace = workspace,
+            ModelVersion = string.IsNullOrWhiteSpace(section["ModelVersion"]) ? defaults.ModelVersion : section["ModelVersion"]!,
+            Clustering = clustering,
+            Threads = (int)Number(section, "Threads", defaults.Threads, min: 1, max: 1024),
+            BatchSize = (int)Number(section, "BatchSize", defaults.BatchSize, min: 1, max: 4096),
+            UploadsContainer = string.IsNullOrWhiteSpace(section["UploadsContainer"]) ? defaults.UploadsContainer : section["UploadsContainer"]!,
+        };
+    }
+
+    private static double Number(IConfigurationSection section, string key, double fallback, double min, double max)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new PipelineConfigurationException($"{Section}__{key} must be a number from {min} to {max}, not '{text}'.");
+    }
+}
+
+/// <summary>A pipeline setting is missing or malformed; the message names it, in one line.</summary>
+public sealed class PipelineConfigurationException(string message) : Exception(message);
