@@ -35,6 +35,10 @@ internal sealed record RunReport(
     IReadOnlyDictionary<string, int> RejectedByReason,
     int SignedThisRun,
     IReadOnlyList<SignatureFailure> SignatureFailures,
+    int Signatures,
+    GraphUpdate? Graph,
+    TimeSpan LoadSignatures,
+    TimeSpan GraphUpdate,
     ReclusterResult Recluster,
     TimeSpan Intake,
     TimeSpan Signing,
@@ -82,12 +86,15 @@ internal static class CollectionRun
         var ingest = workspace.Services.GetRequiredService<IngestService>();
         var signing = workspace.Services.GetRequiredService<SignatureService>();
         var recluster = workspace.Services.GetRequiredService<ReclusterService>();
+        var graphs = workspace.Services.GetRequiredService<NeighbourGraphStore>();
 
         var truth = settings.Truth?.FullName;
         var files = FolderIntake.List(settings.Folder).Where(f => f.Entry.FullName != truth).ToArray();
         int changed = 0, unchanged = 0, removed = 0, signedThisRun = 0;
-        TimeSpan intakeTime = default, signingTime = default;
+        TimeSpan intakeTime = default, signingTime = default, loadTime = default, graphTime = default;
         ReclusterResult? clustering = null;
+        SignatureSet? set = null;
+        GraphUpdate? graph = null;
 
         await Progress(console).StartAsync(async context =>
         {
@@ -141,7 +148,14 @@ internal static class CollectionRun
             signingTime = clock.Elapsed;
 
             var clusterTask = context.AddTask("Clustering", maxValue: 1).IsIndeterminate();
-            clustering = await recluster.RunAsync(embedder.ModelVersion, settings.Parameters, settings.Threads, cancellationToken);
+            // The two calls the cloud makes apart: the worker keeps the stored graph current, the timer reclusters it.
+            clock.Restart();
+            set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, embedder.ModelVersion, cancellationToken);
+            loadTime = clock.Elapsed;
+            clock.Restart();
+            graph = set.Count == 0 ? null : await graphs.UpdateAsync(set, NeighbourGraphStore.RadiusOf(settings.Parameters), settings.Threads, cancellationToken);
+            graphTime = clock.Elapsed;
+            clustering = await recluster.RunAsync(embedder.ModelVersion, settings.Parameters, cancellationToken);
             clusterTask.Value = 1;
             clusterTask.IsIndeterminate = false;
         });
@@ -156,7 +170,7 @@ internal static class CollectionRun
         Evaluation? evaluation = null;
         if (truth is not null && File.Exists(truth) && clustering!.Manifest is { } published)
         {
-            evaluation = Evaluation.Compute(truth, clustering.Signatures, published.Manifest, settings.Threads);
+            evaluation = Evaluation.Compute(truth, set!, published.Manifest, settings.Threads);
         }
         return new RunReport(
             workspace.Description,
@@ -164,7 +178,7 @@ internal static class CollectionRun
             images.Count(i => i.Status == ImageStatus.Accepted),
             images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count()),
-            signedThisRun, failures, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
+            signedThisRun, failures, set!.Count, graph, loadTime, graphTime, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
     }
 
     private static async Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken)

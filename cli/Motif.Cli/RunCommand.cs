@@ -103,7 +103,7 @@ internal static class RunCommand
         text.AppendLine(c, $"  files               {report.Files,8:N0}  ({report.NewOrChanged:N0} new or changed, {report.Unchanged:N0} unchanged, {report.Removed:N0} removed since the last run)");
         text.AppendLine(c, $"  accepted            {report.Accepted,8:N0}");
         text.AppendLine(c, $"  rejected            {report.RejectedByReason.Values.Sum(),8:N0}{(report.RejectedByReason.Count == 0 ? "" : "  (" + string.Join(", ", report.RejectedByReason.Select(p => $"{p.Key} {p.Value}")) + "; in quarantine with their reasons)")}");
-        text.AppendLine(c, $"  signatures          {r.Signatures.Count,8:N0}  ({report.SignedThisRun:N0} computed in this run{(report.SignatureFailures.Count > 0 ? $", {report.SignatureFailures.Count} failed: " + string.Join(", ", report.SignatureFailures.GroupBy(f => f.ReasonCode).Select(g => $"{g.Key} {g.Count()}")) : "")})");
+        text.AppendLine(c, $"  signatures          {report.Signatures,8:N0}  ({report.SignedThisRun:N0} computed in this run{(report.SignatureFailures.Count > 0 ? $", {report.SignatureFailures.Count} failed: " + string.Join(", ", report.SignatureFailures.GroupBy(f => f.ReasonCode).Select(g => $"{g.Key} {g.Count()}")) : "")})");
         if (manifest is not null)
         {
             text.AppendLine(c, $"  clusters            {manifest.Counts.Clusters,8:N0}  ({manifest.Counts.Images - manifest.Counts.Noise:N0} images in clusters, largest {(manifest.Clusters.Count == 0 ? 0 : manifest.Clusters.Max(k => k.Size))})");
@@ -118,16 +118,20 @@ internal static class RunCommand
         text.AppendLine("Stage timings");
         text.AppendLine(c, $"  intake (validate, derivatives, catalog)  {report.Intake.TotalSeconds,8:0.00} s");
         text.AppendLine(c, $"  signatures (preprocess, embed, shards)   {report.Signing.TotalSeconds,8:0.00} s{(report.SignedThisRun > 0 ? $"  ({report.SignedThisRun / Math.Max(report.Signing.TotalSeconds, 1e-9):0.0} images/s)" : "")}");
-        text.AppendLine(c, $"  load signatures                          {r.Load.TotalSeconds,8:0.00} s");
+        text.AppendLine(c, $"  load signatures                          {report.LoadSignatures.TotalSeconds,8:0.00} s");
+        if (report.Graph is { } g)
+        {
+            text.AppendLine(c, $"  neighbour graph update                   {report.GraphUpdate.TotalSeconds,8:0.00} s  ({g.Graph.EntryCount:N0} pairs within {settings.Parameters.MaxEps:0.###}; rows: {g.AppendedRows:N0} new, {g.KeptRows:N0} reused from the stored graph)");
+        }
+        text.AppendLine(c, $"  load graph and catalog                   {r.Load.TotalSeconds,8:0.00} s  ({r.Images:N0} rows clustered{(r.StaleRows > 0 ? $", {r.StaleRows:N0} stale rows left out" : "")})");
         if (r.Published)
         {
-            text.AppendLine(c, $"  neighbour graph                          {r.Graph.TotalSeconds,8:0.00} s  ({r.NeighbourPairs:N0} pairs within {settings.Parameters.MaxEps:0.###}; rows: {r.GraphRowsAppended:N0} new, {r.GraphRowsKept:N0} reused from the stored graph)");
             text.AppendLine(c, $"  OPTICS + xi extraction                   {r.Optics.TotalSeconds,8:0.00} s");
             text.AppendLine(c, $"  publish manifest                         {r.Publish.TotalSeconds,8:0.00} s");
         }
         else
         {
-            text.AppendLine("  graph, OPTICS, publication               skipped: same images, model and parameters as the latest manifest");
+            text.AppendLine("  OPTICS, publication                      skipped: same images, model and parameters as the latest manifest");
         }
         text.AppendLine(c, $"  total                                    {report.Total.TotalSeconds,8:0.00} s");
         if (report.Evaluation is { } e)

@@ -30,6 +30,9 @@ public enum RejectionReason
 
     /// <summary>The file could not be read at all: permissions, an I/O error, or a symbolic link (never followed).</summary>
     Unreadable,
+
+    /// <summary>The upload's name cannot be an image id (control characters, a <c>..</c> segment, too long); it was not read.</summary>
+    InvalidName,
 }
 
 /// <summary>Stable text codes for <see cref="RejectionReason"/>.</summary>
@@ -46,6 +49,7 @@ public static class RejectionReasons
         RejectionReason.TooSmall => "too-small",
         RejectionReason.Corrupt => "corrupt",
         RejectionReason.Unreadable => "unreadable",
+        RejectionReason.InvalidName => "invalid-name",
         _ => throw new ArgumentOutOfRangeException(nameof(reason), reason, null),
     };
 

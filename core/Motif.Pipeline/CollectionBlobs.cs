@@ -26,6 +26,9 @@ public static class CollectionBlobs
     /// <summary>The lease blob that makes one embedded run the sole worker of a workspace.</summary>
     public const string WorkspaceLock = "locks/workspace";
 
+    /// <summary>The lease blob that makes one reclustering at a time publish (the timer may fire on two instances).</summary>
+    public const string ReclusterLock = "locks/recluster";
+
     /// <summary>A short, fixed-alphabet key for any text: the first 32 hex digits of its SHA-256.</summary>
     public static string KeyOf(string text) => ContentHash.Of(Encoding.UTF8.GetBytes(text)).Hex[..32];
 

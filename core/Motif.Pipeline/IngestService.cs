@@ -55,6 +55,9 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<IngestService>.Instance;
 
+    /// <summary>The limits intake validates with; a caller that reads the bytes itself (the IngestImage Function) bounds its read by <see cref="ValidationLimits.MaxBytes"/>.</summary>
+    public ValidationLimits Limits => options.Limits;
+
     /// <summary>
     /// Whether the catalog already holds the outcome for this source version, so the image need not be read at all
     /// (a re-run over an unchanged folder then costs one catalog lookup per file).
@@ -127,6 +130,19 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
         await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, null, byteLength, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow()),
             cancellationToken).ConfigureAwait(false);
         return IngestOutcome.Rejected;
+    }
+
+    /// <summary>
+    /// Records an upload whose name cannot be an image id (control characters, a <c>..</c> segment, too long, no
+    /// collection): nothing is read and nothing enters the catalog, whose keys are image ids; a quarantine record
+    /// under the SHA-256 of the raw name says why, so the museum can find out what happened to the file.
+    /// </summary>
+    public Task RefuseNameAsync(string rawName, string message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rawName);
+        ArgumentNullException.ThrowIfNull(message);
+        _logger.LogWarning("Refused an upload name ({Message})", message);
+        return WriteQuarantineRecordAsync(rawName, null, 0, RejectionReason.InvalidName, message, cancellationToken);
     }
 
     /// <summary>

@@ -9,6 +9,12 @@ namespace Motif.Pipeline;
 /// <summary>How a graph update went: rows whose pairs were kept from the stored graph, and rows appended.</summary>
 public sealed record GraphUpdate(NeighbourGraph Graph, int KeptRows, int AppendedRows);
 
+/// <summary>One row of a stored graph: the image and the content it had when its signature was added.</summary>
+public sealed record GraphRow(string ImageId, string ContentHash);
+
+/// <summary>A stored graph as read back: row i of <see cref="Graph"/> is <see cref="Rows"/>[i].</summary>
+public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Graph);
+
 /// <summary>
 /// Keeps the neighbour graph of a collection's signatures (one per model and radius) in the blob store, so a
 /// recluster computes only the pairs that involve new or changed images: the stored graph is cut down to the rows
@@ -20,6 +26,9 @@ public sealed record GraphUpdate(NeighbourGraph Graph, int KeptRows, int Appende
 /// One blob per graph, replaced whole (a reader sees the old graph or the new one, never a mix): a little-endian
 /// int32 length, the rows as JSON (image id and content hash per row: an image whose content changed is a new
 /// row), then the graph's binary form. A blob that does not read back is rebuilt rather than trusted.
+/// <para>Maintenance (<see cref="UpdateAsync"/>, which needs the signatures) belongs to whoever signs: the worker after
+/// each batch, <c>motif run</c> after its signing stage. Readers (<see cref="ReadAsync"/>: the Recluster timer, the
+/// neighbours API) never load a signature.</para>
 /// </remarks>
 public sealed class NeighbourGraphStore(IBlobStore blobs)
 {
@@ -29,13 +38,37 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
     public static string BlobName(string modelVersion, double radius) =>
         $"graphs/{CollectionBlobs.KeyOf(modelVersion + "\n" + radius.ToString("R", CultureInfo.InvariantCulture))}/graph.bin";
 
+    /// <summary>The radius a graph must have to serve OPTICS with <paramref name="parameters"/>: max_eps, or every pair when it is unset.</summary>
+    public static double RadiusOf(Core.Manifests.ClusteringParameters parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return parameters.MaxEps ?? double.PositiveInfinity;
+    }
+
+    /// <summary>The stored graph of <paramref name="modelVersion"/>'s signatures within <paramref name="radius"/>, or null when there is none (or it is damaged).</summary>
+    public async Task<StoredGraph?> ReadAsync(string modelVersion, double radius, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(modelVersion);
+        var stored = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, radius, cancellationToken).ConfigureAwait(false);
+        return stored is { } s ? new StoredGraph(s.Rows, s.Graph) : null;
+    }
+
     /// <summary>The graph of <paramref name="set"/> (rows in the set's order) within <paramref name="radius"/>, updated from the stored one and stored again.</summary>
+    /// <exception cref="ArgumentException">The set is empty (there is no dimension to build a graph in).</exception>
     public async Task<GraphUpdate> UpdateAsync(SignatureSet set, double radius, int threads = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
+        if (set.Count == 0)
+        {
+            throw new ArgumentException("There are no signatures to build a graph of.", nameof(set));
+        }
         var name = BlobName(set.ModelVersion, radius);
         var keys = set.Images.Select(i => new GraphRow(i.ImageId, i.ContentHash!)).ToArray();
         var stored = await TryReadAsync(name, set.Dimension, radius, cancellationToken).ConfigureAwait(false);
+        if (stored is not null && stored.Value.Rows.SequenceEqual(keys))
+        {
+            return new GraphUpdate(stored.Value.Graph, keys.Length, 0);   // nothing signed, removed or changed since: no write
+        }
 
         var storedRow = new Dictionary<GraphRow, int>();
         if (stored is not null)
@@ -70,7 +103,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         return new GraphUpdate(graph, kept.Length, added.Length);
     }
 
-    private async Task<(GraphRow[] Rows, NeighbourGraph Graph)?> TryReadAsync(string name, int dimension, double radius, CancellationToken cancellationToken)
+    private async Task<(GraphRow[] Rows, NeighbourGraph Graph)?> TryReadAsync(string name, int? dimension, double radius, CancellationToken cancellationToken)
     {
         try
         {
@@ -83,7 +116,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
             var rows = JsonSerializer.Deserialize<GraphRow[]>(bytes.AsSpan(4, rowsLength), Json);
             using var graphBytes = new MemoryStream(bytes, 4 + rowsLength, bytes.Length - 4 - rowsLength, writable: false);
             var graph = NeighbourGraph.ReadFrom(graphBytes);
-            return rows is not null && rows.Length == graph.Count && graph.Dimension == dimension && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
+            return rows is not null && rows.Length == graph.Count && (dimension is null || graph.Dimension == dimension) && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
                 ? (rows, graph)
                 : null;
         }
@@ -109,6 +142,4 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         buffer.Position = 0;
         await blobs.PutAsync(name, buffer, new BlobPutOptions { ContentType = "application/octet-stream" }, cancellationToken).ConfigureAwait(false);
     }
-
-    private sealed record GraphRow(string ImageId, string ContentHash);
 }

@@ -8,53 +8,69 @@ using Motif.Storage;
 namespace Motif.Pipeline;
 
 /// <summary>What a reclustering did, with the time of each stage.</summary>
+/// <param name="Manifest">The latest manifest after the run: the new one, or the one that stands.</param>
+/// <param name="Published">Whether this run published <paramref name="Manifest"/>.</param>
+/// <param name="Images">Rows clustered: the stored graph's rows that are still catalogued and signed.</param>
+/// <param name="StaleRows">Rows of the stored graph left out because their image left the catalog or changed content.</param>
+/// <param name="NeighbourPairs">Entries of the graph clustered (each pair counted in both rows).</param>
+/// <param name="Load">Reading the latest manifest, the stored graph and the catalog.</param>
+/// <param name="Optics">OPTICS and cluster extraction.</param>
+/// <param name="Publish">Writing the run and swapping manifests/latest.json.</param>
 public sealed record ReclusterResult(
     PublishedManifest? Manifest,
     bool Published,
-    SignatureSet Signatures,
+    int Images,
+    int StaleRows,
     long NeighbourPairs,
-    int GraphRowsKept,
-    int GraphRowsAppended,
     TimeSpan Load,
-    TimeSpan Graph,
     TimeSpan Optics,
     TimeSpan Publish);
 
 /// <summary>
-/// The Recluster step (the nightly timer Function, and the last stage of <c>motif run</c>): load the signatures,
-/// update the stored cosine neighbour graph within max_eps (only pairs with new images are computed, see
-/// <see cref="NeighbourGraphStore"/>), run OPTICS, extract clusters, and publish a manifest whose
-/// cluster ids are inherited from the previous one. Nothing is published when neither the input (image ids and
-/// their contents) nor the model nor the parameters changed since the latest manifest.
+/// The Recluster step (the nightly timer Function, and the last stage of <c>motif run</c>): read the stored cosine
+/// neighbour graph of the model's signatures within max_eps (<see cref="NeighbourGraphStore"/>, kept current by
+/// whoever signs), cut it to the rows whose image is still catalogued and signed with the same content, run OPTICS,
+/// extract clusters, and publish a manifest whose cluster ids are inherited from the previous one. Nothing is
+/// published when neither the input (image ids and their contents) nor the model nor the parameters changed since the
+/// latest manifest.
 /// </summary>
+/// <remarks>
+/// It never reads a signature: the graph (12 bytes per neighbour pair) and the catalog are all it needs, which is
+/// what lets the timer run in a small Functions instance. An image signed after the graph's last update is left for
+/// the next run: the graph's rows, not the catalog, say what can be clustered.
+/// </remarks>
 public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, TimeProvider? time = null)
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ManifestPublisher _publisher = new(blobs);
     private readonly NeighbourGraphStore _graphs = new(blobs);
 
-    /// <summary>Reclusters the signatures of <paramref name="modelVersion"/>; <paramref name="threads"/> build the graph.</summary>
+    /// <summary>Reclusters the stored graph of <paramref name="modelVersion"/>'s signatures within <paramref name="parameters"/>' max_eps.</summary>
     /// <exception cref="ManifestPublishConflictException">Another run published first; call again.</exception>
-    public async Task<ReclusterResult> RunAsync(string modelVersion, ClusteringParameters parameters, int threads = 1, CancellationToken cancellationToken = default)
+    public async Task<ReclusterResult> RunAsync(string modelVersion, ClusteringParameters parameters, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
         ArgumentNullException.ThrowIfNull(parameters);
         var clock = Stopwatch.StartNew();
         var latest = await _publisher.ReadLatestAsync(cancellationToken).ConfigureAwait(false);
-        var set = await SignatureSet.LoadAsync(blobs, catalog, modelVersion, cancellationToken).ConfigureAwait(false);
+        var stored = await _graphs.ReadAsync(modelVersion, NeighbourGraphStore.RadiusOf(parameters), cancellationToken).ConfigureAwait(false);
+        var signed = (await catalog.ListSignedAsync(modelVersion, cancellationToken).ConfigureAwait(false))
+            .Where(s => s.Image.Status == ImageStatus.Accepted && s.Image.ContentHash == s.Signature.ContentHash)
+            .Select(s => new GraphRow(s.Image.ImageId, s.Signature.ContentHash))
+            .ToHashSet();
+        var rows = stored is null ? [] : Enumerable.Range(0, stored.Rows.Count).Where(i => signed.Contains(stored.Rows[i])).ToArray();
+        var stale = (stored?.Rows.Count ?? 0) - rows.Length;
+        var kept = rows.Select(i => stored!.Rows[i]).ToArray();
         var load = clock.Elapsed;
-        var inputHash = InputSetHash(set);
-        if (set.Count == 0 ||
+        var inputHash = InputSetHash(kept);
+        if (kept.Length == 0 ||
             latest is not null && latest.Manifest.InputSetHash == inputHash && latest.Manifest.ModelVersion == modelVersion && latest.Manifest.Parameters == parameters)
         {
-            return new ReclusterResult(latest, false, set, 0, 0, 0, load, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+            return new ReclusterResult(latest, false, kept.Length, stale, 0, load, TimeSpan.Zero, TimeSpan.Zero);
         }
 
         clock.Restart();
-        var update = await _graphs.UpdateAsync(set, parameters.MaxEps ?? double.PositiveInfinity, threads, cancellationToken).ConfigureAwait(false);
-        var graph = update.Graph;
-        var graphTime = clock.Elapsed;
-        clock.Restart();
+        var graph = rows.Length == stored!.Rows.Count ? stored.Graph : stored.Graph.Select(rows);
         var optics = Optics.Order(graph, parameters.MinSamples);
         IReadOnlyList<int> labels = parameters.Extraction == Extraction.Dbscan
             ? Optics.ExtractDbscan(optics, parameters.Eps ?? throw new ArgumentException("DBSCAN extraction needs eps.", nameof(parameters)))
@@ -64,9 +80,9 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         clock.Restart();
         var now = _time.GetUtcNow();
         var run = new ManifestRun($"run-{now:yyyyMMddTHHmmssfffZ}-{inputHash[..8]}", now, modelVersion, parameters) { InputSetHash = inputHash };
-        var manifest = ClusterManifest.Create(run, set.ImageIds, set.Values, set.Dimension, optics, labels, latest?.Manifest);
+        var manifest = ClusterManifest.Create(run, [.. kept.Select(r => r.ImageId)], graph, optics, labels, latest?.Manifest);
         var published = await _publisher.PublishAsync(manifest, latest, cancellationToken).ConfigureAwait(false);
-        return new ReclusterResult(published, true, set, graph.EntryCount, update.KeptRows, update.AppendedRows, load, graphTime, opticsTime, clock.Elapsed);
+        return new ReclusterResult(published, true, kept.Length, stale, graph.EntryCount, load, opticsTime, clock.Elapsed);
     }
 
     /// <summary>The latest published manifest, or null.</summary>
@@ -76,10 +92,17 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
     public static string InputSetHash(SignatureSet set)
     {
         ArgumentNullException.ThrowIfNull(set);
+        return InputSetHash([.. set.Images.Select(i => new GraphRow(i.ImageId, i.ContentHash!))]);
+    }
+
+    /// <summary>The same hash over graph rows, in their order (the signature set's order, by image id).</summary>
+    public static string InputSetHash(IReadOnlyList<GraphRow> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
         var text = new StringBuilder();
-        foreach (var image in set.Images)
+        foreach (var row in rows)
         {
-            text.Append(image.ImageId).Append('\t').Append(image.ContentHash).Append('\n');
+            text.Append(row.ImageId).Append('\t').Append(row.ContentHash).Append('\n');
         }
         return ContentHash.Of(Encoding.UTF8.GetBytes(text.ToString())).Hex;
     }

@@ -6,10 +6,12 @@ namespace Motif.Pipeline;
 public sealed class WorkspaceBusyException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// An exclusive, self-renewing blob lease that makes its holder the only embedded run of a workspace (the pattern
-/// Azure uses for singleton work: a lease on a lock blob). A process that crashes cannot release it, so the lease is
-/// short and renewed in the background: a crashed holder's lease lapses after at most <see cref="Term"/>, and
-/// <see cref="AcquireAsync"/> waits that long before giving up, so the next run simply takes over.
+/// An exclusive, self-renewing blob lease on a lock blob: by default <see cref="CollectionBlobs.WorkspaceLock"/>, which
+/// makes its holder the only embedded run of a workspace; any other lock blob (<see cref="CollectionBlobs.ReclusterLock"/>)
+/// makes one piece of work a singleton across instances (the pattern Azure uses for singleton work). A process that
+/// crashes cannot release it, so the lease is short and renewed in the background: a crashed holder's lease lapses after
+/// at most <see cref="Term"/>, and <see cref="AcquireAsync(IBlobStore, string, TimeSpan?, Action?, CancellationToken)"/>
+/// waits that long by default before giving up, so the next run simply takes over.
 /// </summary>
 public sealed class WorkspaceLease : IAsyncDisposable
 {
@@ -17,13 +19,14 @@ public sealed class WorkspaceLease : IAsyncDisposable
     public static readonly TimeSpan Term = TimeSpan.FromSeconds(15);
 
     private readonly IBlobStore _blobs;
+    private readonly string _lockBlob;
     private readonly string _leaseId;
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewal;
 
-    private WorkspaceLease(IBlobStore blobs, string leaseId)
+    private WorkspaceLease(IBlobStore blobs, string lockBlob, string leaseId)
     {
-        (_blobs, _leaseId) = (blobs, leaseId);
+        (_blobs, _lockBlob, _leaseId) = (blobs, lockBlob, leaseId);
         _renewal = RenewAsync(_stop.Token);
     }
 
@@ -35,12 +38,21 @@ public sealed class WorkspaceLease : IAsyncDisposable
     /// crashed holder's lease to lapse); <paramref name="waiting"/> is called once if it has to wait.
     /// </summary>
     /// <exception cref="WorkspaceBusyException">Another live process holds the lease.</exception>
-    public static async Task<WorkspaceLease> AcquireAsync(IBlobStore blobs, TimeSpan? wait = null, Action? waiting = null, CancellationToken cancellationToken = default)
+    public static Task<WorkspaceLease> AcquireAsync(IBlobStore blobs, TimeSpan? wait = null, Action? waiting = null, CancellationToken cancellationToken = default) =>
+        AcquireAsync(blobs, CollectionBlobs.WorkspaceLock, wait, waiting, cancellationToken);
+
+    /// <summary>
+    /// Takes the lease on <paramref name="lockBlob"/> (created empty when missing), waiting up to <paramref name="wait"/>;
+    /// <see cref="TimeSpan.Zero"/> tries once, for work that a second instance should skip rather than repeat.
+    /// </summary>
+    /// <exception cref="WorkspaceBusyException">Another live process holds the lease.</exception>
+    public static async Task<WorkspaceLease> AcquireAsync(IBlobStore blobs, string lockBlob, TimeSpan? wait = null, Action? waiting = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentException.ThrowIfNullOrEmpty(lockBlob);
         try
         {
-            await blobs.PutAsync(CollectionBlobs.WorkspaceLock, new MemoryStream([]), new BlobPutOptions { Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
+            await blobs.PutAsync(lockBlob, new MemoryStream([]), new BlobPutOptions { Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
         }
         catch (BlobStoreException e) when (e.IsConditionFailure || e.ErrorCode == BlobErrorCode.LeaseIdMissing)
         {
@@ -52,14 +64,16 @@ public sealed class WorkspaceLease : IAsyncDisposable
         {
             try
             {
-                var lease = await blobs.AcquireLeaseAsync(CollectionBlobs.WorkspaceLock, Term, cancellationToken: cancellationToken).ConfigureAwait(false);
-                return new WorkspaceLease(blobs, lease.LeaseId);
+                var lease = await blobs.AcquireLeaseAsync(lockBlob, Term, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return new WorkspaceLease(blobs, lockBlob, lease.LeaseId);
             }
             catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.LeaseAlreadyPresent)
             {
                 if (DateTimeOffset.UtcNow >= deadline)
                 {
-                    throw new WorkspaceBusyException("Another motif process is using this workspace (its lease is held and renewed).", e);
+                    throw new WorkspaceBusyException(lockBlob == CollectionBlobs.WorkspaceLock
+                        ? "Another motif process is using this workspace (its lease is held and renewed)."
+                        : $"Another process holds {lockBlob} (its lease is held and renewed).", e);
                 }
                 if (!warned)
                 {
@@ -77,7 +91,7 @@ public sealed class WorkspaceLease : IAsyncDisposable
         await _renewal.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         try
         {
-            await _blobs.ReleaseLeaseAsync(CollectionBlobs.WorkspaceLock, _leaseId, CancellationToken.None).ConfigureAwait(false);
+            await _blobs.ReleaseLeaseAsync(_lockBlob, _leaseId, CancellationToken.None).ConfigureAwait(false);
         }
         catch (BlobStoreException)
         {
@@ -93,7 +107,7 @@ public sealed class WorkspaceLease : IAsyncDisposable
         {
             try
             {
-                await _blobs.RenewLeaseAsync(CollectionBlobs.WorkspaceLock, _leaseId, cancellationToken).ConfigureAwait(false);
+                await _blobs.RenewLeaseAsync(_lockBlob, _leaseId, cancellationToken).ConfigureAwait(false);
             }
             catch (BlobStoreException e)
             {

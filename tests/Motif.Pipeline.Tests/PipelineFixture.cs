@@ -60,6 +60,14 @@ internal sealed class PipelineFixture : IDisposable
 
     public ReclusterService Recluster { get; }
 
+    /// <summary>What the worker and the timer do apart, in sequence: the stored graph updated from the signatures, then reclustered.</summary>
+    public async Task<ReclusterResult> UpdateGraphAndReclusterAsync(Core.Manifests.ClusteringParameters parameters)
+    {
+        var set = await SignatureSet.LoadAsync(Blobs, Catalog, Embedder.ModelVersion);
+        await new NeighbourGraphStore(Blobs).UpdateAsync(set, NeighbourGraphStore.RadiusOf(parameters));
+        return await Recluster.RunAsync(Embedder.ModelVersion, parameters);
+    }
+
     public async Task<string> ReadTextAsync(string name)
     {
         await using var download = await Blobs.GetAsync(name);

@@ -170,23 +170,51 @@ public sealed class PipelineServicesTests : IDisposable
         await f.Ingest.IngestAsync("loner.png", null, Photo("astronaut.png"));
         await f.Signatures.ProcessAllAsync();
 
-        var first = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        var first = await f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.True(first.Published);
         var manifest = first.Manifest!.Manifest;
         Assert.Equal((7, 3, 1), (manifest.Counts.Images, manifest.Counts.Clusters, manifest.Counts.Noise));
         Assert.All(manifest.Clusters, c => Assert.Single(c.Members.Select(m => m.ImageId.Split('/')[0]).Distinct()));
 
-        var again = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        var again = await f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.False(again.Published);
         Assert.Equal(manifest.RunId, again.Manifest!.Manifest.RunId);
 
         // A new image joins: republished, and the three families keep their ids.
         await f.Ingest.IngestAsync("moon.png", null, Photo("moon.png"));
         await f.Signatures.ProcessAllAsync();
-        var third = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        var third = await f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.True(third.Published);
         Assert.Equal(manifest.Clusters.Select(c => c.Id).Order(), third.Manifest!.Manifest.Clusters.Select(c => c.Id).Order());
         Assert.Equal(8, third.Manifest.Manifest.Counts.Images);
+    }
+
+    [Fact]
+    public async Task Recluster_reads_the_stored_graph_and_leaves_out_rows_that_left_the_catalog()
+    {
+        foreach (var name in new[] { "coffee.png", "chelsea.png" })
+        {
+            var (original, copy) = Family(name);
+            await f.Ingest.IngestAsync($"{name}/original", null, original);
+            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+        }
+        await f.Signatures.ProcessAllAsync();
+        Assert.False((await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters)).Published);   // no graph yet: nothing to cluster
+
+        var first = await f.UpdateGraphAndReclusterAsync(Parameters);
+        Assert.Equal((4, 0, true), (first.Images, first.StaleRows, first.Published));
+
+        // The catalog changes but nobody updates the graph: the timer clusters what is both in the graph and catalogued,
+        // and never reads a signature (the shards are gone).
+        await f.Catalog.RemoveImagesAsync(["chelsea.png/copy"]);
+        foreach (var shard in await f.ListAsync("signatures/"))
+        {
+            await f.Blobs.DeleteAsync(shard);
+        }
+        var second = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        Assert.Equal((3, 1, true), (second.Images, second.StaleRows, second.Published));
+        Assert.DoesNotContain(second.Manifest!.Manifest.Images, i => i.ImageId == "chelsea.png/copy");
+        Assert.All(second.Manifest.Manifest.Clusters, c => Assert.Contains(c.Medoid, c.Members.Select(m => m.ImageId)));
     }
 
     [Fact]
@@ -263,5 +291,8 @@ public sealed class PipelineServicesTests : IDisposable
             Assert.Null(lease.Lost);
         }
         await using var next = await WorkspaceLease.AcquireAsync(f.Blobs, wait: TimeSpan.Zero);
+        // Another lock blob is another lease: the recluster singleton does not contend with the workspace.
+        await using var recluster = await WorkspaceLease.AcquireAsync(f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero);
+        await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero));
     }
 }

@@ -2,13 +2,14 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Motif.Core.Clustering;
+using Motif.Core.Signatures;
 
 namespace Motif.Core.Manifests;
 
 /// <summary>
 /// The published result of one clustering run (schema: cluster-manifest.schema.json next to this file):
 /// parameters, the identity of the input set, every cluster with its members in OPTICS order, and every
-/// image's cluster. Cluster ids are stable across runs (<see cref="Create"/>), so curators' annotations,
+/// image's cluster. Cluster ids are stable across runs (<see cref="StableIds"/>), so curators' annotations,
 /// which name a cluster id, stay attached to "the same" cluster after a rerun.
 /// </summary>
 public sealed record ClusterManifest
@@ -50,19 +51,60 @@ public sealed record ClusterManifest
     public static ClusterManifest Create(
         ManifestRun run,
         IReadOnlyList<string> imageIds,
-        ReadOnlySpan<float> signatures,
+        ReadOnlyMemory<float> signatures,
         int dimension,
         OpticsResult optics,
         IReadOnlyList<int> labels,
         ClusterManifest? previous,
         double jaccardThreshold = 0.5)
     {
-        ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(imageIds);
+        if (signatures.Length != imageIds.Count * dimension)
+        {
+            throw new ArgumentException("Image ids, signatures, OPTICS result and labels must describe the same rows.");
+        }
+        return Create(run, imageIds, optics, labels, previous, jaccardThreshold, rows => Medoid(signatures.Span, dimension, rows));
+    }
+
+    /// <summary>
+    /// Builds the manifest of a run from the neighbour graph OPTICS ran over, without the signatures: what the
+    /// Recluster timer has. Each cluster's medoid is then the member with the least summed <em>truncated</em> cosine
+    /// distance to the other members, min(d(i, j), r) with r the graph's radius: a pair the graph does not hold is
+    /// farther than r and counts as r. With every pair within r (always so for an infinite radius) this is the
+    /// exact medoid of the signature overload; ties go to the member first in OPTICS order.
+    /// </summary>
+    public static ClusterManifest Create(
+        ManifestRun run,
+        IReadOnlyList<string> imageIds,
+        NeighbourGraph graph,
+        OpticsResult optics,
+        IReadOnlyList<int> labels,
+        ClusterManifest? previous,
+        double jaccardThreshold = 0.5)
+    {
+        ArgumentNullException.ThrowIfNull(imageIds);
+        ArgumentNullException.ThrowIfNull(graph);
+        if (graph.Count != imageIds.Count)
+        {
+            throw new ArgumentException("Image ids, graph, OPTICS result and labels must describe the same rows.");
+        }
+        return Create(run, imageIds, optics, labels, previous, jaccardThreshold, rows => GraphMedoid(graph, rows));
+    }
+
+    private static ClusterManifest Create(
+        ManifestRun run,
+        IReadOnlyList<string> imageIds,
+        OpticsResult optics,
+        IReadOnlyList<int> labels,
+        ClusterManifest? previous,
+        double jaccardThreshold,
+        Func<int[], int> medoid)
+    {
+        ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(optics);
         ArgumentNullException.ThrowIfNull(labels);
         var n = imageIds.Count;
-        if (optics.Ordering.Count != n || labels.Count != n || signatures.Length != n * dimension)
+        if (optics.Ordering.Count != n || labels.Count != n)
         {
             throw new ArgumentException("Image ids, signatures, OPTICS result and labels must describe the same rows.");
         }
@@ -99,7 +141,7 @@ public sealed record ClusterManifest
             clusters.Add(new ManifestCluster(
                 ids[c],
                 rows.Length,
-                imageIds[Medoid(signatures, dimension, rows)],
+                imageIds[medoid(rows)],
                 [.. rows.Select(i => new ManifestMember(imageIds[i], position[i], Finite(optics.Reachability[i]), Finite(optics.CoreDistances[i])))]));
         }
         var noise = clusterOfRow.Count(c => c is null);
@@ -177,6 +219,43 @@ public sealed record ClusterManifest
     /// summed distance is the one with the largest dot product with the sum of the normalised members —
     /// exact, and O(|C|·D) instead of O(|C|²·D). Among equal sums (up to rounding) the member first in OPTICS order wins.
     /// </summary>
+    private static int GraphMedoid(NeighbourGraph graph, int[] rows)
+    {
+        // rows are in OPTICS order, so a strict improvement keeps the first of equal sums.
+        var member = new Dictionary<int, int>(rows.Length);
+        for (var r = 0; r < rows.Length; r++)
+        {
+            member[rows[r]] = r;
+        }
+        var best = 0;
+        var bestSum = double.PositiveInfinity;
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var neighbours = graph.NeighboursOf(rows[r]);
+            var distances = graph.DistancesOf(rows[r]);
+            var sum = 0.0;
+            var within = 0;
+            for (var k = 0; k < neighbours.Length; k++)
+            {
+                if (member.ContainsKey(neighbours[k]))
+                {
+                    sum += distances[k];
+                    within++;
+                }
+            }
+            var missing = rows.Length - 1 - within;
+            if (missing > 0)
+            {
+                sum += missing * graph.Radius;   // infinite radius: every pair is stored, so missing is 0
+            }
+            if (sum < bestSum)
+            {
+                (best, bestSum) = (r, sum);
+            }
+        }
+        return rows[best];
+    }
+
     private static int Medoid(ReadOnlySpan<float> signatures, int dimension, int[] rows)
     {
         var sum = new double[dimension];
@@ -248,7 +327,8 @@ public sealed record ClusteringParameters(
 public sealed record ManifestCounts(int Images, int Clusters, int Noise);
 
 /// <summary>A cluster: its stable <c>Id</c> ("C" and a number), size, <c>Medoid</c> (image id of the member with the
-/// least summed cosine distance to the others) and members in OPTICS order.</summary>
+/// least summed cosine distance to the others; from a neighbour graph, distances beyond its radius count as the radius)
+/// and members in OPTICS order.</summary>
 public sealed record ManifestCluster(string Id, int Size, string Medoid, IReadOnlyList<ManifestMember> Members);
 
 /// <summary>A cluster member: its position in the OPTICS ordering, reachability and core distance (null where undefined, ∞).</summary>

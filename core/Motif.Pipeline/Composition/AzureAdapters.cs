@@ -14,7 +14,13 @@ internal static class AzureAdapters
 {
     public static void Add(IServiceCollection services, MotifPipelineOptions options, IConfiguration configuration)
     {
-        var storage = new MotifAzureStorageOptions { SignatureJobs = options.SignatureJobs };
+        var storage = new MotifAzureStorageOptions
+        {
+            SignatureJobs = options.SignatureJobs,
+            Container = options.AzureNames.Container,
+            CatalogTable = options.AzureNames.CatalogTable,
+            SignatureQueue = options.AzureNames.SignatureQueue,
+        };
         services.AddMotifAzureStorage(configuration, storage);
         services.AddKeyedSingleton(MotifPipeline.Uploads, (sp, _) =>
             new AzureBlobStore(sp.GetRequiredService<global::Azure.Storage.Blobs.BlobServiceClient>().GetBlobContainerClient(options.UploadsContainer)));

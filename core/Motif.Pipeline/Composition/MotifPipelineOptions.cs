@@ -51,6 +51,12 @@ public sealed record MotifPipelineOptions
 
     public string UploadsContainer { get; init; } = DefaultUploadsContainer;
 
+    /// <summary>
+    /// Azure storage only: the container, catalog table and signature queue names (<c>motif</c>, <c>catalog</c>,
+    /// <c>signatures</c> by default, as main.bicep creates them). Tests give each fixture its own names on one Azurite.
+    /// </summary>
+    public AzureStorageNames AzureNames { get; init; } = new();
+
     /// <summary>Lock and delivery limits of the signature queue.</summary>
     public WorkQueueOptions SignatureJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 5 };
 
@@ -90,9 +96,18 @@ public sealed record MotifPipelineOptions
             Clustering = clustering,
             Threads = (int)Number(section, "Threads", defaults.Threads, min: 1, max: 1024),
             BatchSize = (int)Number(section, "BatchSize", defaults.BatchSize, min: 1, max: 4096),
-            UploadsContainer = string.IsNullOrWhiteSpace(section["UploadsContainer"]) ? defaults.UploadsContainer : section["UploadsContainer"]!,
+            UploadsContainer = Text(section, "UploadsContainer", defaults.UploadsContainer),
+            AzureNames = new AzureStorageNames
+            {
+                Container = Text(section, "Container", defaults.AzureNames.Container),
+                CatalogTable = Text(section, "CatalogTable", defaults.AzureNames.CatalogTable),
+                SignatureQueue = Text(section, "SignatureQueue", defaults.AzureNames.SignatureQueue),
+            },
         };
     }
+
+    private static string Text(IConfigurationSection section, string key, string fallback) =>
+        string.IsNullOrWhiteSpace(section[key]) ? fallback : section[key]!;
 
     private static double Number(IConfigurationSection section, string key, double fallback, double min, double max)
     {
@@ -105,6 +120,16 @@ public sealed record MotifPipelineOptions
             ? value
             : throw new PipelineConfigurationException($"{Section}__{key} must be a number from {min} to {max}, not '{text}'.");
     }
+}
+
+/// <summary>Where the Azure adapters keep their state (<c>Motif__Container</c>, <c>Motif__CatalogTable</c>, <c>Motif__SignatureQueue</c>).</summary>
+public sealed record AzureStorageNames
+{
+    public string Container { get; init; } = "motif";
+
+    public string CatalogTable { get; init; } = "catalog";
+
+    public string SignatureQueue { get; init; } = "signatures";
 }
 
 /// <summary>A pipeline setting is missing or malformed; the message names it, in one line.</summary>

@@ -43,6 +43,36 @@ public sealed class ClusterManifestTests
     }
 
     [Fact]
+    public void From_the_graph_the_medoid_is_exact_when_every_pair_is_stored_and_truncated_at_the_radius_otherwise()
+    {
+        double[] angles = [0.10, 0.12, 0.13, 0.17, 0.30, 2.00, 2.02, 2.05, 4.0, 4.01, 5.5];
+        var x = angles.SelectMany(a => new[] { (float)Math.Cos(a), (float)Math.Sin(a) }).ToArray();
+        var ids = angles.Select((_, i) => $"img-{i}").ToArray();
+        foreach (var radius in new[] { double.PositiveInfinity, 0.13, 0.002 })
+        {
+            var graph = NeighbourGraph.Build(x, 2, radius);
+            var optics = Optics.Order(graph, 2);
+            var labels = Optics.ExtractDbscan(optics, 0.01);
+            var fromGraph = ClusterManifest.Create(Run, ids, graph, optics, labels, previous: null);
+            var fromSignatures = ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous: null);
+
+            Assert.Equal(fromSignatures.Images, fromGraph.Images);
+            Assert.True(fromGraph.Counts.Clusters >= 2);
+            foreach (var cluster in fromGraph.Clusters)
+            {
+                // Brute force over the definition: Σ min(d, r), the first in OPTICS order among equal sums (up to rounding).
+                var rows = cluster.Members.Select(m => Array.IndexOf(ids, m.ImageId)).ToArray();
+                double Truncated(int i) => rows.Where(j => j != i).Sum(j => Math.Min(1 - Math.Cos(angles[i] - angles[j]), radius));
+                Assert.Equal(rows.Min(Truncated), Truncated(Array.IndexOf(ids, cluster.Medoid)), 1e-9);
+            }
+            if (double.IsPositiveInfinity(radius))
+            {
+                Assert.Equal(fromSignatures.Clusters.Select(c => c.Medoid), fromGraph.Clusters.Select(c => c.Medoid));
+            }
+        }
+    }
+
+    [Fact]
     public void Json_round_trips_and_conforms_to_the_committed_schema()
     {
         var manifest = Sample(previous: null);
