@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Configuration;
+using Motif.Pipeline.Composition;
+
+namespace Motif.Functions;
+
+/// <summary>
+/// The Functions app's own settings, from the same <c>Motif</c> section as the pipeline's (<c>Motif__…</c> app settings).
+/// </summary>
+public sealed record MotifFunctionsOptions
+{
+    /// <summary>The app setting that holds Recluster's schedule, as the Functions host resolves <c>%Motif:ReclusterSchedule%</c>.</summary>
+    public const string ReclusterScheduleSetting = "Motif:ReclusterSchedule";
+
+    /// <summary>Nightly at 02:00 UTC (NCRONTAB with seconds): the value main.bicep and local.settings set.</summary>
+    public const string DefaultReclusterSchedule = "0 0 2 * * *";
+
+    /// <summary>The largest query image <c>POST /api/search</c> takes: far below intake's limit, a query is a photo, not a master.</summary>
+    public const long DefaultSearchMaxBytes = 32L << 20;
+
+    /// <summary>
+    /// The worker's search endpoint (<c>Motif__WorkerSearchUri</c>), e.g. <c>https://motif-worker.internal…/search</c>:
+    /// the query image is embedded there because the worker holds the model. Null: search answers 503.
+    /// </summary>
+    public Uri? WorkerSearchUri { get; init; }
+
+    /// <summary>
+    /// Recluster's schedule for a runner that has no Functions host (<c>motif dev</c>). The host itself reads only the app
+    /// setting <c>Motif__ReclusterSchedule</c> and refuses to index Recluster when it is missing.
+    /// </summary>
+    public string ReclusterSchedule { get; init; } = DefaultReclusterSchedule;
+
+    public long SearchMaxBytes { get; init; } = DefaultSearchMaxBytes;
+
+    /// <summary>The options in <paramref name="configuration"/>'s <c>Motif</c> section; what is absent keeps its default.</summary>
+    /// <exception cref="PipelineConfigurationException">A setting is malformed (the message names it).</exception>
+    public static MotifFunctionsOptions Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(MotifPipelineOptions.Section);
+        var defaults = new MotifFunctionsOptions();
+        Uri? worker = null;
+        if (section["WorkerSearchUri"] is { Length: > 0 } text)
+        {
+            // Absolute http(s) without user info: the URI is logged and must never carry a credential.
+            if (!Uri.TryCreate(text, UriKind.Absolute, out worker) || worker.Scheme is not ("http" or "https") || worker.UserInfo.Length > 0)
+            {
+                throw new PipelineConfigurationException($"{MotifPipelineOptions.Section}__WorkerSearchUri must be an absolute http(s) URI without credentials.");
+            }
+        }
+        return new MotifFunctionsOptions
+        {
+            WorkerSearchUri = worker,
+            ReclusterSchedule = string.IsNullOrWhiteSpace(section["ReclusterSchedule"]) ? defaults.ReclusterSchedule : section["ReclusterSchedule"]!,
+        };
+    }
+}

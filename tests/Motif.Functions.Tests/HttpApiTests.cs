@@ -1,0 +1,144 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Motif.Core.Manifests;
+using Motif.Functions.Api;
+using Motif.Storage.Azure;
+using Motif.Testing;
+
+namespace Motif.Functions.Tests;
+
+/// <summary>The HTTP functions invoked with DefaultHttpContext requests: status codes and JSON shapes as clients see them.</summary>
+public sealed class HttpApiTests : IAsyncLifetime
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+    private static readonly CancellationToken None = CancellationToken.None;
+    private FunctionsFixture f = null!;
+
+    public async Task InitializeAsync() => f = await FunctionsFixture.StartAsync(new Dictionary<string, string?>
+    {
+        // Nothing listens on port 1: the worker is configured but unreachable.
+        ["Motif:WorkerSearchUri"] = "http://127.0.0.1:1/search",
+    });
+
+    public async Task DisposeAsync() => await f.DisposeAsync();
+
+    /// <summary>The JSON body of an MVC result as ASP.NET Core writes it (web defaults: camelCase).</summary>
+    private static (int Status, JsonElement Json) Body(IActionResult result) => result switch
+    {
+        ContentResult c => (c.StatusCode ?? 200, JsonDocument.Parse(c.Content!).RootElement),
+        ObjectResult o => (o.StatusCode ?? 200, JsonSerializer.SerializeToElement(o.Value, o.Value!.GetType(), Web)),
+        _ => throw new InvalidOperationException($"Unexpected result {result.GetType().Name}"),
+    };
+
+    [Fact]
+    public async Task Clusters_404_before_publication_then_the_manifest_and_each_cluster()
+    {
+        var clusters = f.Get<ClustersApi>();
+        var (status, problem) = Body(await clusters.GetClustersAsync(FunctionsFixture.Request(), None));
+        Assert.Equal(404, status);
+        Assert.Equal(404, problem.GetProperty("status").GetInt32());
+
+        await ReclusterTests.UploadFamiliesAsync(f);
+        await f.Get<Recluster>().RunAsync(null, None);
+        var request = FunctionsFixture.Request();
+        (status, var manifest) = Body(await clusters.GetClustersAsync(request, None));
+        Assert.Equal(200, status);
+        Assert.Equal(ClusterManifest.CurrentSchemaVersion, manifest.GetProperty("schemaVersion").GetInt32());
+        Assert.Equal(4, manifest.GetProperty("images").GetArrayLength());
+        Assert.False(string.IsNullOrEmpty(request.HttpContext.Response.Headers.ETag));
+
+        var id = manifest.GetProperty("clusters")[0].GetProperty("id").GetString()!;
+        (status, var cluster) = Body(await clusters.GetClusterAsync(FunctionsFixture.Request(), id, None));
+        Assert.Equal(200, status);
+        Assert.Equal(id, cluster.GetProperty("id").GetString());
+        Assert.Equal(2, cluster.GetProperty("size").GetInt32());
+        Assert.Equal(JsonValueKind.String, cluster.GetProperty("medoid").ValueKind);
+        Assert.Equal(404, Body(await clusters.GetClusterAsync(FunctionsFixture.Request(), "C999", None)).Status);
+    }
+
+    [Fact]
+    public async Task Images_by_base64url_key_with_links_neighbours_and_files()
+    {
+        await ReclusterTests.UploadFamiliesAsync(f);
+        await f.UploadAndIngestAsync("museum/junk.jpg", ImageFixtures.TextNamedJpeg());
+        await f.Get<Recluster>().RunAsync(null, None);
+        var images = f.Get<ImagesApi>();
+        var id = "museum/coffee.png/original.png";
+        var key = ApiIds.Encode(id);
+        Assert.Equal(id, ApiIds.Decode(key));
+        Assert.DoesNotContain('/', key);
+
+        var (status, image) = Body(await images.GetImageAsync(FunctionsFixture.Request(), key, None));
+        Assert.Equal(200, status);
+        Assert.Equal((id, key, "accepted"), (image.GetProperty("id").GetString(), image.GetProperty("key").GetString(), image.GetProperty("status").GetString()));
+        Assert.StartsWith("C", image.GetProperty("clusterId").GetString());
+        var links = image.GetProperty("links");
+        Assert.Equal($"/api/images/{key}/neighbours", links.GetProperty("neighbours").GetString());
+        var hash = image.GetProperty("contentHash").GetString()!;
+        Assert.Equal($"/api/thumbnails/{hash}", links.GetProperty("thumbnail").GetString());
+
+        (status, var rejected) = Body(await images.GetImageAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/junk.jpg"), None));
+        Assert.Equal((200, "rejected", "unknown-format"), (status, rejected.GetProperty("status").GetString(), rejected.GetProperty("reason").GetString()));
+        Assert.Equal(JsonValueKind.Null, rejected.GetProperty("links").GetProperty("thumbnail").ValueKind);
+
+        Assert.Equal(400, Body(await images.GetImageAsync(FunctionsFixture.Request(), "not base64url!", None)).Status);
+        Assert.Equal(404, Body(await images.GetImageAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/none.jpg"), None)).Status);
+
+        (status, var neighbours) = Body(await images.GetNeighboursAsync(FunctionsFixture.Request(query: "?k=1"), key, None));
+        Assert.Equal(200, status);
+        var nearest = Assert.Single(neighbours.GetProperty("neighbours").EnumerateArray());
+        Assert.Equal("museum/coffee.png/copy.jpg", nearest.GetProperty("id").GetString());
+        Assert.InRange(nearest.GetProperty("distance").GetDouble(), 0, 0.3);
+        Assert.Equal(0.3, neighbours.GetProperty("radius").GetDouble());
+        Assert.Equal(400, Body(await images.GetNeighboursAsync(FunctionsFixture.Request(query: "?k=0"), key, None)).Status);
+        Assert.Equal(404, Body(await images.GetNeighboursAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/junk.jpg"), None)).Status);
+
+        var thumbnail = Assert.IsType<FileStreamResult>(await images.GetThumbnailAsync(FunctionsFixture.Request(), hash, None));
+        Assert.Equal("image/jpeg", thumbnail.ContentType);
+        Assert.Equal(400, Body(await images.GetThumbnailAsync(FunctionsFixture.Request(), "../secret", None)).Status);
+        Assert.Equal(404, Body(await images.GetDerivativeAsync(FunctionsFixture.Request(), new string('0', 64), None)).Status);
+    }
+
+    [Fact]
+    public async Task Search_validates_and_bounds_the_query_and_answers_503_without_a_reachable_worker()
+    {
+        var search = f.Get<SearchApi>();
+        var jpeg = ImageFixtures.Jpeg(120, 90);
+
+        var (status, problem) = Body(await search.SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None));
+        Assert.Equal(503, status);
+        Assert.Equal("Search unavailable", problem.GetProperty("title").GetString());
+
+        (status, problem) = Body(await search.SearchAsync(FunctionsFixture.Request("POST", body: "not an image"u8.ToArray(), contentType: "image/jpeg"), None));
+        Assert.Equal(422, status);
+        Assert.StartsWith("unknown-format", problem.GetProperty("detail").GetString());
+
+        var oversized = FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg");
+        oversized.ContentLength = MotifFunctionsOptions.DefaultSearchMaxBytes + 1;
+        Assert.Equal(413, Body(await search.SearchAsync(oversized, None)).Status);
+        Assert.Equal(400, Body(await search.SearchAsync(FunctionsFixture.Request("POST", query: "?k=abc", body: jpeg), None)).Status);
+
+        var form = FunctionsFixture.Request("POST", body: "--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n--b--\r\n"u8.ToArray(), contentType: "multipart/form-data; boundary=b");
+        Assert.Equal(400, Body(await search.SearchAsync(form, None)).Status);
+
+        await using var unconfigured = await FunctionsFixture.StartAsync();
+        (status, problem) = Body(await unconfigured.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg), None));
+        Assert.Equal(503, status);
+        Assert.Contains("Motif__WorkerSearchUri", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Health_reports_ok_and_carries_no_secret()
+    {
+        var (status, health) = Body(await f.Get<HealthApi>().GetAsync(FunctionsFixture.Request(), None));
+
+        Assert.Equal(200, status);
+        Assert.Equal(("ok", "azure", TinyEmbedder.Version, true), (health.GetProperty("status").GetString(), health.GetProperty("storage").GetString(),
+            health.GetProperty("modelVersion").GetString(), health.GetProperty("searchConfigured").GetBoolean()));
+        var text = health.GetRawText();
+        Assert.DoesNotContain(AzuriteServer.AccountKey, text);
+        Assert.DoesNotContain(AzuriteServer.AccountName, text);
+        Assert.DoesNotContain("127.0.0.1", text);
+    }
+}

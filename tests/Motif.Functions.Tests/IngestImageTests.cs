@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Motif.Pipeline;
+using Motif.Storage;
+using Motif.Testing;
+
+namespace Motif.Functions.Tests;
+
+/// <summary>IngestImage invoked as the Event Grid blob trigger invokes it, on Azurite.</summary>
+public sealed class IngestImageTests : IAsyncLifetime
+{
+    private FunctionsFixture f = null!;
+
+    public async Task InitializeAsync() => f = await FunctionsFixture.StartAsync();
+
+    public async Task DisposeAsync() => await f.DisposeAsync();
+
+    private async Task<int> QueuedJobsAsync() => (await f.Jobs.ReceiveAsync(32, TimeSpan.Zero)).Count;
+
+    [Fact]
+    public async Task A_bad_image_is_quarantined_with_its_reason_and_the_invocation_succeeds()
+    {
+        var outcome = await f.UploadAndIngestAsync("museum/broken.jpg", ImageFixtures.Truncated(ImageFixtures.Jpeg(), 0.4));
+
+        Assert.Equal(IngestOutcome.Rejected, outcome);
+        var record = await f.Catalog.GetImageAsync("museum/broken.jpg");
+        Assert.Equal((ImageStatus.Rejected, "corrupt"), (record!.Status, record.ReasonCode));
+        await using var quarantine = await f.Blobs.GetAsync(CollectionBlobs.Quarantine("museum/broken.jpg") + "record.json");
+        var json = await JsonDocument.ParseAsync(quarantine.Content);
+        Assert.Equal("corrupt", json.RootElement.GetProperty("reason").GetString());
+        Assert.Equal(0, await QueuedJobsAsync());
+    }
+
+    [Fact]
+    public async Task The_same_upload_twice_gives_one_record_and_one_job()
+    {
+        var bytes = ImageFixtures.Jpeg(120, 90);
+        Assert.Equal(IngestOutcome.Accepted, await f.UploadAndIngestAsync("museum/prints/a b/é.jpg", bytes));
+        Assert.Equal(IngestOutcome.Unchanged, await f.IngestAsync("museum/prints/a b/é.jpg"));            // a duplicate event
+        Assert.Equal(IngestOutcome.Unchanged, await f.UploadAndIngestAsync("museum/prints/a b/é.jpg", bytes));   // re-uploaded, same bytes
+
+        var images = await f.Catalog.ListImagesAsync();
+        Assert.Equal("museum/prints/a b/é.jpg", Assert.Single(images).ImageId);
+        Assert.Equal(ImageStatus.Accepted, images[0].Status);
+        Assert.Equal(1, await QueuedJobsAsync());
+    }
+
+    [Theory]
+    [InlineData("museum/evil\u0000.jpg")]
+    [InlineData("museum/\u202Egpj.exe")]
+    [InlineData("museum/../../etc/passwd")]
+    [InlineData("museum//double.jpg")]
+    [InlineData("no-collection.jpg")]
+    [InlineData("museum/back\\slash.jpg")]
+    public async Task A_hostile_name_is_refused_with_a_reason_without_crashing(string name)
+    {
+        // The trigger hands over whatever name the event carried; no blob needs to exist for a refusal.
+        var outcome = await f.Get<IngestImage>().RunAsync(new MemoryStream(ImageFixtures.Jpeg()), name, CancellationToken.None);
+
+        Assert.Equal(IngestOutcome.Rejected, outcome);
+        Assert.Empty(await f.Catalog.ListImagesAsync());
+        await using var record = await f.Blobs.GetAsync(CollectionBlobs.Quarantine(name) + "record.json");
+        var json = await JsonDocument.ParseAsync(record.Content);
+        Assert.Equal("invalid-name", json.RootElement.GetProperty("reason").GetString());
+        Assert.Equal(0, await QueuedJobsAsync());
+    }
+
+    [Fact]
+    public void A_name_too_long_or_empty_has_no_image_id()
+    {
+        Assert.Null(UploadName.ToImageId("museum/" + new string('x', UploadName.MaxLength), out var problem));
+        Assert.Contains("characters", problem);
+        Assert.Null(UploadName.ToImageId("", out _));
+        Assert.Equal("museum/folder/ok.jpg", UploadName.ToImageId("museum/folder/ok.jpg", out _));
+    }
+
+    [Fact]
+    public async Task An_oversized_blob_is_rejected_from_its_length_without_being_read()
+    {
+        await using var small = await FunctionsFixture.StartAsync();
+        var bytes = ImageFixtures.Jpeg(400, 300);
+        await small.Uploads.PutAsync("museum/huge.jpg", new MemoryStream(bytes));
+        var ingest = new IngestImage(
+            new IngestService(small.Blobs, small.Catalog, small.Jobs, new IngestOptions { ModelVersion = TinyEmbedder.Version, Limits = Imaging.ValidationLimits.Default with { MaxBytes = bytes.Length - 1 } }),
+            small.Uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
+        var unread = new CountingStream(new MemoryStream(bytes));
+
+        Assert.Equal(IngestOutcome.Rejected, await ingest.RunAsync(unread, "museum/huge.jpg", CancellationToken.None));
+        Assert.Equal(0, unread.BytesRead);
+        var record = await small.Catalog.GetImageAsync("museum/huge.jpg");
+        Assert.Equal(("file-too-large", (long)bytes.Length), (record!.ReasonCode, record.ByteLength));
+    }
+
+    private sealed class CountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => inner.Length;
+
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var read = inner.Read(buffer, offset, count);
+            BytesRead += read;
+            return read;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
