@@ -15,5 +15,6 @@ public static class MotifCommands
         SearchCommand.Create(),
         ClustersCommand.Create(),
         ServeCommand.Create(),
+        Dev.DevCommand.Create(),
     };
 }

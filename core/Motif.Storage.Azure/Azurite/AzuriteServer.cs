@@ -69,9 +69,12 @@ public sealed class AzuriteServer : IAsyncDisposable
     public Uri TableEndpoint => Endpoint(TablePort);
 
     /// <summary>A storage connection string for the three endpoints with the development account's key.</summary>
-    public string ConnectionString =>
+    public string ConnectionString => ConnectionStringFor(BlobPort, QueuePort, TablePort);
+
+    /// <summary>The connection string of an Azurite already listening on these loopback ports (another process's, e.g. a running <c>motif dev</c>).</summary>
+    public static string ConnectionStringFor(int blobPort, int queuePort, int tablePort) =>
         $"DefaultEndpointsProtocol=http;AccountName={AccountName};AccountKey={AccountKey};" +
-        $"BlobEndpoint={BlobEndpoint};QueueEndpoint={QueueEndpoint};TableEndpoint={TableEndpoint};";
+        $"BlobEndpoint={Endpoint(blobPort)};QueueEndpoint={Endpoint(queuePort)};TableEndpoint={Endpoint(tablePort)};";
 
     /// <summary>Starts Azurite on three free loopback ports and waits until every service accepts connections.</summary>
     /// <exception cref="AzuriteException">Node or the script is missing, or Azurite did not come up (its output is in the message).</exception>

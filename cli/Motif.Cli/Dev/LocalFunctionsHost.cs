@@ -1,0 +1,154 @@
+using System.Net;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Abstractions;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Motif.Functions;
+using Motif.Pipeline.Composition;
+using Motif.Storage;
+
+namespace Motif.Cli.Dev;
+
+/// <summary>
+/// <c>motif dev</c>'s stand-in for the Functions host: the Functions app's own registration
+/// (<see cref="MotifFunctions.AddMotifFunctions"/>) in a web app on 127.0.0.1, and the app's function classes invoked the
+/// way their attributes say — read here by reflection, as the host reads functions.metadata, so a new HTTP function or
+/// a changed route needs no change here.
+/// </summary>
+/// <remarks>
+/// <list type="bullet">
+/// <item>HTTP triggers: each <c>[HttpTrigger]</c> method is mapped at <c>/api/{Route}</c> for its methods; parameters bind as
+/// the host binds them (the <see cref="HttpRequest"/>, route values by name, the request's cancellation token) and the
+/// returned <see cref="IActionResult"/> is executed by ASP.NET Core MVC, as the ASP.NET Core integration does.</item>
+/// <item>The blob trigger: <see cref="IngestAsync"/> opens the upload and calls IngestImage with the blob's name, which the
+/// trigger's <c>uploads/{name}</c> path binds to <c>name</c>.</item>
+/// <item>The timer: Recluster on the schedule its <c>[TimerTrigger]</c> names (<c>%Motif:ReclusterSchedule%</c>, resolved from
+/// configuration as the host resolves it), and on <c>POST /admin/functions/Recluster</c>, the host's route for running a
+/// non-HTTP function by hand. Unlike the host (202, fire and forget) it answers when the run is over, with its result.</item>
+/// </list>
+/// The function classes cannot tell this from the host: they get the same services and the same arguments.
+/// </remarks>
+internal sealed class LocalFunctionsHost : IAsyncDisposable
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private readonly WebApplication _app;
+
+    private LocalFunctionsHost(WebApplication app, ScheduledTrigger recluster)
+    {
+        (_app, Recluster) = (app, recluster);
+    }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The Recluster timer (its schedule from the function's own attribute).</summary>
+    public ScheduledTrigger Recluster { get; }
+
+    public static LocalFunctionsHost Create(IConfiguration configuration, int port, ILoggerFactory loggers)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(loggers);
+        builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Services.AddMvcCore();
+        builder.Services.AddMotifFunctions(configuration);
+        var app = builder.Build();
+
+        foreach (var (type, method, trigger) in HttpFunctions())
+        {
+            app.MapMethods("/api/" + trigger.Route!.TrimStart('/'), trigger.Methods!.Select(m => m.ToUpperInvariant()), context => InvokeHttpAsync(context, type, method));
+        }
+        var schedule = TimerSchedule(configuration);
+        var recluster = new ScheduledTrigger(schedule, ct => RunReclusterAsync(app.Services, ct), loggers.CreateLogger("Recluster"));
+        app.MapPost("/admin/functions/{name}", async (string name, HttpContext context) =>
+        {
+            if (name != nameof(Functions.Recluster))
+            {
+                return Results.NotFound();
+            }
+            var result = await recluster.RunNowAsync();
+            return Results.Json(result, Json);
+        });
+        return new LocalFunctionsHost(app, recluster);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken) => _app.StartAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => _app.StopAsync(cancellationToken);
+
+    /// <summary>Invokes IngestImage for the upload <paramref name="blobName"/>, as the host does on its BlobCreated event.</summary>
+    public async Task IngestAsync(string blobName, CancellationToken cancellationToken)
+    {
+        await using var scope = _app.Services.CreateAsyncScope();
+        var uploads = scope.ServiceProvider.GetRequiredKeyedService<IBlobStore>(MotifPipeline.Uploads);
+        BlobDownload download;
+        try
+        {
+            download = await uploads.GetAsync(blobName, cancellationToken: cancellationToken);
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return;   // deleted since it was listed: the host would have no blob to bind either
+        }
+        await using (download)
+        {
+            await scope.ServiceProvider.GetRequiredService<IngestImage>().RunAsync(download.Content, blobName, cancellationToken);
+        }
+    }
+
+    public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    private static async Task<object?> RunReclusterAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var invocation = await scope.ServiceProvider.GetRequiredService<Functions.Recluster>().RunAsync(null, cancellationToken);
+        return new { outcome = invocation.Outcome.ToString(), runId = invocation.RunId };
+    }
+
+    /// <summary>The schedule of Recluster's <c>[TimerTrigger]</c>, with a <c>%setting%</c> resolved from configuration, else the app's default.</summary>
+    private static string TimerSchedule(IConfiguration configuration)
+    {
+        var method = typeof(Functions.Recluster).GetMethods().Single(m => m.GetCustomAttribute<FunctionAttribute>() is not null);
+        var trigger = method.GetParameters().Select(p => p.GetCustomAttribute<TimerTriggerAttribute>()).Single(a => a is not null)!;
+        var schedule = trigger.Schedule;
+        if (schedule.Length > 2 && schedule[0] == '%' && schedule[^1] == '%')
+        {
+            schedule = configuration[schedule[1..^1]] is { Length: > 0 } value ? value : MotifFunctionsOptions.DefaultReclusterSchedule;
+        }
+        return schedule;
+    }
+
+    /// <summary>Every method of the Functions app with <c>[Function]</c> and an <c>[HttpTrigger]</c> parameter.</summary>
+    internal static IEnumerable<(Type Type, MethodInfo Method, HttpTriggerAttribute Trigger)> HttpFunctions() =>
+        from type in typeof(MotifFunctions).Assembly.GetExportedTypes()
+        from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance)
+        where method.GetCustomAttribute<FunctionAttribute>() is not null
+        let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).FirstOrDefault(a => a is not null)
+        where trigger is not null
+        select (type, method, trigger);
+
+    private static async Task InvokeHttpAsync(HttpContext context, Type type, MethodInfo method)
+    {
+        var function = context.RequestServices.GetRequiredService(type);
+        var arguments = method.GetParameters().Select(p => Bind(p, context)).ToArray();
+        var result = await (Task<IActionResult>)method.Invoke(function, arguments)!;
+        await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
+    }
+
+    private static object? Bind(ParameterInfo parameter, HttpContext context) => parameter.ParameterType switch
+    {
+        var t when t == typeof(HttpRequest) => context.Request,
+        var t when t == typeof(CancellationToken) => context.RequestAborted,
+        var t when t == typeof(string) => context.GetRouteValue(parameter.Name!) as string ?? context.Request.Query[parameter.Name!].FirstOrDefault(),
+        var t => throw new NotSupportedException($"motif dev cannot bind {parameter.Name} ({t.Name}) of an HTTP function; bind it as the host would, or extend LocalFunctionsHost."),
+    };
+}

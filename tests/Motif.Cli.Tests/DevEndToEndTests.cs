@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Cli.Dev;
+using Motif.Pipeline;
+using Motif.Pipeline.Composition;
+using Motif.Storage;
+using Motif.Testing;
+
+namespace Motif.Cli.Tests;
+
+/// <summary>
+/// The design card end to end, offline: <c>motif dev</c> as its own process (Azurite, the worker process, the function
+/// classes invoked locally), a museum's upload of 50 files of which some are broken, and the whole event-driven flow
+/// to a published manifest — including the worker killed with SIGKILL mid-run and restarted by <c>motif dev</c>.
+/// Everything is polled with deadlines; nothing sleeps a fixed time.
+/// </summary>
+public sealed class DevEndToEndTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(4);
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-dev-");
+
+    public void Dispose() => _scratch.Delete(recursive: true);
+
+    private string In(string relative) => Path.Combine(_scratch.FullName, relative);
+
+    [Fact]
+    public async Task Fifty_uploads_become_signatures_quarantine_records_and_a_published_manifest()
+    {
+        var folder = In("upload");
+        SampleCollection.Write(new DirectoryInfo(folder), new SampleOptions(new DirectoryInfo(SampleCollection.DefaultSource)) { Families = 8 });
+        File.Delete(Path.Combine(folder, "morphograph.csv"));
+        File.Delete(Path.Combine(folder, SampleCollection.ImagesFile));
+        var valid = Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Length;
+        var broken = new Dictionary<string, byte[]>
+        {
+            ["broken/truncated.jpg"] = ImageFixtures.Truncated(ImageFixtures.Jpeg(), 0.3),
+            ["broken/notes.jpg"] = "not an image"u8.ToArray(),
+            ["broken/empty.png"] = [],
+            ["broken/damaged.png"] = ImageFixtures.Damaged(ImageFixtures.Png()),
+            ["broken/bomb.png"] = ImageFixtures.PngDeclaring(60_000, 60_000),
+        };
+        foreach (var (name, bytes) in broken)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(folder, name))!);
+            File.WriteAllBytes(Path.Combine(folder, name), bytes);
+        }
+        var out_ = In("dev");
+        using var dev = StartDev(out_);
+        var session = await WaitForSessionAsync(out_, dev);
+
+        var (exit, output, error) = await Cli.RunAsync("dev", "upload", folder, "--collection", "museum", "--out", out_);
+        Assert.True(exit == 0, error);
+        Assert.Contains($"Uploaded {valid + broken.Count} files to uploads/museum/", output);
+
+        await using var services = DevCommand.Compose(session);
+        var catalog = services.GetRequiredService<IImageCatalog>();
+        // The worker is killed once a few signatures are in: motif dev restarts it, as Container Apps would.
+        await PollAsync(async () => (await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion)).Count >= 3, dev, "the first signatures");
+        var killed = DevSession.Find(new DirectoryInfo(out_)).Session!.WorkerProcessId;
+        using (var kill = Process.Start("kill", ["-KILL", killed.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await PollAsync(async () =>
+        {
+            var images = await catalog.ListImagesAsync();
+            var signed = await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion);
+            return images.Count == valid + broken.Count && signed.Count == valid;
+        }, dev, "a signature for every valid upload");
+        Assert.NotEqual(killed, DevSession.Find(new DirectoryInfo(out_)).Session!.WorkerProcessId);
+
+        var records = await catalog.ListImagesAsync();
+        var rejected = records.Where(r => r.Status == ImageStatus.Rejected).ToDictionary(r => r.ImageId, r => r.ReasonCode);
+        Assert.Equal(broken.Keys.Select(k => "museum/" + k).Order(StringComparer.Ordinal), rejected.Keys.Order(StringComparer.Ordinal));
+        Assert.All(rejected.Values, reason => Assert.False(string.IsNullOrEmpty(reason)));
+        var store = services.GetRequiredService<IBlobStore>();
+        foreach (var id in rejected.Keys)
+        {
+            Assert.NotNull(await store.GetPropertiesAsync(CollectionBlobs.Quarantine(id) + "record.json"));
+        }
+        // Nothing duplicated by the kill: one signature per content, and no shard the catalog does not reference once the worker is idle.
+        var signatures = await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion);
+        Assert.Equal(signatures.Count, signatures.Select(s => s.Image.ImageId).Distinct(StringComparer.Ordinal).Count());
+
+        (exit, output, error) = await Cli.RunAsync("dev", "recluster", "--out", out_);
+        Assert.True(exit == 0, error);
+        Assert.Contains("Published", output);
+        using var http = new HttpClient { BaseAddress = session.Api };
+        using var clusters = await http.GetAsync("api/clusters");
+        Assert.Equal(HttpStatusCode.OK, clusters.StatusCode);
+        var manifest = Motif.Core.Manifests.ClusterManifest.FromJson(await clusters.Content.ReadAsStringAsync());
+        Assert.Equal(valid, manifest.Counts.Images);
+        Assert.True(manifest.Counts.Clusters > 0);
+
+        // The same command again: nothing changed, nothing is published.
+        (exit, output, error) = await Cli.RunAsync("dev", "recluster", "--out", out_);
+        Assert.True(exit == 0, error);
+        Assert.Contains("Unchanged", output);
+        (exit, output, _) = await Cli.RunAsync("dev", "upload", folder, "--collection", "museum", "--out", out_);
+        Assert.Equal(0, exit);
+        Assert.Contains($"Uploaded 0 files to uploads/museum/ ({valid + broken.Count} already there unchanged", output);
+
+        await StopAsync(dev);
+        Assert.False(File.Exists(DevSession.PathIn(new DirectoryInfo(out_))));
+    }
+
+    [Fact]
+    public async Task Helpers_without_a_running_dev_say_so_in_one_line()
+    {
+        var (exit, _, error) = await Cli.RunAsync("dev", "upload", _scratch.FullName, "--collection", "museum", "--out", In("none"));
+        Assert.Equal(2, exit);
+        Assert.StartsWith("No motif dev is running on", error.Trim());
+        (exit, _, error) = await Cli.RunAsync("dev", "upload", _scratch.FullName, "--collection", "../etc", "--out", In("none"));
+        Assert.Equal(2, exit);
+        Assert.Contains("is not a collection name", error);
+        (exit, _, error) = await Cli.RunAsync("dev", "--schedule", "every night", "--out", In("none"));
+        Assert.Equal(2, exit);
+        Assert.Contains("is not a six-field CRON schedule", error);
+    }
+
+    private Process StartDev(string out_)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "motif.dll"), "dev", "--out", out_,
+            "--port", FreePort().ToString(CultureInfo.InvariantCulture), "--worker-port", FreePort().ToString(CultureInfo.InvariantCulture), "--threads", "2"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1";
+        var process = Process.Start(start)!;
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return process;
+    }
+
+    private static async Task<DevSession> WaitForSessionAsync(string out_, Process dev)
+    {
+        DevSession? session = null;
+        await PollAsync(() => Task.FromResult((session = DevSession.Find(new DirectoryInfo(out_)).Session) is not null), dev, "motif dev to start");
+        return session!;
+    }
+
+    private static async Task StopAsync(Process dev)
+    {
+        using (var signal = Process.Start("kill", ["-TERM", dev.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await signal.WaitForExitAsync();
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        await dev.WaitForExitAsync(timeout.Token);
+        Assert.Equal(0, dev.ExitCode);
+    }
+
+    private static async Task PollAsync(Func<Task<bool>> condition, Process dev, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.False(dev.HasExited, $"motif dev exited with {(dev.HasExited ? dev.ExitCode : 0)} while waiting for {what}");
+            Assert.True(clock.Elapsed < Deadline, $"no {what} within {Deadline.TotalMinutes} minutes");
+            await Task.Delay(TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
