@@ -19,3 +19,7 @@ if (which is "storage" or "all")
 {
     await StorageBench.RunAsync(repository);
 }
+if (which is "dev" or "all")
+{
+    await DevBench.RunAsync(repository);
+}

@@ -83,8 +83,7 @@ internal static partial class StorageBench
     /// <summary><c>motif run</c> on one collection, embedded and on Azurite, alternating, each on a fresh workspace.</summary>
     private static void RunCommand(string root)
     {
-        var collection = Path.Combine(root, ".cache", "bench", $"run-{RunImages}");
-        var images = SampleCollection(collection);
+        var (collection, images) = BenchCollections.Sample(root, RunImages);
         var embedded = new List<(double Process, double Report)>();
         var onAzurite = new List<(double Process, double Report)>();
         for (var pass = 0; pass < RunPasses; pass++)
@@ -103,7 +102,8 @@ internal static partial class StorageBench
         Console.WriteLine();
     }
 
-    private static (double Process, double Report) TimeRun(string collection, string storage)
+    /// <summary>One <c>motif run</c> on a fresh workspace: the whole process's seconds, and the total the report prints.</summary>
+    internal static (double Process, double Report) TimeRun(string collection, string storage)
     {
         var workspace = Directory.CreateTempSubdirectory("motif-bench-run-");
         try
@@ -118,22 +118,6 @@ internal static partial class StorageBench
         {
             workspace.Delete(recursive: true);
         }
-    }
-
-    /// <summary>Sample collections of 10 families each, one per seed, until there are <see cref="RunImages"/> images.</summary>
-    private static int SampleCollection(string collection)
-    {
-        var images = Directory.Exists(collection) ? Directory.GetFiles(collection, "images.txt", SearchOption.AllDirectories).Sum(f => File.ReadAllLines(f).Length) : 0;
-        for (var seed = 1; images < RunImages; seed++)
-        {
-            var part = Path.Combine(collection, $"seed-{seed}");
-            if (!Directory.Exists(part))
-            {
-                Repository.RunMotif("sample", part, "--families", "10", "--seed", seed.ToString(CultureInfo.InvariantCulture));
-                images += File.ReadAllLines(Path.Combine(part, "images.txt")).Length;
-            }
-        }
-        return images;
     }
 
     private static async Task RoundTripAsync(IWorkQueue queue)

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Motif.Storage;
+using Motif.Storage.Azure;
+
+namespace Motif.Bench;
+
+/// <summary>
+/// The event-driven flow through <c>motif dev</c> on Azurite (Azurite, the worker process, the function classes run
+/// locally), on 50 and 500 images: upload → signature latency per image (p50, p95: from the blob's write time to the
+/// first poll that finds its signature in the catalog), upload → published manifest (Recluster run on demand once
+/// every upload is signed), and the flow's images/s against <c>motif run</c> embedded on the same images in the same
+/// run (the anchor; goal ≥ 0.8×). 2 threads, fp32, a fresh folder each time.
+/// </summary>
+internal static class DevBench
+{
+    private static readonly int[] Sizes = [50, 500];
+    private const string ModelVersion = "resnet50-imagenet@1.0.4 224px";
+
+    public static async Task RunAsync(string root)
+    {
+        var rows = new List<string>();
+        foreach (var size in Sizes)
+        {
+            var (collection, images) = BenchCollections.Sample(root, size);
+            var anchor = StorageBench.TimeRun(collection, "embedded");
+            var flow = await MeasureAsync(collection, images);
+            var rate = images / flow.AllSigned;
+            var anchorRate = images / anchor.Process;
+            rows.Add(string.Create(CultureInfo.InvariantCulture,
+                $"| {images,6} | {flow.Upload,8:0.0} | {flow.P50,8:0.0} | {flow.P95,8:0.0} | {flow.AllSigned,10:0.0} | {flow.Manifest,11:0.0} | {rate,10:0.00} | {anchorRate,12:0.00} | {rate / anchorRate,8:0.00}× |"));
+        }
+        Console.WriteLine("motif dev on Azurite (worker process with 2 threads, fp32; Recluster run on demand once every upload is signed) against motif run embedded on the same images");
+        Console.WriteLine();
+        Console.WriteLine("| images | upload s | sig p50 s | sig p95 s | all signed s | manifest s | flow img/s | run img/s (anchor) | vs anchor |");
+        Console.WriteLine("|-------:|---------:|----------:|----------:|-------------:|-----------:|-----------:|-------------------:|----------:|");
+        rows.ForEach(Console.WriteLine);
+        Console.WriteLine("(sig: from an upload's blob write to its signature in the catalog; all signed and manifest: seconds from the start of `motif dev upload`; goal ≥ 0.80×)");
+        Console.WriteLine();
+    }
+
+    private sealed record Flow(double Upload, double P50, double P95, double AllSigned, double Manifest);
+
+    private static async Task<Flow> MeasureAsync(string collection, int images)
+    {
+        var folder = Directory.CreateTempSubdirectory("motif-bench-dev-");
+        var start = new ProcessStartInfo(Path.Combine(Repository.Root(), "motif"))
+        {
+            ArgumentList = { "dev", "--out", folder.FullName, "--port", FreePort(), "--worker-port", FreePort(), "--threads", "2" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        using var dev = Process.Start(start) ?? throw new InvalidOperationException("cannot start motif dev");
+        _ = dev.StandardOutput.ReadToEndAsync();
+        var errors = dev.StandardError.ReadToEndAsync();
+        try
+        {
+            var session = await WaitForSessionAsync(folder.FullName, dev, errors);
+            var connection = AzuriteServer.ConnectionStringFor(session.GetProperty("blobPort").GetInt32(), session.GetProperty("queuePort").GetInt32(), session.GetProperty("tablePort").GetInt32());
+            var catalog = new TableImageCatalog(new TableClient(connection, "catalog"));
+            var uploads = new BlobContainerClient(connection, "uploads");
+
+            var clock = Stopwatch.StartNew();
+            var began = DateTimeOffset.UtcNow;
+            Repository.RunMotif("dev", "upload", collection, "--collection", "bench", "--out", folder.FullName, "--parallel", "8");
+            var upload = clock.Elapsed.TotalSeconds;
+            var written = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            await foreach (var blob in uploads.GetBlobsAsync())
+            {
+                if (!blob.Name.EndsWith("images.txt", StringComparison.Ordinal) && !blob.Name.EndsWith("morphograph.csv", StringComparison.Ordinal))
+                {
+                    written[blob.Name] = blob.Properties.LastModified!.Value;
+                }
+            }
+            var seen = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+            var deadline = TimeSpan.FromMinutes(30);
+            while (seen.Count < images)
+            {
+                if (dev.HasExited || clock.Elapsed > deadline)
+                {
+                    throw new InvalidOperationException($"motif dev signed {seen.Count} of {images} images: {(dev.HasExited ? await errors : "deadline passed")}");
+                }
+                var now = DateTimeOffset.UtcNow;
+                foreach (var (image, _) in await catalog.ListSignedAsync(ModelVersion))
+                {
+                    seen.TryAdd(image.ImageId, now);
+                }
+                await Task.Delay(200);
+            }
+            var allSigned = clock.Elapsed.TotalSeconds;
+            Repository.RunMotif("dev", "recluster", "--out", folder.FullName);
+            var manifest = clock.Elapsed.TotalSeconds;
+            var latencies = seen.Select(s => (s.Value - (written.TryGetValue(s.Key, out var w) ? w : began)).TotalSeconds).Order().ToArray();
+            return new Flow(upload, latencies[latencies.Length / 2], latencies[latencies.Length * 95 / 100], allSigned, manifest);
+        }
+        finally
+        {
+            using (var signal = Process.Start("kill", ["-TERM", dev.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await signal!.WaitForExitAsync();
+            }
+            await dev.WaitForExitAsync();
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<JsonElement> WaitForSessionAsync(string folder, Process dev, Task<string> errors)
+    {
+        var path = Path.Combine(folder, "dev.json");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(path))
+        {
+            if (dev.HasExited || clock.Elapsed > TimeSpan.FromMinutes(3))
+            {
+                throw new InvalidOperationException($"motif dev did not start: {(dev.HasExited ? await errors : "no dev.json after 3 minutes")}");
+            }
+            await Task.Delay(100);
+        }
+        return JsonDocument.Parse(await File.ReadAllBytesAsync(path)).RootElement.Clone();
+    }
+
+    private static string FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+    }
+}
