@@ -109,7 +109,7 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
             info.Format.Code(), info.DisplayWidth, info.DisplayHeight, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
         if (await catalog.GetSignatureAsync(options.ModelVersion, hash, cancellationToken).ConfigureAwait(false) is null)
         {
-            await signatureJobs.SendAsync(new SignatureJob(imageId, hash, CollectionBlobs.Derivative(hash)).ToMessage(), cancellationToken).ConfigureAwait(false);
+            await signatureJobs.SendAsync(SignatureJob.For(imageId, hash).ToMessage(), cancellationToken).ConfigureAwait(false);
         }
         return IngestOutcome.Accepted;
     }

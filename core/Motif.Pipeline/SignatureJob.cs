@@ -7,9 +7,23 @@ namespace Motif.Pipeline;
 /// The message that asks the worker for one image's signature. It carries pointers (the image id, its content
 /// hash and the derivative's blob name), never pixels: see DESIGN.md, "Messages carry blob pointers".
 /// </summary>
-public sealed record SignatureJob(string ImageId, string ContentHash, string Derivative)
+/// <param name="ImageId">The image that asked for the signature.</param>
+/// <param name="ContentHash">Its content's hash: signatures are keyed by content.</param>
+/// <param name="Derivative">The derivative's blob name (always <see cref="CollectionBlobs.Derivative"/> of the hash).</param>
+/// <param name="TraceParent">The W3C traceparent of the activity that sent the job (the upload's ingestion), so the
+/// worker's batch continues the upload's trace; in the body because not every queue behind the port carries
+/// message properties (Queue Storage has none). Absent when the sender was not traced.</param>
+public sealed record SignatureJob(string ImageId, string ContentHash, string Derivative, string? TraceParent = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>A job for the content, carrying the current activity's trace (if it has a W3C id).</summary>
+    public static SignatureJob For(string imageId, string contentHash) =>
+        new(imageId, contentHash, CollectionBlobs.Derivative(contentHash),
+            System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null);
 
     public OutgoingMessage ToMessage() => OutgoingMessage.FromText(JsonSerializer.Serialize(this, Json));
 

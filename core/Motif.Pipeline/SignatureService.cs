@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Motif.Core;
@@ -17,6 +19,32 @@ public sealed record SignatureServiceOptions
     public int PreprocessThreads { get; init; } = Environment.ProcessorCount;
 
     public ValidationLimits Limits { get; init; } = ValidationLimits.Default;
+
+    /// <summary>
+    /// Batches prepared ahead of the one in the forward pass (<see cref="SignatureService.RunAsync"/>). One is enough to
+    /// hide preparation behind inference; each more holds a batch of locks and derivatives for longer.
+    /// </summary>
+    public int PreparedBatches { get; init; } = 1;
+
+    /// <summary>Where each batch's activity ("sign batch") is started, e.g. the worker's; none when null.</summary>
+    public ActivitySource? ActivitySource { get; init; }
+
+    /// <summary>The clock of lock renewals and of the reports' durations.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+}
+
+/// <summary>One batch as <see cref="SignatureService.RunAsync"/> reports it: what it did and where its time went.</summary>
+/// <param name="Result">The batch's counts; nothing received means the queue went idle.</param>
+/// <param name="QueueWait">How long its oldest job waited in the queue before it was received.</param>
+/// <param name="PrepareTime">Lookups, downloads and preprocessing (overlapped with the previous batch's forward pass).</param>
+/// <param name="EmbedTime">The forward pass.</param>
+/// <param name="SignTime">From the start of its turn to its completion: recheck, forward pass, shard, catalog, completions.</param>
+public sealed record SignatureBatchReport(SignatureRunResult Result, TimeSpan QueueWait, TimeSpan PrepareTime, TimeSpan EmbedTime, TimeSpan SignTime)
+{
+    /// <summary>The report of a receive that found the queue empty, after every earlier batch was settled.</summary>
+    public static SignatureBatchReport Idle { get; } = new(new SignatureRunResult(0, 0, 0, 0), TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
+
+    public bool QueueIdle => Result.Received == 0;
 }
 
 /// <summary>What one pass over the queue did.</summary>
@@ -55,29 +83,93 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         var unsigned = await catalog.ListUnsignedAsync(embedder.ModelVersion, cancellationToken).ConfigureAwait(false);
         foreach (var chunk in unsigned.Chunk(256))
         {
-            await signatureJobs.SendBatchAsync(chunk.Select(i => new SignatureJob(i.ImageId, i.ContentHash!, CollectionBlobs.Derivative(i.ContentHash!)).ToMessage()).ToArray(),
+            await signatureJobs.SendBatchAsync(chunk.Select(i => SignatureJob.For(i.ImageId, i.ContentHash!).ToMessage()).ToArray(),
                 cancellationToken).ConfigureAwait(false);
         }
         return unsigned.Count;
     }
 
-    /// <summary>Processes batches until a receive finds the queue empty; <paramref name="progress"/> gets each batch's result.</summary>
-    public async Task<SignatureRunResult> ProcessAllAsync(IProgress<SignatureRunResult>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Processes batches until a receive finds the queue empty, overlapped as <see cref="RunAsync"/> overlaps them;
+    /// <paramref name="progress"/> gets each batch's result.
+    /// </summary>
+    public async Task<SignatureRunResult> ProcessAllAsync(IProgress<SignatureRunResult>? progress = null, CancellationToken cancellationToken = default) =>
+        await RunAsync(idleReceiveWait: null, progress is null ? null : new BatchResults(progress), CancellationToken.None, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// Signs batches as a bounded producer/consumer: while batch N is in the forward pass (on one
+    /// <see cref="InferenceThread"/>), batch N+1 is received, looked up, downloaded and preprocessed, and waits (at
+    /// most <see cref="SignatureServiceOptions.PreparedBatches"/> of them) with its locks renewed.
+    /// </summary>
+    /// <param name="idleReceiveWait">Null: return when a receive finds the queue empty (draining, as <c>motif run</c>
+    /// does). Otherwise run until <paramref name="stopReceiving"/>, long-polling this long when the queue is idle.</param>
+    /// <param name="progress">Gets each batch's report in order; a report with nothing received says the queue went
+    /// idle after every batch before it was settled (once per idle spell).</param>
+    /// <param name="stopReceiving">Graceful stop: no more receives, the batch in the forward pass is finished,
+    /// prepared batches that have not started are abandoned, and the call returns.</param>
+    /// <param name="cancellationToken">Abort: every message not settled yet is abandoned (for another delivery),
+    /// after the forward pass under way, if any, has ended; then <see cref="OperationCanceledException"/>.</param>
+    /// <remarks>
+    /// Exactly-once stays the catalog's: a job prepared while an earlier batch still signs its content is looked up
+    /// again just before its own forward pass, so content is embedded once even when its jobs land in consecutive
+    /// batches. Any failure of storage or engine abandons every message not settled, prepared batches included, and
+    /// is rethrown; a message abandoned on its last delivery gets the reason recorded in the catalog first, since the
+    /// queue dead-letters it with only "MaxDeliveryCountExceeded".
+    /// </remarks>
+    public async Task<SignatureRunResult> RunAsync(TimeSpan? idleReceiveWait, IProgress<SignatureBatchReport>? progress = null,
+        CancellationToken stopReceiving = default, CancellationToken cancellationToken = default)
     {
-        var total = new SignatureRunResult(0, 0, 0, 0);
-        while (true)
+        var channel = Channel.CreateBounded<PreparedBatch>(new BoundedChannelOptions(_options.PreparedBatches)
         {
-            var batch = await ProcessBatchAsync(cancellationToken).ConfigureAwait(false);
-            if (batch.Received == 0)
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        var run = new SigningRun(new HeldMessages(signatureJobs, _options.Time, renew: true, _logger));
+        using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var inference = new InferenceThread();
+        var producer = Task.Run(() => ProduceAsync(channel.Writer, run, idleReceiveWait, stopReceiving, abort.Token), CancellationToken.None);
+        var total = new SignatureRunResult(0, 0, 0, 0);
+        var failure = "The worker stopped";
+        try
+        {
+            await foreach (var batch in channel.Reader.ReadAllAsync(abort.Token).ConfigureAwait(false))
             {
-                return total;
+                if (stopReceiving.IsCancellationRequested)
+                {
+                    // Stopping: a prepared batch that has not started is given back rather than started late.
+                    break;
+                }
+                var report = batch.Messages.Count == 0 ? SignatureBatchReport.Idle : await SignAsync(batch, run, inference, abort.Token).ConfigureAwait(false);
+                total += report.Result;
+                progress?.Report(report);
             }
-            total += batch;
-            progress?.Report(batch);
+            await abort.CancelAsync().ConfigureAwait(false);
+            await producer.ConfigureAwait(false);
+            return total;
+        }
+        catch (Exception e)
+        {
+            failure = e is OperationCanceledException ? "The worker was stopped before the job was signed" : e.Message;
+            throw;
+        }
+        finally
+        {
+            await abort.CancelAsync().ConfigureAwait(false);
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Cancelled by the abort above, or failed: its failure already ended the read and is what propagates.
+            }
+            await run.Held.AbandonAllAsync(m => RecordLastDeliveryAsync(m, failure)).ConfigureAwait(false);
+            await run.Held.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    /// <summary>Receives and processes one batch of jobs (none when the queue is empty).</summary>
+    /// <summary>Receives and processes one batch of jobs (none when the queue is empty), without overlap or lock renewal.</summary>
     public async Task<SignatureRunResult> ProcessBatchAsync(CancellationToken cancellationToken = default)
     {
         var messages = await signatureJobs.ReceiveAsync(_options.BatchSize, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
@@ -85,89 +177,26 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         {
             return new SignatureRunResult(0, 0, 0, 0);
         }
-        var pending = new List<(ReceivedMessage Message, SignatureJob Job, byte[] Derivative)>();
-        var settled = new HashSet<long>();
-        int alreadySigned = 0, failed = 0;
+        // One batch, no lock renewal: a batch that outlasts its lock is redelivered, and the catalog keeps it exactly-once.
+        var run = new SigningRun(new HeldMessages(signatureJobs, _options.Time, renew: false, _logger));
+        var failure = "The worker was stopped before the job was signed";
         try
         {
-            // The catalog lookups and derivative downloads of the batch's jobs go out together: against a remote store
-            // they are round trips, and one after another they would cost more than the forward pass itself.
-            var jobs = messages.Select(m => (Message: m, Job: SignatureJob.TryParse(m))).ToArray();
-            var lookups = jobs.Select(j => j.Job is null ? null : LookUpAsync(j.Job, cancellationToken)).ToArray();
-            await Task.WhenAll(lookups.OfType<Task<(bool Signed, byte[]? Derivative)>>()).ConfigureAwait(false);
-            var inBatch = new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < jobs.Length; i++)
-            {
-                var (message, job) = jobs[i];
-                if (job is null)
-                {
-                    await signatureJobs.DeadLetterAsync(message, "malformed-job", "The message is not a signature job.", cancellationToken).ConfigureAwait(false);
-                    settled.Add(message.SequenceNumber);
-                    failed++;
-                    continue;
-                }
-                var (signed, derivative) = lookups[i]!.Result;
-                if (!inBatch.Add(job.ContentHash) || signed)
-                {
-                    await CompleteAsync(message, cancellationToken).ConfigureAwait(false);
-                    settled.Add(message.SequenceNumber);
-                    alreadySigned++;
-                    continue;
-                }
-                if (derivative is null)
-                {
-                    await FailAsync(message, job, "derivative-missing", $"The derivative {job.Derivative} is not in the store.", cancellationToken).ConfigureAwait(false);
-                    settled.Add(message.SequenceNumber);
-                    failed++;
-                    continue;
-                }
-                pending.Add((message, job, derivative));
-            }
-            if (pending.Count == 0)
-            {
-                return new SignatureRunResult(messages.Count, 0, alreadySigned, failed);
-            }
-
-            var spec = embedder.Preprocessing;
-            var inputs = new float[pending.Count * spec.ValuesPerImage];
-            var results = ImageCodec.PreprocessBatch(pending.Select(p => (ReadOnlyMemory<byte>)p.Derivative).ToArray(), spec, inputs,
-                _options.PreprocessThreads, _options.Limits, cancellationToken);
-            var good = new List<int>();
-            for (var i = 0; i < pending.Count; i++)
-            {
-                if (results[i].Succeeded)
-                {
-                    good.Add(i);
-                }
-                else
-                {
-                    await FailAsync(pending[i].Message, pending[i].Job, results[i].Rejection!.Value.Code(), results[i].Message ?? "Preprocessing failed.", cancellationToken).ConfigureAwait(false);
-                    settled.Add(pending[i].Message.SequenceNumber);
-                    failed++;
-                }
-            }
-            if (good.Count > 0)
-            {
-                await SignAsync(pending, good, inputs, cancellationToken).ConfigureAwait(false);
-            }
-            return new SignatureRunResult(messages.Count, good.Count, alreadySigned, failed);
+            run.Held.Add(messages);
+            var batch = await PrepareAsync(messages, run, cancellationToken).ConfigureAwait(false);
+            return (await SignAsync(batch, run, inference: null, cancellationToken).ConfigureAwait(false)).Result;
         }
-        catch
+        catch (Exception e)
+        {
+            failure = e is OperationCanceledException ? failure : e.Message;
+            throw;
+        }
+        finally
         {
             // An engine or storage failure, or cancellation, is not the jobs' fault: give back every job not yet
-            // settled for another delivery (a completed one just fails to abandon, harmlessly).
-            foreach (var message in messages.Where(m => !settled.Contains(m.SequenceNumber)))
-            {
-                try
-                {
-                    await signatureJobs.AbandonAsync(message, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (WorkQueueException)
-                {
-                    // Already settled or its lock expired: it comes back by itself.
-                }
-            }
-            throw;
+            // settled for another delivery.
+            await run.Held.AbandonAllAsync(m => RecordLastDeliveryAsync(m, failure)).ConfigureAwait(false);
+            await run.Held.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -182,36 +211,239 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         return await CollectionBlobs.DeleteUnreferencedAsync(blobs, CollectionBlobs.SignatureShards(embedder.ModelVersion), referenced, cutoff, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task SignAsync(List<(ReceivedMessage Message, SignatureJob Job, byte[] Derivative)> pending, List<int> good, float[] inputs, CancellationToken cancellationToken)
+    /// <summary>
+    /// The producer: receive, prepare, hand over. An empty receive is handed over as an empty batch (the idle
+    /// report) once per idle spell; only then does it long-poll, so the consumer hears of idleness at once.
+    /// </summary>
+    private async Task ProduceAsync(ChannelWriter<PreparedBatch> writer, SigningRun run, TimeSpan? idleReceiveWait, CancellationToken stopReceiving,
+        CancellationToken cancellationToken)
     {
-        var spec = embedder.Preprocessing;
-        var stride = spec.ValuesPerImage;
-        if (good.Count != pending.Count)
+        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(stopReceiving, cancellationToken);
+        Exception? failure = null;
+        try
         {
-            // Close the gaps left by failed images so the forward pass sees only good ones.
-            for (var k = 0; k < good.Count; k++)
+            var idle = false;
+            while (!receiving.IsCancellationRequested)
             {
-                inputs.AsSpan(good[k] * stride, stride).CopyTo(inputs.AsSpan(k * stride, stride));
+                IReadOnlyList<ReceivedMessage> messages;
+                try
+                {
+                    messages = await signatureJobs.ReceiveAsync(_options.BatchSize, idle ? idleReceiveWait ?? TimeSpan.Zero : TimeSpan.Zero, receiving.Token)
+                        .ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stopReceiving.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+                if (messages.Count == 0)
+                {
+                    if (idleReceiveWait is null)
+                    {
+                        break;
+                    }
+                    if (!idle)
+                    {
+                        idle = true;
+                        await writer.WriteAsync(PreparedBatch.Empty, cancellationToken).ConfigureAwait(false);
+                    }
+                    continue;
+                }
+                idle = false;
+                run.Held.Add(messages);
+                var batch = await PrepareAsync(messages, run, cancellationToken).ConfigureAwait(false);
+                await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
             }
         }
-        var dimension = embedder.Dimension;
-        var signatures = new float[good.Count * dimension];
-        embedder.Embed(inputs.AsSpan(0, good.Count * stride), good.Count, signatures);
-
-        var shard = $"{CollectionBlobs.SignatureShards(embedder.ModelVersion)}{Guid.NewGuid():N}.npy";
-        var metadata = new Dictionary<string, string> { ["rows"] = good.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        await blobs.PutAsync(shard, new MemoryStream(NpyFile.Encode(signatures, good.Count, dimension), writable: false),
-            new BlobPutOptions { ContentType = "application/octet-stream", Metadata = metadata, Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
-        await catalog.AddSignaturesAsync(good.Select((p, row) => new SignatureLocation(embedder.ModelVersion, pending[p].Job.ContentHash, shard, row)).ToArray(),
-            cancellationToken).ConfigureAwait(false);
-        await Task.WhenAll(good.Select(p => CompleteAsync(pending[p].Message, cancellationToken))).ConfigureAwait(false);
+        catch (Exception e)
+        {
+            failure = e;
+            throw;
+        }
+        finally
+        {
+            writer.TryComplete(failure is OperationCanceledException ? null : failure);
+        }
     }
 
-    private async Task FailAsync(ReceivedMessage message, SignatureJob job, string reasonCode, string description, CancellationToken cancellationToken)
+    /// <summary>
+    /// Settles what needs no forward pass (malformed, already signed, duplicate within the batch, derivative missing or
+    /// not decodable) and preprocesses the rest into one input buffer, in the order of <see cref="PreparedBatch.Ready"/>.
+    /// </summary>
+    private async Task<PreparedBatch> PrepareAsync(IReadOnlyList<ReceivedMessage> messages, SigningRun run, CancellationToken cancellationToken)
+    {
+        var started = _options.Time.GetTimestamp();
+        var batch = new PreparedBatch(messages, _options.Time.GetUtcNow());
+        // The catalog lookups and derivative downloads of the batch's jobs go out together: against a remote store
+        // they are round trips, and one after another they would cost more than the forward pass itself.
+        var jobs = messages.Select(m => (Message: m, Job: SignatureJob.TryParse(m))).ToArray();
+        var lookups = jobs.Select(j => j.Job is null ? null : LookUpAsync(j.Job, cancellationToken)).ToArray();
+        await Task.WhenAll(lookups.OfType<Task<(bool Signed, byte[]? Derivative)>>()).ConfigureAwait(false);
+        var inBatch = new HashSet<string>(StringComparer.Ordinal);
+        var pending = new List<(ReceivedMessage Message, SignatureJob Job, byte[] Derivative)>();
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            var (message, job) = jobs[i];
+            if (job is null)
+            {
+                await run.Held.SettleAsync(message, m => signatureJobs.DeadLetterAsync(m, "malformed-job", "The message is not a signature job.", cancellationToken))
+                    .ConfigureAwait(false);
+                batch.Failed++;
+                continue;
+            }
+            batch.Trace(job);
+            var (signed, derivative) = lookups[i]!.Result;
+            if (!inBatch.Add(job.ContentHash) || signed)
+            {
+                await run.Held.SettleAsync(message, m => CompleteAsync(m, cancellationToken)).ConfigureAwait(false);
+                batch.AlreadySigned++;
+                continue;
+            }
+            if (derivative is null)
+            {
+                await FailAsync(run, message, job, "derivative-missing", $"The derivative {job.Derivative} is not in the store.", cancellationToken).ConfigureAwait(false);
+                batch.Failed++;
+                continue;
+            }
+            pending.Add((message, job, derivative));
+        }
+
+        var spec = embedder.Preprocessing;
+        var stride = spec.ValuesPerImage;
+        batch.Inputs = new float[pending.Count * stride];
+        var results = pending.Count == 0 ? [] : ImageCodec.PreprocessBatch(pending.Select(p => (ReadOnlyMemory<byte>)p.Derivative).ToArray(), spec, batch.Inputs,
+            _options.PreprocessThreads, _options.Limits, cancellationToken);
+        for (var i = 0; i < pending.Count; i++)
+        {
+            var (message, job, _) = pending[i];
+            if (!results[i].Succeeded)
+            {
+                await FailAsync(run, message, job, results[i].Rejection!.Value.Code(), results[i].Message ?? "Preprocessing failed.", cancellationToken).ConfigureAwait(false);
+                batch.Failed++;
+                continue;
+            }
+            // Close the gaps left by failed images so the forward pass sees only good ones.
+            batch.Inputs.AsSpan(i * stride, stride).CopyTo(batch.Inputs.AsSpan(batch.Ready.Count * stride, stride));
+            // Content an earlier batch is still signing is looked up again just before this batch's forward pass.
+            batch.Ready.Add((message, job, Recheck: !run.InFlight.TryAdd(job.ContentHash, batch)));
+        }
+        batch.PrepareTime = _options.Time.GetElapsedTime(started);
+        return batch;
+    }
+
+    /// <summary>
+    /// The consumer's half of a batch: embed the prepared inputs, write the shard, record it in the catalog, complete.
+    /// The order is what makes a crash harmless: a shard without catalog entries is an orphan the sweep removes, and
+    /// a job recorded but not completed is redelivered, found signed, and completed without work.
+    /// </summary>
+    private async Task<SignatureBatchReport> SignAsync(PreparedBatch batch, SigningRun run, InferenceThread? inference, CancellationToken cancellationToken)
+    {
+        var started = _options.Time.GetTimestamp();
+        using var activity = batch.StartActivity(_options.ActivitySource);
+        try
+        {
+            var spec = embedder.Preprocessing;
+            var stride = spec.ValuesPerImage;
+            var ready = new List<(ReceivedMessage Message, SignatureJob Job)>(batch.Ready.Count);
+            for (var i = 0; i < batch.Ready.Count; i++)
+            {
+                var (message, job, recheck) = batch.Ready[i];
+                if (recheck && await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
+                {
+                    await run.Held.SettleAsync(message, m => CompleteAsync(m, cancellationToken)).ConfigureAwait(false);
+                    batch.AlreadySigned++;
+                    continue;
+                }
+                batch.Inputs.AsSpan(i * stride, stride).CopyTo(batch.Inputs.AsSpan(ready.Count * stride, stride));
+                ready.Add((message, job));
+            }
+            var embedTime = TimeSpan.Zero;
+            if (ready.Count > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var dimension = embedder.Dimension;
+                var signatures = new float[ready.Count * dimension];
+                var inputs = batch.Inputs;
+                var embedStarted = _options.Time.GetTimestamp();
+                if (inference is null)
+                {
+                    embedder.Embed(inputs.AsSpan(0, ready.Count * stride), ready.Count, signatures);
+                }
+                else
+                {
+                    await inference.RunAsync(() =>
+                    {
+                        embedder.Embed(inputs.AsSpan(0, ready.Count * stride), ready.Count, signatures);
+                        return true;
+                    }, cancellationToken).ConfigureAwait(false);
+                }
+                embedTime = _options.Time.GetElapsedTime(embedStarted);
+
+                var shard = $"{CollectionBlobs.SignatureShards(embedder.ModelVersion)}{Guid.NewGuid():N}.npy";
+                var metadata = new Dictionary<string, string> { ["rows"] = ready.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+                try
+                {
+                    await blobs.PutAsync(shard, new MemoryStream(NpyFile.Encode(signatures, ready.Count, dimension), writable: false),
+                        new BlobPutOptions { ContentType = "application/octet-stream", Metadata = metadata, Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
+                }
+                catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
+                {
+                    // The name is a new GUID, so the blob is this put's own: a retry after an attempt that was stored but
+                    // whose answer was lost (a put is atomic, so the blob is whole).
+                }
+                await catalog.AddSignaturesAsync(ready.Select((p, row) => new SignatureLocation(embedder.ModelVersion, p.Job.ContentHash, shard, row)).ToArray(),
+                    cancellationToken).ConfigureAwait(false);
+                await Task.WhenAll(ready.Select(p => run.Held.SettleAsync(p.Message, m => CompleteAsync(m, cancellationToken)))).ConfigureAwait(false);
+            }
+            var result = new SignatureRunResult(batch.Messages.Count, ready.Count, batch.AlreadySigned, batch.Failed);
+            activity?.SetTag("motif.jobs", batch.Messages.Count);
+            activity?.SetTag("motif.signed", ready.Count);
+            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, embedTime, _options.Time.GetElapsedTime(started));
+        }
+        catch (Exception e)
+        {
+            activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            throw;
+        }
+        finally
+        {
+            foreach (var (_, job, _) in batch.Ready)
+            {
+                run.InFlight.TryRemove(new KeyValuePair<string, PreparedBatch>(job.ContentHash, batch));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Before a message on its last delivery is abandoned (the queue then dead-letters it with only
+    /// MaxDeliveryCountExceeded), records why in the catalog, so the report shows it and it is not queued again.
+    /// Best effort, briefly: the store may be what failed.
+    /// </summary>
+    private async Task RecordLastDeliveryAsync(ReceivedMessage message, string reason)
+    {
+        if (message.DeliveryCount < signatureJobs.Options.MaxDeliveryCount || SignatureJob.TryParse(message) is not { } job)
+        {
+            return;
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            if (await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, timeout.Token).ConfigureAwait(false) is null)
+            {
+                await catalog.RecordSignatureFailureAsync(embedder.ModelVersion, job.ContentHash, "max-deliveries",
+                    $"Delivery {message.DeliveryCount} of {signatureJobs.Options.MaxDeliveryCount} failed: {reason}", timeout.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning("Could not record the last failed delivery of {ImageId}: {Message}", job.ImageId, e.Message);
+        }
+    }
+
+    private async Task FailAsync(SigningRun run, ReceivedMessage message, SignatureJob job, string reasonCode, string description, CancellationToken cancellationToken)
     {
         _logger.LogWarning("No signature for {ImageId}: {Reason} ({Description})", job.ImageId, reasonCode, description);
         await catalog.RecordSignatureFailureAsync(embedder.ModelVersion, job.ContentHash, reasonCode, description, cancellationToken).ConfigureAwait(false);
-        await signatureJobs.DeadLetterAsync(message, reasonCode, description, cancellationToken).ConfigureAwait(false);
+        await run.Held.SettleAsync(message, m => signatureJobs.DeadLetterAsync(m, reasonCode, description, cancellationToken)).ConfigureAwait(false);
     }
 
     private async Task CompleteAsync(ReceivedMessage message, CancellationToken cancellationToken)
@@ -246,6 +478,18 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
         {
             return null;
+        }
+    }
+
+    /// <summary>The per-batch results of <see cref="ProcessAllAsync"/>'s progress, idle reports left out.</summary>
+    private sealed class BatchResults(IProgress<SignatureRunResult> results) : IProgress<SignatureBatchReport>
+    {
+        public void Report(SignatureBatchReport value)
+        {
+            if (!value.QueueIdle)
+            {
+                results.Report(value.Result);
+            }
         }
     }
 }

@@ -68,6 +68,9 @@ internal sealed class PipelineFixture : IDisposable
         return await Recluster.RunAsync(Embedder.ModelVersion, parameters);
     }
 
+    /// <summary>Another queue in the workspace's database, e.g. with a short lock; the caller disposes it.</summary>
+    public SqliteWorkQueue OpenQueue(string name, WorkQueueOptions options) => new(Path.Combine(root.FullName, "motif.db"), name, options);
+
     public async Task<string> ReadTextAsync(string name)
     {
         await using var download = await Blobs.GetAsync(name);

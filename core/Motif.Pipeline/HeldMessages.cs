@@ -1,0 +1,160 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Motif.Storage;
+
+namespace Motif.Pipeline;
+
+/// <summary>
+/// The received messages of a signing loop that are not settled yet: while they wait for their batch's turn and
+/// during its forward pass, their locks are renewed every third of <see cref="WorkQueueOptions.LockDuration"/>, and
+/// every settlement goes through here with the message as last renewed.
+/// </summary>
+/// <remarks>
+/// Some services change a message's receipt on renewal (Queue Storage's pop receipt), so a renewal and a settlement
+/// of the same message must not overlap: each message has its own gate, taken by both. A third of the lock leaves
+/// two renewal attempts before the lock lapses, so one slow or failed renewal (a transient storage error) does not
+/// cost the delivery. Whatever is still held when the loop ends is abandoned by <see cref="AbandonAllAsync"/>, so
+/// a message is never left to its lock's expiry by a loop that stopped on purpose.
+/// </remarks>
+internal sealed class HeldMessages : IAsyncDisposable
+{
+    private readonly IWorkQueue _queue;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<long, Held> _held = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _renewals;
+    private int _renewed;
+
+    /// <param name="queue">Where the messages came from.</param>
+    /// <param name="time">The renewals' clock.</param>
+    /// <param name="renew">False: hold and settle only, and let a lock lapse (<see cref="SignatureService.ProcessBatchAsync"/>).</param>
+    /// <param name="logger">Where lost locks are reported.</param>
+    public HeldMessages(IWorkQueue queue, TimeProvider time, bool renew, ILogger logger)
+    {
+        (_queue, _logger) = (queue, logger);
+        var period = queue.Options.LockDuration / 3;
+        _renewals = renew ? Task.Run(() => RenewPeriodicallyAsync(period, time, _stop.Token)) : Task.CompletedTask;
+    }
+
+    /// <summary>How many lock renewals succeeded so far.</summary>
+    public int Renewals => Volatile.Read(ref _renewed);
+
+    public void Add(IEnumerable<ReceivedMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            _held[message.SequenceNumber] = new Held(message);
+        }
+    }
+
+    public bool IsHeld(ReceivedMessage message) => _held.ContainsKey(message.SequenceNumber);
+
+    /// <summary>
+    /// Settles <paramref name="message"/> with <paramref name="settle"/>, given its latest lock; it is no longer held
+    /// once <paramref name="settle"/> returns. If it throws, the message stays held (and is abandoned at the end).
+    /// </summary>
+    public async Task SettleAsync(ReceivedMessage message, Func<ReceivedMessage, Task> settle)
+    {
+        if (!_held.TryGetValue(message.SequenceNumber, out var held))
+        {
+            return;
+        }
+        await held.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (held.Settled)
+            {
+                return;
+            }
+            await settle(held.Message).ConfigureAwait(false);
+            held.Settled = true;
+            _held.TryRemove(message.SequenceNumber, out _);
+        }
+        finally
+        {
+            held.Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Gives back every message still held for another delivery. <paramref name="beforeAbandon"/> sees each one first
+    /// (to record why a last delivery failed). A message whose lock is gone comes back by itself.
+    /// </summary>
+    public async Task AbandonAllAsync(Func<ReceivedMessage, Task>? beforeAbandon = null)
+    {
+        foreach (var message in _held.Values.Select(h => h.Message).OrderBy(m => m.SequenceNumber).ToArray())
+        {
+            await SettleAsync(message, async latest =>
+            {
+                try
+                {
+                    if (beforeAbandon is not null)
+                    {
+                        await beforeAbandon(latest).ConfigureAwait(false);
+                    }
+                    await _queue.AbandonAsync(latest, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // Already settled, its lock expired, or the store is unreachable: it comes back when its lock lapses.
+                    _logger.LogDebug(e, "Could not abandon job {MessageId}; it returns when its lock expires.", latest.MessageId);
+                }
+            }).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await _renewals.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+        _stop.Dispose();
+    }
+
+    private async Task RenewPeriodicallyAsync(TimeSpan period, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(period, time);
+        while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await Task.WhenAll(_held.Values.ToArray().Select(h => RenewAsync(h, cancellationToken))).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RenewAsync(Held held, CancellationToken cancellationToken)
+    {
+        await held.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!held.Settled)
+            {
+                held.Message = await _queue.RenewLockAsync(held.Message, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _renewed);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A lost lock means another delivery may be under way; the catalog keeps the work exactly-once, and the
+            // settlement of this one fails harmlessly. A transient error gets another try a third of a lock later.
+            _logger.LogWarning("Could not renew the lock on job {MessageId}: {Message}", held.Message.MessageId, e.Message);
+        }
+        finally
+        {
+            held.Gate.Release();
+        }
+    }
+
+    private sealed class Held(ReceivedMessage message)
+    {
+        public ReceivedMessage Message { get; set; } = message;
+
+        public SemaphoreSlim Gate { get; } = new(1, 1);
+
+        public bool Settled { get; set; }
+    }
+}

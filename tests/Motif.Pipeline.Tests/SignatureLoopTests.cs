@@ -1,0 +1,201 @@
+using Motif.Imaging;
+using Motif.Storage;
+using Motif.Testing;
+
+namespace Motif.Pipeline.Tests;
+
+/// <summary>
+/// SignatureService's overlapped loop: batch N+1 is prepared while batch N is in the forward pass, and still every
+/// job is signed once, every lock is kept while a job waits, and every unsettled job is given back on cancellation.
+/// </summary>
+public sealed class SignatureLoopTests : IDisposable
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
+    private readonly PipelineFixture f = new();
+
+    public void Dispose() => f.Dispose();
+
+    [Fact]
+    public async Task Overlap_prepares_the_next_batch_during_the_forward_pass_and_signs_every_content_once()
+    {
+        var queue = new CountingQueue(f.Jobs);
+        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        for (var i = 0; i < 5; i++)
+        {
+            await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
+        }
+        // The same job sent again (a redelivery after a crash, a resend): it lands in a later batch while the first
+        // copy may still be in flight.
+        var first = await f.Catalog.GetImageAsync("img0.jpg");
+        await f.Jobs.SendAsync(new SignatureJob("img0.jpg", first!.ContentHash!, CollectionBlobs.Derivative(first.ContentHash!)).ToMessage());
+        await f.Jobs.SendAsync(new SignatureJob("img0.jpg", first.ContentHash!, CollectionBlobs.Derivative(first.ContentHash!)).ToMessage());
+
+        var overlapped = false;
+        var embedder = new HookedEmbedder(f.Embedder, call =>
+        {
+            // The first forward pass waits until the producer has received the next batch: it only can if it overlaps.
+            if (call == 1)
+            {
+                overlapped = SpinWait.SpinUntil(() => queue.NonEmptyReceives >= 2, Deadline);
+            }
+        });
+        var service = new SignatureService(f.Blobs, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 2 });
+
+        var result = await service.ProcessAllAsync();
+
+        Assert.True(overlapped, "Batch 2 was not received while batch 1 was in the forward pass.");
+        Assert.Equal((7, 5, 2, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
+        Assert.Equal(5, embedder.Rows);
+        Assert.Equal(5, (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count);
+        Assert.Equal(0, f.Jobs.Count());
+        Assert.Empty(await f.Jobs.PeekDeadLetteredAsync(10));
+    }
+
+    [Fact]
+    public async Task Locks_are_renewed_while_jobs_wait_for_a_slow_forward_pass()
+    {
+        var options = new WorkQueueOptions { LockDuration = TimeSpan.FromMilliseconds(1500), MaxDeliveryCount = 3 };
+        using var queue = f.OpenQueue("slow", options);
+        using var rival = f.OpenQueue("slow", options);
+        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        await ingest.IngestAsync("a.jpg", null, ImageFixtures.Jpeg(96, 64));
+        await ingest.IngestAsync("b.jpg", null, ImageFixtures.Jpeg(97, 64));
+
+        // The first forward pass outlasts two lock durations while the second job waits its turn in the channel;
+        // meanwhile another consumer tries to take the jobs.
+        var stolen = 0;
+        var embedder = new HookedEmbedder(f.Embedder, call =>
+        {
+            for (var i = 0; i < (call == 1 ? 4 : 0); i++)
+            {
+                Thread.Sleep(options.LockDuration / 2);
+                stolen += rival.ReceiveAsync(10).GetAwaiter().GetResult().Count;
+            }
+        });
+        var service = new SignatureService(f.Blobs, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
+
+        var result = await service.ProcessAllAsync();
+
+        Assert.Equal(0, stolen);
+        // A lapsed lock would show as a redelivery found already signed, or as a duplicate signature.
+        Assert.Equal((2, 2, 0, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
+        Assert.Equal(2, embedder.Rows);
+        Assert.Equal(0, queue.Count());
+    }
+
+    [Fact]
+    public async Task Cancellation_mid_pipeline_abandons_every_unsettled_job_at_once()
+    {
+        using var queue = f.OpenQueue("cancel", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
+        var counting = new CountingQueue(queue);
+        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        for (var i = 0; i < 4; i++)
+        {
+            await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
+        }
+        using var release = new ManualResetEventSlim();
+        using var cancel = new CancellationTokenSource();
+        var embedder = new HookedEmbedder(f.Embedder, _ => release.Wait(Deadline));
+        var service = new SignatureService(f.Blobs, f.Catalog, counting, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
+
+        var run = service.RunAsync(TimeSpan.FromSeconds(30), cancellationToken: cancel.Token);
+        // Batch 1 in the forward pass, batch 2 prepared in the channel, batch 3 prepared and waiting to enter it.
+        Assert.True(SpinWait.SpinUntil(() => counting.NonEmptyReceives >= 3 && embedder.Calls >= 1, Deadline));
+        await cancel.CancelAsync();
+        release.Set();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+
+        // Nothing waits for its one-minute lock: what was not signed and completed is receivable now.
+        var signed = (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count;
+        var back = await queue.ReceiveAsync(10);
+        Assert.Equal(4, signed + back.Count);
+        Assert.Equal(back.Count, queue.Count());
+        Assert.True(back.Count >= 3);
+    }
+
+    [Fact]
+    public async Task Stopping_finishes_the_batch_in_the_forward_pass_and_gives_back_the_prepared_one()
+    {
+        using var queue = f.OpenQueue("stop", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
+        var counting = new CountingQueue(queue);
+        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        for (var i = 0; i < 3; i++)
+        {
+            await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
+        }
+        using var release = new ManualResetEventSlim();
+        using var stop = new CancellationTokenSource();
+        var embedder = new HookedEmbedder(f.Embedder, _ => release.Wait(Deadline));
+        var service = new SignatureService(f.Blobs, f.Catalog, counting, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
+
+        var run = service.RunAsync(TimeSpan.FromSeconds(30), stopReceiving: stop.Token);
+        Assert.True(SpinWait.SpinUntil(() => counting.NonEmptyReceives >= 2 && embedder.Calls >= 1, Deadline));
+        await stop.CancelAsync();
+        release.Set();
+        var result = await run;
+
+        Assert.Equal(1, result.Signed);
+        Assert.Single(await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion));
+        Assert.Equal(2, (await queue.ReceiveAsync(10)).Count);
+    }
+
+    /// <summary>Counts receives that returned messages.</summary>
+    private sealed class CountingQueue(IWorkQueue inner) : IWorkQueue
+    {
+        private int _nonEmpty;
+
+        public int NonEmptyReceives => Volatile.Read(ref _nonEmpty);
+
+        public WorkQueueOptions Options => inner.Options;
+
+        public async Task<IReadOnlyList<ReceivedMessage>> ReceiveAsync(int maxMessages, TimeSpan maxWait = default, CancellationToken cancellationToken = default)
+        {
+            var received = await inner.ReceiveAsync(maxMessages, maxWait, cancellationToken);
+            if (received.Count > 0)
+            {
+                Interlocked.Increment(ref _nonEmpty);
+            }
+            return received;
+        }
+
+        public Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken = default) => inner.SendAsync(message, cancellationToken);
+
+        public Task SendBatchAsync(IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default) => inner.SendBatchAsync(messages, cancellationToken);
+
+        public Task CompleteAsync(ReceivedMessage message, CancellationToken cancellationToken = default) => inner.CompleteAsync(message, cancellationToken);
+
+        public Task AbandonAsync(ReceivedMessage message, CancellationToken cancellationToken = default) => inner.AbandonAsync(message, cancellationToken);
+
+        public Task<ReceivedMessage> RenewLockAsync(ReceivedMessage message, CancellationToken cancellationToken = default) => inner.RenewLockAsync(message, cancellationToken);
+
+        public Task DeadLetterAsync(ReceivedMessage message, string reason, string? description = null, CancellationToken cancellationToken = default) =>
+            inner.DeadLetterAsync(message, reason, description, cancellationToken);
+
+        public Task<IReadOnlyList<DeadLetteredMessage>> PeekDeadLetteredAsync(int maxMessages, long fromSequenceNumber = 0, CancellationToken cancellationToken = default) =>
+            inner.PeekDeadLetteredAsync(maxMessages, fromSequenceNumber, cancellationToken);
+    }
+
+    /// <summary>The thumbnail embedder with a hook run before each forward pass (given the call's number, from 1).</summary>
+    private sealed class HookedEmbedder(ThumbnailEmbedder inner, Action<int> beforeEmbed) : ISignatureEmbedder
+    {
+        private int _calls;
+        private int _rows;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public int Rows => Volatile.Read(ref _rows);
+
+        public string ModelVersion => inner.ModelVersion;
+
+        public PreprocessSpec Preprocessing => inner.Preprocessing;
+
+        public int Dimension => inner.Dimension;
+
+        public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
+        {
+            beforeEmbed(Interlocked.Increment(ref _calls));
+            Interlocked.Add(ref _rows, count);
+            inner.Embed(images, count, signatures);
+        }
+    }
+}
