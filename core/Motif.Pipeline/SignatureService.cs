@@ -45,6 +45,9 @@ public sealed record SignatureBatchReport(SignatureRunResult Result, TimeSpan Qu
     public static SignatureBatchReport Idle { get; } = new(new SignatureRunResult(0, 0, 0, 0), TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero);
 
     public bool QueueIdle => Result.Received == 0;
+
+    /// <summary>The trace the batch's activity belongs to (its first job's upload trace when it carried one), if traced.</summary>
+    public string? TraceId { get; init; }
 }
 
 /// <summary>What one pass over the queue did.</summary>
@@ -397,7 +400,10 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             var result = new SignatureRunResult(batch.Messages.Count, ready.Count, batch.AlreadySigned, batch.Failed);
             activity?.SetTag("motif.jobs", batch.Messages.Count);
             activity?.SetTag("motif.signed", ready.Count);
-            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, embedTime, _options.Time.GetElapsedTime(started));
+            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, embedTime, _options.Time.GetElapsedTime(started))
+            {
+                TraceId = activity?.TraceId.ToString(),
+            };
         }
         catch (Exception e)
         {

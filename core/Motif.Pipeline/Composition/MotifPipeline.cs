@@ -60,8 +60,16 @@ public static class MotifPipeline
                 throw new PipelineConfigurationException(
                     $"The worker's model computes '{embedder.ModelVersion}' signatures but {MotifPipelineOptions.Section}__ModelVersion is '{options.ModelVersion}'.");
             }
+            // A host may register SignatureServiceOptions for what only it decides (prepared batches, its activity
+            // source); the batch size and threads are the pipeline's settings whatever it registers.
+            var signing = (sp.GetService<SignatureServiceOptions>() ?? new SignatureServiceOptions()) with
+            {
+                BatchSize = options.BatchSize,
+                PreprocessThreads = options.Threads,
+                Time = sp.GetRequiredService<TimeProvider>(),
+            };
             return new SignatureService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), embedder,
-                new SignatureServiceOptions { BatchSize = options.BatchSize, PreprocessThreads = options.Threads }, sp.GetService<ILogger<SignatureService>>());
+                signing, sp.GetService<ILogger<SignatureService>>());
         });
         return services;
     }

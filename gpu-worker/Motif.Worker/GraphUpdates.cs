@@ -1,0 +1,82 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Motif.Pipeline;
+using Motif.Pipeline.Composition;
+using Motif.Storage;
+
+namespace Motif.Worker;
+
+/// <summary>
+/// Keeps the stored neighbour graph (<see cref="NeighbourGraphStore"/>, <c>Motif__ModelVersion</c> within
+/// <c>Motif__MaxEps</c>) up to date with what this worker signs, so the nightly timer only runs OPTICS over it.
+/// </summary>
+/// <remarks>
+/// An update reads every signature and appends the new rows, which costs CPU the forward pass wants: so it runs when
+/// the queue goes idle, and while the queue stays busy at most every <see cref="WorkerOptions.GraphUpdateInterval"/>.
+/// It also runs once at start (a worker killed between signing and updating leaves the graph behind). Replicas may
+/// update concurrently: each writes a whole graph of what it read (one blob, replaced whole), and any rows a write
+/// missed are appended by the next update.
+/// </remarks>
+public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, NeighbourGraphStore graphs, MotifPipelineOptions pipeline, WorkerOptions options,
+    CurrentSignatures current, ILogger<GraphUpdates> logger) : BackgroundService
+{
+    private readonly SemaphoreSlim _idle = new(0);
+    private volatile bool _dirty = true;
+
+    /// <summary>A batch was signed: the graph is behind.</summary>
+    public void Signed() => _dirty = true;
+
+    /// <summary>The queue went idle: update now if behind.</summary>
+    public void QueueIdle()
+    {
+        if (_idle.CurrentCount == 0)
+        {
+            _idle.Release();
+        }
+    }
+
+    /// <summary>When the last update finished (null before the first).</summary>
+    public DateTimeOffset? LastUpdate { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await _idle.WaitAsync(options.GraphUpdateInterval, stoppingToken).ConfigureAwait(false);
+                if (_dirty)
+                {
+                    _dirty = false;
+                    await UpdateAsync(stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Storage trouble: the next turn tries again; the graph only lags.
+                _dirty = true;
+                logger.LogWarning("The neighbour graph update failed: {Message}", e.Message);
+            }
+        }
+    }
+
+    private async Task UpdateAsync(CancellationToken cancellationToken)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        var fingerprint = await CurrentSignatures.FingerprintAsync(catalog, pipeline.ModelVersion, cancellationToken).ConfigureAwait(false);
+        var set = await SignatureSet.LoadAsync(blobs, catalog, pipeline.ModelVersion, cancellationToken).ConfigureAwait(false);
+        if (set.Count == 0)
+        {
+            return;
+        }
+        var update = await graphs.UpdateAsync(set, pipeline.Clustering.MaxEps!.Value, pipeline.Threads, cancellationToken).ConfigureAwait(false);
+        current.Offer(set, fingerprint);
+        LastUpdate = DateTimeOffset.UtcNow;
+        logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s",
+            set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds);
+    }
+}

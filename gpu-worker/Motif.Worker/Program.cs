@@ -1,0 +1,85 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Motif.Engine;
+using Motif.Pipeline;
+using Motif.Pipeline.Composition;
+using Motif.Worker;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+// The worker: the shared composition plus the model, the signing loop, the graph updates and the HTTP endpoints.
+// Everything that can be checked before serving is (settings, storage, weights, model version), so an ordinary
+// failure ends the process with one line and a non-zero exit instead of a half-started worker.
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    var pipeline = MotifPipelineOptions.Read(builder.Configuration);
+    var worker = WorkerOptions.Read(builder.Configuration);
+
+    builder.WebHost.UseUrls(worker.Urls);
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = worker.MaxSearchBytes);
+    builder.Logging.AddSimpleConsole(console =>
+    {
+        console.SingleLine = true;
+        console.TimestampFormat = "HH:mm:ss.fff ";
+    });
+    builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+    // The host's own report of a failed start carries a stack trace; the one line below says it instead.
+    builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+    builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = worker.ShutdownTimeout);
+
+    builder.Services.AddMotifPipeline(pipeline, builder.Configuration);
+    // libtorch's intra-op threads: explicit, or it uses one here (DESIGN.md, "Engine facts").
+    SignatureModel.Threads = pipeline.Threads;
+    builder.Services.AddSignatureModel(() => SignatureModels.Open(worker.Model, worker.Device), SignatureModels.VersionOf(worker.Model), worker.Precision);
+    builder.Services.AddSingleton(worker);
+    builder.Services.AddSingleton<WorkerTelemetry>();
+    builder.Services.AddSingleton(sp => new SignatureServiceOptions
+    {
+        PreparedBatches = worker.PreparedBatches,
+        ActivitySource = sp.GetRequiredService<WorkerTelemetry>().Source,
+    });
+    builder.Services.AddSingleton<CurrentSignatures>();
+    builder.Services.AddSingleton<GraphUpdates>();
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<GraphUpdates>());
+    builder.Services.AddHostedService<SignatureWorker>();
+
+    var telemetry = builder.Services.AddOpenTelemetry()
+        .ConfigureResource(resource => resource.AddService("motif-worker"))
+        .WithTracing(tracing => tracing.AddSource(WorkerTelemetry.Name).AddAspNetCoreInstrumentation())
+        .WithMetrics(metrics => metrics.AddMeter(WorkerTelemetry.Name).AddAspNetCoreInstrumentation());
+    if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+    {
+        telemetry.UseOtlpExporter();
+    }
+
+    var app = builder.Build();
+    await MotifPipeline.EnsureStorageAsync(app.Services);
+    // Opens the model and checks that it computes Motif__ModelVersion's signatures.
+    _ = app.Services.GetRequiredService<SignatureService>();
+    app.MapWorkerEndpoints();
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e)
+{
+    Console.Error.WriteLine($"motif-worker: {OneLine(e)}");
+    return 1;
+}
+
+static string OneLine(Exception e)
+{
+    while (e is AggregateException { InnerExceptions.Count: 1 } aggregate)
+    {
+        e = aggregate.InnerExceptions[0];
+    }
+    var message = e is PipelineConfigurationException or FileNotFoundException or IOException or UnauthorizedAccessException
+        ? e.Message
+        : $"{e.GetType().Name}: {e.Message}";
+    return message.ReplaceLineEndings(" ");
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Motif.Engine;
+using Motif.Imaging;
+using Motif.Pipeline.Composition;
+
+namespace Motif.Worker;
+
+/// <summary>
+/// The worker's own settings, beside the pipeline's (<see cref="MotifPipelineOptions"/>): which model it runs, and the
+/// <c>Motif__Worker__…</c> settings of its loop, its HTTP endpoint and its shutdown.
+/// </summary>
+public sealed record WorkerOptions
+{
+    public const string Section = "Motif:Worker";
+
+    /// <summary>Loopback: the worker's HTTP is for the container's own ingress or a local caller, unless configured.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:8080";
+
+    /// <summary><c>Motif__Model</c>: the packaged network's name or a checkpoint file.</summary>
+    public string Model { get; init; } = SignatureModels.PackagedResNet50;
+
+    /// <summary><c>Motif__Precision</c>: fp32 or bf16 (part of the model version).</summary>
+    public Precision Precision { get; init; } = Precision.Float32;
+
+    /// <summary><c>Motif__Device</c>: cpu (default), cuda or cuda:N (the GPU image sets cuda).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary><c>Motif__Worker__Urls</c>, else ASPNETCORE_URLS, else <see cref="DefaultUrls"/>.</summary>
+    public string Urls { get; init; } = DefaultUrls;
+
+    /// <summary><c>Motif__Worker__ReceiveWaitSeconds</c>: how long one receive long-polls when the queue is idle.</summary>
+    public TimeSpan ReceiveWait { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary><c>Motif__Worker__GraphUpdateSeconds</c>: while busy, the stored neighbour graph is updated at most this far apart (and always when the queue goes idle).</summary>
+    public TimeSpan GraphUpdateInterval { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>Motif__Worker__ShutdownTimeoutSeconds</c>: the grace period after SIGTERM (Container Apps gives 30 s by default).</summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(25);
+
+    /// <summary><c>Motif__Worker__MaxSearchBytes</c>: the largest image <c>POST /search</c> accepts.</summary>
+    public long MaxSearchBytes { get; init; } = 20 * 1024 * 1024;
+
+    /// <summary>What a search image must pass: the limits intake applies to uploads.</summary>
+    public ValidationLimits Limits { get; init; } = ValidationLimits.Default;
+
+    /// <summary><c>Motif__Worker__PreparedBatches</c>: batches prepared ahead of the forward pass.</summary>
+    public int PreparedBatches { get; init; } = 1;
+
+    /// <summary>The options in <paramref name="configuration"/>; what is absent keeps its default.</summary>
+    /// <exception cref="PipelineConfigurationException">A setting is malformed (the message names it).</exception>
+    public static WorkerOptions Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var section = configuration.GetSection(Section);
+        var defaults = new WorkerOptions();
+        var precisionText = configuration["Motif:Precision"];
+        var precision = string.IsNullOrWhiteSpace(precisionText)
+            ? defaults.Precision
+            : SignatureModels.ParsePrecision(precisionText) ?? throw new PipelineConfigurationException($"Motif__Precision must be 'fp32' or 'bf16', not '{precisionText}'.");
+        return new WorkerOptions
+        {
+            Model = string.IsNullOrWhiteSpace(configuration["Motif:Model"]) ? defaults.Model : configuration["Motif:Model"]!,
+            Precision = precision,
+            Device = string.IsNullOrWhiteSpace(configuration["Motif:Device"]) ? defaults.Device : configuration["Motif:Device"]!,
+            Urls = FirstOf(section["Urls"], configuration["urls"]) ?? defaults.Urls,
+            ReceiveWait = TimeSpan.FromSeconds(Number(section, "ReceiveWaitSeconds", defaults.ReceiveWait.TotalSeconds, 0, 300)),
+            GraphUpdateInterval = TimeSpan.FromSeconds(Number(section, "GraphUpdateSeconds", defaults.GraphUpdateInterval.TotalSeconds, 1, 86400)),
+            ShutdownTimeout = TimeSpan.FromSeconds(Number(section, "ShutdownTimeoutSeconds", defaults.ShutdownTimeout.TotalSeconds, 1, 3600)),
+            MaxSearchBytes = (long)Number(section, "MaxSearchBytes", defaults.MaxSearchBytes, 1024, 1L << 30),
+            PreparedBatches = (int)Number(section, "PreparedBatches", defaults.PreparedBatches, 1, 8),
+        };
+    }
+
+    private static string? FirstOf(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
+
+    private static double Number(IConfigurationSection section, string key, double fallback, double min, double max)
+    {
+        var text = section[key];
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new PipelineConfigurationException($"Motif__Worker__{key} must be a number from {min} to {max}, not '{text}'.");
+    }
+}
