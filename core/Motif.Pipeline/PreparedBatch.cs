@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Motif.Storage;
 
@@ -19,7 +18,10 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
 
     public IReadOnlyList<ReceivedMessage> Messages { get; } = messages;
 
-    public List<(ReceivedMessage Message, SignatureJob Job, bool Recheck)> Ready { get; } = [];
+    public List<(ReceivedMessage Message, SignatureJob Job)> Ready { get; } = [];
+
+    /// <summary><see cref="SigningRun.Commits"/> before this batch's catalog lookups: later commits may be unseen by them.</summary>
+    public int SeenCommits { get; set; }
 
     public float[] Inputs { get; set; } = [];
 
@@ -50,11 +52,44 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
         source?.StartActivity("sign batch", ActivityKind.Consumer, _parent, links: _links);
 }
 
-/// <summary>The state one signing loop shares between its producer and its consumer.</summary>
+/// <summary>
+/// What one signing loop's consumer remembers of its own recent commits, for the producer's lookups that may have
+/// missed them: a batch prepared while the one before it was being signed looked its contents up before that commit.
+/// </summary>
 internal sealed class SigningRun(HeldMessages held)
 {
+    /// <summary>Commits remembered: more than the batches that can be prepared ahead (the channel holds at most a few).</summary>
+    private const int Remembered = 16;
+
+    private readonly Queue<(int Serial, HashSet<string> Contents)> _recent = new();
+    private int _commits;
+
     public HeldMessages Held { get; } = held;
 
-    /// <summary>Content hashes prepared but not yet committed, and the batch that signs each.</summary>
-    public ConcurrentDictionary<string, PreparedBatch> InFlight { get; } = new(StringComparer.Ordinal);
+    /// <summary>How many batches this run has recorded in the catalog.</summary>
+    public int Commits => Volatile.Read(ref _commits);
+
+    /// <summary>Remembers the contents of a batch just recorded in the catalog (consumer only).</summary>
+    public void Committed(IEnumerable<string> contents)
+    {
+        var serial = Interlocked.Increment(ref _commits);
+        _recent.Enqueue((serial, new HashSet<string>(contents, StringComparer.Ordinal)));
+        if (_recent.Count > Remembered)
+        {
+            _recent.Dequeue();
+        }
+    }
+
+    /// <summary>
+    /// Whether this run committed <paramref name="contentHash"/> after <paramref name="seenCommits"/>; null when those
+    /// commits are no longer remembered (then ask the catalog).
+    /// </summary>
+    public bool? CommittedSince(int seenCommits, string contentHash)
+    {
+        if (_recent.Count > 0 && _recent.Peek().Serial > seenCommits + 1)
+        {
+            return null;
+        }
+        return _recent.Any(c => c.Serial > seenCommits && c.Contents.Contains(contentHash));
+    }
 }

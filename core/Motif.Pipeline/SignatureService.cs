@@ -38,7 +38,7 @@ public sealed record SignatureServiceOptions
 /// <param name="QueueWait">How long its oldest job waited in the queue before it was received.</param>
 /// <param name="PrepareTime">Lookups, downloads and preprocessing (overlapped with the previous batch's forward pass).</param>
 /// <param name="EmbedTime">The forward pass.</param>
-/// <param name="SignTime">From the start of its turn to its completion: recheck, forward pass, shard, catalog, completions.</param>
+/// <param name="SignTime">From the start of its turn to its completion: forward pass, shard, catalog, completions.</param>
 public sealed record SignatureBatchReport(SignatureRunResult Result, TimeSpan QueueWait, TimeSpan PrepareTime, TimeSpan EmbedTime, TimeSpan SignTime)
 {
     /// <summary>The report of a receive that found the queue empty, after every earlier batch was settled.</summary>
@@ -113,9 +113,9 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     /// <param name="cancellationToken">Abort: every message not settled yet is abandoned (for another delivery),
     /// after the forward pass under way, if any, has ended; then <see cref="OperationCanceledException"/>.</param>
     /// <remarks>
-    /// Exactly-once stays the catalog's: a job prepared while an earlier batch still signs its content is looked up
-    /// again just before its own forward pass, so content is embedded once even when its jobs land in consecutive
-    /// batches. Any failure of storage or engine abandons every message not settled, prepared batches included, and
+    /// Exactly-once stays the catalog's: a batch is looked up in the catalog while the batch before it may still be
+    /// signing, so before its forward pass its contents are checked against what this run committed since (see
+    /// <see cref="SigningRun"/>), and content is embedded once even when its jobs land in consecutive batches. Any failure of storage or engine abandons every message not settled, prepared batches included, and
     /// is rethrown; a message abandoned on its last delivery gets the reason recorded in the catalog first, since the
     /// queue dead-letters it with only "MaxDeliveryCountExceeded".
     /// </remarks>
@@ -148,7 +148,14 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 progress?.Report(report);
             }
             await abort.CancelAsync().ConfigureAwait(false);
-            await producer.ConfigureAwait(false);
+            try
+            {
+                await producer.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Stopped on purpose: the producer was preparing a batch that is given back below.
+            }
             return total;
         }
         catch (Exception e)
@@ -275,7 +282,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     private async Task<PreparedBatch> PrepareAsync(IReadOnlyList<ReceivedMessage> messages, SigningRun run, CancellationToken cancellationToken)
     {
         var started = _options.Time.GetTimestamp();
-        var batch = new PreparedBatch(messages, _options.Time.GetUtcNow());
+        var batch = new PreparedBatch(messages, _options.Time.GetUtcNow()) { SeenCommits = run.Commits };
         // The catalog lookups and derivative downloads of the batch's jobs go out together: against a remote store
         // they are round trips, and one after another they would cost more than the forward pass itself.
         var jobs = messages.Select(m => (Message: m, Job: SignatureJob.TryParse(m))).ToArray();
@@ -326,8 +333,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             }
             // Close the gaps left by failed images so the forward pass sees only good ones.
             batch.Inputs.AsSpan(i * stride, stride).CopyTo(batch.Inputs.AsSpan(batch.Ready.Count * stride, stride));
-            // Content an earlier batch is still signing is looked up again just before this batch's forward pass.
-            batch.Ready.Add((message, job, Recheck: !run.InFlight.TryAdd(job.ContentHash, batch)));
+            batch.Ready.Add((message, job));
         }
         batch.PrepareTime = _options.Time.GetElapsedTime(started);
         return batch;
@@ -349,8 +355,10 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             var ready = new List<(ReceivedMessage Message, SignatureJob Job)>(batch.Ready.Count);
             for (var i = 0; i < batch.Ready.Count; i++)
             {
-                var (message, job, recheck) = batch.Ready[i];
-                if (recheck && await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
+                // Content an earlier batch of this run committed after this batch's lookups is signed already.
+                var (message, job) = batch.Ready[i];
+                if (run.CommittedSince(batch.SeenCommits, job.ContentHash) ??
+                    await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
                 {
                     await run.Held.SettleAsync(message, m => CompleteAsync(m, cancellationToken)).ConfigureAwait(false);
                     batch.AlreadySigned++;
@@ -395,6 +403,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 }
                 await catalog.AddSignaturesAsync(ready.Select((p, row) => new SignatureLocation(embedder.ModelVersion, p.Job.ContentHash, shard, row)).ToArray(),
                     cancellationToken).ConfigureAwait(false);
+                run.Committed(ready.Select(p => p.Job.ContentHash));
                 await Task.WhenAll(ready.Select(p => run.Held.SettleAsync(p.Message, m => CompleteAsync(m, cancellationToken)))).ConfigureAwait(false);
             }
             var result = new SignatureRunResult(batch.Messages.Count, ready.Count, batch.AlreadySigned, batch.Failed);
@@ -409,13 +418,6 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw;
-        }
-        finally
-        {
-            foreach (var (_, job, _) in batch.Ready)
-            {
-                run.InFlight.TryRemove(new KeyValuePair<string, PreparedBatch>(job.ContentHash, batch));
-            }
         }
     }
 

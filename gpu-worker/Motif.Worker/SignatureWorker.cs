@@ -48,9 +48,13 @@ public sealed class SignatureWorker(SignatureService signatures, GraphUpdates gr
                 logger.LogWarning("The grace period ran out: the unsettled jobs were given back to the queue");
                 return;
             }
-            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception e)
             {
                 logger.LogError("Signing failed, its jobs were given back; retrying in {Seconds:F0} s: {Message}", RetryPause.TotalSeconds, e.Message);
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    return;
+                }
                 try
                 {
                     await Task.Delay(RetryPause, stoppingToken).ConfigureAwait(false);

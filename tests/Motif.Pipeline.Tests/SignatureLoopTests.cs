@@ -20,23 +20,31 @@ public sealed class SignatureLoopTests : IDisposable
     {
         var queue = new CountingQueue(f.Jobs);
         var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        // Batches of two: (img0, img1), (img0 again, img2), (img3, img4), (img0 again). The second copy of img0 is looked
+        // up while the first is still in the forward pass (a redelivery after a crash, a resend), the third long after.
+        async Task Resend(string imageId)
+        {
+            var record = await f.Catalog.GetImageAsync(imageId);
+            await f.Jobs.SendAsync(new SignatureJob(imageId, record!.ContentHash!, CollectionBlobs.Derivative(record.ContentHash!)).ToMessage());
+        }
         for (var i = 0; i < 5; i++)
         {
             await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
+            if (i == 1)
+            {
+                await Resend("img0.jpg");
+            }
         }
-        // The same job sent again (a redelivery after a crash, a resend): it lands in a later batch while the first
-        // copy may still be in flight.
-        var first = await f.Catalog.GetImageAsync("img0.jpg");
-        await f.Jobs.SendAsync(new SignatureJob("img0.jpg", first!.ContentHash!, CollectionBlobs.Derivative(first.ContentHash!)).ToMessage());
-        await f.Jobs.SendAsync(new SignatureJob("img0.jpg", first.ContentHash!, CollectionBlobs.Derivative(first.ContentHash!)).ToMessage());
+        await Resend("img0.jpg");
 
         var overlapped = false;
         var embedder = new HookedEmbedder(f.Embedder, call =>
         {
-            // The first forward pass waits until the producer has received the next batch: it only can if it overlaps.
+            // The first forward pass waits until the producer has prepared the next batch and received the one after:
+            // it only can if it overlaps.
             if (call == 1)
             {
-                overlapped = SpinWait.SpinUntil(() => queue.NonEmptyReceives >= 2, Deadline);
+                overlapped = SpinWait.SpinUntil(() => queue.NonEmptyReceives >= 3, Deadline);
             }
         });
         var service = new SignatureService(f.Blobs, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 2 });
