@@ -23,7 +23,6 @@ internal sealed class HeldMessages : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Held> _held = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _renewals;
-    private int _renewed;
 
     /// <param name="queue">Where the messages came from.</param>
     /// <param name="time">The renewals' clock.</param>
@@ -36,9 +35,6 @@ internal sealed class HeldMessages : IAsyncDisposable
         _renewals = renew ? Task.Run(() => RenewPeriodicallyAsync(period, time, _stop.Token)) : Task.CompletedTask;
     }
 
-    /// <summary>How many lock renewals succeeded so far.</summary>
-    public int Renewals => Volatile.Read(ref _renewed);
-
     public void Add(IEnumerable<ReceivedMessage> messages)
     {
         foreach (var message in messages)
@@ -46,8 +42,6 @@ internal sealed class HeldMessages : IAsyncDisposable
             _held[message.SequenceNumber] = new Held(message);
         }
     }
-
-    public bool IsHeld(ReceivedMessage message) => _held.ContainsKey(message.SequenceNumber);
 
     /// <summary>
     /// Settles <paramref name="message"/> with <paramref name="settle"/>, given its latest lock; it is no longer held
@@ -134,7 +128,6 @@ internal sealed class HeldMessages : IAsyncDisposable
             if (!held.Settled)
             {
                 held.Message = await _queue.RenewLockAsync(held.Message, cancellationToken).ConfigureAwait(false);
-                Interlocked.Increment(ref _renewed);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

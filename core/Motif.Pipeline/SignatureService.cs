@@ -115,8 +115,9 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     /// <remarks>
     /// Exactly-once stays the catalog's: a batch is looked up in the catalog while the batch before it may still be
     /// signing, so before its forward pass its contents are checked against what this run committed since (see
-    /// <see cref="SigningRun"/>), and content is embedded once even when its jobs land in consecutive batches. Any failure of storage or engine abandons every message not settled, prepared batches included, and
-    /// is rethrown; a message abandoned on its last delivery gets the reason recorded in the catalog first, since the
+    /// <see cref="SigningRun"/>), and content is embedded once even when its jobs land in consecutive batches.
+    /// Any failure of storage or engine abandons every message not settled, prepared batches included, and is
+    /// rethrown; a message abandoned on its last delivery gets the reason recorded in the catalog first, since the
     /// queue dead-letters it with only "MaxDeliveryCountExceeded".
     /// </remarks>
     public async Task<SignatureRunResult> RunAsync(TimeSpan? idleReceiveWait, IProgress<SignatureBatchReport>? progress = null,
