@@ -71,6 +71,8 @@ internal static class DevEnvironment
             ["Motif__Threads"] = settings.Threads.ToString(CultureInfo.InvariantCulture),
             ["Motif__ReclusterSchedule"] = settings.Schedule,
             ["Motif__WorkerSearchUri"] = new Uri(workerUri, "search").ToString(),
+            // A worker killed mid-batch (or restarted by hand) gives its jobs back within 30 s rather than 5 minutes.
+            ["Motif__SignatureLockSeconds"] = "30",
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(appSettings.Select(p => new KeyValuePair<string, string?>(p.Key.Replace("__", ":", StringComparison.Ordinal), p.Value))).Build();
 

@@ -57,7 +57,12 @@ public sealed record MotifPipelineOptions
     /// </summary>
     public AzureStorageNames AzureNames { get; init; } = new();
 
-    /// <summary>Lock and delivery limits of the signature queue.</summary>
+    /// <summary>
+    /// Lock and delivery limits of the signature queue. The lock (<c>Motif__SignatureLockSeconds</c>, 15 to 300 s; 5 minutes
+    /// by default) is how long a job taken by a worker that then dies stays invisible: the worker renews it every third of
+    /// it while the job waits or runs, so a short lock costs renewals, not safety. Queue Storage and SQLite use it as the
+    /// receiver's visibility timeout; on Service Bus the queue's own lock duration (main.bicep) applies.
+    /// </summary>
     public WorkQueueOptions SignatureJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 5 };
 
     /// <summary>OPTICS as <c>motif run</c> runs it by default: max_eps 0.13 (the research's radius), min_samples 2, xi 0.05.</summary>
@@ -97,6 +102,10 @@ public sealed record MotifPipelineOptions
             Threads = (int)Number(section, "Threads", defaults.Threads, min: 1, max: 1024),
             BatchSize = (int)Number(section, "BatchSize", defaults.BatchSize, min: 1, max: 4096),
             UploadsContainer = Text(section, "UploadsContainer", defaults.UploadsContainer),
+            SignatureJobs = defaults.SignatureJobs with
+            {
+                LockDuration = TimeSpan.FromSeconds(Number(section, "SignatureLockSeconds", defaults.SignatureJobs.LockDuration.TotalSeconds, min: 15, max: 300)),
+            },
             AzureNames = new AzureStorageNames
             {
                 Container = Text(section, "Container", defaults.AzureNames.Container),
