@@ -19,6 +19,10 @@ if (which is "storage" or "all")
 {
     await StorageBench.RunAsync(repository);
 }
+if (which is "signing" or "all")
+{
+    await SigningBench.RunAsync(repository);
+}
 if (which is "dev" or "all")
 {
     await DevBench.RunAsync(repository);
