@@ -13,8 +13,8 @@ namespace Motif.Bench;
 /// <summary>
 /// The event-driven flow through <c>motif dev</c> on Azurite (Azurite, the worker process, the function classes run
 /// locally), on 50 and 500 images: upload → signature latency per image (p50, p95: from the blob's write time to the
-/// first poll that finds its signature in the catalog), upload → published manifest (Recluster run on demand once
-/// every upload is signed), and the flow's images/s against <c>motif run</c> embedded on the same images in the same
+/// first poll that finds its signature in the catalog), upload → published manifest of every image (Recluster run on
+/// demand once every upload is signed, again until the worker's graph holds them all), and the flow's images/s against <c>motif run</c> embedded on the same images in the same
 /// run (the anchor; goal ≥ 0.8×). 2 threads, fp32, a fresh folder each time.
 /// </summary>
 internal static class DevBench
@@ -93,7 +93,24 @@ internal static class DevBench
                 await Task.Delay(200);
             }
             var allSigned = clock.Elapsed.TotalSeconds;
-            Repository.RunMotif("dev", "recluster", "--out", folder.FullName);
+            // Recluster clusters the stored graph, which the worker updates when its queue goes idle: run it until the
+            // published manifest holds every image.
+            using var http = new HttpClient { BaseAddress = new Uri(session.GetProperty("api").GetString()!) };
+            while (true)
+            {
+                Repository.RunMotif("dev", "recluster", "--out", folder.FullName);
+                using var response = await http.GetAsync("api/clusters");
+                if (response.IsSuccessStatusCode &&
+                    Motif.Core.Manifests.ClusterManifest.FromJson(await response.Content.ReadAsStringAsync()).Counts.Images == images)
+                {
+                    break;
+                }
+                if (clock.Elapsed > deadline)
+                {
+                    throw new InvalidOperationException("no complete manifest was published");
+                }
+                await Task.Delay(500);
+            }
             var manifest = clock.Elapsed.TotalSeconds;
             var latencies = seen.Select(s => (s.Value - (written.TryGetValue(s.Key, out var w) ? w : began)).TotalSeconds).Order().ToArray();
             return new Flow(upload, latencies[latencies.Length / 2], latencies[latencies.Length * 95 / 100], allSigned, manifest);
