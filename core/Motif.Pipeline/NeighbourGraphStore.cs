@@ -26,6 +26,9 @@ public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Gr
 /// One blob per graph, replaced whole (a reader sees the old graph or the new one, never a mix): a little-endian
 /// int32 length, the rows as JSON (image id and content hash per row: an image whose content changed is a new
 /// row), then the graph's binary form. A blob that does not read back is rebuilt rather than trusted.
+/// <para>Several workers may update at once (KEDA scales the worker out): a write is conditional on the version that
+/// was read (If-Match, or create-only), so an update computed from an older graph never overwrites a newer one; the
+/// loser gets <see cref="NeighbourGraphConflictException"/> and updates again from fresh signatures.</para>
 /// <para>Maintenance (<see cref="UpdateAsync"/>, which needs the signatures) belongs to whoever signs: the worker after
 /// each batch, <c>motif run</c> after its signing stage. Readers (<see cref="ReadAsync"/>: the Recluster timer, the
 /// neighbours API) never load a signature.</para>
@@ -49,12 +52,13 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
     public async Task<StoredGraph?> ReadAsync(string modelVersion, double radius, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
-        var stored = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, radius, cancellationToken).ConfigureAwait(false);
+        var (stored, _) = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, radius, cancellationToken).ConfigureAwait(false);
         return stored is { } s ? new StoredGraph(s.Rows, s.Graph) : null;
     }
 
     /// <summary>The graph of <paramref name="set"/> (rows in the set's order) within <paramref name="radius"/>, updated from the stored one and stored again.</summary>
     /// <exception cref="ArgumentException">The set is empty (there is no dimension to build a graph in).</exception>
+    /// <exception cref="NeighbourGraphConflictException">Another update stored the graph after this one read it: load the signatures again and retry.</exception>
     public async Task<GraphUpdate> UpdateAsync(SignatureSet set, double radius, int threads = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(set);
@@ -64,7 +68,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         }
         var name = BlobName(set.ModelVersion, radius);
         var keys = set.Images.Select(i => new GraphRow(i.ImageId, i.ContentHash!)).ToArray();
-        var stored = await TryReadAsync(name, set.Dimension, radius, cancellationToken).ConfigureAwait(false);
+        var (stored, etag) = await TryReadAsync(name, set.Dimension, radius, cancellationToken).ConfigureAwait(false);
         if (stored is not null && stored.Value.Rows.SequenceEqual(keys))
         {
             return new GraphUpdate(stored.Value.Graph, keys.Length, 0);   // nothing signed, removed or changed since: no write
@@ -99,38 +103,47 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         }
         var graph = appended.Select(position);
 
-        await WriteAsync(name, keys, graph, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(name, keys, graph, etag is null ? BlobConditions.CreateOnly : BlobConditions.Matching(etag), cancellationToken).ConfigureAwait(false);
         return new GraphUpdate(graph, kept.Length, added.Length);
     }
 
-    private async Task<(GraphRow[] Rows, NeighbourGraph Graph)?> TryReadAsync(string name, int? dimension, double radius, CancellationToken cancellationToken)
+    /// <summary>The stored graph (null when absent, damaged or of another shape) and the ETag of the blob read (null when absent).</summary>
+    private async Task<((GraphRow[] Rows, NeighbourGraph Graph)? Graph, string? ETag)> TryReadAsync(string name, int? dimension, double radius, CancellationToken cancellationToken)
     {
+        byte[] bytes;
+        string etag;
         try
         {
-            var bytes = await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false);
+            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var buffer = new MemoryStream();
+            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+            (bytes, etag) = (buffer.ToArray(), download.Properties.ETag);
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return (null, null);
+        }
+        try
+        {
             var rowsLength = bytes.Length < 4 ? -1 : BinaryPrimitives.ReadInt32LittleEndian(bytes);
             if (rowsLength < 0 || rowsLength > bytes.Length - 4)
             {
-                return null;
+                return (null, etag);
             }
             var rows = JsonSerializer.Deserialize<GraphRow[]>(bytes.AsSpan(4, rowsLength), Json);
             using var graphBytes = new MemoryStream(bytes, 4 + rowsLength, bytes.Length - 4 - rowsLength, writable: false);
             var graph = NeighbourGraph.ReadFrom(graphBytes);
             return rows is not null && rows.Length == graph.Count && (dimension is null || graph.Dimension == dimension) && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
-                ? (rows, graph)
-                : null;
-        }
-        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
-        {
-            return null;
+                ? ((rows, graph), etag)
+                : (null, etag);
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException)
         {
-            return null;   // damaged: rebuilt from the signatures, which are the source of truth
+            return (null, etag);   // damaged: rebuilt from the signatures, which are the source of truth
         }
     }
 
-    private async Task WriteAsync(string name, GraphRow[] rows, NeighbourGraph graph, CancellationToken cancellationToken)
+    private async Task WriteAsync(string name, GraphRow[] rows, NeighbourGraph graph, BlobConditions conditions, CancellationToken cancellationToken)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(rows, Json);
         using var buffer = new MemoryStream();
@@ -140,6 +153,16 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         buffer.Write(json);
         graph.WriteTo(buffer);
         buffer.Position = 0;
-        await blobs.PutAsync(name, buffer, new BlobPutOptions { ContentType = "application/octet-stream" }, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await blobs.PutAsync(name, buffer, new BlobPutOptions { ContentType = "application/octet-stream", Conditions = conditions }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BlobStoreException e) when (e.IsConditionFailure)
+        {
+            throw new NeighbourGraphConflictException($"Another update stored {name} after this one read it.", e);
+        }
     }
 }
+
+/// <summary>Another update stored the graph between this update's read and its write; nothing was written. Load the signatures again and update again.</summary>
+public sealed class NeighbourGraphConflictException(string message, Exception inner) : Exception(message, inner);

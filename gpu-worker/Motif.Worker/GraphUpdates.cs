@@ -14,8 +14,8 @@ namespace Motif.Worker;
 /// An update reads every signature and appends the new rows, which costs CPU the forward pass wants: so it runs when
 /// the queue goes idle, and while the queue stays busy at most every <see cref="WorkerOptions.GraphUpdateInterval"/>.
 /// It also runs once at start (a worker killed between signing and updating leaves the graph behind). Replicas may
-/// update concurrently: each writes a whole graph of what it read (one blob, replaced whole), and any rows a write
-/// missed are appended by the next update.
+/// update concurrently: a write is conditional on the graph version it read, so the replica that loses reloads the
+/// signatures and updates again on top of the winner's graph, and no replica's rows are overwritten.
 /// </remarks>
 public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, NeighbourGraphStore graphs, MotifPipelineOptions pipeline, WorkerOptions options,
     CurrentSignatures current, ILogger<GraphUpdates> logger) : BackgroundService
@@ -73,7 +73,19 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
         {
             return;
         }
-        var update = await graphs.UpdateAsync(set, pipeline.Clustering.MaxEps!.Value, pipeline.Threads, cancellationToken).ConfigureAwait(false);
+        GraphUpdate update;
+        try
+        {
+            update = await graphs.UpdateAsync(set, pipeline.Clustering.MaxEps!.Value, pipeline.Threads, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NeighbourGraphConflictException)
+        {
+            // Another replica stored a graph meanwhile: start over from its graph and fresh signatures, on the next turn.
+            _dirty = true;
+            QueueIdle();
+            logger.LogInformation("Another worker updated the neighbour graph first; updating again on top of it");
+            return;
+        }
         current.Offer(set, fingerprint);
         LastUpdate = DateTimeOffset.UtcNow;
         logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s",
