@@ -16,7 +16,8 @@ namespace Motif.Worker;
 /// not settled, so another replica gets them now rather than after their locks lapse. A crash (kill -9) loses
 /// nothing either: locks lapse and the catalog keeps the work exactly-once. A failure of storage or engine abandons
 /// the batch and the loop starts again after a pause (messages that keep failing are dead-lettered after
-/// MaxDeliveryCount, with the reason recorded in the catalog).
+/// MaxDeliveryCount, with the reason recorded in the catalog). At start, shards a killed worker wrote but never
+/// committed are swept (<see cref="OrphanShardAge"/>).
 /// </remarks>
 public sealed class SignatureWorker(SignatureService signatures, GraphUpdates graph, CurrentSignatures current, WorkerOptions options, WorkerTelemetry telemetry,
     ILogger<SignatureWorker> logger) : BackgroundService
@@ -26,8 +27,15 @@ public sealed class SignatureWorker(SignatureService signatures, GraphUpdates gr
 
     private static readonly TimeSpan RetryPause = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Shards older than this that no catalog entry references are a killed worker's (written, never committed) and are
+    /// deleted at start. Another replica commits its shard seconds after writing it; an hour leaves it every chance.
+    /// </summary>
+    public static readonly TimeSpan OrphanShardAge = TimeSpan.FromHours(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        await SweepOrphanShardsAsync(stoppingToken).ConfigureAwait(false);
         using var abort = new CancellationTokenSource();
         var finishWithin = options.ShutdownTimeout > AbandonMargin * 2 ? options.ShutdownTimeout - AbandonMargin : options.ShutdownTimeout / 2;
         await using var stopping = stoppingToken.Register(() =>
@@ -64,6 +72,23 @@ public sealed class SignatureWorker(SignatureService signatures, GraphUpdates gr
                     return;
                 }
             }
+        }
+    }
+
+    private async Task SweepOrphanShardsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var deleted = await signatures.SweepOrphanShardsAsync(OrphanShardAge, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (deleted > 0)
+            {
+                logger.LogInformation("Deleted {Count} orphan signature shards (written by a worker killed before its catalog commit)", deleted);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Only storage is wasted meanwhile: the next start sweeps again.
+            logger.LogWarning("The orphan shard sweep failed: {Message}", e.Message);
         }
     }
 
