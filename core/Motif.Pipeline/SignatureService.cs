@@ -26,6 +26,14 @@ public sealed record SignatureServiceOptions
     /// </summary>
     public int PreparedBatches { get; init; } = 1;
 
+    /// <summary>
+    /// How long a receive that got fewer than <see cref="BatchSize"/> jobs keeps receiving to fill the batch (while jobs
+    /// trickle in, as uploads are taken in one by one). A full batch is cheaper per image than several small forward
+    /// passes, and while the previous batch is in the forward pass the wait costs nothing. Zero: take what one receive
+    /// gives (<c>motif run</c>, whose queue is full before signing starts).
+    /// </summary>
+    public TimeSpan BatchFillWait { get; init; } = TimeSpan.Zero;
+
     /// <summary>Where each batch's activity ("sign batch") is started, e.g. the worker's; none when null.</summary>
     public ActivitySource? ActivitySource { get; init; }
 
@@ -180,6 +188,34 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         }
     }
 
+    /// <summary>
+    /// Tops <paramref name="messages"/> up to a full batch for at most <see cref="SignatureServiceOptions.BatchFillWait"/>;
+    /// what arrives is held (its locks renewed) at once. A stop ends the wait with what there is.
+    /// </summary>
+    private async Task<IReadOnlyList<ReceivedMessage>> FillAsync(IReadOnlyList<ReceivedMessage> messages, SigningRun run, CancellationToken receiving)
+    {
+        if (messages.Count >= _options.BatchSize || _options.BatchFillWait <= TimeSpan.Zero)
+        {
+            return messages;
+        }
+        var batch = new List<ReceivedMessage>(messages);
+        var started = _options.Time.GetTimestamp();
+        try
+        {
+            while (batch.Count < _options.BatchSize && _options.Time.GetElapsedTime(started) is var waited && waited < _options.BatchFillWait)
+            {
+                var more = await signatureJobs.ReceiveAsync(_options.BatchSize - batch.Count, _options.BatchFillWait - waited, receiving).ConfigureAwait(false);
+                run.Held.Add(more);
+                batch.AddRange(more);
+            }
+        }
+        catch (OperationCanceledException) when (receiving.IsCancellationRequested)
+        {
+            // Stopping: sign what was received.
+        }
+        return batch;
+    }
+
     /// <summary>Receives and processes one batch of jobs (none when the queue is empty), without overlap or lock renewal.</summary>
     public async Task<SignatureRunResult> ProcessBatchAsync(CancellationToken cancellationToken = default)
     {
@@ -261,6 +297,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 }
                 idle = false;
                 run.Held.Add(messages);
+                messages = await FillAsync(messages, run, receiving.Token).ConfigureAwait(false);
                 var batch = await PrepareAsync(messages, run, cancellationToken).ConfigureAwait(false);
                 await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
             }

@@ -29,6 +29,8 @@ try
         console.TimestampFormat = "HH:mm:ss.fff ";
     });
     builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+    // The Azure SDKs log every request at Information: only their warnings belong in the worker's log.
+    builder.Logging.AddFilter("Azure", LogLevel.Warning);
     // The host's own report of a failed start carries a stack trace; the one line below says it instead.
     builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
     builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = worker.ShutdownTimeout);
@@ -42,6 +44,7 @@ try
     builder.Services.AddSingleton(sp => new SignatureServiceOptions
     {
         PreparedBatches = worker.PreparedBatches,
+        BatchFillWait = worker.BatchFillWait,
         ActivitySource = sp.GetRequiredService<WorkerTelemetry>().Source,
     });
     builder.Services.AddSingleton<CurrentSignatures>();

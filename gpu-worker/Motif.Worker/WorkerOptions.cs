@@ -44,6 +44,9 @@ public sealed record WorkerOptions
     /// <summary>What a search image must pass: the limits intake applies to uploads.</summary>
     public ValidationLimits Limits { get; init; } = ValidationLimits.Default;
 
+    /// <summary><c>Motif__Worker__BatchFillSeconds</c>: how long a receive that got less than a batch keeps receiving to fill it.</summary>
+    public TimeSpan BatchFillWait { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary><c>Motif__Worker__PreparedBatches</c>: batches prepared ahead of the forward pass.</summary>
     public int PreparedBatches { get; init; } = 1;
 
@@ -69,6 +72,7 @@ public sealed record WorkerOptions
             ShutdownTimeout = TimeSpan.FromSeconds(Number(section, "ShutdownTimeoutSeconds", defaults.ShutdownTimeout.TotalSeconds, 1, 3600)),
             MaxSearchBytes = (long)Number(section, "MaxSearchBytes", defaults.MaxSearchBytes, 1024, 1L << 30),
             PreparedBatches = (int)Number(section, "PreparedBatches", defaults.PreparedBatches, 1, 8),
+            BatchFillWait = TimeSpan.FromSeconds(Number(section, "BatchFillSeconds", defaults.BatchFillWait.TotalSeconds, 0, 60)),
         };
     }
 

@@ -118,7 +118,7 @@ public sealed class DevEndToEndTests : IDisposable
     }
 
     [Fact]
-    public async Task Helpers_without_a_running_dev_say_so_in_one_line()
+    public async Task Ordinary_mistakes_are_one_line_errors()
     {
         var (exit, _, error) = await Cli.RunAsync("dev", "upload", _scratch.FullName, "--collection", "museum", "--out", In("none"));
         Assert.Equal(2, exit);
@@ -129,6 +129,18 @@ public sealed class DevEndToEndTests : IDisposable
         (exit, _, error) = await Cli.RunAsync("dev", "--schedule", "every night", "--out", In("none"));
         Assert.Equal(2, exit);
         Assert.Contains("is not a six-field CRON schedule", error);
+
+        using var busy = new TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var taken = ((IPEndPoint)busy.LocalEndpoint).Port.ToString(CultureInfo.InvariantCulture);
+        (exit, _, error) = await Cli.RunAsync("dev", "--out", In("busy"), "--port", taken, "--worker-port", FreePort().ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(2, exit);
+        Assert.Contains($"Cannot serve the HTTP functions on 127.0.0.1:{taken}", error);
+        Assert.Contains("(choose another --port)", error);
+        (exit, _, error) = await Cli.RunAsync("dev", "--out", In("busy"), "--port", FreePort().ToString(CultureInfo.InvariantCulture), "--worker-port", taken);
+        Assert.Equal(2, exit);
+        Assert.Equal($"Port {taken} on 127.0.0.1 is in use: choose another --worker-port.", error.Trim());
+        Assert.False(File.Exists(DevSession.PathIn(new DirectoryInfo(In("busy")))));
     }
 
     private Process StartDev(string out_)

@@ -60,6 +60,46 @@ public sealed class SignatureLoopTests : IDisposable
     }
 
     [Fact]
+    public async Task A_receive_that_gets_less_than_a_batch_waits_a_little_to_fill_it()
+    {
+        var ingest = new IngestService(f.Blobs, f.Catalog, f.Jobs, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        await ingest.IngestAsync("first.jpg", null, ImageFixtures.Jpeg(96, 64));
+        var service = new SignatureService(f.Blobs, f.Catalog, f.Jobs, f.Embedder,
+            new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2, BatchFillWait = TimeSpan.FromSeconds(10) });
+        var batches = new List<SignatureBatchReport>();
+        using var stop = new CancellationTokenSource();
+        var run = service.RunAsync(TimeSpan.FromSeconds(1), new Collect(batches), stopReceiving: stop.Token);
+
+        // Jobs trickle in after the first was received, as uploads are taken in one at a time.
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(200);
+            await ingest.IngestAsync($"later{i}.jpg", null, ImageFixtures.Jpeg(100 + i, 64));
+        }
+        Assert.True(SpinWait.SpinUntil(() => { lock (batches) { return batches.Any(b => b.Result.Signed > 0); } }, Deadline));
+        await stop.CancelAsync();
+        await run;
+
+        // One forward pass of four, not four of one: the batch filled before the ten seconds were up.
+        lock (batches)
+        {
+            Assert.Equal(4, batches.First(b => b.Result.Received > 0).Result.Signed);
+        }
+        Assert.Equal(1, f.Embedder.Calls);
+    }
+
+    private sealed class Collect(List<SignatureBatchReport> batches) : IProgress<SignatureBatchReport>
+    {
+        public void Report(SignatureBatchReport value)
+        {
+            lock (batches)
+            {
+                batches.Add(value);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Locks_are_renewed_while_jobs_wait_for_a_slow_forward_pass()
     {
         var options = new WorkQueueOptions { LockDuration = TimeSpan.FromMilliseconds(1500), MaxDeliveryCount = 3 };

@@ -94,6 +94,12 @@ internal static class DevEnvironment
             ["MOTIF_HOME"] = ModelCatalog.Home,
             ["GLIBC_TUNABLES"] = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "glibc.malloc.hugetlb=1",
         };
+        if (!IsFree(settings.WorkerPort))
+        {
+            // The worker would only say so in its log, and be restarted over and over.
+            await error.WriteLineAsync($"Port {settings.WorkerPort} on 127.0.0.1 is in use: choose another --worker-port.");
+            return 2;
+        }
         var workerLog = Path.Combine(root.FullName, "worker.log");
         WorkerProcess worker;
         try
@@ -103,6 +109,15 @@ internal static class DevEnvironment
         catch (FileNotFoundException e)
         {
             await error.WriteLineAsync(Display.Safe(e.Message));
+            return 2;
+        }
+
+        // The session is announced (dev.json) only once the worker answers /readyz, its model loaded: an upload made as
+        // soon as motif dev says it runs is then signed at once, not after the worker's start.
+        if (await WaitUntilReadyAsync(worker, workerUri, cancellationToken) is { } notReady)
+        {
+            await error.WriteLineAsync($"The worker did not start: {Display.Safe(notReady)} (see {Display.Safe(workerLog)}).");
+            await worker.DisposeAsync();
             return 2;
         }
 
@@ -143,6 +158,52 @@ internal static class DevEnvironment
         File.Delete(DevSession.PathIn(root));
         await output.WriteLineAsync($"motif dev stopped (the worker exited with {exit}); the state is kept in {Display.Safe(root.FullName)}.");
         return 0;
+    }
+
+    /// <summary>Null once the worker's /readyz answers 200; otherwise why not (it exited, or two minutes passed).</summary>
+    private static async Task<string?> WaitUntilReadyAsync(WorkerProcess worker, Uri workerUri, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = workerUri, Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromMinutes(2);
+        while (DateTimeOffset.UtcNow < deadline)
+        {
+            if (worker.HasExited)
+            {
+                return $"it exited with {await worker.StopAsync(TimeSpan.Zero)}";
+            }
+            try
+            {
+                using var response = await http.GetAsync("readyz", cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return null;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // A slow answer while the model loads.
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+        return "it was not ready after two minutes";
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Restarts the worker when it exits on its own, as Container Apps restarts a failed replica (with a back-off).</summary>
