@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Motif.Engine;
 using Motif.Imaging;
@@ -67,26 +66,14 @@ public sealed record WorkerOptions
             Precision = precision,
             Device = string.IsNullOrWhiteSpace(configuration["Motif:Device"]) ? defaults.Device : configuration["Motif:Device"]!,
             Urls = FirstOf(section["Urls"], configuration["urls"]) ?? defaults.Urls,
-            ReceiveWait = TimeSpan.FromSeconds(Number(section, "ReceiveWaitSeconds", defaults.ReceiveWait.TotalSeconds, 0, 300)),
-            GraphUpdateInterval = TimeSpan.FromSeconds(Number(section, "GraphUpdateSeconds", defaults.GraphUpdateInterval.TotalSeconds, 1, 86400)),
-            ShutdownTimeout = TimeSpan.FromSeconds(Number(section, "ShutdownTimeoutSeconds", defaults.ShutdownTimeout.TotalSeconds, 1, 3600)),
-            MaxSearchBytes = (long)Number(section, "MaxSearchBytes", defaults.MaxSearchBytes, 1024, 1L << 30),
-            PreparedBatches = (int)Number(section, "PreparedBatches", defaults.PreparedBatches, 1, 8),
-            BatchFillWait = TimeSpan.FromSeconds(Number(section, "BatchFillSeconds", defaults.BatchFillWait.TotalSeconds, 0, 60)),
+            ReceiveWait = TimeSpan.FromSeconds(SettingValues.Number(section, "ReceiveWaitSeconds", defaults.ReceiveWait.TotalSeconds, 0, 300)),
+            GraphUpdateInterval = TimeSpan.FromSeconds(SettingValues.Number(section, "GraphUpdateSeconds", defaults.GraphUpdateInterval.TotalSeconds, 1, 86400)),
+            ShutdownTimeout = TimeSpan.FromSeconds(SettingValues.Number(section, "ShutdownTimeoutSeconds", defaults.ShutdownTimeout.TotalSeconds, 1, 3600)),
+            MaxSearchBytes = (long)SettingValues.Number(section, "MaxSearchBytes", defaults.MaxSearchBytes, 1024, 1L << 30),
+            PreparedBatches = (int)SettingValues.Number(section, "PreparedBatches", defaults.PreparedBatches, 1, 8),
+            BatchFillWait = TimeSpan.FromSeconds(SettingValues.Number(section, "BatchFillSeconds", defaults.BatchFillWait.TotalSeconds, 0, 60)),
         };
     }
 
     private static string? FirstOf(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
-
-    private static double Number(IConfigurationSection section, string key, double fallback, double min, double max)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new PipelineConfigurationException($"Motif__Worker__{key} must be a number from {min} to {max}, not '{text}'.");
-    }
 }

@@ -85,7 +85,7 @@ public sealed class ManifestPublisherTests : IDisposable
         var publisher = new ManifestPublisher(store);
         var first = await publisher.PublishAsync(Manifest("run-1"), basedOn: null);
 
-        var crashing = new ManifestPublisher(new CrashOnWrite(store, ManifestPublisher.LatestName));
+        var crashing = new ManifestPublisher(new InterceptedBlobStore(store, name => name == ManifestPublisher.LatestName ? throw new IOException("simulated crash") : Task.CompletedTask));
         await Assert.ThrowsAsync<IOException>(() => crashing.PublishAsync(Manifest("run-2", first.Manifest), first));
 
         var latest = await publisher.ReadLatestAsync();
@@ -101,28 +101,5 @@ public sealed class ManifestPublisherTests : IDisposable
 
         await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishAsync(Manifest("../../etc"), basedOn: null));
         Assert.Null(await publisher.ReadLatestAsync());
-    }
-
-    /// <summary>The store with one blob that cannot be written: the process "dies" at that write.</summary>
-    private sealed class CrashOnWrite(IBlobStore inner, string doomed) : IBlobStore
-    {
-        public Task<BlobProperties> PutAsync(string name, Stream content, BlobPutOptions? options = null, CancellationToken cancellationToken = default) =>
-            name == doomed ? throw new IOException("simulated crash") : inner.PutAsync(name, content, options, cancellationToken);
-
-        public Task<BlobDownload> GetAsync(string name, BlobRange? range = null, CancellationToken cancellationToken = default) => inner.GetAsync(name, range, cancellationToken);
-
-        public Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(name, cancellationToken);
-
-        public Task<BlobPage> ListAsync(string prefix, int pageSize = BlobPage.DefaultPageSize, string? continuationToken = null, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(prefix, pageSize, continuationToken, cancellationToken);
-
-        public Task<bool> DeleteAsync(string name, BlobConditions? conditions = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, conditions, cancellationToken);
-
-        public Task<BlobLease> AcquireLeaseAsync(string name, TimeSpan? duration, string? proposedLeaseId = null, CancellationToken cancellationToken = default) =>
-            inner.AcquireLeaseAsync(name, duration, proposedLeaseId, cancellationToken);
-
-        public Task<BlobLease> RenewLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) => inner.RenewLeaseAsync(name, leaseId, cancellationToken);
-
-        public Task ReleaseLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) => inner.ReleaseLeaseAsync(name, leaseId, cancellationToken);
     }
 }

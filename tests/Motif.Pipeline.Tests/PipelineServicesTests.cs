@@ -273,51 +273,20 @@ public sealed class PipelineServicesTests : IDisposable
 
         // Two workers: the slow one read the (absent) graph, then the other stored the newer graph before the slow one wrote.
         var rival = new NeighbourGraphStore(f.Blobs);
-        var slow = new NeighbourGraphStore(new BeforeFirstPut(f.Blobs, () => rival.UpdateAsync(newer, 0.3)));
+        var slow = new NeighbourGraphStore(new InterceptedBlobStore(f.Blobs, InterceptedBlobStore.Once(() => rival.UpdateAsync(newer, 0.3))));
         await Assert.ThrowsAsync<NeighbourGraphConflictException>(() => slow.UpdateAsync(older, 0.3));
         Assert.Equal(newer.Count, (await rival.ReadAsync(newer.ModelVersion, 0.3))!.Rows.Count);
 
         // The same over a stored graph (If-Match instead of create-only): the slow worker read the newer graph, the other
         // signed one more image and stored it before the slow one wrote its stale set.
-        slow = new NeighbourGraphStore(new BeforeFirstPut(f.Blobs, async () =>
+        slow = new NeighbourGraphStore(new InterceptedBlobStore(f.Blobs, InterceptedBlobStore.Once(async () =>
         {
             await f.Ingest.IngestAsync("camera.png", null, Photo("camera.png"));
             await f.Signatures.ProcessAllAsync();
             await rival.UpdateAsync(await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion), 0.3);
-        }));
+        })));
         await Assert.ThrowsAsync<NeighbourGraphConflictException>(() => slow.UpdateAsync(older, 0.3));
         Assert.Equal(newer.Count + 1, (await rival.ReadAsync(newer.ModelVersion, 0.3))!.Rows.Count);
-    }
-
-    /// <summary>A blob store that runs <paramref name="before"/> once, just before its first write: another writer getting in between a read and a write.</summary>
-    private sealed class BeforeFirstPut(IBlobStore inner, Func<Task> before) : IBlobStore
-    {
-        private Func<Task>? _before = before;
-
-        public async Task<BlobProperties> PutAsync(string name, Stream content, BlobPutOptions? options = null, CancellationToken cancellationToken = default)
-        {
-            if (Interlocked.Exchange(ref _before, null) is { } first)
-            {
-                await first();
-            }
-            return await inner.PutAsync(name, content, options, cancellationToken);
-        }
-
-        public Task<BlobDownload> GetAsync(string name, BlobRange? range = null, CancellationToken cancellationToken = default) => inner.GetAsync(name, range, cancellationToken);
-
-        public Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default) => inner.GetPropertiesAsync(name, cancellationToken);
-
-        public Task<BlobPage> ListAsync(string prefix, int pageSize = BlobPage.DefaultPageSize, string? continuationToken = null, CancellationToken cancellationToken = default) =>
-            inner.ListAsync(prefix, pageSize, continuationToken, cancellationToken);
-
-        public Task<bool> DeleteAsync(string name, BlobConditions? conditions = null, CancellationToken cancellationToken = default) => inner.DeleteAsync(name, conditions, cancellationToken);
-
-        public Task<BlobLease> AcquireLeaseAsync(string name, TimeSpan? duration, string? proposedLeaseId = null, CancellationToken cancellationToken = default) =>
-            inner.AcquireLeaseAsync(name, duration, proposedLeaseId, cancellationToken);
-
-        public Task<BlobLease> RenewLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) => inner.RenewLeaseAsync(name, leaseId, cancellationToken);
-
-        public Task ReleaseLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) => inner.ReleaseLeaseAsync(name, leaseId, cancellationToken);
     }
 
     [Fact]

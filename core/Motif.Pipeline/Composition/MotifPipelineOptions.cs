@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Motif.Core.Manifests;
 using Motif.Storage;
@@ -89,9 +88,9 @@ public sealed record MotifPipelineOptions
         }
         var clustering = defaults.Clustering with
         {
-            MaxEps = Number(section, "MaxEps", defaults.Clustering.MaxEps!.Value, min: 0, max: 2),
-            MinSamples = Number(section, "MinSamples", defaults.Clustering.MinSamples, min: 1, max: 1e6),
-            Xi = Number(section, "Xi", defaults.Clustering.Xi!.Value, min: 0, max: 1),
+            MaxEps = SettingValues.Number(section, "MaxEps", defaults.Clustering.MaxEps!.Value, min: 0, max: 2),
+            MinSamples = SettingValues.Number(section, "MinSamples", defaults.Clustering.MinSamples, min: 1, max: 1e6),
+            Xi = SettingValues.Number(section, "Xi", defaults.Clustering.Xi!.Value, min: 0, max: 1),
         };
         return new MotifPipelineOptions
         {
@@ -99,35 +98,20 @@ public sealed record MotifPipelineOptions
             Workspace = workspace,
             ModelVersion = string.IsNullOrWhiteSpace(section["ModelVersion"]) ? defaults.ModelVersion : section["ModelVersion"]!,
             Clustering = clustering,
-            Threads = (int)Number(section, "Threads", defaults.Threads, min: 1, max: 1024),
-            BatchSize = (int)Number(section, "BatchSize", defaults.BatchSize, min: 1, max: 4096),
-            UploadsContainer = Text(section, "UploadsContainer", defaults.UploadsContainer),
+            Threads = (int)SettingValues.Number(section, "Threads", defaults.Threads, min: 1, max: 1024),
+            BatchSize = (int)SettingValues.Number(section, "BatchSize", defaults.BatchSize, min: 1, max: 4096),
+            UploadsContainer = SettingValues.Text(section, "UploadsContainer", defaults.UploadsContainer),
             SignatureJobs = defaults.SignatureJobs with
             {
-                LockDuration = TimeSpan.FromSeconds(Number(section, "SignatureLockSeconds", defaults.SignatureJobs.LockDuration.TotalSeconds, min: 15, max: 300)),
+                LockDuration = TimeSpan.FromSeconds(SettingValues.Number(section, "SignatureLockSeconds", defaults.SignatureJobs.LockDuration.TotalSeconds, min: 15, max: 300)),
             },
             AzureNames = new AzureStorageNames
             {
-                Container = Text(section, "Container", defaults.AzureNames.Container),
-                CatalogTable = Text(section, "CatalogTable", defaults.AzureNames.CatalogTable),
-                SignatureQueue = Text(section, "SignatureQueue", defaults.AzureNames.SignatureQueue),
+                Container = SettingValues.Text(section, "Container", defaults.AzureNames.Container),
+                CatalogTable = SettingValues.Text(section, "CatalogTable", defaults.AzureNames.CatalogTable),
+                SignatureQueue = SettingValues.Text(section, "SignatureQueue", defaults.AzureNames.SignatureQueue),
             },
         };
-    }
-
-    private static string Text(IConfigurationSection section, string key, string fallback) =>
-        string.IsNullOrWhiteSpace(section[key]) ? fallback : section[key]!;
-
-    private static double Number(IConfigurationSection section, string key, double fallback, double min, double max)
-    {
-        var text = section[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
-            ? value
-            : throw new PipelineConfigurationException($"{Section}__{key} must be a number from {min} to {max}, not '{text}'.");
     }
 }
 
