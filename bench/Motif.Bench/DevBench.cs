@@ -90,7 +90,7 @@ internal static class DevBench
                 {
                     seen.TryAdd(image.ImageId, now);
                 }
-                await Task.Delay(200);
+                await Task.Delay(1000);   // a listing of every signature costs CPU the worker wants: once a second
             }
             var allSigned = clock.Elapsed.TotalSeconds;
             // Recluster clusters the stored graph, which the worker updates when its queue goes idle: run it until the

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Motif.Engine;
+using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
 using Motif.Worker;
@@ -65,6 +66,10 @@ try
     await MotifPipeline.EnsureStorageAsync(app.Services);
     // Opens the model and checks that it computes Motif__ModelVersion's signatures.
     _ = app.Services.GetRequiredService<SignatureService>();
+    // One forward pass of a full batch before serving: libtorch sets up its kernels (oneDNN primitives, cuDNN plans) on
+    // the first, which costs several batches' time; /readyz then means warm, and the first uploads do not pay for it.
+    var embedder = app.Services.GetRequiredService<ISignatureEmbedder>();
+    embedder.Embed(new float[pipeline.BatchSize * embedder.Preprocessing.ValuesPerImage], pipeline.BatchSize, new float[pipeline.BatchSize * embedder.Dimension]);
     app.MapWorkerEndpoints();
     await app.RunAsync();
     return 0;
