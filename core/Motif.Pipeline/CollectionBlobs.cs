@@ -45,20 +45,14 @@ public static class CollectionBlobs
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(referenced);
         var deleted = 0;
-        string? token = null;
-        do
+        await foreach (var blob in blobs.ListAllAsync(prefix, cancellationToken).ConfigureAwait(false))
         {
-            var page = await blobs.ListAsync(prefix, continuationToken: token, cancellationToken: cancellationToken).ConfigureAwait(false);
-            foreach (var blob in page.Items.Where(b => !referenced.Contains(b.Name) && b.LastModified <= cutoff))
+            if (!referenced.Contains(blob.Name) && blob.LastModified <= cutoff &&
+                await blobs.DeleteAsync(blob.Name, BlobConditions.Matching(blob.ETag), cancellationToken).ConfigureAwait(false))
             {
-                if (await blobs.DeleteAsync(blob.Name, BlobConditions.Matching(blob.ETag), cancellationToken).ConfigureAwait(false))
-                {
-                    deleted++;
-                }
+                deleted++;
             }
-            token = page.ContinuationToken;
         }
-        while (token is not null);
         return deleted;
     }
 

@@ -114,10 +114,8 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         string etag;
         try
         {
-            await using var download = await blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false);
-            using var buffer = new MemoryStream();
-            await download.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-            (bytes, etag) = (buffer.ToArray(), download.Properties.ETag);
+            var (content, properties) = await blobs.ReadAllAsync(name, cancellationToken).ConfigureAwait(false);
+            (bytes, etag) = (content, properties.ETag);
         }
         catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
         {

@@ -76,20 +76,13 @@ internal static class CollectionUpload
     private static async Task<Dictionary<string, string>> ListStampsAsync(IBlobStore uploads, string prefix, CancellationToken cancellationToken)
     {
         var stamps = new Dictionary<string, string>(StringComparer.Ordinal);
-        string? token = null;
-        do
+        await foreach (var blob in uploads.ListAllAsync(prefix, cancellationToken))
         {
-            var page = await uploads.ListAsync(prefix, continuationToken: token, cancellationToken: cancellationToken);
-            foreach (var blob in page.Items)
+            if (blob.Metadata.TryGetValue(SourceStampMetadata, out var stamp))
             {
-                if (blob.Metadata.TryGetValue(SourceStampMetadata, out var stamp))
-                {
-                    stamps[blob.Name] = stamp;
-                }
+                stamps[blob.Name] = stamp;
             }
-            token = page.ContinuationToken;
         }
-        while (token is not null);
         return stamps;
     }
 }

@@ -50,14 +50,13 @@ internal sealed class UploadWatcher(IBlobStore uploads, IBlobStore store, Func<s
     public async Task PassAsync(CancellationToken cancellationToken)
     {
         var fresh = new List<BlobProperties>();
-        string? token = null;
-        do
+        await foreach (var blob in uploads.ListAllAsync("", cancellationToken))
         {
-            var page = await uploads.ListAsync("", continuationToken: token, cancellationToken: cancellationToken);
-            fresh.AddRange(page.Items.Where(b => !(_done.TryGetValue(b.Name, out var etag) && etag == b.ETag)));
-            token = page.ContinuationToken;
+            if (!(_done.TryGetValue(blob.Name, out var etag) && etag == blob.ETag))
+            {
+                fresh.Add(blob);
+            }
         }
-        while (token is not null);
 
         await Parallel.ForEachAsync(fresh, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (blob, ct) =>
         {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Motif.Storage;
 
 /// <summary>Conveniences over <see cref="IBlobStore"/> that every adapter gets for free.</summary>
@@ -17,5 +19,22 @@ public static class BlobStoreExtensions
         var bytes = new byte[download.Properties.ContentLength];
         await download.Content.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
         return (bytes, download.Properties);
+    }
+
+    /// <summary>Every blob under <paramref name="prefix"/>, page after page (<see cref="IBlobStore.ListAsync"/> with its continuation tokens).</summary>
+    public static async IAsyncEnumerable<BlobProperties> ListAllAsync(this IBlobStore blobs, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        string? token = null;
+        do
+        {
+            var page = await blobs.ListAsync(prefix, continuationToken: token, cancellationToken: cancellationToken).ConfigureAwait(false);
+            foreach (var blob in page.Items)
+            {
+                yield return blob;
+            }
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
     }
 }
