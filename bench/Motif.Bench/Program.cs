@@ -1,11 +1,22 @@
 using Motif.Bench;
 
 // Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
+//   Motif.Bench [all|imaging|engine|clustering|storage|signing|dev] [--threads N --python PATH ... (BenchSettings)]
 var which = args.FirstOrDefault() ?? "all";
 var repository = Repository.Root();
+BenchSettings settings;
+try
+{
+    settings = BenchSettings.Parse(args.Skip(1).ToArray());
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine($"bench: {e.Message}");
+    return 2;
+}
 if (which is "imaging" or "all")
 {
-    ImagingBench.Run(repository);
+    ImagingBench.Run(repository, settings.Threads, settings.Python);
 }
 if (which is "engine" or "all")
 {
@@ -21,9 +32,10 @@ if (which is "storage" or "all")
 }
 if (which is "signing" or "all")
 {
-    await SigningBench.RunAsync(repository);
+    await SigningBench.RunAsync(repository, settings);
 }
 if (which is "dev" or "all")
 {
     await DevBench.RunAsync(repository);
 }
+return 0;

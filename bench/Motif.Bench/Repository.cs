@@ -44,9 +44,13 @@ internal static class Repository
 
     /// <summary>Runs an anchor script with Debian's Python (the python3 first on PATH cannot see Debian's packages)
     /// and parses the JSON line it prints.</summary>
-    public static JsonElement Python(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    public static JsonElement Python(IReadOnlyDictionary<string, string>? environment, params string[] arguments) =>
+        Python("/usr/bin/python3", environment, arguments);
+
+    /// <summary>Runs an anchor script with <paramref name="interpreter"/> and parses the JSON line it prints.</summary>
+    public static JsonElement Python(string interpreter, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true };
+        var start = new ProcessStartInfo(interpreter) { RedirectStandardOutput = true };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -55,12 +59,12 @@ internal static class Repository
         {
             start.Environment[name] = value;
         }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start /usr/bin/python3");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {interpreter}");
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"/usr/bin/python3 {string.Join(' ', arguments)} exited with {process.ExitCode}");
+            throw new InvalidOperationException($"{interpreter} {string.Join(' ', arguments)} exited with {process.ExitCode}");
         }
         var lastLine = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault() ?? "null";
         return JsonDocument.Parse(lastLine).RootElement.Clone();

@@ -3,6 +3,7 @@
 #include <ATen/autocast_mode.h>
 
 #include <torch/serialize.h>
+#include <torch/version.h>
 
 #include <nlohmann/json.hpp>
 
@@ -133,35 +134,46 @@ namespace {
 // Backward runs outside the scope, as PyTorch's AMP recipe prescribes; bf16 needs no loss scaling.
 class AutocastScope {
  public:
-  AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), cuda_(device.is_cuda()) {
+  AutocastScope(bool enabled, const torch::Device& device) : enabled_(enabled), type_(device.type()) {
     if (!enabled_) return;
-    if (cuda_) {
-      previous_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    } else {
-      previous_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
+    previous_ = dtype();
+    set(true, at::kBFloat16);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
     if (!enabled_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();  // cached bf16 weight copies
-    if (cuda_) {
-      at::autocast::set_enabled(false);
-      at::autocast::set_autocast_gpu_dtype(previous_);
-    } else {
-      at::autocast::set_cpu_enabled(false);
-      at::autocast::set_autocast_cpu_dtype(previous_);
-    }
+    set(false, previous_);
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
-  bool enabled_, cuda_;
+  // PyTorch 2.4 replaced the per-device switches (set_enabled, set_cpu_enabled, ..._gpu_dtype) with ones
+  // that take the device type; Debian 12 ships 1.13, the CUDA images ship 2.x.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::ScalarType dtype() const { return at::autocast::get_autocast_dtype(type_); }
+  void set(bool on, at::ScalarType dtype) const {
+    at::autocast::set_autocast_dtype(type_, dtype);
+    at::autocast::set_autocast_enabled(type_, on);
+  }
+#else
+  at::ScalarType dtype() const {
+    return type_ == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+  }
+  void set(bool on, at::ScalarType dtype) const {
+    if (type_ == c10::DeviceType::CUDA) {
+      at::autocast::set_autocast_gpu_dtype(dtype);
+      at::autocast::set_enabled(on);
+    } else {
+      at::autocast::set_autocast_cpu_dtype(dtype);
+      at::autocast::set_cpu_enabled(on);
+    }
+  }
+#endif
+
+  bool enabled_;
+  c10::DeviceType type_;
   at::ScalarType previous_ = at::kFloat;
 };
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <c10/core/Allocator.h>
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <nlohmann/json.hpp>
 
@@ -182,8 +183,17 @@ void release(void* p) {
   if (p) pool().give(p);
 }
 
+// PyTorch 2.3 made allocate() non-const and added copy_data(); Debian 12 ships 1.13, the CUDA images 2.x.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define MOTIF_ALLOCATE_CONST
+#define MOTIF_ALLOCATOR_COPIES 1
+#else
+#define MOTIF_ALLOCATE_CONST const
+#define MOTIF_ALLOCATOR_COPIES 0
+#endif
+
 struct HugePageAllocator final : c10::Allocator {
-  c10::DataPtr allocate(size_t n) const override {
+  c10::DataPtr allocate(size_t n) MOTIF_ALLOCATE_CONST override {
     void* p = nullptr;
     if (n >= kLarge) p = pool().take(n);
     else if (n > 0 && ::posix_memalign(&p, kSmallAlign, n) != 0) p = nullptr;
@@ -192,6 +202,11 @@ struct HugePageAllocator final : c10::Allocator {
   }
   // also used by raw_allocate/raw_deallocate (oneDNN/ideep buffers go through this allocator)
   c10::DeleterFnPtr raw_deleter() const override { return &release; }
+#if MOTIF_ALLOCATOR_COPIES
+  void copy_data(void* dest, const void* src, std::size_t count) const override {
+    if (count > 0) std::memcpy(dest, src, count);  // host memory, as every DataPtr this allocator makes
+  }
+#endif
 };
 }  // namespace
 

@@ -1,7 +1,7 @@
 // motif_engine_bench — embed images/s and train-step seconds through the C API, for
 // `make bench` (the caller prints PyTorch's numbers from the same run beside these).
 //   motif_engine_bench [--arch resnet50] [--batch 16] [--size 224] [--threads 2]
-//                      [--iters 5] [--triplets 8] [--train-iters 2]
+//                      [--iters 5] [--triplets 8] [--train-iters 2] [--device cpu|cuda] [--precision fp32|bf16]
 // Prints one JSON line. Inputs are synthetic: speed does not depend on pixel values.
 #include <sys/resource.h>
 
@@ -33,7 +33,7 @@ static double now() {
   } while (0)
 
 int main(int argc, char** argv) {
-  std::string arch = "resnet50";
+  std::string arch = "resnet50", device = "cpu", precision = "";
   int64_t batch = 16, size = 224, iters = 5, triplets = 8, train_iters = 2;
   int32_t threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -46,11 +46,15 @@ int main(int argc, char** argv) {
     else if (k == "--iters") iters = std::atoll(v);
     else if (k == "--triplets") triplets = std::atoll(v);
     else if (k == "--train-iters") train_iters = std::atoll(v);
+    else if (k == "--device") device = v;
+    else if (k == "--precision") precision = v;
     else { std::fprintf(stderr, "unknown option %s\n", argv[i]); return 2; }
   }
   CHECK(motif_set_num_threads(threads));
   motif_model* m = nullptr;
-  CHECK(motif_model_create(arch.c_str(), "cpu", &m));
+  CHECK(motif_model_create(arch.c_str(), device.c_str(), &m));
+  if (!precision.empty())  // otherwise the device's default: bf16 + channels-last on CUDA, fp32 on CPU
+    CHECK(motif_model_set_precision(m, precision == "bf16" ? MOTIF_PRECISION_BF16 : MOTIF_PRECISION_FP32, precision == "bf16"));
   int64_t dim = 0, classes = 0;
   CHECK(motif_model_dims(m, &dim, &classes));
   std::vector<float> x(size_t(batch * 3 * size * size));
@@ -78,9 +82,9 @@ int main(int argc, char** argv) {
     train_s = (now() - t0) / double(train_iters);
   }
   const char* hp = std::getenv("MOTIF_HUGEPAGES");
-  std::printf("{\"engine\":\"motif\",\"arch\":\"%s\",\"threads\":%d,\"batch\":%lld,\"size\":%lld,"
+  std::printf("{\"engine\":\"motif\",\"device\":\"%s\",\"arch\":\"%s\",\"threads\":%d,\"batch\":%lld,\"size\":%lld,"
               "\"embed_images_per_s\":%.2f,\"page_faults_per_batch\":%.0f,\"train_triplets\":%lld,\"train_step_s\":%.3f,\"hugepages\":%s}\n",
-              arch.c_str(), threads, (long long)batch, (long long)size, embed_ips, faults_per_batch, (long long)triplets, train_s,
+              device.c_str(), arch.c_str(), threads, (long long)batch, (long long)size, embed_ips, faults_per_batch, (long long)triplets, train_s,
               hp && std::strcmp(hp, "0") == 0 ? "false" : "true");
   motif_model_destroy(m);
   return 0;

@@ -1,0 +1,66 @@
+using System.Globalization;
+using Motif.Engine;
+
+namespace Motif.Bench;
+
+/// <summary>
+/// Options of the benchmarks that take them (<see cref="SigningBench"/>; <see cref="ImagingBench"/> reads --threads and
+/// --python). <c>make bench</c> takes the defaults (this 2-core CPU); a GPU machine passes
+/// <c>signing --device cuda --precision bf16 --batch 256 --threads 16 --images 12000 --python python3</c>.
+/// </summary>
+internal sealed record BenchSettings
+{
+    /// <summary>cpu, cuda or cuda:N.</summary>
+    public string Device { get; init; } = "cpu";
+
+    public Precision Precision { get; init; } = Precision.Float32;
+
+    public int Batch { get; init; } = 16;
+
+    /// <summary>Decode threads, and libtorch's intra-op threads.</summary>
+    public int Threads { get; init; } = 2;
+
+    /// <summary>Distinct images signed (the sample collections are generated until there are at least this many).</summary>
+    public int Images { get; init; } = 200;
+
+    /// <summary>Longest side of the generated uploads; the worker reads the model-sized derivative whatever it is.</summary>
+    public int UploadSide { get; init; } = 1024;
+
+    /// <summary>Batches prepared ahead of the forward pass (the worker's Motif__Worker__PreparedBatches).</summary>
+    public int PreparedBatches { get; init; } = 1;
+
+    /// <summary>The Python that runs the PyTorch anchor (Debian's here; the CUDA image's own elsewhere).</summary>
+    public string Python { get; init; } = "/usr/bin/python3";
+
+    /// <summary>Reads <c>--name value</c> pairs; throws <see cref="ArgumentException"/> with a one-line message on anything else.</summary>
+    public static BenchSettings Parse(IReadOnlyList<string> arguments)
+    {
+        var settings = new BenchSettings();
+        for (var i = 0; i < arguments.Count; i += 2)
+        {
+            if (i + 1 >= arguments.Count)
+            {
+                throw new ArgumentException($"{arguments[i]} needs a value.");
+            }
+            var value = arguments[i + 1];
+            settings = arguments[i] switch
+            {
+                "--device" => settings with { Device = value },
+                "--precision" => settings with { Precision = SignatureModels.ParsePrecision(value) ?? throw new ArgumentException($"--precision: fp32 or bf16, not '{value}'.") },
+                "--batch" => settings with { Batch = Number(arguments[i], value, 1, 4096) },
+                "--threads" => settings with { Threads = Number(arguments[i], value, 1, 1024) },
+                "--images" => settings with { Images = Number(arguments[i], value, 1, 1_000_000) },
+                "--upload-side" => settings with { UploadSide = Number(arguments[i], value, 256, 8192) },
+                "--prepared-batches" => settings with { PreparedBatches = Number(arguments[i], value, 1, 8) },
+                "--python" => settings with { Python = value },
+                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python)."),
+            };
+        }
+        return settings;
+    }
+
+    private static int Number(string name, string value, int min, int max) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n
+            : throw new ArgumentException($"{name}: a whole number from {min} to {max}, not '{value}'.");
+}
