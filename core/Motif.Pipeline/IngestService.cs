@@ -48,6 +48,10 @@ public enum IngestOutcome
 /// The order of writes is what makes a crash harmless: blobs first (content-addressed, so a leftover is reused),
 /// then the catalog record, then the job. A crash between the last two leaves an accepted image without a queued
 /// job; <see cref="SignatureService.EnqueueMissingAsync"/> finds those from the catalog.
+/// The record, accepted or rejected, carries the trace id of the current activity (when it is W3C), as the job carries
+/// its traceparent: the job's copy ends with the worker's batch, while the record is what reclustering reads, so the
+/// record is how the upload's trace reaches its manifest entry. An unchanged image keeps the trace of the upload that
+/// brought its content.
 /// </remarks>
 public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWorkQueue signatureJobs, IngestOptions options, TimeProvider? time = null, ILogger<IngestService>? logger = null)
 {
@@ -106,7 +110,7 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
         await PutOnceAsync(CollectionBlobs.Derivative(hash), derivative, "image/jpeg", cancellationToken).ConfigureAwait(false);
         await PutOnceAsync(CollectionBlobs.Thumbnail(hash), thumbnail, "image/jpeg", cancellationToken).ConfigureAwait(false);
         await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, hash, bytes.Length, ImageStatus.Accepted, null, null,
-            info.Format.Code(), info.DisplayWidth, info.DisplayHeight, _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            info.Format.Code(), info.DisplayWidth, info.DisplayHeight, _time.GetUtcNow()) { TraceId = CurrentTrace.TraceId }, cancellationToken).ConfigureAwait(false);
         if (await catalog.GetSignatureAsync(options.ModelVersion, hash, cancellationToken).ConfigureAwait(false) is null)
         {
             await signatureJobs.SendAsync(SignatureJob.For(imageId, hash).ToMessage(), cancellationToken).ConfigureAwait(false);
@@ -127,8 +131,8 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
             return IngestOutcome.Unchanged;
         }
         await WriteQuarantineRecordAsync(imageId, null, byteLength, reason, message, cancellationToken).ConfigureAwait(false);
-        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, null, byteLength, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow()),
-            cancellationToken).ConfigureAwait(false);
+        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, null, byteLength, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow())
+            { TraceId = CurrentTrace.TraceId }, cancellationToken).ConfigureAwait(false);
         return IngestOutcome.Rejected;
     }
 
@@ -166,8 +170,8 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
         _logger.LogInformation("Quarantined {ImageId}: {Reason} ({Message})", imageId, reason.Code(), message);
         await PutAsync(CollectionBlobs.Quarantine(imageId) + hash, bytes, "application/octet-stream", null, cancellationToken).ConfigureAwait(false);
         await WriteQuarantineRecordAsync(imageId, hash, bytes.Length, reason, message, cancellationToken).ConfigureAwait(false);
-        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, hash, bytes.Length, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow()),
-            cancellationToken).ConfigureAwait(false);
+        await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, hash, bytes.Length, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow())
+            { TraceId = CurrentTrace.TraceId }, cancellationToken).ConfigureAwait(false);
     }
 
     private Task WriteQuarantineRecordAsync(string imageId, string? hash, long byteLength, RejectionReason reason, string message, CancellationToken cancellationToken)

@@ -32,7 +32,8 @@ public sealed record ReclusterResult(
 /// whoever signs), cut it to the rows whose image is still catalogued and signed with the same content, run OPTICS,
 /// extract clusters, and publish a manifest whose cluster ids are inherited from the previous one. Nothing is
 /// published when neither the input (image ids and their contents) nor the model nor the parameters changed since the
-/// latest manifest.
+/// latest manifest. Each image of the manifest carries its upload's trace id from its catalog record, and the manifest
+/// the trace id of the activity the run is called in, so a published run leads back to both traces.
 /// </summary>
 /// <remarks>
 /// It never reads a signature: the graph (12 bytes per neighbour pair) and the catalog are all it needs, which is
@@ -54,11 +55,11 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         var clock = Stopwatch.StartNew();
         var latest = await _publisher.ReadLatestAsync(cancellationToken).ConfigureAwait(false);
         var stored = await _graphs.ReadAsync(modelVersion, NeighbourGraphStore.RadiusOf(parameters), cancellationToken).ConfigureAwait(false);
+        // The signed rows, each with its upload's trace id (from its catalog record) for the manifest entry.
         var signed = (await catalog.ListSignedAsync(modelVersion, cancellationToken).ConfigureAwait(false))
             .Where(s => s.Image.Status == ImageStatus.Accepted && s.Image.ContentHash == s.Signature.ContentHash)
-            .Select(s => new GraphRow(s.Image.ImageId, s.Signature.ContentHash))
-            .ToHashSet();
-        var rows = stored is null ? [] : Enumerable.Range(0, stored.Rows.Count).Where(i => signed.Contains(stored.Rows[i])).ToArray();
+            .ToDictionary(s => new GraphRow(s.Image.ImageId, s.Signature.ContentHash), s => s.Image.TraceId);
+        var rows = stored is null ? [] : Enumerable.Range(0, stored.Rows.Count).Where(i => signed.ContainsKey(stored.Rows[i])).ToArray();
         var stale = (stored?.Rows.Count ?? 0) - rows.Length;
         var kept = rows.Select(i => stored!.Rows[i]).ToArray();
         var load = clock.Elapsed;
@@ -79,8 +80,13 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
 
         clock.Restart();
         var now = _time.GetUtcNow();
-        var run = new ManifestRun($"run-{now:yyyyMMddTHHmmssfffZ}-{inputHash[..8]}", now, modelVersion, parameters) { InputSetHash = inputHash };
-        var manifest = ClusterManifest.Create(run, [.. kept.Select(r => r.ImageId)], graph, optics, labels, latest?.Manifest);
+        var run = new ManifestRun($"run-{now:yyyyMMddTHHmmssfffZ}-{inputHash[..8]}", now, modelVersion, parameters)
+        {
+            InputSetHash = inputHash,
+            TraceId = CurrentTrace.TraceId,
+        };
+        var manifest = ClusterManifest.Create(run, [.. kept.Select(r => r.ImageId)], graph, optics, labels, latest?.Manifest,
+            imageTraceIds: [.. kept.Select(r => signed[r])]);
         var published = await _publisher.PublishAsync(manifest, latest, cancellationToken).ConfigureAwait(false);
         return new ReclusterResult(published, true, kept.Length, stale, graph.EntryCount, load, opticsTime, clock.Elapsed);
     }

@@ -22,8 +22,7 @@ public sealed record SignatureJob(string ImageId, string ContentHash, string Der
 
     /// <summary>A job for the content, carrying the current activity's trace (if it has a W3C id).</summary>
     public static SignatureJob For(string imageId, string contentHash) =>
-        new(imageId, contentHash, CollectionBlobs.Derivative(contentHash),
-            System.Diagnostics.Activity.Current is { IdFormat: System.Diagnostics.ActivityIdFormat.W3C } current ? current.Id : null);
+        new(imageId, contentHash, CollectionBlobs.Derivative(contentHash), CurrentTrace.TraceParent);
 
     public OutgoingMessage ToMessage() => OutgoingMessage.FromText(JsonSerializer.Serialize(this, Json));
 

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Tests;
@@ -41,5 +42,38 @@ public sealed class SqliteImageCatalogTests : IDisposable
         using var reopened = new SqliteImageCatalog(_folder.Combine("catalog.db"));
         Assert.Equal("h1", (await reopened.GetImageAsync("a.jpg"))!.ContentHash);
         Assert.Equal(3, (await reopened.GetSignatureAsync("m1", "h1"))!.Row);
+    }
+
+    [Fact]
+    public async Task A_catalog_made_before_records_carried_a_trace_id_opens_reads_them_untraced_and_keeps_new_trace_ids()
+    {
+        var path = _folder.Combine("old.db");
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            // The table as the catalog created it before trace_id, with one accepted image.
+            command.CommandText = """
+                CREATE TABLE catalog_images (
+                    image_id TEXT PRIMARY KEY, source_stamp TEXT, content_hash TEXT, byte_length INTEGER NOT NULL, status TEXT NOT NULL,
+                    reason TEXT, message TEXT, format TEXT, width INTEGER NOT NULL, height INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+                INSERT INTO catalog_images VALUES ('old.jpg', 'stamp', 'h1', 100, 'accepted', NULL, NULL, 'jpeg', 640, 480, 0);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        using (var catalog = new SqliteImageCatalog(path))
+        {
+            var old = new ImageRecord("old.jpg", "stamp", "h1", 100, ImageStatus.Accepted, null, null, "jpeg", 640, 480, DateTimeOffset.UnixEpoch);
+            Assert.Equal(old, await catalog.GetImageAsync("old.jpg"));
+            Assert.Null((await catalog.GetImageAsync("old.jpg"))!.TraceId);
+
+            await catalog.PutImageAsync(old with { ImageId = "new.jpg", TraceId = "0af7651916cd43dd8448eb211c80319c" });
+            Assert.Equal("0af7651916cd43dd8448eb211c80319c", (await catalog.GetImageAsync("new.jpg"))!.TraceId);
+        }
+
+        // Opening it again finds the column there and leaves it be.
+        using var reopened = new SqliteImageCatalog(path);
+        Assert.Equal([("new.jpg", "0af7651916cd43dd8448eb211c80319c"), ("old.jpg", (string?)null)], (await reopened.ListImagesAsync()).Select(i => (i.ImageId, i.TraceId)));
     }
 }

@@ -19,6 +19,10 @@ public sealed record ClusterManifest
 
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public required string RunId { get; init; }
+    /// <summary>The W3C trace id of the activity that published the run (<see cref="ManifestRun.TraceId"/>); absent from
+    /// the JSON when the run was not traced. Optional and additive, so the schema version stays 1.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceId { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public required string ModelVersion { get; init; }
     public required ClusteringParameters Parameters { get; init; }
@@ -47,6 +51,8 @@ public sealed record ClusterManifest
     /// name the rows. <paramref name="previous"/> is the last published manifest, or null: each new cluster
     /// inherits the id of the previous cluster it overlaps most (Jaccard index of the image-id sets) when that
     /// overlap is ≥ <paramref name="jaccardThreshold"/>, one to one, best overlaps first; other clusters get new ids.
+    /// <paramref name="imageTraceIds"/>, when given, are per row: the W3C trace id of each image's upload, or null
+    /// where it was not traced (<see cref="ManifestImage.TraceId"/>).
     /// </summary>
     public static ClusterManifest Create(
         ManifestRun run,
@@ -56,14 +62,15 @@ public sealed record ClusterManifest
         OpticsResult optics,
         IReadOnlyList<int> labels,
         ClusterManifest? previous,
-        double jaccardThreshold = 0.5)
+        double jaccardThreshold = 0.5,
+        IReadOnlyList<string?>? imageTraceIds = null)
     {
         ArgumentNullException.ThrowIfNull(imageIds);
         if (signatures.Length != imageIds.Count * dimension)
         {
             throw new ArgumentException("Image ids, signatures, OPTICS result and labels must describe the same rows.");
         }
-        return Create(run, imageIds, optics, labels, previous, jaccardThreshold, rows => Medoid(signatures.Span, dimension, rows));
+        return Create(run, imageIds, optics, labels, previous, jaccardThreshold, imageTraceIds, rows => Medoid(signatures.Span, dimension, rows));
     }
 
     /// <summary>
@@ -71,7 +78,8 @@ public sealed record ClusterManifest
     /// Recluster timer has. Each cluster's medoid is then the member with the least summed <em>truncated</em> cosine
     /// distance to the other members, min(d(i, j), r) with r the graph's radius: a pair the graph does not hold is
     /// farther than r and counts as r. With every pair within r (always so for an infinite radius) this is the
-    /// exact medoid of the signature overload; ties go to the member first in OPTICS order.
+    /// exact medoid of the signature overload; ties go to the member first in OPTICS order. <paramref name="imageTraceIds"/>
+    /// are as in the signature overload.
     /// </summary>
     public static ClusterManifest Create(
         ManifestRun run,
@@ -80,7 +88,8 @@ public sealed record ClusterManifest
         OpticsResult optics,
         IReadOnlyList<int> labels,
         ClusterManifest? previous,
-        double jaccardThreshold = 0.5)
+        double jaccardThreshold = 0.5,
+        IReadOnlyList<string?>? imageTraceIds = null)
     {
         ArgumentNullException.ThrowIfNull(imageIds);
         ArgumentNullException.ThrowIfNull(graph);
@@ -88,7 +97,7 @@ public sealed record ClusterManifest
         {
             throw new ArgumentException("Image ids, graph, OPTICS result and labels must describe the same rows.");
         }
-        return Create(run, imageIds, optics, labels, previous, jaccardThreshold, rows => GraphMedoid(graph, rows));
+        return Create(run, imageIds, optics, labels, previous, jaccardThreshold, imageTraceIds, rows => GraphMedoid(graph, rows));
     }
 
     private static ClusterManifest Create(
@@ -98,6 +107,7 @@ public sealed record ClusterManifest
         IReadOnlyList<int> labels,
         ClusterManifest? previous,
         double jaccardThreshold,
+        IReadOnlyList<string?>? imageTraceIds,
         Func<int[], int> medoid)
     {
         ArgumentNullException.ThrowIfNull(run);
@@ -116,6 +126,18 @@ public sealed record ClusterManifest
         {
             // A threshold of 0 would let disjoint clusters inherit ids, which is what stable ids exist to prevent.
             throw new ArgumentOutOfRangeException(nameof(jaccardThreshold), jaccardThreshold, "The threshold is in (0, 1].");
+        }
+        if (imageTraceIds is not null && imageTraceIds.Count != n)
+        {
+            throw new ArgumentException("Image trace ids, when given, are one per row.", nameof(imageTraceIds));
+        }
+        // The schema promises W3C trace ids, so that a reader can look them up; a malformed one is the caller's bug.
+        foreach (var traceId in (imageTraceIds ?? []).Append(run.TraceId))
+        {
+            if (traceId is not null && !IsTraceId(traceId))
+            {
+                throw new ArgumentException($"'{traceId}' is not a W3C trace id (32 lowercase hex digits, not all zero).");
+            }
         }
 
         var position = new int[n];
@@ -148,6 +170,7 @@ public sealed record ClusterManifest
         return new ClusterManifest
         {
             RunId = run.RunId,
+            TraceId = run.TraceId,
             CreatedAt = run.CreatedAt,
             ModelVersion = run.ModelVersion,
             Parameters = run.Parameters,
@@ -155,7 +178,7 @@ public sealed record ClusterManifest
             Counts = new ManifestCounts(n, clusters.Count, noise),
             LastClusterNumber = lastNumber,
             Clusters = [.. clusters.OrderBy(c => c.Members[0].Order)],
-            Images = [.. Enumerable.Range(0, n).Select(i => new ManifestImage(imageIds[i], clusterOfRow[i]))],
+            Images = [.. Enumerable.Range(0, n).Select(i => new ManifestImage(imageIds[i], clusterOfRow[i]) { TraceId = imageTraceIds?[i] })],
         };
     }
 
@@ -213,6 +236,9 @@ public sealed record ClusterManifest
     }
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    private static bool IsTraceId(string value) =>
+        value.Length == 32 && value.All(char.IsAsciiHexDigitLower) && value.Any(c => c != '0');
 
     /// <summary>
     /// The medoid under cosine distance: Σⱼ d(i, j) = |C| − x̂ᵢ·Σⱼ x̂ⱼ for unit rows x̂, so the member minimising the
@@ -302,6 +328,9 @@ public sealed record ManifestRun(string RunId, DateTimeOffset CreatedAt, string 
     /// hashes, so a changed file changes it); null: the SHA-256 of the image ids, one per line.
     /// </summary>
     public string? InputSetHash { get; init; }
+
+    /// <summary>The W3C trace id (32 lowercase hex digits) of the activity that publishes the run; null when untraced.</summary>
+    public string? TraceId { get; init; }
 }
 
 /// <summary>How labels were extracted from OPTICS.</summary>
@@ -335,4 +364,10 @@ public sealed record ManifestCluster(string Id, int Size, string Medoid, IReadOn
 public sealed record ManifestMember(string ImageId, int Order, double? Reachability, double? CoreDistance);
 
 /// <summary>An input image and its cluster id, null for noise.</summary>
-public sealed record ManifestImage(string ImageId, string? ClusterId);
+public sealed record ManifestImage(string ImageId, string? ClusterId)
+{
+    /// <summary>The W3C trace id of the activity that ingested the image's upload (its catalog record's); absent from
+    /// the JSON when the upload was not traced.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceId { get; init; }
+}

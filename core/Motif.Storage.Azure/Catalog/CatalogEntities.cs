@@ -5,7 +5,7 @@ namespace Motif.Storage.Azure;
 /// <summary>
 /// How <see cref="TableImageCatalog"/>'s records become table entities and back (the keys are <see cref="CatalogKeys"/>'),
 /// within the service's limits: a string property holds at most 32,768 UTF-16 characters (64 KiB) and an entity at
-/// most 1 MiB, which an image record with every string at its maximum still fits (six strings of 64 KiB).
+/// most 1 MiB, which an image record with every string at its maximum still fits (seven strings of 64 KiB).
 /// </summary>
 internal static class CatalogEntities
 {
@@ -23,6 +23,7 @@ internal static class CatalogEntities
     public const string Width = nameof(ImageRecord.Width);
     public const string Height = nameof(ImageRecord.Height);
     public const string UpdatedAt = nameof(ImageRecord.UpdatedAt);
+    public const string TraceId = nameof(ImageRecord.TraceId);
     public const string ModelVersion = nameof(SignatureLocation.ModelVersion);
     public const string Shard = nameof(SignatureLocation.Shard);
     public const string Row = nameof(SignatureLocation.Row);
@@ -48,6 +49,7 @@ internal static class CatalogEntities
         SetIfPresent(entity, ReasonCode, Text(record.ReasonCode, "record.ReasonCode"));
         SetIfPresent(entity, Message, Truncated(record.Message));
         SetIfPresent(entity, Format, Text(record.Format, "record.Format"));
+        SetIfPresent(entity, TraceId, Text(record.TraceId, "record.TraceId"));
         return entity;
     }
 
@@ -62,7 +64,11 @@ internal static class CatalogEntities
         e.GetString(Format),
         e.GetInt32(Width) ?? throw Corrupt(e, Width),
         e.GetInt32(Height) ?? throw Corrupt(e, Height),
-        e.GetDateTimeOffset(UpdatedAt) ?? throw Corrupt(e, UpdatedAt));
+        e.GetDateTimeOffset(UpdatedAt) ?? throw Corrupt(e, UpdatedAt))
+    {
+        // Entities written before records carried a trace id have no such property, and read back untraced.
+        TraceId = e.GetString(TraceId),
+    };
 
     public static TableEntity ModelEntry(string modelVersion) =>
         new(CatalogKeys.ModelsPartition, CatalogKeys.ModelRow(modelVersion)) { [ModelVersion] = modelVersion };

@@ -26,7 +26,15 @@ public sealed record ImageRecord(
     string? Format,
     int Width,
     int Height,
-    DateTimeOffset UpdatedAt);
+    DateTimeOffset UpdatedAt)
+{
+    /// <summary>
+    /// The W3C trace id (32 lowercase hex digits) of the activity that ingested the upload, when it was traced; null
+    /// otherwise. It lets the published manifest name each image's upload trace, which the signature job carries only
+    /// as far as the worker.
+    /// </summary>
+    public string? TraceId { get; init; }
+}
 
 /// <summary>Row <see cref="Row"/> of the signature shard blob <see cref="Shard"/> holds the signature of a content hash under a model.</summary>
 public sealed record SignatureLocation(string ModelVersion, string ContentHash, string Shard, int Row);

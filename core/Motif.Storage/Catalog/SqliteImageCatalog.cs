@@ -22,7 +22,8 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
             format TEXT,
             width INTEGER NOT NULL,
             height INTEGER NOT NULL,
-            updated_at INTEGER NOT NULL       -- Unix milliseconds
+            updated_at INTEGER NOT NULL,      -- Unix milliseconds
+            trace_id TEXT                     -- W3C trace id of the upload's ingestion
         );
         CREATE INDEX IF NOT EXISTS catalog_images_hash ON catalog_images (content_hash);
         CREATE TABLE IF NOT EXISTS catalog_signatures (
@@ -41,7 +42,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
         );
         """;
 
-    private const string ImageColumns = "i.image_id, i.source_stamp, i.content_hash, i.byte_length, i.status, i.reason, i.message, i.format, i.width, i.height, i.updated_at";
+    private const string ImageColumns = "i.image_id, i.source_stamp, i.content_hash, i.byte_length, i.status, i.reason, i.message, i.format, i.width, i.height, i.updated_at, i.trace_id";
 
     private readonly SqliteDatabase _database;
 
@@ -50,7 +51,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(databasePath);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(databasePath))!);
-        _database = new SqliteDatabase(databasePath, Schema);
+        _database = new SqliteDatabase(databasePath, Schema, Upgrade);
     }
 
     public Task<ImageRecord?> GetImageAsync(string imageId, CancellationToken cancellationToken = default)
@@ -72,12 +73,12 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
         ArgumentNullException.ThrowIfNull(record.ImageId, nameof(record));
         cancellationToken.ThrowIfCancellationRequested();
         _database.Write((c, t) => SqliteDatabase.Execute(c, t, """
-            INSERT OR REPLACE INTO catalog_images (image_id, source_stamp, content_hash, byte_length, status, reason, message, format, width, height, updated_at)
-            VALUES (@id, @stamp, @hash, @length, @status, @reason, @message, @format, @width, @height, @updated)
+            INSERT OR REPLACE INTO catalog_images (image_id, source_stamp, content_hash, byte_length, status, reason, message, format, width, height, updated_at, trace_id)
+            VALUES (@id, @stamp, @hash, @length, @status, @reason, @message, @format, @width, @height, @updated, @trace)
             """,
             ("@id", record.ImageId), ("@stamp", record.SourceStamp), ("@hash", record.ContentHash), ("@length", record.ByteLength),
             ("@status", CatalogConventions.StatusCode(record.Status)), ("@reason", record.ReasonCode), ("@message", record.Message), ("@format", record.Format),
-            ("@width", record.Width), ("@height", record.Height), ("@updated", record.UpdatedAt.ToUnixTimeMilliseconds())));
+            ("@width", record.Width), ("@height", record.Height), ("@updated", record.UpdatedAt.ToUnixTimeMilliseconds()), ("@trace", record.TraceId)));
         return Task.CompletedTask;
     }
 
@@ -175,7 +176,7 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
             while (reader.Read())
             {
                 var image = ReadImage(reader);
-                rows.Add((image, new SignatureLocation(modelVersion, image.ContentHash!, reader.GetString(11), reader.GetInt32(12))));
+                rows.Add((image, new SignatureLocation(modelVersion, image.ContentHash!, reader.GetString(12), reader.GetInt32(13))));
             }
             return CatalogConventions.OrderedById(rows, r => r.Item1.ImageId);
         }));
@@ -198,6 +199,11 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
     }
 
     public void Dispose() => _database.Dispose();
+
+    // Workspaces catalogued before images carried their upload's trace id have the table without trace_id; their
+    // records read back untraced.
+    private static void Upgrade(SqliteConnection connection, SqliteTransaction transaction) =>
+        SqliteDatabase.AddColumnIfMissing(connection, transaction, "catalog_images", "trace_id", "TEXT");
 
     private static List<ImageRecord> ReadImages(SqliteConnection connection, string sql, params (string, object?)[] parameters)
     {
@@ -222,5 +228,8 @@ public sealed class SqliteImageCatalog : IImageCatalog, IDisposable
         r.IsDBNull(7) ? null : r.GetString(7),
         r.GetInt32(8),
         r.GetInt32(9),
-        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)));
+        DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)))
+    {
+        TraceId = r.IsDBNull(11) ? null : r.GetString(11),
+    };
 }

@@ -20,6 +20,7 @@ internal sealed class SqliteDatabase : IDisposable
 
     private readonly string _connectionString;
     private readonly string _schema;
+    private readonly Action<SqliteConnection, SqliteTransaction>? _upgrade;
     private readonly Lock _schemaLock = new();
     private volatile bool _schemaReady;
     private bool _disposed;
@@ -48,7 +49,11 @@ internal sealed class SqliteDatabase : IDisposable
         }
     }
 
-    public SqliteDatabase(string path, string schema)
+    /// <param name="path">The file.</param>
+    /// <param name="schema">CREATE ... IF NOT EXISTS statements of the current schema.</param>
+    /// <param name="upgrade">Brings a file created by an older version up to <paramref name="schema"/> (columns added
+    /// since), in the same transaction as the schema, so two processes opening an old file cannot both alter it.</param>
+    public SqliteDatabase(string path, string schema, Action<SqliteConnection, SqliteTransaction>? upgrade = null)
     {
         _connectionString = new SqliteConnectionStringBuilder
         {
@@ -58,6 +63,7 @@ internal sealed class SqliteDatabase : IDisposable
             DefaultTimeout = (int)BusyTimeout.TotalSeconds,
         }.ToString();
         _schema = schema;
+        _upgrade = upgrade;
     }
 
     /// <summary>Opens a pooled connection (a SqliteConnection is not thread-safe: one per operation).</summary>
@@ -106,6 +112,22 @@ internal sealed class SqliteDatabase : IDisposable
         return command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Adds <paramref name="column"/> to <paramref name="table"/> unless it has it: CREATE TABLE IF NOT EXISTS leaves a
+    /// table made by an older version as it was. The names are the caller's constants, never input.
+    /// </summary>
+    public static void AddColumnIfMissing(SqliteConnection connection, SqliteTransaction transaction, string table, string column, string definition)
+    {
+        using (var command = Command(connection, transaction, $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = @column", ("@column", column)))
+        {
+            if (command.ExecuteScalar() is not null)
+            {
+                return;
+            }
+        }
+        Execute(connection, transaction, $"ALTER TABLE {table} ADD COLUMN {column} {definition}");
+    }
+
     /// <summary>Releases the pooled connections so the file can be moved or deleted.</summary>
     public void Dispose()
     {
@@ -135,6 +157,7 @@ internal sealed class SqliteDatabase : IDisposable
             using (var transaction = connection.BeginTransaction(deferred: false))
             {
                 Execute(connection, transaction, _schema);
+                _upgrade?.Invoke(connection, transaction);
                 transaction.Commit();
             }
             _schemaReady = true;

@@ -79,7 +79,7 @@ public sealed class ClusterManifestTests
         var json = manifest.ToJson();
 
         Assert.Equal(json, ClusterManifest.FromJson(json).ToJson());
-        var schema = JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json")))!;
+        var schema = Schema();
         Assert.Empty(SchemaErrors(schema, JsonNode.Parse(json), "$"));
 
         // The checker does reject what the schema forbids.
@@ -88,6 +88,32 @@ public sealed class ClusterManifestTests
         broken["counts"]!.AsObject().Remove("noise");
         broken["extra"] = 1;
         Assert.Equal(3, SchemaErrors(schema, broken, "$").Count);
+    }
+
+    [Fact]
+    public void Trace_ids_are_written_where_known_left_out_where_not_and_conform_to_the_schema()
+    {
+        const string runTrace = "0af7651916cd43dd8448eb211c80319c", uploadTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        string[] ids = ["a", "b", "c"];
+        float[] x = [1, 0, 1, 0.01f, 0, 1];
+        var optics = Optics.Order(NeighbourGraph.Build(x, 2, 0.13), 2);
+        var labels = Optics.ExtractXi(optics, 0.05).Labels;
+
+        var manifest = ClusterManifest.Create(Run with { TraceId = runTrace }, ids, x, 2, optics, labels, previous: null,
+            imageTraceIds: [uploadTrace, null, uploadTrace]);
+        var json = manifest.ToJson();
+
+        Assert.Equal(json, ClusterManifest.FromJson(json).ToJson());
+        var node = JsonNode.Parse(json)!;
+        Assert.Equal(runTrace, (string?)node["traceId"]);
+        Assert.Equal([true, false, true], node["images"]!.AsArray().Select(i => i!.AsObject().ContainsKey("traceId")));
+        Assert.Empty(SchemaErrors(Schema(), node, "$"));
+        // Without trace ids the document is what it was before they existed.
+        Assert.DoesNotContain("traceId", ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous: null).ToJson(), StringComparison.Ordinal);
+
+        Assert.Throws<ArgumentException>(() => ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous: null, imageTraceIds: [uploadTrace]));
+        Assert.Throws<ArgumentException>(() => ClusterManifest.Create(Run with { TraceId = runTrace.ToUpperInvariant() }, ids, x, 2, optics, labels, previous: null));
+        Assert.Throws<ArgumentException>(() => ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous: null, imageTraceIds: [new string('0', 32), null, null]));
     }
 
     [Fact]
@@ -197,6 +223,9 @@ public sealed class ClusterManifestTests
         Assert.All(map, entry => Assert.All(entry.Value!.AsArray(), v => Assert.False(string.IsNullOrEmpty(v!.GetValue<string>()))));
         Assert.NotEmpty(map);
     }
+
+    private static JsonNode Schema() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json")))!;
 
     private static string? Of(ClusterManifest manifest, string image) => manifest.Images.Single(i => i.ImageId == image).ClusterId;
 

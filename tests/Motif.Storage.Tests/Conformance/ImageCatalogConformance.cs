@@ -97,6 +97,27 @@ public abstract class ImageCatalogConformance
     }
 
     [Fact]
+    public async Task A_trace_id_round_trips_through_every_read_and_an_untraced_record_reads_back_without_one()
+    {
+        var catalog = await CreateCatalogAsync();
+        var traced = Accepted("traced.jpg", "h1") with { TraceId = "4bf92f3577b34da6a3ce929d0e0e4736" };
+        var untraced = Accepted("untraced.jpg", "h2");
+        await catalog.PutImageAsync(traced);
+        await catalog.PutImageAsync(untraced);
+
+        Assert.Equal(traced, await catalog.GetImageAsync("traced.jpg"));
+        Assert.Null((await catalog.GetImageAsync("untraced.jpg"))!.TraceId);
+        Assert.Equal([traced, untraced], await catalog.ListImagesAsync());
+        Assert.Equal([traced, untraced], await catalog.ListUnsignedAsync("m1"));
+        await catalog.AddSignaturesAsync([new("m1", "h1", "shard-1", 0), new("m1", "h2", "shard-1", 1)]);
+        Assert.Equal([traced, untraced], (await catalog.ListSignedAsync("m1")).Select(s => s.Image));
+
+        // Replacing a record replaces its trace id too, also with none.
+        await catalog.PutImageAsync(traced with { TraceId = null });
+        Assert.Null((await catalog.GetImageAsync("traced.jpg"))!.TraceId);
+    }
+
+    [Fact]
     public async Task Hostile_ids_round_trip_never_collide_and_list_in_ordinal_order()
     {
         var catalog = await CreateCatalogAsync();
