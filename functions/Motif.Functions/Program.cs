@@ -6,4 +6,5 @@ using Motif.Functions;
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddMotifFunctions(builder.Configuration);
+builder.Services.AddMotifFunctionsTelemetry(builder.Configuration);
 builder.Build().Run();

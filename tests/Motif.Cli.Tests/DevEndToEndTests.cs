@@ -105,6 +105,20 @@ public sealed class DevEndToEndTests : IDisposable
         }, dev, "a manifest of every signed image");
         Assert.True(manifest!.Counts.Clusters > 0);
 
+        // One trace from each upload to the manifest: every image entry names the trace of the IngestImage invocation
+        // that ingested it (as its catalog record does), the worker's batches continue those traces (its log names
+        // them), and the manifest names the trace of the Recluster run that published it.
+        var recordsById = (await catalog.ListImagesAsync()).ToDictionary(r => r.ImageId, StringComparer.Ordinal);
+        Assert.All(manifest.Images, image =>
+        {
+            Assert.Matches("^[0-9a-f]{32}$", image.TraceId ?? "");
+            Assert.Equal(recordsById[image.ImageId].TraceId, image.TraceId);
+        });
+        Assert.Equal(manifest.Images.Count, manifest.Images.Select(i => i.TraceId).Distinct(StringComparer.Ordinal).Count());
+        Assert.Matches("^[0-9a-f]{32}$", manifest.TraceId ?? "");
+        var workerLog = await File.ReadAllTextAsync(Path.Combine(out_, "worker.log"));
+        Assert.Contains(manifest.Images, image => workerLog.Contains("trace " + image.TraceId, StringComparison.Ordinal));
+
         // The same command again: nothing changed, nothing is published.
         (exit, output, error) = await Cli.RunAsync("dev", "recluster", "--out", out_);
         Assert.True(exit == 0, error);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Reflection;
 using System.Text.Json;
@@ -14,6 +15,9 @@ using Microsoft.Extensions.Logging;
 using Motif.Functions;
 using Motif.Pipeline.Composition;
 using Motif.Storage;
+using OpenTelemetry;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
 
 namespace Motif.Cli.Dev;
 
@@ -33,12 +37,19 @@ namespace Motif.Cli.Dev;
 /// <item>The timer: Recluster on the schedule its <c>[TimerTrigger]</c> names (<c>%Motif:ReclusterSchedule%</c>, resolved from
 /// configuration as the host resolves it), and on <c>POST /admin/functions/Recluster</c>, the host's route for running a
 /// non-HTTP function by hand. Unlike the host (202, fire and forget) it answers when the run is over, with its result.</item>
+/// <item>Traces: each invocation runs in an activity of its own (source <see cref="ActivitySourceName"/>), as the
+/// worker's invocation activity in Azure, so the upload's trace id reaches its catalog record, the job, the worker's
+/// batch and the manifest here too; exported over OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.</item>
 /// </list>
 /// The function classes cannot tell this from the host: they get the same services and the same arguments.
 /// </remarks>
 internal sealed class LocalFunctionsHost : IAsyncDisposable
 {
+    /// <summary>The source of the invocation activities.</summary>
+    public const string ActivitySourceName = "Motif.Dev";
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly ActivitySource Source = new(ActivitySourceName);
     private readonly WebApplication _app;
 
     private LocalFunctionsHost(WebApplication app, ScheduledTrigger recluster)
@@ -61,6 +72,13 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Services.AddMvcCore();
         builder.Services.AddMotifFunctions(configuration);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("motif-dev-functions"))
+            .WithTracing(tracing => tracing.AddSource(ActivitySourceName));
+        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
         var app = builder.Build();
 
         foreach (var (type, method, trigger) in HttpFunctions())
@@ -88,6 +106,8 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
     /// <summary>Invokes IngestImage for the upload <paramref name="blobName"/>, as the host does on its BlobCreated event.</summary>
     public async Task IngestAsync(string blobName, CancellationToken cancellationToken)
     {
+        using var activity = Source.StartActivity("Invoke " + nameof(IngestImage), ActivityKind.Consumer);
+        activity?.SetTag("motif.upload", blobName);
         await using var scope = _app.Services.CreateAsyncScope();
         var uploads = scope.ServiceProvider.GetRequiredKeyedService<IBlobStore>(MotifPipeline.Uploads);
         BlobDownload download;
@@ -109,6 +129,7 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
 
     private static async Task<object?> RunReclusterAsync(IServiceProvider services, CancellationToken cancellationToken)
     {
+        using var activity = Source.StartActivity("Invoke " + nameof(Functions.Recluster));
         await using var scope = services.CreateAsyncScope();
         var invocation = await scope.ServiceProvider.GetRequiredService<Functions.Recluster>().RunAsync(null, cancellationToken);
         return new { outcome = invocation.Outcome.ToString(), runId = invocation.RunId };
