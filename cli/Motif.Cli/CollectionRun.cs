@@ -89,7 +89,8 @@ internal static class CollectionRun
         var graphs = workspace.Services.GetRequiredService<NeighbourGraphStore>();
 
         var truth = settings.Truth?.FullName;
-        var files = FolderIntake.List(settings.Folder).Where(f => f.Entry.FullName != truth).ToArray();
+        var truthPath = truth is null ? null : System.Text.Encoding.UTF8.GetBytes(truth);
+        var files = FolderIntake.List(settings.Folder).Where(f => truthPath is null || !f.NativePath.AsSpan().SequenceEqual(truthPath)).ToArray();
         int changed = 0, unchanged = 0, removed = 0, signedThisRun = 0;
         TimeSpan intakeTime = default, signingTime = default, loadTime = default, graphTime = default;
         ReclusterResult? clustering = null;
@@ -183,8 +184,8 @@ internal static class CollectionRun
 
     private static async Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken)
     {
-        var link = file.Entry.LinkTarget is not null;
-        var stamp = link ? "link" : $"{((FileInfo)file.Entry).Length}:{file.Entry.LastWriteTimeUtc.Ticks}";
+        // A path that could not be examined has no stamp: it is looked at again on every run.
+        var stamp = file.IsLink ? "link" : file.Stamp ?? "unexamined";
         if (await ingest.IsCurrentAsync(file.Path, stamp, cancellationToken))
         {
             return IngestOutcome.Unchanged;

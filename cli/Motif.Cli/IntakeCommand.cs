@@ -53,7 +53,17 @@ internal static class IntakeCommand
                 MaxBytes = parse.GetValue(maxBytes),
             };
             var clock = Stopwatch.StartNew();
-            var report = await FolderIntake.RunAsync(root, limits, Math.Max(1, parse.GetValue(parallel)), cancellationToken);
+            IntakeReport report;
+            try
+            {
+                report = await FolderIntake.RunAsync(root, limits, Math.Max(1, parse.GetValue(parallel)), cancellationToken);
+            }
+            catch (IOException e)
+            {
+                // Only the folder itself can fail so: everything below it is reported file by file.
+                await parse.InvocationConfiguration.Error.WriteLineAsync(e.Message);
+                return 2;
+            }
             await output.WriteAsync(parse.GetValue(json) ? AsJson(report) : AsText(report, root, clock.Elapsed));
             return 0;
         });

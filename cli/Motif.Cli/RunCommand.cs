@@ -43,8 +43,19 @@ internal static class RunCommand
                 await error.WriteLineAsync($"No such folder: {Display.Safe(root.FullName)}");
                 return 2;
             }
+            var outFolder = parse.GetRequiredValue(workspace.Out);
+            // Refused rather than moved elsewhere: clusters, search and serve look for the workspace where --out (default
+            // ./motif-data) says, so a run that silently chose another folder would leave them reading the wrong one. A
+            // workspace inside the collection would take in its own derivatives on every rerun (61 → 68 → 211 → 510 files).
+            // With --storage azure the state is in the account, not in --out.
+            if (parse.GetValue(workspace.Storage) != StorageKind.Azure && IsWithin(outFolder, root))
+            {
+                await error.WriteLineAsync($"The workspace {Display.Safe(outFolder.FullName)} is inside the collection {Display.Safe(root.FullName)}, "
+                    + "which would then take in its own derivatives: pass --out with a folder outside the collection.");
+                return 2;
+            }
             var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(root.FullName, CollectionRun.DefaultTruthFile));
-            var settings = new RunSettings(root, parse.GetRequiredValue(workspace.Out), parse.GetValue(workspace.Storage), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
+            var settings = new RunSettings(root, outFolder, parse.GetValue(workspace.Storage), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
                 new ClusteringParameters(parse.GetValue(maxEps), parse.GetValue(minSamples), Extraction.Xi, parse.GetValue(xi), null, PredecessorCorrection: true, null),
                 Math.Max(1, parse.GetValue(threads)), Math.Max(1, parse.GetValue(batch)), truthFile.Exists ? truthFile : null);
             var console = ConsoleFor(parse.InvocationConfiguration.Output);
@@ -71,6 +82,25 @@ internal static class RunCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="folder"/> is <paramref name="collection"/> or lies below it, with links resolved on both
+    /// sides (an alias of the collection is the collection). The folder need not exist yet: its nearest existing
+    /// ancestor is resolved and the rest appended.
+    /// </summary>
+    internal static bool IsWithin(DirectoryInfo folder, DirectoryInfo collection)
+    {
+        var top = UnixFile.RealPath(collection.FullName) ?? collection.FullName;
+        var (path, rest) = (folder.FullName.TrimEnd('/'), "");
+        string? real;
+        while ((real = UnixFile.RealPath(path.Length == 0 ? "/" : path)) is null && Path.GetDirectoryName(path) is { } parent)
+        {
+            rest = Path.Join(Path.GetFileName(path), rest);
+            path = parent;
+        }
+        var resolved = Path.Join(real ?? path, rest).TrimEnd('/');
+        return resolved == top.TrimEnd('/') || resolved.StartsWith(top.TrimEnd('/') + "/", StringComparison.Ordinal);
     }
 
     /// <summary>A Spectre console over the command's output: animated on a terminal, plain lines when redirected or captured.</summary>

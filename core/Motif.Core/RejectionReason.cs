@@ -28,7 +28,10 @@ public enum RejectionReason
     /// <summary>The header or the pixel data is damaged or truncated.</summary>
     Corrupt,
 
-    /// <summary>The file could not be read at all: permissions, an I/O error, or a symbolic link (never followed).</summary>
+    /// <summary>
+    /// The file could not be read at all: permissions, an I/O error, a symbolic link (never followed), not a regular file
+    /// (a FIFO, socket or device: never opened), or a path longer than the system allows.
+    /// </summary>
     Unreadable,
 
     /// <summary>The upload's name cannot be an image id (control characters, a <c>..</c> segment, too long); it was not read.</summary>

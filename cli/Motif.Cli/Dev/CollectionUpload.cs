@@ -1,4 +1,3 @@
-using System.Globalization;
 using Motif.Core;
 using Motif.Imaging;
 using Motif.Storage;
@@ -41,12 +40,10 @@ internal static class CollectionUpload
         await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (file, ct) =>
         {
             var name = $"{collection}/{file.Path}";
-            var stamp = file.Entry is FileInfo info && file.Entry.LinkTarget is null
-                ? string.Create(CultureInfo.InvariantCulture, $"{info.Length}:{info.LastWriteTimeUtc.Ticks}")
-                : null;
+            var stamp = file.Status?.Kind == UnixFileKind.Regular ? file.Stamp : null;
             if (!BlobName.IsValid(name))
             {
-                refused.Add(new IntakeItem(file.Path, 0, null, null, RejectionReason.Unreadable, "The store refuses this name (control characters, '..' segments or too long)."));
+                refused.Add(new IntakeItem(file.Path, 0, null, null, RejectionReason.Unreadable, "The store refuses this name (control characters, '\\' or ':', '..' segments or too long)."));
             }
             else if (stamp is not null && present.TryGetValue(name, out var current) && current == stamp)
             {
