@@ -11,6 +11,7 @@ public static class MotifCommands
         EmbedCommand.Create(),
         ClusterCommand.Create(),
         SampleCommand.Create(),
+        MorphographCommand.Create(),
         RunCommand.Create(),
         SearchCommand.Create(),
         ClustersCommand.Create(),

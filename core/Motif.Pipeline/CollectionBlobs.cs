@@ -29,6 +29,13 @@ public static class CollectionBlobs
     /// <summary>The lease blob that makes one reclustering at a time publish (the timer may fire on two instances).</summary>
     public const string ReclusterLock = "locks/recluster";
 
+    /// <summary>The ground-truth morphograph CSV last imported (<c>motif morphograph import</c>), as it was read.</summary>
+    public const string MorphographEdges = "morphograph/edges.csv";
+
+    /// <summary>The frozen train/validation/test split of the morphograph (<c>MorphographSplit</c> JSON); every import
+    /// extends it, never rebuilds it.</summary>
+    public const string MorphographSplit = "morphograph/split.json";
+
     /// <summary>A short, fixed-alphabet key for any text: the first 32 hex digits of its SHA-256.</summary>
     public static string KeyOf(string text) => ContentHash.Of(Encoding.UTF8.GetBytes(text)).Hex[..32];
 

@@ -41,7 +41,10 @@ public sealed record MorphographEdge(string Image1, string Image2, MorphographEd
 /// for the other is right and we count it as relevant too. The original code (Cini_TDA, <c>get_scores</c>) used
 /// POSITIVE only: <see cref="Neighbours"/> with <see cref="MorphographEdgeType.Positive"/> alone reproduces that.
 /// A pair that is both positive and, say, NEGATIVE (curators disagreeing) is positive: ground truth only grows by
-/// confirmation, and the conflict stays visible in <see cref="Edges"/>.</para>
+/// confirmation, and the conflict stays visible in <see cref="Edges"/>. The frozen split works on
+/// <see cref="MorphographDuplicates.Merged"/> instead, where each DUPLICATE group is one image and no DUPLICATE edge is
+/// left, and training and evaluation are to do the same: a duplicate pair is one artwork, not a pattern to learn or to
+/// be rewarded for finding.</para>
 /// <para><b>Identity.</b> Image ids are compared ordinally (case-sensitive, no trimming). An edge from an image to
 /// itself is kept in <see cref="Edges"/> and <see cref="Images"/> but makes no neighbour: an image is not its own
 /// neighbour. Repeated edges are harmless (neighbourhoods are sets).</para>

@@ -11,9 +11,11 @@ namespace Motif.Core.Evaluation;
 /// same photograph twice and inflates mAP and recall; and splitting by component without merging could put the two
 /// photographs of one artwork on both sides of the train/test line. The research counted neither (Replica: relevance
 /// over POSITIVE edges only, SEEDS.md); <see cref="Morphograph.IsPositive"/> counts DUPLICATE as relevant for a
-/// morphograph that has not been merged, and after merging no DUPLICATE edge is left to count. Training, the frozen
-/// split (<see cref="MorphographSplit"/>) and evaluation use <see cref="Merged"/>; signatures and ranked lists are
-/// brought to the same ids with <see cref="Canonical"/> and <see cref="CanonicalRanking"/>.</para>
+/// morphograph that has not been merged, and after merging no DUPLICATE edge is left to count. The frozen split
+/// (<see cref="MorphographSplit"/>) is computed on <see cref="Merged"/>; training (triplets) and evaluation
+/// (<see cref="RetrievalMetrics"/>, <see cref="ClusterMetrics"/>) are to take <see cref="Merged"/> too, with signatures,
+/// cluster labels and ranked lists brought to the same ids by <see cref="Canonical"/> and <see cref="CanonicalRanking"/>
+/// (<c>motif run</c>'s report still scores the morphograph as read).</para>
 /// <para><b>Canonical id.</b> The ordinally smallest image id of the group (<see cref="StringComparer.Ordinal"/>, as
 /// everywhere in <see cref="Morphograph"/>): it depends only on the group's members, never on the order of the
 /// edges, so two imports of the same data agree and a group keeps its id until a member with a smaller id joins.</para>
