@@ -208,7 +208,9 @@ public sealed record ClusterManifest
 
     /// <summary>
     /// One line per image, in row order: <c>image_id,cluster_id,order,reachability,core_distance</c> (RFC 4180;
-    /// empty cluster for noise, empty distance where undefined; invariant culture, round-trip precision).
+    /// empty cluster for noise, empty distance where undefined; invariant culture, round-trip precision). An id that
+    /// starts with <c>=</c>, <c>+</c>, <c>-</c>, <c>@</c>, a tab or a carriage return is written with a single quote in
+    /// front, so that a spreadsheet does not run it as a formula (<see cref="CsvField"/>).
     /// </summary>
     public string ToCsv()
     {
@@ -216,7 +218,7 @@ public sealed record ClusterManifest
         var csv = new StringBuilder("image_id,cluster_id,order,reachability,core_distance\r\n");
         foreach (var image in Images)
         {
-            csv.Append(Quote(image.ImageId)).Append(',').Append(image.ClusterId is null ? "" : Quote(image.ClusterId));
+            csv.Append(CsvField.Text(image.ImageId)).Append(',').Append(image.ClusterId is null ? "" : CsvField.Text(image.ClusterId));
             if (members.TryGetValue(image.ImageId, out var m))
             {
                 csv.Append(',').Append(m.Member.Order.ToString(System.Globalization.CultureInfo.InvariantCulture))
@@ -231,8 +233,6 @@ public sealed record ClusterManifest
         return csv.ToString();
 
         static string Format(double? value) => value?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "";
-        static string Quote(string field) =>
-            field.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
     }
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;

@@ -169,6 +169,25 @@ public sealed class ClusterManifestTests
     }
 
     [Fact]
+    public void Csv_cells_that_start_a_formula_get_a_quote_in_front_and_ordinary_ids_stay_as_they_are()
+    {
+        // Uploaded names are hostile: a spreadsheet opening clusters.csv would run these as formulas.
+        var manifest = Manifest(["=HYPERLINK(\"http://x\",\"y\").jpg", "+1.jpg", "-2.jpg", "@SUM(A1).jpg", "\tcmd.jpg", "\rcr.jpg",
+            "=1,2.jpg", "a=b.jpg", "x-y.jpg", "'quoted.jpg"], [0, 0, 0, 0, 0, 0, 0, 0, 0, -1], null);
+
+        var ids = manifest.ToCsv().Split("\r\n").Skip(1).SkipLast(1)
+            .Select(l => l[..(l.EndsWith(",,,,", StringComparison.Ordinal) ? l.Length - 4 : l.LastIndexOf(",C1,", StringComparison.Ordinal))]).ToArray();
+
+        Assert.Equal([
+            "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\").jpg\"",   // prefixed, then quoted (it holds quotes and a comma)
+            "'+1.jpg", "'-2.jpg", "'@SUM(A1).jpg", "'\tcmd.jpg",
+            "\"'\rcr.jpg\"",                              // prefixed, then quoted for the carriage return
+            "\"'=1,2.jpg\"",
+            "a=b.jpg", "x-y.jpg", "'quoted.jpg",          // not at the start, or already text: unchanged
+        ], ids);
+    }
+
+    [Fact]
     public void Iiif_export_is_a_collection_of_manifests_with_one_painted_canvas_per_image()
     {
         var manifest = Sample(previous: null);
