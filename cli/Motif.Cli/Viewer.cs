@@ -19,7 +19,11 @@ namespace Motif.Cli;
 /// <remarks>
 /// Image ids are uploaded names, i.e. hostile: they are HTML-encoded in pages, URL-encoded in links and never used to
 /// find a file (images are served by content hash, checked to be 64 hex digits). Pages send a restrictive
-/// Content-Security-Policy (no scripts at all) and nosniff.
+/// Content-Security-Policy (no scripts at all, no framing) and nosniff.
+/// The Host header is hostile too. Binding loopback does not stop DNS rebinding: a page of the attacker's site, whose
+/// name then resolves to 127.0.0.1, reads the collection from the user's browser under the attacker's Host. So only
+/// requests naming a loopback name (with the bound port, or none) are answered, and absolute URLs (IIIF ids) are built
+/// from the address the server is bound to, never from the request.
 /// </remarks>
 internal static class Viewer
 {
@@ -29,13 +33,40 @@ internal static class Viewer
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Services.AddSingleton(workspace);
+        // The web host's defaults put a host filter of their own in front of the whole pipeline, through a startup
+        // filter; it would refuse before the headers below are set. The one filter is placed in the pipeline instead.
+        foreach (var filter in builder.Services.Where(d => d.ServiceType == typeof(IStartupFilter) && d.ImplementationType?.Name == "HostFilteringStartupFilter").ToArray())
+        {
+            builder.Services.Remove(filter);
+        }
+        builder.Services.AddHostFiltering(options =>
+        {
+            options.AllowedHosts = LoopbackHosts;
+            options.AllowEmptyHosts = false;      // HTTP/1.0 without Host: nothing to check, so refused
+            options.IncludeFailureMessage = false; // its message is an HTML page; RefusedHost writes a plain line
+        });
         var app = builder.Build();
         var signatures = new LatestSignatures(workspace);
         app.Use(async (context, next) =>
         {
+            // First, so that every response carries them, refusals included.
             context.Response.Headers["X-Content-Type-Options"] = "nosniff";
-            context.Response.Headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'";
+            context.Response.Headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+            context.Response.Headers["X-Frame-Options"] = "DENY";
             await next(context);
+        });
+        app.Use(RefusedHost);
+        app.UseHostFiltering();
+        app.Use((context, next) =>
+        {
+            // Host filtering compares names only; the port must be the one this request came in on, or absent.
+            if (context.Request.Host.Port is { } hostPort && hostPort != context.Connection.LocalPort)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return Task.CompletedTask;
+            }
+            context.Items[HostAccepted] = true;
+            return next(context);
         });
 
         // Handlers take HttpRequest/CancellationToken, never HttpContext alone: a lambda whose only parameter is
@@ -79,7 +110,7 @@ internal static class Viewer
         app.MapGet("/iiif/collection.json", async (HttpRequest request, CancellationToken cancellationToken) =>
         {
             var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
-            return latest is null ? Results.NotFound() : Results.Text(IiifExport.Collection(latest.Manifest, IiifBase(request)).ToJsonString(), "application/ld+json");
+            return latest is null ? Results.NotFound() : Results.Text(IiifExport.Collection(latest.Manifest, new Uri(Root(request), "iiif/")).ToJsonString(), "application/ld+json");
         });
         app.MapGet("/iiif/clusters/{id}/manifest.json", async (string id, HttpRequest request, CancellationToken cancellationToken) =>
         {
@@ -89,8 +120,8 @@ internal static class Viewer
                 return Results.NotFound();
             }
             var images = (await workspace.Catalog.ListImagesAsync(cancellationToken)).ToDictionary(i => i.ImageId, StringComparer.Ordinal);
-            var root = new Uri($"{request.Scheme}://{request.Host}/");
-            var document = IiifExport.Manifest(latest.Manifest, id, IiifBase(request), imageId =>
+            var root = Root(request);
+            var document = IiifExport.Manifest(latest.Manifest, id, new Uri(root, "iiif/"), imageId =>
             {
                 var record = images[imageId];
                 // The derivative is the original scaled (never enlarged) to fit the derivative side.
@@ -125,7 +156,32 @@ internal static class Viewer
         private sealed record Entry(string ETag, SignatureSet Set);
     }
 
-    private static Uri IiifBase(HttpRequest request) => new($"{request.Scheme}://{request.Host}/iiif/");
+    /// <summary>The Host values answered: loopback names. Host filtering ignores the port; the middleware after it checks it.</summary>
+    private static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
+
+    /// <summary>The <see cref="HttpContext.Items"/> key set once a request's Host has been accepted.</summary>
+    private static readonly object HostAccepted = new();
+
+    /// <summary>
+    /// Host filtering refuses with a bare 400 and does not call on; a 400 that comes back without the request having
+    /// passed the checks gets one plain line (a 400 from a handler, after them, is left as it is).
+    /// </summary>
+    private static async Task RefusedHost(HttpContext context, RequestDelegate next)
+    {
+        await next(context);
+        if (!context.Items.ContainsKey(HostAccepted) && context.Response.StatusCode == StatusCodes.Status400BadRequest && !context.Response.HasStarted)
+        {
+            context.Response.ContentType = "text/plain; charset=utf-8";
+            await context.Response.WriteAsync("Refused: the Host header must name this machine's loopback address (localhost, 127.0.0.1 or [::1]) and port.\n");
+        }
+    }
+
+    /// <summary>
+    /// The server's own address, the root of every absolute URL it writes: the loopback address and port it is bound
+    /// to (the port the request came in on; Kestrel listens on <see cref="IPAddress.Loopback"/> alone), never the request's Host.
+    /// </summary>
+    private static Uri Root(HttpRequest request) =>
+        new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"http://{IPAddress.Loopback}:{request.HttpContext.Connection.LocalPort}/"));
 
     private static async Task<Dictionary<string, string>> HashesAsync(Workspace workspace, CancellationToken cancellationToken) =>
         (await workspace.Catalog.ListImagesAsync(cancellationToken)).Where(i => i.ContentHash is not null)
