@@ -103,7 +103,7 @@ internal static class MorphographCommand
                 await error.WriteLineAsync("Another import changed the stored split meanwhile; nothing was written by this one: run it again.");
                 return 2;
             }
-            catch (Exception e) when (WorkspaceArguments.StorageFailure(storage, e) is { } message)
+            catch (Exception e) when (WorkspaceArguments.StorageFailure(storage, root, e) is { } message)
             {
                 await error.WriteLineAsync(Display.Safe(message));
                 return 2;

@@ -75,7 +75,7 @@ internal static class RunCommand
                 await error.WriteLineAsync($"{e.Message} ({Display.Safe(settings.Out.FullName)})");
                 return 3;
             }
-            catch (Exception e) when (WorkspaceArguments.StorageFailure(settings.Storage, e) is { } message)
+            catch (Exception e) when (WorkspaceArguments.StorageFailure(settings.Storage, settings.Out, e) is { } message)
             {
                 await error.WriteLineAsync(Display.Safe(message));
                 return 2;

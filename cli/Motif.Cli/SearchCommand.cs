@@ -28,6 +28,11 @@ internal static class SearchCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var error = parse.InvocationConfiguration.Error;
+            if (parse.GetValue(k) < 1)
+            {
+                await error.WriteLineAsync("-k must be at least 1.");
+                return 2;
+            }
             var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
             await using var opened = workspace;
             if (workspace is null)

@@ -16,15 +16,41 @@ internal static class ServeCommand
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var error = parse.InvocationConfiguration.Error;
+            if (parse.GetValue(port) is < 0 or > 65535)
+            {
+                await error.WriteLineAsync("--port must be from 0 to 65535 (0: any free port).");
+                return 2;
+            }
             var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
             await using var opened = workspace;
             if (workspace is null)
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync(problem);
+                await error.WriteLineAsync(problem);
+                return 2;
+            }
+            try
+            {
+                // The catalog opens lazily: touched here, a workspace that cannot be read fails now, in one line,
+                // rather than as a 500 on every page.
+                await workspace.Catalog.GetImageAsync("", cancellationToken);
+            }
+            catch (Exception e) when (WorkspaceArguments.StorageFailure(parse.GetValue(workspaceArguments.Storage), parse.GetRequiredValue(workspaceArguments.Out), e) is { } message)
+            {
+                await error.WriteLineAsync(Display.Safe(message));
                 return 2;
             }
             await using var app = Viewer.Build(workspace, parse.GetValue(port));
-            await app.StartAsync(cancellationToken);
+            try
+            {
+                await app.StartAsync(cancellationToken);
+            }
+            catch (IOException e)
+            {
+                // Kestrel's "Failed to bind to address …: address already in use".
+                await error.WriteLineAsync($"Cannot serve on 127.0.0.1:{parse.GetValue(port)}: {Display.Safe(e.Message)} (choose another --port).");
+                return 2;
+            }
             await parse.InvocationConfiguration.Output.WriteLineAsync($"Serving {string.Join(", ", app.Urls)}/ (Ctrl-C to stop)");
             try
             {

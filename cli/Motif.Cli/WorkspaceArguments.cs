@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Data.Sqlite;
 
 namespace Motif.Cli;
 
@@ -37,16 +38,29 @@ internal sealed class WorkspaceArguments
                 ? (workspace, null)
                 : (null, $"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
         }
-        catch (Exception e) when (StorageFailure(storage, e) is { } message)
+        catch (Exception e) when (StorageFailure(storage, root, e) is { } message)
         {
             return (null, Display.Safe(message));
         }
     }
 
     /// <summary>
-    /// One line for a storage failure a user can act on (workspace unavailable, Azure settings, access, reachability), or
-    /// null for a bug. The Azure part is asked only for Azure storage, so the embedded path never loads the Azure SDKs.
+    /// One line for a storage failure a user can act on (workspace unavailable or read-only, Azure settings, access,
+    /// reachability), or null for a bug. The Azure part is asked only for Azure storage, so the embedded path never loads
+    /// the Azure SDKs.
     /// </summary>
-    public static string? StorageFailure(StorageKind storage, Exception e) =>
-        e is WorkspaceUnavailableException ? e.Message : storage == StorageKind.Embedded ? null : AzureWorkspace.Describe(e);
+    /// <param name="storage">The workspace's storage kind.</param>
+    /// <param name="root">The workspace folder (--out), named in the message.</param>
+    /// <param name="e">What was thrown.</param>
+    public static string? StorageFailure(StorageKind storage, DirectoryInfo root, Exception e) => e switch
+    {
+        WorkspaceUnavailableException => e.Message,
+        _ when storage != StorageKind.Embedded => AzureWorkspace.Describe(e),
+        // The catalog's first statement takes a write lock (its schema), so a read-only workspace fails even a reader.
+        SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_READONLY } =>
+            $"The workspace {root.FullName} is read-only: its catalog (motif.db) must be writable, even to read it.",
+        SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_CANTOPEN } =>
+            $"The workspace {root.FullName} cannot be opened: SQLite cannot open its catalog (motif.db) or the catalog's journal next to it.",
+        _ => null,
+    };
 }
