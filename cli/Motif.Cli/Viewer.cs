@@ -33,18 +33,6 @@ internal static class Viewer
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Services.AddSingleton(workspace);
-        // The web host's defaults put a host filter of their own in front of the whole pipeline, through a startup
-        // filter; it would refuse before the headers below are set. The one filter is placed in the pipeline instead.
-        foreach (var filter in builder.Services.Where(d => d.ServiceType == typeof(IStartupFilter) && d.ImplementationType?.Name == "HostFilteringStartupFilter").ToArray())
-        {
-            builder.Services.Remove(filter);
-        }
-        builder.Services.AddHostFiltering(options =>
-        {
-            options.AllowedHosts = LoopbackHosts;
-            options.AllowEmptyHosts = false;      // HTTP/1.0 without Host: nothing to check, so refused
-            options.IncludeFailureMessage = false; // its message is an HTML page; RefusedHost writes a plain line
-        });
         var app = builder.Build();
         var signatures = new LatestSignatures(workspace);
         app.Use(async (context, next) =>
@@ -55,19 +43,7 @@ internal static class Viewer
             context.Response.Headers["X-Frame-Options"] = "DENY";
             await next(context);
         });
-        app.Use(RefusedHost);
-        app.UseHostFiltering();
-        app.Use((context, next) =>
-        {
-            // Host filtering compares names only; the port must be the one this request came in on, or absent.
-            if (context.Request.Host.Port is { } hostPort && hostPort != context.Connection.LocalPort)
-            {
-                context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                return Task.CompletedTask;
-            }
-            context.Items[HostAccepted] = true;
-            return next(context);
-        });
+        app.Use((context, next) => IsLoopbackHost(context.Request.Host, context.Connection.LocalPort) ? next(context) : RefuseHostAsync(context));
 
         // Handlers take HttpRequest/CancellationToken, never HttpContext alone: a lambda whose only parameter is
         // HttpContext binds as a RequestDelegate, and the IResult it returns is silently dropped.
@@ -156,24 +132,27 @@ internal static class Viewer
         private sealed record Entry(string ETag, SignatureSet Set);
     }
 
-    /// <summary>The Host values answered: loopback names. Host filtering ignores the port; the middleware after it checks it.</summary>
+    /// <summary>The Host names answered: loopback names, compared case-insensitively as DNS names are.</summary>
     private static readonly string[] LoopbackHosts = ["localhost", "127.0.0.1", "[::1]"];
 
-    /// <summary>The <see cref="HttpContext.Items"/> key set once a request's Host has been accepted.</summary>
-    private static readonly object HostAccepted = new();
-
     /// <summary>
-    /// Host filtering refuses with a bare 400 and does not call on; a 400 that comes back without the request having
-    /// passed the checks gets one plain line (a 400 from a handler, after them, is left as it is).
+    /// Whether <paramref name="host"/> is exactly a loopback name, alone or with <paramref name="port"/>, the port the
+    /// request came in on. An allow-list of whole values: nothing is parsed, so an over-long, malformed or empty Host
+    /// (HTTP/1.0 sends none) simply fails to match.
     /// </summary>
-    private static async Task RefusedHost(HttpContext context, RequestDelegate next)
+    private static bool IsLoopbackHost(HostString host, int port)
     {
-        await next(context);
-        if (!context.Items.ContainsKey(HostAccepted) && context.Response.StatusCode == StatusCodes.Status400BadRequest && !context.Response.HasStarted)
-        {
-            context.Response.ContentType = "text/plain; charset=utf-8";
-            await context.Response.WriteAsync("Refused: the Host header must name this machine's loopback address (localhost, 127.0.0.1 or [::1]) and port.\n");
-        }
+        var value = host.Value ?? string.Empty;
+        var withPort = string.Create(System.Globalization.CultureInfo.InvariantCulture, $":{port}");
+        return LoopbackHosts.Any(name => value.Equals(name, StringComparison.OrdinalIgnoreCase)
+            || value.Equals(name + withPort, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static Task RefuseHostAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status400BadRequest;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync("Refused: the Host header must name this machine's loopback address (localhost, 127.0.0.1 or [::1]) and port.\n");
     }
 
     /// <summary>
