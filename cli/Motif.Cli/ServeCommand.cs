@@ -29,17 +29,6 @@ internal static class ServeCommand
                 await error.WriteLineAsync(problem);
                 return 2;
             }
-            try
-            {
-                // The catalog opens lazily: touched here, a workspace that cannot be read fails now, in one line,
-                // rather than as a 500 on every page.
-                await workspace.Catalog.GetImageAsync("", cancellationToken);
-            }
-            catch (Exception e) when (WorkspaceArguments.StorageFailure(parse.GetValue(workspaceArguments.Storage), parse.GetRequiredValue(workspaceArguments.Out), e) is { } message)
-            {
-                await error.WriteLineAsync(Display.Safe(message));
-                return 2;
-            }
             await using var app = Viewer.Build(workspace, parse.GetValue(port));
             try
             {

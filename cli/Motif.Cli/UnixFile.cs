@@ -46,6 +46,7 @@ internal static unsafe partial class UnixFile
     private const int StatxBufferSize = 256;
     private const int ONonBlock = 0x800, OCloExec = 0x80000;
     private const int ENameTooLong = 36;
+    private const int WriteOk = 2, ReadOnlyFileSystem = 30;   // access(2)'s W_OK; errno EROFS
 
     /// <summary>errno ELOOP: open(2) with O_NOFOLLOW met a symbolic link.</summary>
     public const int ELoop = 40;
@@ -190,6 +191,20 @@ internal static unsafe partial class UnixFile
         }
     }
 
+    /// <summary>
+    /// Whether <paramref name="path"/> lies on a file system mounted read-only: access(2) with W_OK answers EROFS
+    /// there even for root, for whom permissions stop nothing.
+    /// </summary>
+    public static bool IsOnReadOnlyFileSystem(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var bytes = Encoding.UTF8.GetBytes(path + "\0");
+        fixed (byte* p = bytes)
+        {
+            return Access(p, WriteOk) != 0 && Marshal.GetLastPInvokeError() == ReadOnlyFileSystem;
+        }
+    }
+
     /// <summary>The kind of file a statx mode's <c>S_IFMT</c> bits name (inode(7)).</summary>
     public static UnixFileKind KindOf(ushort mode) => (mode & 0xF000) switch
     {
@@ -265,6 +280,9 @@ internal static unsafe partial class UnixFile
 
     [LibraryImport(LibC, EntryPoint = "closedir")]
     private static partial int CloseDir(nint dirp);
+
+    [LibraryImport(LibC, EntryPoint = "access", SetLastError = true)]
+    private static partial int Access(byte* pathname, int mode);
 
     [LibraryImport(LibC, EntryPoint = "realpath")]
     private static partial nint RealPathNative(byte* path, nint resolved);

@@ -32,14 +32,25 @@ internal sealed class WorkspaceArguments
     {
         var root = parse.GetRequiredValue(Out);
         var storage = parse.GetValue(Storage);
+        Workspace? workspace = null;
         try
         {
-            return await Workspace.OpenAsync(root, storage, create: false, cancellationToken) is { } workspace
-                ? (workspace, null)
-                : (null, $"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
+            workspace = await Workspace.OpenAsync(root, storage, create: false, cancellationToken);
+            if (workspace is null)
+            {
+                return (null, $"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
+            }
+            // The catalog opens lazily: touched here, a workspace that cannot be read fails now, in one line, rather
+            // than wherever a command first reads it (or as a 500 on every page of the viewer).
+            await workspace.Catalog.GetImageAsync("", cancellationToken);
+            return (workspace, null);
         }
         catch (Exception e) when (StorageFailure(storage, root, e) is { } message)
         {
+            if (workspace is not null)
+            {
+                await workspace.DisposeAsync();
+            }
             return (null, Display.Safe(message));
         }
     }
@@ -57,6 +68,9 @@ internal sealed class WorkspaceArguments
         WorkspaceUnavailableException => e.Message,
         _ when storage != StorageKind.Embedded => AzureWorkspace.Describe(e),
         // The catalog's first statement takes a write lock (its schema), so a read-only workspace fails even a reader.
+        // On a volume mounted read-only SQLite says either code, depending on whether the journal exists.
+        SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_CANTOPEN } when UnixFile.IsOnReadOnlyFileSystem(root.FullName) =>
+            $"The workspace {root.FullName} is on a read-only file system: its catalog (motif.db) must be writable, even to read it.",
         SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_READONLY } =>
             $"The workspace {root.FullName} is read-only: its catalog (motif.db) must be writable, even to read it.",
         SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_CANTOPEN } =>

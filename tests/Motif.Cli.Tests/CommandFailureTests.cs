@@ -9,8 +9,8 @@ namespace Motif.Cli.Tests;
 /// stack trace.
 /// </summary>
 /// <remarks>
-/// Tests run as root here, where chmod does not stop writes and no read-only mount can be made. A workspace SQLite
-/// itself treats as read-only stands in: a catalog whose header says its write format is newer than SQLite knows
+/// Tests run as root here, where chmod does not stop writes. Besides a volume mounted read-only (<see cref="DiskFailureTests"/>),
+/// a workspace SQLite itself treats as read-only stands in: a catalog whose header says its write format is newer than SQLite knows
 /// (byte 18 = 3, rollback journal), which SQLite opens for reading only, so every write fails with
 /// SQLITE_READONLY (8) "attempt to write a readonly database", as on a read-only folder. SQLITE_CANTOPEN (14),
 /// "unable to open database file", comes from a directory where the catalog's write-ahead log must be opened.
