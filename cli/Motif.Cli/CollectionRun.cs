@@ -76,6 +76,22 @@ internal static class CollectionRun
         await using var lease = await WorkspaceLease.AcquireAsync(workspace.Blobs,
             waiting: () => console.WriteLine("Waiting for the previous run's workspace lease to lapse (a crashed run holds it for up to 15 s)…"),
             cancellationToken: cancellationToken);
+        // Every write below stops the moment the lease is lost: another process may then be working in the workspace.
+        using var leased = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.LostToken);
+        try
+        {
+            return await RunLeasedAsync(settings, console, workspace, total, leased.Token);
+        }
+        catch (OperationCanceledException e) when (lease.Lost is { } lost && !cancellationToken.IsCancellationRequested)
+        {
+            // Nothing is lost (every step commits before the next): the next run resumes where this one stopped.
+            throw new WorkspaceBusyException($"The workspace lease could not be renewed ({lost.Message}), so another process may be using the workspace: "
+                + "this run stopped writing. Run the same command again to resume.", e);
+        }
+    }
+
+    private static async Task<RunReport> RunLeasedAsync(RunSettings settings, IAnsiConsole console, Workspace workspace, Stopwatch total, CancellationToken cancellationToken)
+    {
         var released = workspace.ReleaseLocks();
         if (released > 0)
         {
@@ -161,11 +177,6 @@ internal static class CollectionRun
             clusterTask.IsIndeterminate = false;
         });
 
-        if (lease.Lost is { } lost)
-        {
-            // Nothing is lost (every step commits before the next), but another process may have worked here too.
-            console.WriteLine($"Warning: the workspace lease could not be renewed during the run ({lost.Message}).");
-        }
         var images = await workspace.Catalog.ListImagesAsync(cancellationToken);
         var failures = await workspace.Catalog.ListSignatureFailuresAsync(embedder.ModelVersion, cancellationToken);
         Evaluation? evaluation = null;

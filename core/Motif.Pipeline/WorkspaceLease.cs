@@ -22,6 +22,7 @@ public sealed class WorkspaceLease : IAsyncDisposable
     private readonly string _lockBlob;
     private readonly string _leaseId;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _lost = new();
     private readonly Task _renewal;
 
     private WorkspaceLease(IBlobStore blobs, string lockBlob, string leaseId)
@@ -32,6 +33,13 @@ public sealed class WorkspaceLease : IAsyncDisposable
 
     /// <summary>Set when a renewal failed: the workspace may no longer be exclusively ours.</summary>
     public Exception? Lost { get; private set; }
+
+    /// <summary>
+    /// Cancelled the moment a renewal fails (<see cref="Lost"/> says why). Work done under the lease passes it on, linked
+    /// with its own token, so that its writes stop at once: after that, another process may hold the lease and be
+    /// writing the same blobs and rows.
+    /// </summary>
+    public CancellationToken LostToken => _lost.Token;
 
     /// <summary>
     /// Takes the workspace lease, waiting up to <paramref name="wait"/> (default: one lease term, enough for a
@@ -98,6 +106,7 @@ public sealed class WorkspaceLease : IAsyncDisposable
             // Lapsed or taken over: nothing of ours to release.
         }
         _stop.Dispose();
+        _lost.Dispose();
     }
 
     private async Task RenewAsync(CancellationToken cancellationToken)
@@ -109,9 +118,12 @@ public sealed class WorkspaceLease : IAsyncDisposable
             {
                 await _blobs.RenewLeaseAsync(_lockBlob, _leaseId, cancellationToken).ConfigureAwait(false);
             }
-            catch (BlobStoreException e)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
+                // Any failure, not only a refusal: a lease we could not renew is one we cannot prove is still ours
+                // (a local store that hit a full disk cannot renew either).
                 Lost = e;
+                await _lost.CancelAsync().ConfigureAwait(false);
                 return;
             }
         }

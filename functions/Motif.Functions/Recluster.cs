@@ -61,9 +61,12 @@ public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, Moti
         }
         await using (lease.ConfigureAwait(false))
         {
+            // A lease lost half-way cancels the run before it publishes: another instance may hold the singleton now.
+            // The invocation then fails and the host retries it.
+            using var leased = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.LostToken);
             try
             {
-                var result = await recluster.RunAsync(options.ModelVersion, options.Clustering, cancellationToken).ConfigureAwait(false);
+                var result = await recluster.RunAsync(options.ModelVersion, options.Clustering, leased.Token).ConfigureAwait(false);
                 var runId = result.Manifest?.Manifest.RunId;
                 logger.LogInformation("Recluster {Outcome}: {Images} images, run {RunId}", result.Published ? "published" : "unchanged", result.Images, runId);
                 return new ReclusterInvocation(result.Published ? ReclusterOutcome.Published : ReclusterOutcome.Unchanged, runId, result);

@@ -4,9 +4,10 @@ namespace Motif.Pipeline.Tests;
 
 /// <summary>
 /// A blob store that runs <paramref name="beforePut"/> with the blob's name before every write: a process that dies at
-/// one write (the hook throws), or another writer getting in between a read and a write (the hook writes first).
+/// one write (the hook throws), or another writer getting in between a read and a write (the hook writes first); and
+/// <paramref name="beforeRenew"/> before every lease renewal (a lease taken over: the hook throws).
 /// </summary>
-internal sealed class InterceptedBlobStore(IBlobStore inner, Func<string, Task> beforePut) : IBlobStore
+internal sealed class InterceptedBlobStore(IBlobStore inner, Func<string, Task> beforePut, Func<string, Task>? beforeRenew = null) : IBlobStore
 {
     /// <summary>A hook that runs <paramref name="action"/> at the first write only.</summary>
     public static Func<string, Task> Once(Func<Task> action)
@@ -33,7 +34,14 @@ internal sealed class InterceptedBlobStore(IBlobStore inner, Func<string, Task> 
     public Task<BlobLease> AcquireLeaseAsync(string name, TimeSpan? duration, string? proposedLeaseId = null, CancellationToken cancellationToken = default) =>
         inner.AcquireLeaseAsync(name, duration, proposedLeaseId, cancellationToken);
 
-    public Task<BlobLease> RenewLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) => inner.RenewLeaseAsync(name, leaseId, cancellationToken);
+    public async Task<BlobLease> RenewLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default)
+    {
+        if (beforeRenew is not null)
+        {
+            await beforeRenew(name);
+        }
+        return await inner.RenewLeaseAsync(name, leaseId, cancellationToken);
+    }
 
     public Task ReleaseLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) => inner.ReleaseLeaseAsync(name, leaseId, cancellationToken);
 }

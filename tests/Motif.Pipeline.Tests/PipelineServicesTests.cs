@@ -328,4 +328,26 @@ public sealed class PipelineServicesTests : IDisposable
         await using var recluster = await WorkspaceLease.AcquireAsync(f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero);
         await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero));
     }
+
+    [Fact]
+    public async Task A_lease_that_cannot_be_renewed_cancels_its_token_at_the_next_renewal()
+    {
+        var takenOver = false;
+        // Renewals fail as if another process had taken the lease, once takenOver says so.
+        var blobs = new InterceptedBlobStore(f.Blobs, _ => Task.CompletedTask, beforeRenew: name => Volatile.Read(ref takenOver)
+            ? throw new BlobStoreException(BlobErrorCode.LeaseIdMismatch, name, "The lease id given is not the blob's lease.")
+            : Task.CompletedTask);
+        await using var lease = await WorkspaceLease.AcquireAsync(blobs, wait: TimeSpan.Zero);
+        // Renewals succeed while nothing is wrong: the lease outlives a renewal period untouched.
+        await Task.Delay(WorkspaceLease.Term / 3 + TimeSpan.FromSeconds(1));
+        Assert.False(lease.LostToken.IsCancellationRequested);
+        Assert.Null(lease.Lost);
+
+        Volatile.Write(ref takenOver, true);
+        var cancelled = new TaskCompletionSource();
+        await using var registration = lease.LostToken.Register(() => cancelled.TrySetResult());
+        // The next renewal, at most a third of a term later, finds the lease gone.
+        await cancelled.Task.WaitAsync(WorkspaceLease.Term);
+        Assert.Equal(BlobErrorCode.LeaseIdMismatch, Assert.IsType<BlobStoreException>(lease.Lost).ErrorCode);
+    }
 }
