@@ -9,7 +9,7 @@ namespace Motif.Functions;
 public sealed record MotifFunctionsOptions
 {
     /// <summary>The app setting that holds Recluster's schedule, as the Functions host resolves <c>%Motif:ReclusterSchedule%</c>.</summary>
-    public const string ReclusterScheduleSetting = "Motif:ReclusterSchedule";
+    public const string ReclusterScheduleSetting = MotifPipelineOptions.Section + ":" + MotifSettings.ReclusterSchedule;
 
     /// <summary>Nightly at 02:00 UTC (NCRONTAB with seconds): the value main.bicep and local.settings set.</summary>
     public const string DefaultReclusterSchedule = "0 0 2 * * *";
@@ -39,7 +39,7 @@ public sealed record MotifFunctionsOptions
         var section = configuration.GetSection(MotifPipelineOptions.Section);
         var defaults = new MotifFunctionsOptions();
         Uri? worker = null;
-        if (section["WorkerSearchUri"] is { Length: > 0 } text)
+        if (section[MotifSettings.WorkerSearchUri] is { Length: > 0 } text)
         {
             // Absolute http(s) without user info: the URI is logged and must never carry a credential.
             if (!Uri.TryCreate(text, UriKind.Absolute, out worker) || worker.Scheme is not ("http" or "https") || worker.UserInfo.Length > 0)
@@ -50,7 +50,7 @@ public sealed record MotifFunctionsOptions
         return new MotifFunctionsOptions
         {
             WorkerSearchUri = worker,
-            ReclusterSchedule = string.IsNullOrWhiteSpace(section["ReclusterSchedule"]) ? defaults.ReclusterSchedule : section["ReclusterSchedule"]!,
+            ReclusterSchedule = string.IsNullOrWhiteSpace(section[MotifSettings.ReclusterSchedule]) ? defaults.ReclusterSchedule : section[MotifSettings.ReclusterSchedule]!,
         };
     }
 }

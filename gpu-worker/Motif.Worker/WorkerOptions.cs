@@ -11,7 +11,7 @@ namespace Motif.Worker;
 /// </summary>
 public sealed record WorkerOptions
 {
-    public const string Section = "Motif:Worker";
+    public const string Section = MotifPipelineOptions.Section + ":" + MotifSettings.WorkerSection;
 
     /// <summary>Loopback: the worker's HTTP is for the container's own ingress or a local caller, unless configured.</summary>
     public const string DefaultUrls = "http://127.0.0.1:8080";
@@ -56,22 +56,22 @@ public sealed record WorkerOptions
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(Section);
         var defaults = new WorkerOptions();
-        var precisionText = configuration["Motif:Precision"];
+        var precisionText = configuration[MotifSettings.InMotif(MotifSettings.Precision)];
         var precision = string.IsNullOrWhiteSpace(precisionText)
             ? defaults.Precision
             : SignatureModels.ParsePrecision(precisionText) ?? throw new PipelineConfigurationException($"Motif__Precision must be 'fp32' or 'bf16', not '{precisionText}'.");
         return new WorkerOptions
         {
-            Model = string.IsNullOrWhiteSpace(configuration["Motif:Model"]) ? defaults.Model : configuration["Motif:Model"]!,
+            Model = string.IsNullOrWhiteSpace(configuration[MotifSettings.InMotif(MotifSettings.Model)]) ? defaults.Model : configuration[MotifSettings.InMotif(MotifSettings.Model)]!,
             Precision = precision,
-            Device = string.IsNullOrWhiteSpace(configuration["Motif:Device"]) ? defaults.Device : configuration["Motif:Device"]!,
-            Urls = FirstOf(section["Urls"], configuration["urls"]) ?? defaults.Urls,
-            ReceiveWait = TimeSpan.FromSeconds(SettingValues.Number(section, "ReceiveWaitSeconds", defaults.ReceiveWait.TotalSeconds, 0, 300)),
-            GraphUpdateInterval = TimeSpan.FromSeconds(SettingValues.Number(section, "GraphUpdateSeconds", defaults.GraphUpdateInterval.TotalSeconds, 1, 86400)),
-            ShutdownTimeout = TimeSpan.FromSeconds(SettingValues.Number(section, "ShutdownTimeoutSeconds", defaults.ShutdownTimeout.TotalSeconds, 1, 3600)),
-            MaxSearchBytes = (long)SettingValues.Number(section, "MaxSearchBytes", defaults.MaxSearchBytes, 1024, 1L << 30),
-            PreparedBatches = (int)SettingValues.Number(section, "PreparedBatches", defaults.PreparedBatches, 1, 8),
-            BatchFillWait = TimeSpan.FromSeconds(SettingValues.Number(section, "BatchFillSeconds", defaults.BatchFillWait.TotalSeconds, 0, 60)),
+            Device = string.IsNullOrWhiteSpace(configuration[MotifSettings.InMotif(MotifSettings.Device)]) ? defaults.Device : configuration[MotifSettings.InMotif(MotifSettings.Device)]!,
+            Urls = FirstOf(section[MotifSettings.WorkerUrls], configuration["urls"]) ?? defaults.Urls,
+            ReceiveWait = TimeSpan.FromSeconds(SettingValues.Number(section, MotifSettings.WorkerReceiveWaitSeconds, defaults.ReceiveWait.TotalSeconds, 0, 300)),
+            GraphUpdateInterval = TimeSpan.FromSeconds(SettingValues.Number(section, MotifSettings.WorkerGraphUpdateSeconds, defaults.GraphUpdateInterval.TotalSeconds, 1, 86400)),
+            ShutdownTimeout = TimeSpan.FromSeconds(SettingValues.Number(section, MotifSettings.WorkerShutdownTimeoutSeconds, defaults.ShutdownTimeout.TotalSeconds, 1, 3600)),
+            MaxSearchBytes = (long)SettingValues.Number(section, MotifSettings.WorkerMaxSearchBytes, defaults.MaxSearchBytes, 1024, 1L << 30),
+            PreparedBatches = (int)SettingValues.Number(section, MotifSettings.WorkerPreparedBatches, defaults.PreparedBatches, 1, 8),
+            BatchFillWait = TimeSpan.FromSeconds(SettingValues.Number(section, MotifSettings.WorkerBatchFillSeconds, defaults.BatchFillWait.TotalSeconds, 0, 60)),
         };
     }
 

@@ -74,42 +74,42 @@ public sealed record MotifPipelineOptions
         ArgumentNullException.ThrowIfNull(configuration);
         var section = configuration.GetSection(Section);
         var defaults = new MotifPipelineOptions();
-        var storage = section["Storage"] switch
+        var storage = section[MotifSettings.Storage] switch
         {
             null or "" => defaults.Storage,
             var s when s.Equals("embedded", StringComparison.OrdinalIgnoreCase) => PipelineStorage.Embedded,
             var s when s.Equals("azure", StringComparison.OrdinalIgnoreCase) => PipelineStorage.Azure,
             var s => throw new PipelineConfigurationException($"{Section}__Storage must be 'embedded' or 'azure', not '{s}'."),
         };
-        var workspace = section["Workspace"];
+        var workspace = section[MotifSettings.Workspace];
         if (storage == PipelineStorage.Embedded && string.IsNullOrWhiteSpace(workspace))
         {
             throw new PipelineConfigurationException($"{Section}__Workspace (a folder) is required with {Section}__Storage=embedded.");
         }
         var clustering = defaults.Clustering with
         {
-            MaxEps = SettingValues.Number(section, "MaxEps", defaults.Clustering.MaxEps!.Value, min: 0, max: 2),
-            MinSamples = SettingValues.Number(section, "MinSamples", defaults.Clustering.MinSamples, min: 1, max: 1e6),
-            Xi = SettingValues.Number(section, "Xi", defaults.Clustering.Xi!.Value, min: 0, max: 1),
+            MaxEps = SettingValues.Number(section, MotifSettings.MaxEps, defaults.Clustering.MaxEps!.Value, min: 0, max: 2),
+            MinSamples = SettingValues.Number(section, MotifSettings.MinSamples, defaults.Clustering.MinSamples, min: 1, max: 1e6),
+            Xi = SettingValues.Number(section, MotifSettings.Xi, defaults.Clustering.Xi!.Value, min: 0, max: 1),
         };
         return new MotifPipelineOptions
         {
             Storage = storage,
             Workspace = workspace,
-            ModelVersion = string.IsNullOrWhiteSpace(section["ModelVersion"]) ? defaults.ModelVersion : section["ModelVersion"]!,
+            ModelVersion = string.IsNullOrWhiteSpace(section[MotifSettings.ModelVersion]) ? defaults.ModelVersion : section[MotifSettings.ModelVersion]!,
             Clustering = clustering,
-            Threads = (int)SettingValues.Number(section, "Threads", defaults.Threads, min: 1, max: 1024),
-            BatchSize = (int)SettingValues.Number(section, "BatchSize", defaults.BatchSize, min: 1, max: 4096),
-            UploadsContainer = SettingValues.Text(section, "UploadsContainer", defaults.UploadsContainer),
+            Threads = (int)SettingValues.Number(section, MotifSettings.Threads, defaults.Threads, min: 1, max: 1024),
+            BatchSize = (int)SettingValues.Number(section, MotifSettings.BatchSize, defaults.BatchSize, min: 1, max: 4096),
+            UploadsContainer = SettingValues.Text(section, MotifSettings.UploadsContainer, defaults.UploadsContainer),
             SignatureJobs = defaults.SignatureJobs with
             {
-                LockDuration = TimeSpan.FromSeconds(SettingValues.Number(section, "SignatureLockSeconds", defaults.SignatureJobs.LockDuration.TotalSeconds, min: 15, max: 300)),
+                LockDuration = TimeSpan.FromSeconds(SettingValues.Number(section, MotifSettings.SignatureLockSeconds, defaults.SignatureJobs.LockDuration.TotalSeconds, min: 15, max: 300)),
             },
             AzureNames = new AzureStorageNames
             {
-                Container = SettingValues.Text(section, "Container", defaults.AzureNames.Container),
-                CatalogTable = SettingValues.Text(section, "CatalogTable", defaults.AzureNames.CatalogTable),
-                SignatureQueue = SettingValues.Text(section, "SignatureQueue", defaults.AzureNames.SignatureQueue),
+                Container = SettingValues.Text(section, MotifSettings.Container, defaults.AzureNames.Container),
+                CatalogTable = SettingValues.Text(section, MotifSettings.CatalogTable, defaults.AzureNames.CatalogTable),
+                SignatureQueue = SettingValues.Text(section, MotifSettings.SignatureQueue, defaults.AzureNames.SignatureQueue),
             },
         };
     }
