@@ -164,7 +164,7 @@ resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 
 // App Service authentication in front of the HTTP API: bearer tokens for the app registration; no client secret
 // (the user-assigned identity is the app registration's federated credential). Event Grid's webhook carries the
-// blobs_extension key instead, and the health probe is open.
+// blobs_extension key and the admin endpoint the master key instead; the health probe is open.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
   parent: site
   name: 'authsettingsV2'
@@ -177,6 +177,7 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)
       unauthenticatedClientAction: 'Return401'
       excludedPaths: [
         '/runtime/webhooks/blobs'
+        '/admin/functions/Recluster'
         '/api/health'
       ]
     }
