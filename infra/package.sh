@@ -30,16 +30,7 @@ rm -f "$app"/*.pdb "$app"/local.settings*.json
 # as unsupported in Azure, unlike Debian's libvips locally.
 vips_version=8.18.7
 say "bundling libvips $vips_version (NuGet: NetVips.Native.linux-x64)"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-cat >"$tmp/vips.csproj" <<XML
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-  <ItemGroup><PackageDownload Include="NetVips.Native.linux-x64" Version="[$vips_version]" /></ItemGroup>
-</Project>
-XML
-dotnet restore "$tmp/vips.csproj" --packages "$tmp/packages" --nologo -v quiet >/dev/null
-install -m 0755 "$tmp/packages/netvips.native.linux-x64/$vips_version/runtimes/linux-x64/native/libvips.so.42" "$app/libvips.so.42"
+bash infra/nuget-file.sh NetVips.Native.linux-x64 "$vips_version" runtimes/linux-x64/native/libvips.so.42 "$app/libvips.so.42"
 ln -sf libvips.so.42 "$app/libglib-2.0.so.0"
 ln -sf libvips.so.42 "$app/libgobject-2.0.so.0"
 

@@ -37,23 +37,12 @@ fi
 
 # --- Bicep CLI (compiles and lints main.bicep in the tests; no Azure account needed) -----------------------
 # From NuGet, the feed dotnet already uses: the package Azure.Bicep.CommandLine.linux-x64 carries the
-# self-contained `bicep` binary under tools/. A throw-away project with a PackageDownload fetches it.
+# self-contained `bicep` binary under tools/ (infra/nuget-file.sh fetches it).
 bicep_version=0.49.2
 bicep="$cache/bicep/$bicep_version/bicep"
 if [[ ! -x "$bicep" ]]; then
   say "installing the Bicep CLI $bicep_version (NuGet: Azure.Bicep.CommandLine.linux-x64)"
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' EXIT
-  cat > "$tmp/bicep.csproj" <<EOF_PROJECT
-<Project Sdk="Microsoft.NET.Sdk">
-  <PropertyGroup><TargetFramework>net10.0</TargetFramework></PropertyGroup>
-  <ItemGroup><PackageDownload Include="Azure.Bicep.CommandLine.linux-x64" Version="[$bicep_version]" /></ItemGroup>
-</Project>
-EOF_PROJECT
-  dotnet restore "$tmp/bicep.csproj" --packages "$tmp/packages" --nologo -v quiet >/dev/null
-  mkdir -p "$(dirname "$bicep")"
-  install -m 0755 "$tmp/packages/azure.bicep.commandline.linux-x64/$bicep_version/tools/bicep" "$bicep"
-  rm -rf "$tmp"; trap - EXIT
+  bash "$root/infra/nuget-file.sh" Azure.Bicep.CommandLine.linux-x64 "$bicep_version" tools/bicep "$bicep"
 fi
 ln -sfn "$bicep_version/bicep" "$cache/bicep/bicep"   # the tests and `make package` run .cache/bicep/bicep
 
