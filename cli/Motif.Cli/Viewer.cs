@@ -32,7 +32,6 @@ internal static class Viewer
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
-        builder.Services.AddSingleton(workspace);
         var app = builder.Build();
         var signatures = new LatestSignatures(workspace);
         app.Use(async (context, next) =>

@@ -17,7 +17,10 @@ public static class CollectionBlobs
     /// <summary>The small JPEG that viewers show.</summary>
     public static string Thumbnail(string contentHash) => $"thumbnails/{Check(contentHash)}.jpg";
 
-    /// <summary>The folder of a rejected image's quarantine record (<c>record.json</c>) and bytes (<c>original</c>).</summary>
+    /// <summary>
+    /// The folder of a rejected image's quarantine record (<c>record.json</c>) and bytes, named by their content hash (so a
+    /// file rejected again with other bytes keeps each version).
+    /// </summary>
     public static string Quarantine(string imageId) => $"quarantine/{KeyOf(imageId)}/";
 
     /// <summary>The folder of the signature shards of a model version.</summary>
