@@ -109,15 +109,25 @@ public sealed class SignatureModelTests : IDisposable
     }
 
     [Fact]
-    public void Calls_from_many_threads_give_the_same_signatures()
+    public void Calls_from_many_threads_each_get_the_signatures_of_their_own_images()
     {
         using var model = SignatureModel.Create(Tiny);
-        var images = Images(2, 32, 5);
-        var expected = Embed(model, images, 2, 32);
+        // Each caller sends other images, in batches of other sizes: a result handed to the wrong caller, or inputs
+        // of two callers mixed in one forward pass, would show as a mismatch (identical inputs would hide both).
+        var callers = Enumerable.Range(0, 8).Select(i => (Count: 1 + i % 3, Images: Images(1 + i % 3, 32, 100 + i))).ToArray();
+        var expected = callers.Select(c => Embed(model, c.Images, c.Count, 32)).ToArray();
+        Assert.Equal(callers.Length, expected.Select(e => string.Join(',', e)).Distinct().Count());
 
-        var results = new float[8][];
-        Parallel.For(0, results.Length, i => results[i] = Embed(model, images, 2, 32));
+        var results = new float[callers.Length][];
+        Parallel.For(0, callers.Length, new ParallelOptions { MaxDegreeOfParallelism = callers.Length }, i =>
+        {
+            for (var repeat = 0; repeat < 3; repeat++)
+            {
+                results[i] = Embed(model, callers[i].Images, callers[i].Count, 32);
+                Assert.Equal(expected[i], results[i]);
+            }
+        });
 
-        Assert.All(results, r => Assert.Equal(expected, r));
+        Assert.All(Enumerable.Range(0, callers.Length), i => Assert.Equal(expected[i], results[i]));
     }
 }
