@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Text;
 using Motif.Storage.Tests.Conformance;
 
@@ -7,7 +8,7 @@ namespace Motif.Storage.Tests;
 public sealed class LocalFolderBlobStoreConformance : BlobStoreConformance, IDisposable
 {
     private readonly TempFolder _folder = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly List<LocalFolderBlobStore> _stores = [];
 
     protected override Task<IBlobStore> CreateStoreAsync()

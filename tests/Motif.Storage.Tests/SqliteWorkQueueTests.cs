@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Motif.Storage.Tests.Conformance;
@@ -8,7 +9,7 @@ namespace Motif.Storage.Tests;
 public sealed class SqliteWorkQueueConformance : WorkQueueConformance, IDisposable
 {
     private readonly TempFolder _folder = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly List<SqliteWorkQueue> _queues = [];
 
     protected override Task<IWorkQueue> CreateQueueAsync(WorkQueueOptions options)
@@ -37,7 +38,7 @@ public sealed class SqliteWorkQueueTests : IDisposable
     private static readonly WorkQueueOptions Settings = new() { LockDuration = TimeSpan.FromSeconds(30), MaxDeliveryCount = 2 };
 
     private readonly TempFolder _folder = new();
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly List<SqliteWorkQueue> _queues = [];
 
     private string DatabasePath => _folder.Combine("motif.db");

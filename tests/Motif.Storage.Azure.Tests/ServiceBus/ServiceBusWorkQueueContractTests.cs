@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Motif.Storage.Tests;
 using Motif.Storage.Tests.Conformance;
 
@@ -15,7 +16,7 @@ public sealed class ServiceBusWorkQueueContractTests : WorkQueueConformance, IAs
     /// </summary>
     internal static readonly ServiceBusWorkQueueOptions FastReceives = new() { MinimumReceiveWait = TimeSpan.FromMilliseconds(20) };
 
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly List<ServiceBusWorkQueue> _queues = [];
     private readonly ServiceBusContractDouble _broker;
 

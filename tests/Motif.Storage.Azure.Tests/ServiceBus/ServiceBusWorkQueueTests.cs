@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using Azure.Messaging.ServiceBus;
 using Motif.Storage.Tests;
 
@@ -15,7 +16,7 @@ public sealed class ServiceBusWorkQueueTests : IAsyncDisposable
 
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
 
-    private readonly ManualTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new();
     private readonly ServiceBusContractDouble _broker;
     private readonly ServiceBusContractDoubleQueue _entity;
     private readonly ServiceBusContractDoubleClient _client;
