@@ -1,4 +1,5 @@
 using Motif.Core.Evaluation;
+using Motif.Core.Signatures;
 using Motif.Core.Manifests;
 using Motif.Pipeline;
 
@@ -24,7 +25,7 @@ internal sealed record Evaluation(string TruthFile, int TruthImages, int TruthIm
         var queries = morphograph.Images.Where(signed.Contains).ToArray();
         var rankings = queries.Length == 0
             ? new Dictionary<string, IReadOnlyList<string>>()
-            : RetrievalMetrics.RankByCosine(set.Values, set.ImageIds, queries, degreeOfParallelism: Math.Max(1, threads));
+            : CosineRanking.Rank(set.Values, set.ImageIds, queries, degreeOfParallelism: Math.Max(1, threads));
         var retrieval = RetrievalMetrics.Evaluate(rankings, morphograph, set.ImageIds, RecallKs);
 
         var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);

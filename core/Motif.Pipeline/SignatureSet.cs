@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Motif.Core.Signatures;
 using Motif.Storage;
 
@@ -18,6 +17,7 @@ public sealed class SignatureSet
     }
 
     private readonly Dictionary<string, int> _rows;
+    private double[]? _squaredNorms;
 
     /// <summary>The row of <paramref name="imageId"/>, or null when it has no signature.</summary>
     public int? RowOf(string imageId) => _rows.TryGetValue(imageId, out var row) ? row : null;
@@ -68,8 +68,9 @@ public sealed class SignatureSet
     }
 
     /// <summary>
-    /// The <paramref name="k"/> rows nearest to <paramref name="query"/> (a unit vector) by cosine distance, nearest
-    /// first, ties by row order; <paramref name="exclude"/> (a row, or −1) is left out. Exact: every row is compared.
+    /// The <paramref name="k"/> rows nearest to <paramref name="query"/> by cosine distance, nearest first, ties by row
+    /// order; <paramref name="exclude"/> (a row, or −1) is left out. Exact: every row is compared, with the arithmetic
+    /// of the neighbour graph and of evaluation (<see cref="CosineRanking"/>).
     /// </summary>
     public IReadOnlyList<(int Row, double Distance)> Nearest(ReadOnlySpan<float> query, int k, int exclude = -1)
     {
@@ -78,11 +79,11 @@ public sealed class SignatureSet
             throw new ArgumentException($"The query has {query.Length} values; signatures have {Dimension}.", nameof(query));
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 0);
-        var scored = new (int Row, double Distance)[Count];
-        for (var i = 0; i < Count; i++)
+        if (Count == 0)
         {
-            scored[i] = (i, 1.0 - TensorPrimitives.Dot(query, Row(i)));
+            return [];
         }
-        return [.. scored.Where(s => s.Row != exclude).OrderBy(s => s.Distance).ThenBy(s => s.Row).Take(k)];
+        _squaredNorms ??= CosineRanking.SquaredNorms(Values, Dimension);
+        return [.. CosineRanking.Nearest(Values, Dimension, _squaredNorms, query, k, exclude).Select(r => (r.Row, r.Distance))];
     }
 }

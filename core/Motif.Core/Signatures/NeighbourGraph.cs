@@ -15,10 +15,9 @@ namespace Motif.Core.Signatures;
 /// OPTICS' <c>max_eps</c> it holds exactly the pairs scikit-learn's <c>radius_neighbors</c> would return.
 /// </summary>
 /// <remarks>
-/// <para><b>Distance.</b> d(x, y) = 1 − x·y / (‖x‖‖y‖), clamped to [0, 2] — scikit-learn's
-/// <c>cosine_distances</c> (sklearn/metrics/pairwise.py), which clips the same way so that duplicates, whose
-/// 1 − cos comes out as a tiny negative, get 0. Rows need not be unit length: each is divided by its own norm,
-/// as scikit-learn's <c>normalize</c> does; an all-zero row has no direction and is refused.</para>
+/// <para><b>Distance.</b> <see cref="CosineRanking.Distance"/>: d(x, y) = 1 − x·y / (‖x‖‖y‖), clamped to [0, 2],
+/// scikit-learn's <c>cosine_distances</c>, the same arithmetic search and evaluation rank with. Rows need not be
+/// unit length; an all-zero row has no direction and is refused.</para>
 /// <para><b>Exactness.</b> All pairs are screened over cache-sized tiles, and a pair is dropped only when a rigorous
 /// bound proves its distance exceeds the radius. On CPUs with AVX-VNNI the screen uses int8 dot products, bounds
 /// their quantisation error, and checks the bound on prefixes of the coordinates so that most pairs are dropped
@@ -147,7 +146,7 @@ public sealed partial class NeighbourGraph
         Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken }, i =>
         {
             var row = signatures.Span.Slice(i * dim, dim);
-            squaredNorms[i] = Dot64(row, row);
+            squaredNorms[i] = CosineRanking.Dot(row, row);
         });
         for (var i = 0; i < n; i++)
         {
@@ -221,10 +220,8 @@ public sealed partial class NeighbourGraph
                 var x = signatures.Span;
                 foreach (var (i, j) in candidates)
                 {
-                    // cos = x·y / √(‖x‖²‖y‖²): for identical rows this is exactly 1 (√(s²) = s in IEEE
-                    // arithmetic), so duplicates are at distance exactly 0 rather than ±1e-16.
-                    var d = 1 - Dot64(x.Slice(i * dim, dim), x.Slice(j * dim, dim)) / Math.Sqrt(squaredNorms[i] * squaredNorms[j]);
-                    d = Math.Clamp(d, 0.0, 2.0);
+                    // The arithmetic search and evaluation rank with: duplicates are at distance exactly 0.
+                    var d = CosineRanking.Distance(x.Slice(i * dim, dim), x.Slice(j * dim, dim), squaredNorms[i], squaredNorms[j]);
                     if (d <= radius)
                     {
                         worker.Edges.Add(new Edge(i, j, d));
@@ -400,34 +397,6 @@ public sealed partial class NeighbourGraph
     private static void Kernel4x4(ReadOnlySpan<float> x, int dim, int i, int j, Span<float> output) =>
         FloatDotKernel.Compute4x4(x, dim, i, i + 1, i + 2, i + 3, j, output, BlockSize);
 
-    /// <summary>x·y with float64 accumulation of the (exact) float32 × float32 products.</summary>
-    // Called for every row from the start (norms, quantisation): tiering would run the first thousands unoptimised.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Dot64(ReadOnlySpan<float> x, ReadOnlySpan<float> y)
-    {
-        var k = 0;
-        var sum = 0.0;
-        if (Vector256.IsHardwareAccelerated && x.Length >= Vector256<float>.Count)
-        {
-            ref var xr = ref MemoryMarshal.GetReference(x);
-            ref var yr = ref MemoryMarshal.GetReference(y);
-            Vector256<double> lower = default, upper = default;
-            for (; k + Vector256<float>.Count <= x.Length; k += Vector256<float>.Count)
-            {
-                var (xl, xu) = Vector256.Widen(Vector256.LoadUnsafe(ref xr, (nuint)k));
-                var (yl, yu) = Vector256.Widen(Vector256.LoadUnsafe(ref yr, (nuint)k));
-                lower = Vector256.MultiplyAddEstimate(xl, yl, lower);
-                upper = Vector256.MultiplyAddEstimate(xu, yu, upper);
-            }
-            sum = Vector256.Sum(lower + upper);
-        }
-        for (; k < x.Length; k++)
-        {
-            sum += (double)x[k] * y[k];
-        }
-        return sum;
-    }
-
     /// <summary>
     /// The int8 screen, with progressive (prefix) rejection.
     /// <para><b>Quantisation.</b> Each row is normalised to u = x/‖x‖ and quantised with its own scale
@@ -515,11 +484,11 @@ public sealed partial class NeighbourGraph
                     absolute += Quantize(row[(32 * c - 32)..(32 * c)], inverseNorm, scales[r], q[r].AsSpan(32 * c - 32, 32)).Absolute;
                     halfL1[r, c] = 0.5 * absolute + 4 * c;
                 }
-                var squares = Dot64(row[(32 * last)..], row[(32 * last)..]);
+                var squares = CosineRanking.Dot(row[(32 * last)..], row[(32 * last)..]);
                 for (var c = last; c >= 1; c--)
                 {
                     residuals[r, c] = Math.Sqrt(squares) * inverseNorm;
-                    squares += Dot64(row[(32 * c - 32)..(32 * c)], row[(32 * c - 32)..(32 * c)]);
+                    squares += CosineRanking.Dot(row[(32 * c - 32)..(32 * c)], row[(32 * c - 32)..(32 * c)]);
                 }
             }
             // Each tile's exit: the largest of its pairs' first excluding positions (end when one never is).
@@ -613,7 +582,7 @@ public sealed partial class NeighbourGraph
                 // ‖u_r‖ from the sum of the trailing squares, accumulated from the end (never total − prefix, whose
                 // cancellation could make a small residual norm wrong by far more than Slack).
                 _residuals[stage * _padded + i] = Math.Sqrt(squares) * inverseNorm;
-                squares += Dot64(row[start..end], row[start..end]);
+                squares += CosineRanking.Dot(row[start..end], row[start..end]);
             }
         }
 

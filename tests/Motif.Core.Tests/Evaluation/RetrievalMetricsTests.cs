@@ -1,4 +1,5 @@
 using Motif.Core.Evaluation;
+using Motif.Core.Signatures;
 
 namespace Motif.Core.Tests.Evaluation;
 
@@ -26,6 +27,21 @@ public sealed class RetrievalMetricsTests
     };
 
     [Fact]
+    public void Default_cut_offs_are_the_issues_and_precision_divides_by_k_even_past_the_gallery()
+    {
+        var report = RetrievalMetrics.Evaluate(Rankings, Truth, Gallery);
+
+        Assert.Equal([1, 5, 10, 20, 50, 100, 200, 400], report.RecallAtK.Select(r => r.K));
+        Assert.Equal(report.RecallAtK.Select(r => r.K), report.PrecisionAtK.Select(p => p.K));
+        // @5: q1 hits 1, 3, 5 → recall 3/4, precision 3/5; q2 hits 3 → recall 1/2, precision 1/5.
+        Assert.Equal((0.75 + 0.5) / 2, report.RecallAtK[1].Recall, 12);
+        Assert.Equal((0.6 + 0.2) / 2, report.PrecisionAtK[1].Precision, 12);
+        // @400 in a gallery of 9: every retrieved hit counts, divided by 400 (trec_eval's P_400).
+        Assert.Equal((3 / 400.0 + 2 / 400.0) / 2, report.PrecisionAtK[^1].Precision, 12);
+        Assert.Equal((0.75 + 1) / 2, report.RecallAtK[^1].Recall, 12);
+    }
+
+    [Fact]
     public void Standard_metrics_match_a_hand_computed_example()
     {
         var report = RetrievalMetrics.Evaluate(Rankings, Truth, Gallery, [1, 3, 10]);
@@ -42,6 +58,11 @@ public sealed class RetrievalMetricsTests
         Assert.Equal(0.125, report.RecallAtK[0].Recall, 12);
         Assert.Equal(0.5, report.RecallAtK[1].Recall, 12);
         Assert.Equal(0.875, report.RecallAtK[2].Recall, 12);
+        // Precision divides the same hits by k: q1 1/1, 2/3, 3/10; q2 0/1, 1/3, 2/10.
+        Assert.Equal([1, 3, 10], report.PrecisionAtK.Select(p => p.K));
+        Assert.Equal(0.5, report.PrecisionAtK[0].Precision, 12);
+        Assert.Equal(0.5, report.PrecisionAtK[1].Precision, 12);
+        Assert.Equal(0.25, report.PrecisionAtK[2].Precision, 12);
         // Pooled ranks 1, 3, 5, 8 | 3, 6 → sorted 1, 3, 3, 5, 6, 8: mean 26/6, median (3 + 5)/2.
         Assert.Equal(26.0 / 6, report.MeanRank, 12);
         Assert.Equal(4.0, report.MedianRank);
@@ -193,7 +214,7 @@ public sealed class RetrievalMetricsTests
         var truth = Morphograph.FromEdges(new[] { (0, 1), (0, 2), (3, 4), (5, 6), (6, 7), (2, 8) }
             .Select(e => Positive(ids[e.Item1], ids[e.Item2])));
 
-        var rankings = RetrievalMetrics.RankByCosine(x, ids);
+        var rankings = CosineRanking.Rank(x, ids);
         var report = RetrievalMetrics.Evaluate(rankings, truth, ids);
 
         Assert.Equal(9, report.QueryCount);
@@ -219,7 +240,7 @@ public sealed class RetrievalMetricsTests
 
         foreach (var topK in new int?[] { null, 5 })
         {
-            var views = RetrievalMetrics.RankByCosine(x, ids, queries, topK);
+            var views = CosineRanking.Rank(x, ids, queries, topK);
             var copies = views.ToDictionary(p => p.Key, p => (IReadOnlyList<string>)[.. p.Value]);
 
             var fast = RetrievalMetrics.Evaluate(views, truth, ids, [1, 5, 20]);
@@ -238,7 +259,7 @@ public sealed class RetrievalMetricsTests
 
         // The unchecked path is only taken when it is safe: a list filed under another query, or a gallery that lacks
         // some of the matrix's ids, are checked item by item and refused.
-        var rankings = RetrievalMetrics.RankByCosine(x, ids);
+        var rankings = CosineRanking.Rank(x, ids);
         var misfiled = new Dictionary<string, IReadOnlyList<string>> { ["i1"] = rankings["i0"] };
         Assert.Contains("the query itself", Assert.Throws<ArgumentException>(() => RetrievalMetrics.Evaluate(misfiled, _ => ["i0"], ids)).Message);
         var own = new Dictionary<string, IReadOnlyList<string>> { ["i0"] = rankings["i0"] };

@@ -1,6 +1,6 @@
-using Motif.Core.Evaluation;
+using Motif.Core.Signatures;
 
-namespace Motif.Core.Tests.Evaluation;
+namespace Motif.Core.Tests.Signatures;
 
 public sealed class CosineRankingTests
 {
@@ -44,7 +44,7 @@ public sealed class CosineRankingTests
 
         foreach (var threads in new[] { 1, 2 })
         {
-            var rankings = RetrievalMetrics.RankByCosine(x, ids, degreeOfParallelism: threads);
+            var rankings = CosineRanking.Rank(x, ids, degreeOfParallelism: threads);
             // A: the other As (cos 1), the Cs (0.6), the Bs (0, all tied) — each group by index.
             Assert.Equal([3, 6, 2, 5, 8, 1, 4, 7], Rows(rankings["r0"]));
             Assert.Equal([4, 7, 2, 5, 8, 0, 3, 6], Rows(rankings["r1"]));
@@ -61,7 +61,7 @@ public sealed class CosineRankingTests
         var x = Random(n, dim, seed: 3, unit: false);
         var ids = Ids(n);
 
-        var rankings = RetrievalMetrics.RankByCosine(x, ids);
+        var rankings = CosineRanking.Rank(x, ids);
 
         Assert.Equal(ids, rankings.Keys);
         for (var q = 0; q < n; q++)
@@ -95,12 +95,12 @@ public sealed class CosineRankingTests
         const int n = 301, dim = 37;   // odd sizes: remainder rows and columns, a scalar tail after 4 vectors
         var x = Random(n, dim, seed: 5);
         var ids = Ids(n);
-        var full = RetrievalMetrics.RankByCosine(x, ids);
+        var full = CosineRanking.Rank(x, ids);
 
         // 7 × 8 < 301: bounded heap; 100: full sort, truncated; 1000: clipped to n − 1.
         foreach (var k in new[] { 1, 7, 100, 1000 })
         {
-            var top = RetrievalMetrics.RankByCosine(x, ids, topK: k, degreeOfParallelism: 2);
+            var top = CosineRanking.Rank(x, ids, topK: k, degreeOfParallelism: 2);
             foreach (var id in ids)
             {
                 Assert.Equal(full[id].Take(k), top[id]);
@@ -109,7 +109,7 @@ public sealed class CosineRankingTests
 
         // A subset of queries, in the order given, gets the same lists as in the full run.
         string[] queries = ["r300", "r0", "r150", "r3", "r4", "r5", "r6"];
-        var subset = RetrievalMetrics.RankByCosine(x, ids, queries, topK: 10);
+        var subset = CosineRanking.Rank(x, ids, queries, topK: 10);
         Assert.Equal(queries, subset.Keys);
         foreach (var q in queries)
         {
@@ -120,40 +120,67 @@ public sealed class CosineRankingTests
     [Fact]
     public void The_view_behaves_as_a_list()
     {
-        var rankings = RetrievalMetrics.RankByCosine(Random(5, 8, seed: 1), Ids(5), topK: 2);
+        var rankings = CosineRanking.Rank(Random(5, 8, seed: 1), Ids(5), topK: 2);
         var list = rankings["r0"];
         Assert.Equal(2, list.Count);
         Assert.Equal([list[0], list[1]], list.ToArray());
         Assert.Throws<ArgumentOutOfRangeException>(() => list[2]);
 
         // A single row has nothing to rank.
-        Assert.Empty(RetrievalMetrics.RankByCosine(new float[] { 1, 0 }, ["only"])["only"]);
+        Assert.Empty(CosineRanking.Rank(new float[] { 1, 0 }, ["only"])["only"]);
     }
 
     [Fact]
     public void Bad_input_is_refused()
     {
         var x = Random(4, 8, seed: 2);
-        Assert.Throws<ArgumentException>(() => RetrievalMetrics.RankByCosine(x, Ids(3)));
-        Assert.Throws<ArgumentException>(() => RetrievalMetrics.RankByCosine(x, ["a", "b", "a", "c"]));
-        Assert.Throws<ArgumentException>(() => RetrievalMetrics.RankByCosine(x, Ids(4), ["r9"]));
-        Assert.Throws<ArgumentException>(() => RetrievalMetrics.RankByCosine(x, Ids(4), ["r1", "r1"]));
-        Assert.Throws<ArgumentOutOfRangeException>(() => RetrievalMetrics.RankByCosine(x, Ids(4), topK: 0));
+        Assert.Throws<ArgumentException>(() => CosineRanking.Rank(x, Ids(3)));
+        Assert.Throws<ArgumentException>(() => CosineRanking.Rank(x, ["a", "b", "a", "c"]));
+        Assert.Throws<ArgumentException>(() => CosineRanking.Rank(x, Ids(4), ["r9"]));
+        Assert.Throws<ArgumentException>(() => CosineRanking.Rank(x, Ids(4), ["r1", "r1"]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CosineRanking.Rank(x, Ids(4), topK: 0));
         x.AsSpan(8, 8).Clear();
-        Assert.Contains("Signature 1", Assert.Throws<ArgumentException>(() => RetrievalMetrics.RankByCosine(x, Ids(4))).Message);
+        Assert.Contains("Signature 1", Assert.Throws<ArgumentException>(() => CosineRanking.Rank(x, Ids(4))).Message);
         x[8] = float.NaN;
-        Assert.Throws<ArgumentException>(() => RetrievalMetrics.RankByCosine(x, Ids(4)));
+        Assert.Throws<ArgumentException>(() => CosineRanking.Rank(x, Ids(4)));
     }
 
     [Fact]
-    public void Rank_keys_order_by_descending_score_then_index()
+    public void Search_evaluation_and_the_graph_share_one_arithmetic()
     {
-        Assert.True(RetrievalMetrics.RankKey(0.5f, 9) < RetrievalMetrics.RankKey(0.4f, 0));
-        Assert.True(RetrievalMetrics.RankKey(1f, 5) < RetrievalMetrics.RankKey(1f, 6));
-        Assert.True(RetrievalMetrics.RankKey(-0.1f, 7) < RetrievalMetrics.RankKey(-0.2f, 0));
-        Assert.True(RetrievalMetrics.RankKey(0.1f, 7) < RetrievalMetrics.RankKey(-0.1f, 0));
-        Assert.Equal(RetrievalMetrics.RankKey(0f, 3), RetrievalMetrics.RankKey(-0f, 3));
-        Assert.True(RetrievalMetrics.RankKey(-0f, 2) < RetrievalMetrics.RankKey(0f, 3));
-        Assert.True(RetrievalMetrics.RankKey(float.Epsilon, 9) < RetrievalMetrics.RankKey(0f, 0));
+        // Rows of mixed norms, two exact duplicates (rows 0 and 7) and a near-antipode (row 8 = −row 1).
+        const int n = 40, dim = 19;
+        var x = Random(n, dim, seed: 9, unit: false);
+        x.AsSpan(0, dim).CopyTo(x.AsSpan(7 * dim, dim));
+        for (var k = 0; k < dim; k++)
+        {
+            x[8 * dim + k] = -x[dim + k];
+        }
+        var ids = Ids(n);
+        var norms = CosineRanking.SquaredNorms(x, dim);
+        var graph = NeighbourGraph.Build(x, dim, radius: 2.0);
+        var rankings = CosineRanking.Rank(x, ids);
+
+        for (var q = 0; q < n; q++)
+        {
+            var nearest = CosineRanking.Nearest(x, dim, norms, x.AsSpan(q * dim, dim), n, exclude: q);
+            // Evaluation's ranking is search's, row for row.
+            Assert.Equal(nearest.Select(r => r.Row), Rows(rankings[ids[q]]));
+            // The graph holds the same neighbours in the same order at bit-identical distances.
+            Assert.Equal(nearest.Select(r => r.Row), graph.NeighboursOf(q).ToArray());
+            Assert.Equal(nearest.Select(r => r.Distance), graph.DistancesOf(q).ToArray());
+            // And they are the float64 cosine distances, within rounding.
+            foreach (var r in nearest)
+            {
+                Assert.Equal(Math.Clamp(1 - Cosine(x, dim, q, r.Row), 0, 2), r.Distance, 1e-12);
+            }
+        }
+        // Duplicates are at exactly 0, the antipode at exactly 2 (clamped), and a query that is not a row is ranked
+        // against every row.
+        Assert.Equal(new RankedRow(7, 0.0), CosineRanking.Nearest(x, dim, norms, x.AsSpan(0, dim), 1, exclude: 0)[0]);
+        Assert.Equal(2.0, CosineRanking.Nearest(x, dim, norms, x.AsSpan(dim, dim), n, exclude: 1)[^1].Distance, 1e-12);
+        Assert.Equal(0, CosineRanking.Nearest(x, dim, norms, x.AsSpan(0, dim), 1)[0].Row);
+        Assert.Empty(CosineRanking.Nearest(x, dim, norms, x.AsSpan(0, dim), 0));
+        Assert.Throws<ArgumentException>(() => CosineRanking.Nearest(x, dim, norms, new float[dim], 3));
     }
 }
