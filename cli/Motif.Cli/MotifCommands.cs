@@ -12,6 +12,7 @@ public static class MotifCommands
         ClusterCommand.Create(),
         SampleCommand.Create(),
         MorphographCommand.Create(),
+        EvaluateCommand.Create(),
         RunCommand.Create(),
         SearchCommand.Create(),
         ClustersCommand.Create(),

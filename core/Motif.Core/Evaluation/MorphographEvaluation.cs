@@ -88,7 +88,8 @@ public static class MorphographEvaluation
                 .Where(id => !string.Equals(id, query, StringComparison.Ordinal))];
         }
         var retrieval = RetrievalMetrics.Evaluate(rankings, merged, gallery);
-        var seedCompatible = RetrievalMetrics.EvaluateSeedCompatible(rankings, merged, gallery);
+        // The research's definitions at the same cut-offs, so the two can be read side by side.
+        var seedCompatible = RetrievalMetrics.EvaluateSeedCompatible(rankings, merged, gallery, RetrievalMetrics.StandardCutOffs);
 
         ClusterReport? clusters = null;
         if (labels is not null)
