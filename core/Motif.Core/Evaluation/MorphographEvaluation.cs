@@ -70,7 +70,7 @@ public static class MorphographEvaluation
         ArgumentNullException.ThrowIfNull(split);
         ArgumentNullException.ThrowIfNull(ids);
         var merged = duplicates.Merged;
-        var artworks = new Artworks(duplicates, ids);
+        var artworks = new ArtworkSignatures(duplicates, signatures, ids);
         bool InPart(string image) => split.PartOf(image) is { } p && (part is null || p == part);
 
         var partImages = merged.Images.Where(i => merged.PositiveNeighbours(i).Count > 0 && InPart(i)).ToArray();
@@ -107,10 +107,9 @@ public static class MorphographEvaluation
             clusters = ClusterMetrics.Evaluate(components, canonicalLabels);
         }
 
-        var norms = CosineRanking.SquaredNorms(signatures, signatures.Length / Math.Max(1, ids.Count));
         var calibrationPart = part == SplitPart.Validation ? SplitPart.Train : SplitPart.Validation;
-        var evaluated = Triplets(merged, artworks, signatures, norms, InPart, seed);
-        var calibration = Triplets(merged, artworks, signatures, norms, i => split.PartOf(i) == calibrationPart, seed);
+        var evaluated = Triplets(merged, artworks, InPart, seed);
+        var calibration = Triplets(merged, artworks, i => split.PartOf(i) == calibrationPart, seed);
         TripletVerificationReport? verification = null;
         SameDifferentThreshold? threshold = null;
         SplitPart? calibratedOn = null;
@@ -126,8 +125,7 @@ public static class MorphographEvaluation
 
     /// <summary>One triplet per POSITIVE edge whose ends are both signed and <paramref name="include"/>d, its negative
     /// drawn uniformly from the signed artworks outside the anchor's component (see remarks on <see cref="MorphographEvaluation"/>).</summary>
-    private static List<TripletDistances> Triplets(Morphograph merged, Artworks artworks, ReadOnlyMemory<float> signatures, double[] norms,
-        Func<string, bool> include, int seed)
+    private static List<TripletDistances> Triplets(Morphograph merged, ArtworkSignatures artworks, Func<string, bool> include, int seed)
     {
         var componentOf = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var (component, index) in merged.Components().Select((c, i) => (c, i)))
@@ -155,7 +153,7 @@ public static class MorphographEvaluation
             string? negative = null;
             for (var attempt = 0; attempt < 32 && negative is null; attempt++)
             {
-                var drawn = candidates[random.Next(candidates.Length)];
+                var drawn = candidates[random.Next(candidates.Count)];
                 negative = Outside(drawn) ? drawn : null;
             }
             if (negative is null)
@@ -167,45 +165,8 @@ public static class MorphographEvaluation
                 }
                 negative = outside[random.Next(outside.Length)];
             }
-            triplets.Add(new TripletDistances(artworks.Distance(anchor, positive, signatures, norms), artworks.Distance(anchor, negative, signatures, norms)));
+            triplets.Add(new TripletDistances(artworks.Distance(anchor, positive), artworks.Distance(anchor, negative)));
         }
         return triplets;
-    }
-
-    /// <summary>Which row stands for each artwork: the ordinally first signed member of its duplicate group.</summary>
-    private sealed class Artworks
-    {
-        private readonly Dictionary<string, int> _rowOf = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, string> _representative = new(StringComparer.Ordinal);
-
-        public Artworks(MorphographDuplicates duplicates, IReadOnlyList<string> ids)
-        {
-            for (var row = 0; row < ids.Count; row++)
-            {
-                if (ids[row] is null || !_rowOf.TryAdd(ids[row], row))
-                {
-                    throw new ArgumentException($"Row id {row} ('{ids[row]}') is null or repeats an earlier one.", nameof(ids));
-                }
-            }
-            foreach (var id in ids.Order(StringComparer.Ordinal))
-            {
-                _representative.TryAdd(duplicates.Canonical(id), id);
-            }
-            Signed = [.. _representative.Keys.Order(StringComparer.Ordinal)];
-        }
-
-        /// <summary>Every artwork (canonical id) with a signed photograph, in ordinal order.</summary>
-        public string[] Signed { get; }
-
-        public bool IsSigned(string artwork) => _representative.ContainsKey(artwork);
-
-        public string Representative(string artwork) => _representative[artwork];
-
-        public double Distance(string a, string b, ReadOnlyMemory<float> signatures, double[] norms)
-        {
-            var (i, j) = (_rowOf[Representative(a)], _rowOf[Representative(b)]);
-            var dim = signatures.Length / norms.Length;
-            return CosineRanking.Distance(signatures.Span.Slice(i * dim, dim), signatures.Span.Slice(j * dim, dim), norms[i], norms[j]);
-        }
     }
 }
