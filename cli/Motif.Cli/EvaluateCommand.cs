@@ -54,11 +54,9 @@ internal static class EvaluateCommand
                 await error.WriteLineAsync($"--model: no such checkpoint file: {Display.Safe(modelName)}");
                 return 2;
             }
-            var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
-            await using var opened = workspace;
+            await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken);
             if (workspace is null)
             {
-                await error.WriteLineAsync(problem);
                 return 2;
             }
             Morphograph morphograph;

@@ -33,11 +33,9 @@ internal static class SearchCommand
                 await error.WriteLineAsync("-k must be at least 1.");
                 return 2;
             }
-            var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
-            await using var opened = workspace;
+            await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken);
             if (workspace is null)
             {
-                await error.WriteLineAsync(problem);
                 return 2;
             }
             var modelName = parse.GetValue(model)!;

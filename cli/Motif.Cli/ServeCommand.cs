@@ -22,11 +22,9 @@ internal static class ServeCommand
                 await error.WriteLineAsync("--port must be from 0 to 65535 (0: any free port).");
                 return 2;
             }
-            var (workspace, problem) = await workspaceArguments.OpenExistingAsync(parse, cancellationToken);
-            await using var opened = workspace;
+            await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken);
             if (workspace is null)
             {
-                await error.WriteLineAsync(problem);
                 return 2;
             }
             await using var app = Viewer.Build(workspace, parse.GetValue(port));

@@ -55,6 +55,18 @@ internal sealed class WorkspaceArguments
         }
     }
 
+    /// <summary>The existing workspace the options name, or null after writing why there is none as one line to the
+    /// command's error output (the caller then exits with 2).</summary>
+    public async Task<Workspace?> OpenExistingOrSayWhyAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var (workspace, problem) = await OpenExistingAsync(parse, cancellationToken);
+        if (workspace is null)
+        {
+            await parse.InvocationConfiguration.Error.WriteLineAsync(problem);
+        }
+        return workspace;
+    }
+
     /// <summary>
     /// One line for a storage failure a user can act on (workspace unavailable or read-only, Azure settings, access,
     /// reachability), or null for a bug. The Azure part is asked only for Azure storage, so the embedded path never loads

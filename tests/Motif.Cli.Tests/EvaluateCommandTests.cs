@@ -19,10 +19,6 @@ public sealed class EvaluateCommandTests : IDisposable
 
     private string Workspace => Path.Combine(scratch.FullName, "workspace");
 
-    /// <summary>The first id "{prefix}{i}" whose component (smallest image "{id}-a") the hash puts in <paramref name="part"/>.</summary>
-    private static string ComponentIn(SplitPart part, string prefix) =>
-        Enumerable.Range(0, 1000).Select(i => $"{prefix}{i:D3}").First(id => MorphographSplit.HashedPart(id + "-a", SplitRatios.Research) == part);
-
     /// <summary>A workspace whose catalog holds these images, signed by the packaged model with unit vectors at these angles.</summary>
     private async Task SignAsync((string Id, double Degrees)[] rows)
     {
@@ -43,7 +39,7 @@ public sealed class EvaluateCommandTests : IDisposable
     [Fact]
     public async Task The_test_part_is_scored_against_the_imported_morphograph()
     {
-        var (t, v) = (ComponentIn(SplitPart.Test, "t"), ComponentIn(SplitPart.Validation, "v"));
+        var (t, v) = (SplitComponents.ComponentIn(SplitPart.Test, "t"), SplitComponents.ComponentIn(SplitPart.Validation, "v"));
         await SignAsync([($"{t}-a", 0), ($"{t}-b", 10), ($"{t}-c", 50), ("unconnected", 52), ($"{v}-a", 270), ($"{v}-b", 280)]);
         var csv = Path.Combine(scratch.FullName, "morphograph.csv");
         await File.WriteAllTextAsync(csv, $"uid_connection,type,img1,img2\n1,POSITIVE,{t}-a,{t}-b\n2,POSITIVE,{t}-b,{t}-c\n3,POSITIVE,{v}-a,{v}-b\n");

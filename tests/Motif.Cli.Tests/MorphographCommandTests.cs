@@ -26,15 +26,11 @@ public sealed class MorphographCommandTests : IDisposable
         return (MorphographSplit.Parse(await blobs.ReadAllBytesAsync(CollectionBlobs.MorphographSplit)), await blobs.ReadAllBytesAsync(CollectionBlobs.MorphographEdges));
     }
 
-    /// <summary>The first id "{prefix}{i}" (a component's smallest image once "-a" is appended) that the hash puts in <paramref name="part"/>.</summary>
-    private static string ComponentIn(SplitPart part, string prefix) =>
-        Enumerable.Range(0, 1000).Select(i => $"{prefix}{i:D3}").First(id => MorphographSplit.HashedPart(id + "-a", SplitRatios.Research) == part);
-
     [Fact]
     public async Task Importing_a_bigger_csv_extends_the_stored_split_without_moving_a_held_out_image_into_training()
     {
-        var test = ComponentIn(SplitPart.Test, "t");
-        var train = ComponentIn(SplitPart.Train, "r");
+        var test = SplitComponents.ComponentIn(SplitPart.Test, "t");
+        var train = SplitComponents.ComponentIn(SplitPart.Train, "r");
         string[] first =
         [
             $"POSITIVE,{test}-a,{test}-b", $"POSITIVE,{train}-a,{train}-b",

@@ -1,4 +1,3 @@
-using System.Text;
 using Motif.Core.Evaluation;
 
 namespace Motif.Core.Tests.Evaluation;
@@ -17,15 +16,11 @@ public sealed class MorphographEvaluationTests
     private static readonly (string Id, double Degrees)[] Rows =
         [("d", 52), ("t1", 0), ("t2x", 10), ("t3", 50), ("v1", 270), ("v2", 280)];
 
-    private static readonly MorphographSplit Split = MorphographSplit.Parse(Encoding.UTF8.GetBytes("""
-        {"schemaVersion": 1, "ratios": {"train": 0.5, "validation": 0.25, "test": 0.25},
-         "train": [], "validation": ["v1", "v2"], "test": ["t1", "t2", "t2x", "t3", "t4"]}
-        """));
+    private static readonly MorphographSplit Split = HandMade.Split(train: [], validation: ["v1", "v2"], test: ["t1", "t2", "t2x", "t3", "t4"]);
 
-    private static float[] Signatures() =>
-        [.. Rows.SelectMany(r => new[] { (float)Math.Cos(r.Degrees * Math.PI / 180), (float)Math.Sin(r.Degrees * Math.PI / 180) })];
+    private static float[] Signatures() => HandMade.OnTheCircle(Rows).Signatures;
 
-    private static string[] Ids => [.. Rows.Select(r => r.Id)];
+    private static string[] Ids => HandMade.OnTheCircle(Rows).Ids;
 
     [Fact]
     public void The_test_part_is_scored_on_artworks_with_duplicates_folded()

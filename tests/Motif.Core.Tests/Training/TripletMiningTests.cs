@@ -1,5 +1,5 @@
-using System.Text;
 using Motif.Core.Evaluation;
+using Motif.Core.Tests.Evaluation;
 using Motif.Core.Training;
 
 namespace Motif.Core.Tests.Training;
@@ -20,10 +20,7 @@ public sealed class TripletMiningTests
         new("a1", "s1", MorphographEdgeType.Similar), new("a2", "p1", MorphographEdgeType.Proposal),
     ]);
 
-    private static readonly MorphographSplit Split = MorphographSplit.Parse(Encoding.UTF8.GetBytes("""
-        {"schemaVersion": 1, "ratios": {"train": 0.5, "validation": 0.25, "test": 0.25},
-         "train": ["a1", "a2", "a3", "a3x", "b1", "b2"], "validation": [], "test": ["h1", "h2"]}
-        """));
+    private static readonly MorphographSplit Split = HandMade.Split(train: ["a1", "a2", "a3", "a3x", "b1", "b2"], validation: [], test: ["h1", "h2"]);
 
     private static readonly (string Id, double Degrees)[] Angles =
     [
@@ -33,13 +30,9 @@ public sealed class TripletMiningTests
 
     private static readonly TripletMiningOptions TwoOfTwo = new(NegativesPerPair: 2, NearestCandidates: 2);
 
-    private static (float[] Signatures, string[] Ids) Signatures((string Id, double Degrees)[] rows) =>
-        ([.. rows.SelectMany(r => new[] { (float)Math.Cos(r.Degrees * Math.PI / 180), (float)Math.Sin(r.Degrees * Math.PI / 180) })],
-         [.. rows.Select(r => r.Id)]);
-
     private static IReadOnlyList<MinedTriplet> Mine(TripletMiningOptions options, int seed = 0, (string Id, double Degrees)[]? rows = null)
     {
-        var (x, ids) = Signatures(rows ?? Angles);
+        var (x, ids) = HandMade.OnTheCircle(rows ?? Angles);
         return new TripletMining(MorphographDuplicates.Of(Source), Split, options).Mine(x, ids, seed);
     }
 
