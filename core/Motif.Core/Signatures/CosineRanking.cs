@@ -21,9 +21,11 @@ public readonly record struct RankedRow(int Row, double Distance);
 /// exactly 1, since √(s²) = s in IEEE arithmetic.</para>
 /// <para><b>Order.</b> Ascending distance, ties by row index (the lower first), as scikit-learn's stable
 /// <c>argsort</c> of a distance row orders them. A query is never its own neighbour.</para>
-/// <para><b>Cost.</b> Exact: every query is compared with every row, O(Q·N·D). The float64 accumulation costs about
-/// twice a float32 SIMD dot product; the neighbour graph screens pairs with cheaper bounds first
-/// (<see cref="NeighbourGraph"/>) and calls <see cref="Distance"/> only on the survivors.</para>
+/// <para><b>Cost.</b> Exact: every query is compared with every row, O(Q·N·D), one dot product at a time (no register
+/// tiling yet), then a sort of all rows when k is at least N/8, else a bounded heap. The float64 accumulation costs
+/// more than a float32 SIMD dot product; the neighbour graph screens pairs with cheaper float32 or int8 bounds first
+/// (<see cref="NeighbourGraph"/>) and calls <see cref="Distance"/> only on the survivors. Evaluation ranks only the
+/// morphograph's queries of one split part, so Q is small beside N.</para>
 /// </remarks>
 public static class CosineRanking
 {
@@ -118,8 +120,23 @@ public static class CosineRanking
         {
             throw new ArgumentException("The query is all zeros or not finite: it has no direction.", nameof(query));
         }
-        var selection = new Selection(Math.Min(k, squaredNorms.Length));
-        for (var j = 0; j < squaredNorms.Length; j++)
+        var n = squaredNorms.Length;
+        if ((long)k * 8 >= n)
+        {
+            // Most of the gallery is kept: one sort of every row beats a heap.
+            var all = new List<RankedRow>(n);
+            for (var j = 0; j < n; j++)
+            {
+                if (j != exclude)
+                {
+                    all.Add(new RankedRow(j, Distance(query, matrix.Slice(j * dimension, dimension), queryNorm, squaredNorms[j])));
+                }
+            }
+            all.Sort(Compare);
+            return [.. all.Take(k)];
+        }
+        var selection = new Selection(k);
+        for (var j = 0; j < n; j++)
         {
             if (j != exclude)
             {
@@ -225,7 +242,8 @@ public static class CosineRanking
         return byDistance != 0 ? byDistance : a.Row.CompareTo(b.Row);
     }
 
-    /// <summary>The best <c>capacity</c> rows offered, kept in a bounded max-heap whose root is the worst row kept.</summary>
+    /// <summary>The best <c>capacity</c> rows offered (a small share of the gallery), kept in a bounded max-heap whose
+    /// root is the worst row kept.</summary>
     private sealed class Selection(int capacity)
     {
         private readonly PriorityQueue<RankedRow, RankedRow> _heap = new(Comparer<RankedRow>.Create((a, b) => Compare(b, a)));
