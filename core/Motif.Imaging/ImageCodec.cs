@@ -1,7 +1,8 @@
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 using Motif.Core;
-using Motif.Imaging.Interop;
+using Motif.Imaging.Libvips;
+using NetVips;
+using VipsImage = NetVips.Image;
 
 namespace Motif.Imaging;
 
@@ -17,19 +18,22 @@ public readonly record struct PreprocessResult(RejectionReason? Rejection, strin
 /// (never from a name), untrusted loaders are blocked, the pixel count is checked from the header before
 /// anything is decoded, and decoding fails on truncated or damaged data instead of filling it with grey.
 /// </summary>
-public static unsafe class ImageCodec
+public static class ImageCodec
 {
-    // Loader option: fail on errors, truncation included. libvips' default (fail_on=none) decodes a truncated
-    // JPEG "successfully" with the missing rows grey, which would poison a signature.
+    // Loaders fail on errors, truncation included. libvips' default (fail_on=none) decodes a truncated JPEG
+    // "successfully" with the missing rows grey, which would poison a signature.
+    private const Enums.FailOn Strict = Enums.FailOn.Error;
+
+    /// <summary><see cref="Strict"/> as a load option string, for the operations that take one (vips_thumbnail).</summary>
     private const string StrictLoad = "fail_on=error";
 
-    private delegate T Decoder<out T>(byte* data, nuint length, ImageInfo header);
+    private delegate T Decoder<out T>(byte[] data, ImageInfo header);
 
     /// <summary>Receives GLib and libvips warnings (which otherwise go to stderr).</summary>
     public static ILogger Logger
     {
-        get => VipsRuntime.Logger;
-        set => VipsRuntime.Logger = value;
+        get => LibvipsLog.Logger;
+        set => LibvipsLog.Logger = value;
     }
 
     /// <summary>libvips' own worker threads per pipeline (VIPS_CONCURRENCY). Callers that process many images
@@ -38,21 +42,21 @@ public static unsafe class ImageCodec
     {
         get
         {
-            VipsRuntime.EnsureInitialised();
-            return LibVips.vips_concurrency_get();
+            LibvipsRuntime.EnsureInitialised();
+            return global::NetVips.NetVips.Concurrency;
         }
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            VipsRuntime.EnsureInitialised();
-            LibVips.vips_concurrency_set(value);
+            LibvipsRuntime.EnsureInitialised();
+            global::NetVips.NetVips.Concurrency = value;
         }
     }
 
     /// <summary>Reads format, size, colour space and orientation from the header only; no pixel is decoded.</summary>
     /// <exception cref="ImageRejectedException">Empty, unrecognised or unreadable header.</exception>
     public static ImageInfo Probe(ReadOnlySpan<byte> image) =>
-        Decode(image, limits: null, static (_, _, header) => header);
+        Decode(image, limits: null, static (_, header) => header);
 
     /// <summary>
     /// Accepts the image only if it is within <paramref name="limits"/> and every pixel decodes under libvips'
@@ -69,11 +73,11 @@ public static unsafe class ImageCodec
         }
         try
         {
-            return Decode(image, limits, static (data, length, header) =>
+            return Decode(image, limits, static (data, header) =>
             {
                 // Decode() has checked the header; now decode everything (sequentially, in constant memory).
-                using var decoded = VipsImage.FromBuffer(data, length, "access=sequential," + StrictLoad);
-                decoded.Average();
+                using var decoded = VipsImage.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Strict);
+                decoded.Avg();
                 return (ValidationResult)new ValidationResult.Accepted(header);
             });
         }
@@ -95,11 +99,12 @@ public static unsafe class ImageCodec
         ArgumentOutOfRangeException.ThrowIfLessThan(quality, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(quality, 100);
         var suffix = $".jpg[Q={quality},strip,optimize_coding]";
-        return Decode(image, limits, (data, length, _) =>
+        return Decode(image, limits, (data, _) =>
         {
-            using var thumbnail = VipsImage.Thumbnail(data, length, maxSide, maxSide, VipsSize.Down, VipsInteresting.None, StrictLoad);
+            // libvips 8.14's vips_thumbnail has no fail_on argument of its own: it goes to the loader as an option.
+            using var thumbnail = VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down);
             using var display = ToSrgb8(thumbnail);
-            return display.Encode(suffix);
+            return display.WriteToBuffer(suffix);
         });
     }
 
@@ -112,7 +117,7 @@ public static unsafe class ImageCodec
         {
             throw new ArgumentException($"The destination holds {destination.Length} floats; one image needs {spec.ValuesPerImage}.", nameof(destination));
         }
-        using var pixels = Decode(image, limits, (data, length, header) => RenderModelInput(data, length, header, spec));
+        using var pixels = Decode(image, limits, (data, header) => RenderModelInput(data, header, spec));
         Normalise(pixels.Span, spec, destination);
     }
 
@@ -152,10 +157,9 @@ public static unsafe class ImageCodec
     }
 
     /// <summary>
-    /// Pins the bytes, reads the header (format recognised by content; no pixel decoded), checks it against
-    /// <paramref name="limits"/> when given (accepted format, pixel count, minimum side) and only then runs
-    /// <paramref name="decoder"/>. libvips failures become <see cref="ImageRejectedException"/> with reason
-    /// <see cref="RejectionReason.Corrupt"/>.
+    /// Reads the header (format recognised by content; no pixel decoded), checks it against <paramref name="limits"/>
+    /// when given (accepted format, pixel count, minimum side) and only then runs <paramref name="decoder"/>.
+    /// libvips failures become <see cref="ImageRejectedException"/> with reason <see cref="RejectionReason.Corrupt"/>.
     /// </summary>
     private static T Decode<T>(ReadOnlySpan<byte> image, ValidationLimits? limits, Decoder<T> decoder)
     {
@@ -163,36 +167,28 @@ public static unsafe class ImageCodec
         {
             throw new ImageRejectedException(RejectionReason.Empty, "The file is empty.");
         }
-        fixed (byte* pinned = image)
+        // One managed copy that the closure can hold (NetVips copies it again into a VipsBlob for each load, so
+        // no image outlives the caller's memory).
+        var data = image.ToArray();
+        try
         {
-            // The pointer travels as nint: fixed locals cannot be captured. The buffer stays pinned until
-            // Run returns, after every image made from it has been disposed.
-            var address = (nint)pinned;
-            var length = (nuint)image.Length;
-            try
-            {
-                return VipsRuntime.Run(() =>
-                {
-                    var data = (byte*)address;
-                    return decoder(data, length, ReadHeader(data, length, limits));
-                });
-            }
-            catch (VipsException e)
-            {
-                throw new ImageRejectedException(RejectionReason.Corrupt, e.Message);
-            }
+            return LibvipsGate.Run(() => decoder(data, ReadHeader(data, limits)));
+        }
+        catch (LibvipsException e)
+        {
+            throw new ImageRejectedException(RejectionReason.Corrupt, e.Message);
         }
     }
 
-    private static ImageInfo ReadHeader(byte* data, nuint length, ValidationLimits? limits)
+    private static ImageInfo ReadHeader(byte[] data, ValidationLimits? limits)
     {
-        var format = Identify(data, length);
+        var format = Identify(data);
         if (limits is not null && !limits.AcceptedFormats.Contains(format))
         {
             throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
                 $"{format.Code()} images are not accepted (accepted: {string.Join(", ", limits.AcceptedFormats.Order().Select(f => f.Code()))}).");
         }
-        using var header = VipsImage.FromBuffer(data, length, string.Empty);
+        using var header = VipsImage.NewFromBuffer(data);
         var info = Describe(header, format);
         if (limits is null)
         {
@@ -212,9 +208,9 @@ public static unsafe class ImageCodec
     }
 
     /// <summary>The format from the bytes' signature, as libvips' loaders recognise it (blocked loaders excluded).</summary>
-    private static ImageFormat Identify(byte* data, nuint length)
+    private static ImageFormat Identify(byte[] data)
     {
-        var loader = Marshal.PtrToStringUTF8(LibVips.vips_foreign_find_load_buffer(data, length));
+        var loader = VipsImage.FindLoadBuffer(data);
         if (loader is null)
         {
             throw new ImageRejectedException(RejectionReason.UnknownFormat, "The content is not in any image format that Motif can read.");
@@ -240,29 +236,33 @@ public static unsafe class ImageCodec
         format, image.Width, image.Height, image.Bands,
         image.Interpretation switch
         {
-            VipsInterpretation.Srgb or VipsInterpretation.Rgb => ColourSpace.Srgb,
-            VipsInterpretation.Rgb16 => ColourSpace.Rgb16,
-            VipsInterpretation.ScRgb => ColourSpace.ScRgb,
-            VipsInterpretation.BW => ColourSpace.Greyscale,
-            VipsInterpretation.Grey16 => ColourSpace.Grey16,
-            VipsInterpretation.Cmyk => ColourSpace.Cmyk,
-            VipsInterpretation.Lab or VipsInterpretation.LabQ or VipsInterpretation.LabS => ColourSpace.Lab,
-            VipsInterpretation.Multiband => ColourSpace.Multiband,
+            Enums.Interpretation.Srgb or Enums.Interpretation.Rgb => ColourSpace.Srgb,
+            Enums.Interpretation.Rgb16 => ColourSpace.Rgb16,
+            Enums.Interpretation.Scrgb => ColourSpace.ScRgb,
+            Enums.Interpretation.Bw => ColourSpace.Greyscale,
+            Enums.Interpretation.Grey16 => ColourSpace.Grey16,
+            Enums.Interpretation.Cmyk => ColourSpace.Cmyk,
+            Enums.Interpretation.Lab or Enums.Interpretation.Labq or Enums.Interpretation.Labs => ColourSpace.Lab,
+            Enums.Interpretation.Multiband => ColourSpace.Multiband,
             _ => ColourSpace.Other,
         },
         image.Format switch
         {
-            VipsBandFormat.UChar => SampleFormat.UInt8,
-            VipsBandFormat.Char => SampleFormat.Int8,
-            VipsBandFormat.UShort => SampleFormat.UInt16,
-            VipsBandFormat.Short => SampleFormat.Int16,
-            VipsBandFormat.UInt => SampleFormat.UInt32,
-            VipsBandFormat.Int => SampleFormat.Int32,
-            VipsBandFormat.Float => SampleFormat.Float32,
-            VipsBandFormat.Double => SampleFormat.Float64,
+            Enums.BandFormat.Uchar => SampleFormat.UInt8,
+            Enums.BandFormat.Char => SampleFormat.Int8,
+            Enums.BandFormat.Ushort => SampleFormat.UInt16,
+            Enums.BandFormat.Short => SampleFormat.Int16,
+            Enums.BandFormat.Uint => SampleFormat.UInt32,
+            Enums.BandFormat.Int => SampleFormat.Int32,
+            Enums.BandFormat.Float => SampleFormat.Float32,
+            Enums.BandFormat.Double => SampleFormat.Float64,
             _ => SampleFormat.Complex,
         },
-        Math.Clamp(image.Orientation, 1, 8), image.HasAlpha, Math.Max(1, image.Pages));
+        Math.Clamp(IntField(image, "orientation", 1), 1, 8), image.HasAlpha(), Math.Max(1, IntField(image, "n-pages", 1)));
+
+    // vips_image_get_orientation and vips_image_get_n_pages read these metadata fields, 1 when absent.
+    private static int IntField(VipsImage image, string name, int absent) =>
+        image.Contains(name) && image.Get(name) is int value ? value : absent;
 
     /// <summary>
     /// The model input as interleaved 8-bit sRGB, InputSize × InputSize. Not vips_thumbnail: for display quality
@@ -270,7 +270,7 @@ public static unsafe class ImageCodec
     /// model input needs less: take the largest JPEG DCT shrink (1/2, 1/4, 1/8) that still leaves the target
     /// size, like PIL's Image.draft, then one lanczos3 resize by less than 2×.
     /// </summary>
-    private static NativePixels RenderModelInput(byte* data, nuint length, ImageInfo header, PreprocessSpec spec)
+    private static NativePixels RenderModelInput(byte[] data, ImageInfo header, PreprocessSpec spec)
     {
         var size = spec.InputSize;
         var crop = spec.Resize == ResizeMode.ShortSideCentreCrop;
@@ -279,32 +279,33 @@ public static unsafe class ImageCodec
         int Side(int width, int height) => crop ? Math.Min(width, height) : Math.Max(width, height);
         var target = crop ? spec.ResizeTo : size;
         var shrink = header.Format == ImageFormat.Jpeg ? Array.Find([8, 4, 2], f => Side(header.Width, header.Height) / f >= target) : 0;
-        var options = shrink > 1 ? $"access=sequential,{StrictLoad},shrink={shrink}" : $"access=sequential,{StrictLoad}";
+        // shrink is jpegload's own option: it goes in the option string, which only the JPEG loader then sees.
+        var options = shrink > 1 ? $"shrink={shrink}" : string.Empty;
 
-        using var loaded = VipsImage.FromBuffer(data, length, options);
+        using var loaded = VipsImage.NewFromBuffer(data, options, Enums.Access.Sequential, Strict);
         using var rgb = ToSrgb8(loaded);
         using var resized = rgb.Resize((double)target / Side(rgb.Width, rgb.Height));
         // Rotation needs random access, which a sequential decode lacks: apply it to the small image in memory.
         using var small = resized.CopyMemory();
-        using var upright = small.AutoRotate();
+        using var upright = small.Autorot();
         if (crop)
         {
             // torchvision's CenterCrop: top = int(round((height − size) / 2.0)), Python rounding half to even.
             var left = (int)Math.Round((upright.Width - size) / 2.0, MidpointRounding.ToEven);
             var top = (int)Math.Round((upright.Height - size) / 2.0, MidpointRounding.ToEven);
             using var centre = upright.ExtractArea(left, top, size, size);
-            return centre.Render();
+            return NativePixels.Render(centre);
         }
         var (m0, m1, m2) = spec.Mean;
         double[] padding = spec.Channels == ChannelOrder.Rgb ? [m0, m1, m2] : [m2, m1, m0];
-        using var boxed = upright.Embed((size - upright.Width) / 2, (size - upright.Height) / 2, size, size, padding);
-        return boxed.Render();
+        using var boxed = upright.Embed((size - upright.Width) / 2, (size - upright.Height) / 2, size, size, Enums.Extend.Background, padding);
+        return NativePixels.Render(boxed);
     }
 
     /// <summary>
     /// Brings any decoded image to 3-band 8-bit sRGB: colour spaces (CMYK, greyscale, 16-bit, float) through
     /// libvips' colourspace, transparency composited over white (how a cut-out looks on a page), extra bands
-    /// dropped. Takes ownership of <paramref name="image"/> (SafeHandle disposal is idempotent, so the caller's
+    /// dropped. Takes ownership of <paramref name="image"/> (NetVips' disposal is idempotent, so the caller's
     /// own <c>using</c> stays valid). Also the normalisation of <see cref="ImageVariants"/>' inputs.
     /// </summary>
     internal static VipsImage ToSrgb8(VipsImage image)
@@ -312,21 +313,21 @@ public static unsafe class ImageCodec
         var current = image;
         try
         {
-            if (current.Interpretation != VipsInterpretation.Srgb || current.Format != VipsBandFormat.UChar)
+            if (current.Interpretation != Enums.Interpretation.Srgb || current.Format != Enums.BandFormat.Uchar)
             {
-                current = Replace(current, current.Colourspace(VipsInterpretation.Srgb));
+                current = Replace(current, current.Colourspace(Enums.Interpretation.Srgb));
             }
-            if (current.HasAlpha)
+            if (current.HasAlpha())
             {
                 current = Replace(current, current.Flatten([255, 255, 255]));
             }
             if (current.Bands > 3)
             {
-                current = Replace(current, current.ExtractBands(0, 3));
+                current = Replace(current, current.ExtractBand(0, 3));
             }
-            if (current.Format != VipsBandFormat.UChar)
+            if (current.Format != Enums.BandFormat.Uchar)
             {
-                current = Replace(current, current.Cast(VipsBandFormat.UChar));
+                current = Replace(current, current.Cast(Enums.BandFormat.Uchar));
             }
             return current;
         }

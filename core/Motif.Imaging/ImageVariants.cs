@@ -1,4 +1,6 @@
-using Motif.Imaging.Interop;
+using Motif.Imaging.Libvips;
+using NetVips;
+using VipsImage = NetVips.Image;
 
 namespace Motif.Imaging;
 
@@ -55,7 +57,7 @@ public readonly record struct RelativeArea(double Left, double Top, double Width
 /// raises <see cref="ArgumentException"/> naming the parameter. The same input and arguments always give the
 /// same bytes. Thread-safe.
 /// </remarks>
-public static unsafe class ImageVariants
+public static class ImageVariants
 {
     /// <summary>JPEG quality of the results unless a call says otherwise.</summary>
     public const int DefaultQuality = 90;
@@ -73,7 +75,7 @@ public static unsafe class ImageVariants
 
     /// <summary>The mirror image (left and right swapped).</summary>
     public static byte[] Mirror(ReadOnlySpan<byte> image, int quality = DefaultQuality) =>
-        Transform(image, nameof(image), quality, source => source.Flip(VipsDirection.Horizontal));
+        Transform(image, nameof(image), quality, source => source.Flip(Enums.Direction.Horizontal));
 
     /// <summary>
     /// Rotated clockwise by <paramref name="degrees"/>. Multiples of 90° are exact (width and height swap for odd
@@ -96,7 +98,7 @@ public static unsafe class ImageVariants
         {
             if (turn % 90 == 0)
             {
-                var angle = (VipsAngle)(int)(turn / 90);
+                var angle = (Enums.Angle)(int)(turn / 90);
                 return source.Rot(angle);
             }
             using var rotated = source.Rotate(turn);
@@ -134,7 +136,7 @@ public static unsafe class ImageVariants
             throw new ArgumentException($"Give three offsets (red, green, blue) in [-255, 255]; got [{string.Join(", ", offsets.ToArray())}].", nameof(offsets));
         }
         var (a, b) = (gains.ToArray(), offsets.ToArray());
-        return Transform(image, nameof(image), quality, source => source.LinearUChar(a, b));
+        return Transform(image, nameof(image), quality, source => source.Linear(a, b, uchar: true));
     }
 
     /// <summary>
@@ -158,18 +160,18 @@ public static unsafe class ImageVariants
         }
         return Transform(image, nameof(image), quality, source =>
         {
-            using var grey = source.Colourspace(VipsInterpretation.BW);
+            using var grey = source.Colourspace(Enums.Interpretation.Bw);
             using var equalised = grey.HistEqual();
             // Half equalised, half as it was: dark or flat pictures open up without turning into noise.
-            using var half = grey.Linear(contrast / 2, 128 * (1 - contrast));
-            using var otherHalf = equalised.Linear(contrast / 2, 0);
+            using var half = grey.Linear([contrast / 2], [128 * (1 - contrast)]);
+            using var otherHalf = equalised.Linear([contrast / 2], [0.0]);
             using var tone = half.Add(otherHalf);
-            using var soft = equalised.GaussBlur(1.0);
+            using var soft = equalised.Gaussblur(1.0);
             using var edges = soft.Sobel();
-            using var ink = edges.Linear(-edgeWeight, 0);
+            using var ink = edges.Linear([-edgeWeight], [0.0]);
             using var sum = tone.Add(ink);
-            using var clipped = sum.Cast(VipsBandFormat.UChar);
-            return clipped.Colourspace(VipsInterpretation.BW);
+            using var clipped = sum.Cast(Enums.BandFormat.Uchar);
+            return clipped.Colourspace(Enums.Interpretation.Bw);
         });
     }
 
@@ -181,19 +183,9 @@ public static unsafe class ImageVariants
         double[] ink = [red, green, blue];
         return Transform(image, nameof(image), quality, source =>
         {
-            // vips_draw_rect paints in place: paint a private copy, never the caller's image.
-            var copy = source.Detach();
-            try
-            {
-                var (left, top, width, height) = area.ToPixels(copy.Width, copy.Height);
-                copy.DrawRect(ink, left, top, width, height);
-                return copy;
-            }
-            catch
-            {
-                copy.Dispose();
-                throw;
-            }
+            // vips_draw_rect paints in place: NetVips' Mutate paints a private memory copy, never the caller's image.
+            var (left, top, width, height) = area.ToPixels(source.Width, source.Height);
+            return source.Mutate(canvas => canvas.DrawRect(ink, left, top, width, height, fill: true));
         });
     }
 
@@ -253,13 +245,13 @@ public static unsafe class ImageVariants
         var suffix = $".jpg[Q={quality},strip,optimize_coding]";
         try
         {
-            return VipsRuntime.Run(() =>
+            return LibvipsGate.Run(() =>
             {
                 using var result = operation(source);
-                return result.Encode(suffix);
+                return result.WriteToBuffer(suffix);
             });
         }
-        catch (VipsException e)
+        catch (LibvipsException e)
         {
             // The input decoded completely in Load, so a failure here is libvips refusing the operation itself.
             throw new InvalidOperationException("libvips could not derive the image: " + e.Message, e);
@@ -268,7 +260,7 @@ public static unsafe class ImageVariants
 
     /// <summary>
     /// Decodes a whole image into memory as 3-band 8-bit sRGB, upright. The result owns its pixels (it does not
-    /// point into <paramref name="image"/>, which is pinned only during this call).
+    /// refer to <paramref name="image"/> or to a pipeline that reads it).
     /// </summary>
     private static VipsImage Load(ReadOnlySpan<byte> image, string parameterName)
     {
@@ -276,36 +268,32 @@ public static unsafe class ImageVariants
         {
             throw new ArgumentException("The image is empty (zero bytes).", parameterName);
         }
-        fixed (byte* pinned = image)
+        var data = image.ToArray();
+        try
         {
-            var (address, length) = ((nint)pinned, (nuint)image.Length);
-            try
+            return LibvipsGate.Run(() =>
             {
-                return VipsRuntime.Run(() =>
+                using (var header = VipsImage.NewFromBuffer(data))
                 {
-                    var data = (byte*)address;
-                    using (var header = VipsImage.FromBuffer(data, length, string.Empty))
+                    var pixels = (long)header.Width * header.Height;
+                    if (pixels > ValidationLimits.Default.MaxPixels)
                     {
-                        var pixels = (long)header.Width * header.Height;
-                        if (pixels > ValidationLimits.Default.MaxPixels)
-                        {
-                            throw new ArgumentException(
-                                $"The header declares {header.Width}×{header.Height} = {pixels:N0} pixels; the limit is {ValidationLimits.Default.MaxPixels:N0}.",
-                                parameterName);
-                        }
+                        throw new ArgumentException(
+                            $"The header declares {header.Width}×{header.Height} = {pixels:N0} pixels; the limit is {ValidationLimits.Default.MaxPixels:N0}.",
+                            parameterName);
                     }
-                    using var decoded = VipsImage.FromBuffer(data, length, "fail_on=error");
-                    using var rgb = ImageCodec.ToSrgb8(decoded.AutoRotate());
-                    // Decodes every pixel now (so a damaged file fails here, as this parameter's fault) into a
-                    // memory image; vips_image_write breaks the links to a non-partial output, so the result
-                    // no longer refers to the pinned buffer.
-                    return rgb.CopyMemory();
-                });
-            }
-            catch (VipsException e)
-            {
-                throw new ArgumentException($"The image cannot be decoded: {e.Message}", parameterName, e);
-            }
+                }
+                using var decoded = VipsImage.NewFromBuffer(data, failOn: Enums.FailOn.Error);
+                using var rgb = ImageCodec.ToSrgb8(decoded.Autorot());
+                // Decodes every pixel now (so a damaged file fails here, as this parameter's fault) into a
+                // memory image; vips_image_write breaks the links to a non-partial output, so the result
+                // no longer refers to the loader or its copy of the bytes.
+                return rgb.CopyMemory();
+            });
+        }
+        catch (LibvipsException e)
+        {
+            throw new ArgumentException($"The image cannot be decoded: {e.Message}", parameterName, e);
         }
     }
 }

@@ -1,6 +1,6 @@
 using Motif.Testing;
 using Motif.Core;
-using Motif.Imaging.Interop;
+using Motif.Imaging.Libvips;
 
 namespace Motif.Imaging.Tests;
 
@@ -321,16 +321,10 @@ public sealed class ImageCodecTests
     private static NativePixels Decoded(byte[] image, out int width, out int height, out int bands)
     {
         NativePixels pixels;
-        (pixels, width, height, bands) = VipsRuntime.Run(() =>
+        (pixels, width, height, bands) = LibvipsGate.Run(() =>
         {
-            unsafe
-            {
-                fixed (byte* p = image)
-                {
-                    using var decoded = VipsImage.FromBuffer(p, (nuint)image.Length, string.Empty);
-                    return (decoded.Render(), decoded.Width, decoded.Height, decoded.Bands);
-                }
-            }
+            using var decoded = NetVips.Image.NewFromBuffer(image);
+            return (NativePixels.Render(decoded), decoded.Width, decoded.Height, decoded.Bands);
         });
         return pixels;
     }

@@ -1,4 +1,4 @@
-using Motif.Imaging.Interop;
+using Motif.Imaging.Libvips;
 using Motif.Testing;
 
 namespace Motif.Imaging.Tests;
@@ -8,14 +8,10 @@ public sealed class ImageVariantsTests
     private static readonly byte[] Coffee = TestData.Photo("coffee.png"); // 600 × 400 sRGB
 
     /// <summary>Width, height, bands and interleaved pixels of an encoded image, decoded by libvips.</summary>
-    private static unsafe (int Width, int Height, int Bands, byte[] Pixels) Decode(byte[] image) => VipsRuntime.Run(() =>
+    private static (int Width, int Height, int Bands, byte[] Pixels) Decode(byte[] image) => LibvipsGate.Run(() =>
     {
-        fixed (byte* p = image)
-        {
-            using var decoded = VipsImage.FromBuffer(p, (nuint)image.Length, string.Empty);
-            using var pixels = decoded.Render();
-            return (decoded.Width, decoded.Height, decoded.Bands, pixels.Span.ToArray());
-        }
+        using var decoded = NetVips.Image.NewFromBuffer(image);
+        return (decoded.Width, decoded.Height, decoded.Bands, decoded.WriteToMemory<byte>());
     });
 
     private static byte[] At((int Width, int Height, int Bands, byte[] Pixels) image, int x, int y) =>

@@ -1,7 +1,7 @@
 using Motif.Testing;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Motif.Imaging.Interop;
+using Motif.Imaging.Libvips;
 
 namespace Motif.Imaging.Tests;
 
@@ -18,16 +18,10 @@ public sealed class LoggingTests
             // libvips' lenient default (fail_on=none) decodes a truncated JPEG and *warns* about it:
             // exactly the message that would otherwise be printed on stderr.
             var truncated = ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240), 0.7);
-            VipsRuntime.Run(() =>
+            LibvipsGate.Run(() =>
             {
-                unsafe
-                {
-                    fixed (byte* p = truncated)
-                    {
-                        using var lenient = VipsImage.FromBuffer(p, (nuint)truncated.Length, string.Empty);
-                        return lenient.Average();
-                    }
-                }
+                using var lenient = NetVips.Image.NewFromBuffer(truncated);
+                return lenient.Avg();
             });
         }
         finally

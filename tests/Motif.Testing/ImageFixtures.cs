@@ -1,7 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Motif.Imaging.Interop;
+using Motif.Imaging.Libvips;
+using NetVips;
 
 namespace Motif.Testing;
 
@@ -44,16 +45,13 @@ public static class ImageFixtures
         Encode(pixels, width, height, bands, suffix, transform: null, orientation);
 
     private static byte[] Encode(byte[] pixels, int width, int height, int bands, string suffix,
-        Func<VipsImage, VipsImage>? transform, int? orientation = null) =>
-        VipsRuntime.Run(() =>
+        Func<Image, Image>? transform, int? orientation = null) =>
+        LibvipsGate.Run(() =>
         {
-            using var image = VipsImage.FromPixels(pixels, width, height, bands);
+            using var image = Image.NewFromMemoryCopy<byte>(pixels, width, height, bands, Enums.BandFormat.Uchar);
             using var converted = transform?.Invoke(image) ?? image;
-            if (orientation is { } o)
-            {
-                converted.SetInt("orientation", o);
-            }
-            return converted.Encode(suffix);
+            using var tagged = orientation is { } o ? converted.Mutate(m => m.Set(GValue.GIntType, "orientation", o)) : converted;
+            return tagged.WriteToBuffer(suffix);
         });
 
     public static byte[] Jpeg(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".jpg[Q=90]");
@@ -65,13 +63,13 @@ public static class ImageFixtures
     public static byte[] Tiff(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".tif[compression=lzw]");
 
     public static byte[] Tiff16(int width = 96, int height = 64) =>
-        Encode(Scene(width, height), width, height, 3, ".tif", transform: i => i.Colourspace(VipsInterpretation.Rgb16));
+        Encode(Scene(width, height), width, height, 3, ".tif", transform: i => i.Colourspace(Enums.Interpretation.Rgb16));
 
     public static byte[] GreyPng(int width = 96, int height = 64) =>
-        Encode(Scene(width, height), width, height, 3, ".png", transform: i => i.Colourspace(VipsInterpretation.BW));
+        Encode(Scene(width, height), width, height, 3, ".png", transform: i => i.Colourspace(Enums.Interpretation.Bw));
 
     public static byte[] CmykJpeg(int width = 96, int height = 64, byte[]? pixels = null) =>
-        Encode(pixels ?? Scene(width, height), width, height, 3, ".jpg[Q=95]", transform: i => i.Colourspace(VipsInterpretation.Cmyk));
+        Encode(pixels ?? Scene(width, height), width, height, 3, ".jpg[Q=95]", transform: i => i.Colourspace(Enums.Interpretation.Cmyk));
 
     public static byte[] Gif(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".gif");
 
@@ -120,19 +118,15 @@ public static class ImageFixtures
     /// multiplied by its gain (a colour shift), re-encoded as JPEG quality 80. A mild copy, as a museum's
     /// variant or re-photographed print would be.
     /// </summary>
-    public static unsafe byte[] Variant(byte[] image, double keep, (double R, double G, double B) gains)
+    public static byte[] Variant(byte[] image, double keep, (double R, double G, double B) gains)
     {
-        var (pixels, width, height) = VipsRuntime.Run(() =>
+        var (pixels, width, height) = LibvipsGate.Run(() =>
         {
-            fixed (byte* p = image)
-            {
-                using var source = VipsImage.FromBuffer(p, (nuint)image.Length, string.Empty);
-                var (w, h) = ((int)(source.Width * keep), (int)(source.Height * keep));
-                using var crop = source.ExtractArea((source.Width - w) / 2, (source.Height - h) / 2, w, h);
-                using var rgb = crop.Bands == 3 ? crop : crop.ExtractBands(0, 3);
-                using var rendered = rgb.Render();
-                return (rendered.Span.ToArray(), w, h);
-            }
+            using var source = Image.NewFromBuffer(image);
+            var (w, h) = ((int)(source.Width * keep), (int)(source.Height * keep));
+            using var crop = source.ExtractArea((source.Width - w) / 2, (source.Height - h) / 2, w, h);
+            using var rgb = crop.Bands == 3 ? crop : crop.ExtractBand(0, 3);
+            return (rgb.WriteToMemory<byte>(), w, h);
         });
         for (var i = 0; i < pixels.Length; i++)
         {

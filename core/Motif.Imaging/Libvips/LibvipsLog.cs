@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using NetVips;
+
+namespace Motif.Imaging.Libvips;
+
+/// <summary>
+/// GLib's log messages from libvips and the libraries under it, routed into the host's <see cref="ILogger"/>;
+/// and the two facts <see cref="LibvipsGate"/> needs from them: how many tiles failed, and which warnings a
+/// call emitted.
+/// </summary>
+/// <remarks>
+/// Decoders report much of what they find through GLib warnings rather than libvips' error buffer: libpng's
+/// warning callback in libvips' vipspng.c turns "IHDR: CRC error" into g_warning and the load then fails with an
+/// empty buffer; the tile cache (iofuncs/tilecache.c) reports a loader failure inside a tile as
+/// g_warning("error in tile %d x %d").
+/// </remarks>
+internal static class LibvipsLog
+{
+    // "VIPS" is libvips' own domain (its loaders relay libjpeg, libpng, libtiff... messages there); GLib and
+    // GLib-GObject carry type-system and allocation complaints; GModule the loading of libvips' format modules.
+    private static readonly string[] Domains = ["VIPS", "GLib", "GLib-GObject", "GModule"];
+
+    private const string TileFailure = "error in tile";
+
+    private static ILogger logger = NullLogger.Instance;
+    private static long tileFailures;
+    private static List<string>? capture;
+
+    internal static ILogger Logger
+    {
+        get => Volatile.Read(ref logger);
+        set => Volatile.Write(ref logger, value ?? NullLogger.Instance);
+    }
+
+    /// <summary>How many "error in tile" warnings libvips has emitted in this process.</summary>
+    internal static long TileFailures => Interlocked.Read(ref tileFailures);
+
+    internal static void Install()
+    {
+        foreach (var domain in Domains)
+        {
+            Log.SetLogHandler(domain, Enums.LogLevelFlags.All, OnMessage);
+        }
+    }
+
+    /// <summary>
+    /// Starts collecting the VIPS-domain warnings emitted from now on. Only meaningful while no other libvips call
+    /// runs, i.e. under the gate's exclusive side; <see cref="EndCapture"/> returns them.
+    /// </summary>
+    internal static void BeginCapture() => Volatile.Write(ref capture, []);
+
+    internal static IReadOnlyList<string> EndCapture()
+    {
+        var captured = Interlocked.Exchange(ref capture, null) ?? [];
+        lock (captured)
+        {
+            return [.. captured];
+        }
+    }
+
+    // Called on whatever thread GLib logs from (libvips' worker threads included): it must never throw, since an
+    // exception would unwind into GLib's C frames.
+    private static void OnMessage(string domain, Enums.LogLevelFlags flags, string message)
+    {
+        try
+        {
+            var text = (message ?? string.Empty).Trim();
+            if (text.StartsWith(TileFailure, StringComparison.Ordinal))
+            {
+                Interlocked.Increment(ref tileFailures);
+            }
+            var level = Level(flags);
+            if (level == LogLevel.Warning && domain == "VIPS" && Volatile.Read(ref capture) is { } captured)
+            {
+                lock (captured)
+                {
+                    captured.Add(text);
+                }
+            }
+            var log = Logger;
+            if (log.IsEnabled(level))
+            {
+                log.Log(level, "{Domain}: {Message}", domain ?? "GLib", text);
+            }
+        }
+        catch
+        {
+            // see above
+        }
+    }
+
+    private static LogLevel Level(Enums.LogLevelFlags flags) =>
+        (flags & Enums.LogLevelFlags.LevelMask) switch
+        {
+            var l when l.HasFlag(Enums.LogLevelFlags.Error) => LogLevel.Critical,
+            var l when l.HasFlag(Enums.LogLevelFlags.Critical) => LogLevel.Error,
+            var l when l.HasFlag(Enums.LogLevelFlags.Warning) => LogLevel.Warning,
+            var l when (l & (Enums.LogLevelFlags.Message | Enums.LogLevelFlags.Info)) != 0 => LogLevel.Information,
+            _ => LogLevel.Debug,
+        };
+}

@@ -1,0 +1,24 @@
+namespace Motif.Imaging.Libvips;
+
+/// <summary>
+/// An image's pixels rendered by libvips into a g_malloc'd buffer (Image.WriteToMemory(out size)), read in place
+/// instead of copied into a managed array; freed on dispose.
+/// </summary>
+internal readonly unsafe struct NativePixels : IDisposable
+{
+    private readonly nint memory;
+    private readonly int length;
+
+    private NativePixels(nint memory, int length) => (this.memory, this.length) = (memory, length);
+
+    /// <summary>Renders all pixels, interleaved (height × width × bands samples).</summary>
+    public static NativePixels Render(NetVips.Image image)
+    {
+        var memory = image.WriteToMemory(out var size);
+        return new NativePixels(memory, checked((int)size));
+    }
+
+    public ReadOnlySpan<byte> Span => new((void*)memory, length);
+
+    public void Dispose() => global::NetVips.NetVips.Free(memory);
+}
