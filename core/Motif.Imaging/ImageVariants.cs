@@ -50,7 +50,7 @@ public readonly record struct RelativeArea(double Left, double Top, double Width
 /// </summary>
 /// <remarks>
 /// Every method takes an encoded image (any format libvips reads and does not block: JPEG, PNG, WebP, TIFF…),
-/// decodes it strictly (<c>fail_on=error</c>, pixel count checked on the header against
+/// decodes it strictly (<c>fail_on=warning</c>, pixel count checked on the header against
 /// <see cref="ValidationLimits.Default"/>, EXIF orientation applied, converted to 8-bit sRGB with transparency
 /// flattened on white) and returns a new baseline JPEG, metadata stripped. Colour variants are 3-band sRGB;
 /// <see cref="Engraving"/> is 1-band greyscale. An input that cannot be used, or an argument out of range,
@@ -283,7 +283,7 @@ public static class ImageVariants
                             parameterName);
                     }
                 }
-                using var decoded = VipsImage.NewFromBuffer(data, failOn: Enums.FailOn.Error);
+                using var decoded = VipsImage.NewFromBuffer(data, failOn: ImageCodec.Strict);
                 using var rgb = ImageCodec.ToSrgb8(decoded.Autorot());
                 // Decodes every pixel now (so a damaged file fails here, as this parameter's fault) into a
                 // memory image; vips_image_write breaks the links to a non-partial output, so the result

@@ -179,6 +179,70 @@ public static class ImageFixtures
         return copy;
     }
 
+    /// <summary>
+    /// A real JPEG whose start-of-frame header is rewritten to claim <paramref name="width"/> × <paramref name="height"/>:
+    /// the entropy-coded data then ends long before the rows do, and libjpeg fills the rest in, warning
+    /// "Corrupt JPEG data: premature end of data segment".
+    /// </summary>
+    public static byte[] JpegClaiming(byte[] jpeg, int width, int height)
+    {
+        var copy = (byte[])jpeg.Clone();
+        // SOF0..SOF2 (baseline, extended, progressive): FF Cn, length (2), precision (1), height (2), width (2).
+        for (var i = 2; i + 9 < copy.Length; i++)
+        {
+            if (copy[i] == 0xFF && copy[i + 1] is 0xC0 or 0xC1 or 0xC2)
+            {
+                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 5), checked((ushort)height));
+                BinaryPrimitives.WriteUInt16BigEndian(copy.AsSpan(i + 7), checked((ushort)width));
+                return copy;
+            }
+        }
+        throw new ArgumentException("No start-of-frame marker in this JPEG.", nameof(jpeg));
+    }
+
+    /// <summary>XORs every <paramref name="step"/>-th byte of the middle half with 0x5A (a sparser <see cref="Damaged"/>).</summary>
+    public static byte[] FlippedBytes(byte[] image, int step)
+    {
+        var copy = (byte[])image.Clone();
+        for (var i = copy.Length / 4; i < copy.Length / 2; i += step)
+        {
+            copy[i] ^= 0x5A;
+        }
+        return copy;
+    }
+
+    /// <summary>A PNG with the stored CRC of its first <paramref name="chunkType"/> chunk inverted (data left intact).</summary>
+    public static byte[] WithBadChunkCrc(byte[] png, string chunkType)
+    {
+        var copy = (byte[])png.Clone();
+        var (start, length, _) = Chunks(copy).First(c => c.Type == chunkType);
+        copy[start + 8 + length + 3] ^= 0xFF;
+        return copy;
+    }
+
+    /// <summary>
+    /// A PNG whose zlib stream has a wrong Adler-32 checksum (the last byte of the last IDAT inverted) while every
+    /// chunk CRC is recomputed to match: damage only an inflater that checks the checksum can see.
+    /// </summary>
+    public static byte[] WithBadAdler32(byte[] png)
+    {
+        var copy = (byte[])png.Clone();
+        var (start, length, _) = Chunks(copy).Last(c => c.Type == "IDAT");
+        copy[start + 8 + length - 1] ^= 0xFF;
+        BinaryPrimitives.WriteUInt32BigEndian(copy.AsSpan(start + 8 + length), Crc32(copy.AsSpan(start + 4, 4 + length)));
+        return copy;
+    }
+
+    private static IEnumerable<(int Start, int Length, string Type)> Chunks(byte[] png)
+    {
+        for (var position = 8; position + 12 <= png.Length;)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(position));
+            yield return (position, length, Encoding.ASCII.GetString(png, position + 4, 4));
+            position += 12 + length;
+        }
+    }
+
     private static void WriteChunk(Stream png, string type, byte[] data)
     {
         Span<byte> word = stackalloc byte[4];
