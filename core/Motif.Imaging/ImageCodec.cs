@@ -190,11 +190,11 @@ public static class ImageCodec
 
     private static ImageInfo ReadHeader(byte[] data, ValidationLimits? limits)
     {
-        var format = Identify(data);
+        var format = Identify(data, limits);
         if (limits is not null && !limits.AcceptedFormats.Contains(format))
         {
             throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
-                $"{format.Code()} images are not accepted (accepted: {string.Join(", ", limits.AcceptedFormats.Order().Select(f => f.Code()))}).");
+                $"{format.Code()} images are not accepted (accepted: {ImageFormats.List(limits.AcceptedFormats)}).");
         }
         using var header = VipsImage.NewFromBuffer(data);
         var info = Describe(header, format);
@@ -215,13 +215,24 @@ public static class ImageCodec
         return info;
     }
 
-    /// <summary>The format from the bytes' signature, as libvips' loaders recognise it (blocked loaders excluded).</summary>
-    private static ImageFormat Identify(byte[] data)
+    /// <summary>
+    /// The format from the bytes' signature, as libvips' loaders recognise it. A file that only a blocked
+    /// (untrusted) loader recognises is refused here, as unsupported, before anything tries to load it.
+    /// </summary>
+    private static ImageFormat Identify(byte[] data, ValidationLimits? limits)
     {
+        var accepted = ImageFormats.List((limits ?? ValidationLimits.Default).AcceptedFormats);
         var loader = VipsImage.FindLoadBuffer(data);
         if (loader is null)
         {
-            throw new ImageRejectedException(RejectionReason.UnknownFormat, "The content is not in any image format that Motif can read.");
+            throw new ImageRejectedException(RejectionReason.UnknownFormat,
+                $"The content is not in any image format that Motif can read (accepted: {accepted}).");
+        }
+        // vips_foreign_find_load_buffer does not skip blocked loaders: a Radiance file finds radload_buffer.
+        if (LibvipsRuntime.IsBlocked(loader))
+        {
+            throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
+                $"Only {loader}, a libvips loader blocked as untrusted, reads this content (accepted: {accepted}).");
         }
         // libvips returns the loader's type name, e.g. VipsForeignLoadJpegBuffer, VipsForeignLoadNsgifBuffer.
         return loader.Replace("VipsForeignLoad", string.Empty, StringComparison.Ordinal).Replace("Buffer", string.Empty, StringComparison.Ordinal) switch

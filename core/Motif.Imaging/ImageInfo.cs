@@ -1,6 +1,10 @@
 namespace Motif.Imaging;
 
-/// <summary>Container formats that libvips can recognise. Which of them Motif accepts is set by <see cref="ValidationLimits.AcceptedFormats"/>.</summary>
+/// <summary>
+/// Container formats that libvips can recognise. Which of them Motif accepts is set by
+/// <see cref="ValidationLimits.AcceptedFormats"/>; JPEG XL, SVG, PDF and the <see cref="Other"/> formats (ImageMagick,
+/// Radiance, ...) have loaders that libvips marks untrusted and Motif keeps blocked, so they never decode.
+/// </summary>
 public enum ImageFormat { Jpeg, Png, WebP, Tiff, Gif, Jp2k, Heif, Jxl, Svg, Pdf, Other }
 
 /// <summary>Colour space as the header declares it (libvips' interpretation).</summary>
@@ -35,4 +39,7 @@ public sealed record ImageInfo(
 public static class ImageFormats
 {
     public static string Code(this ImageFormat format) => format.ToString().ToLowerInvariant();
+
+    /// <summary>"jp2k, jpeg, png": the codes in a fixed order, as rejection reasons list them.</summary>
+    public static string List(IEnumerable<ImageFormat> formats) => string.Join(", ", formats.Select(Code).Order(StringComparer.Ordinal));
 }

@@ -73,6 +73,12 @@ public static class ImageFixtures
 
     public static byte[] Gif(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".gif");
 
+    /// <summary>JPEG 2000 (JP2 container) from libvips' jp2ksave, through Debian's openjpeg.</summary>
+    public static byte[] Jp2k(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".jp2");
+
+    /// <summary>Radiance HDR from libvips' radsave: a format whose loader libvips marks untrusted.</summary>
+    public static byte[] Radiance(int width = 96, int height = 64) => Encode(Scene(width, height), width, height, 3, ".hdr");
+
     /// <summary>RGBA PNG: the left half opaque red, the right half fully transparent (black under the alpha).</summary>
     public static byte[] RgbaPng(int width = 96, int height = 64)
     {

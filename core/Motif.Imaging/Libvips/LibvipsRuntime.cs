@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using NetVips;
 
 namespace Motif.Imaging.Libvips;
@@ -13,8 +14,22 @@ internal static class LibvipsRuntime
 
     private static readonly Lazy<bool> Configured = new(Configure, LazyThreadSafetyMode.ExecutionAndPublication);
 
+    // Block states never change after Configure, so each loader is asked once.
+    private static readonly ConcurrentDictionary<string, bool> Blocked = new(StringComparer.Ordinal);
+
     /// <summary>Initialises libvips (NetVips' module initialiser ran vips_init) and applies Motif's settings; idempotent.</summary>
     internal static void EnsureInitialised() => _ = Configured.Value;
+
+    /// <summary>Whether libvips refuses to run <paramref name="operation"/> (a type name or nickname) in this process.</summary>
+    internal static bool IsBlocked(string operation)
+    {
+        EnsureInitialised();
+        return Blocked.GetOrAdd(operation, static name =>
+        {
+            using var instance = Operation.NewFromName(name);
+            return instance.GetFlags().HasFlag(Enums.OperationFlags.BLOCKED);
+        });
+    }
 
     private static bool Configure()
     {
