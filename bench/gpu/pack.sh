@@ -24,6 +24,10 @@ dotnet publish bench/Motif.Bench -c Release -r linux-x64 --self-contained -p:Pub
 rm -f "$work"/bench/libmscordaccore.so "$work"/bench/libmscordbi.so "$work"/bench/*.pdb "$work"/bench/*.xml
 
 say "fetching libvips (NetVips.Native.linux-x64)"
+# Only here, for a machine without Debian's libvips: the product and the tests take the managed NetVips package alone
+# and load Debian's libvips 8.14 (NetVips.Native's 8.18 has no JPEG 2000 loader; this benchmark decodes only JPEG).
+# NetVips remaps its libvips, GLib and GObject imports to libvips.so.42 and looks in the application's directory
+# first, so the copy placed beside the binary (GLib linked into it) is the one loaded there.
 version=8.18.7
 cat >"$work/vips.csproj" <<XML
 <Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><TargetFramework>net10.0</TargetFramework>
