@@ -69,6 +69,21 @@ public sealed class DamagedImageTests
         Assert.IsType<ValidationResult.Accepted>(ImageCodec.Validate(ImageFixtures.Png(320, 240)));
     }
 
+    [Fact]
+    public void A_reason_is_one_line_even_when_libjpeg_reports_several_problems()
+    {
+        // scikit-image's truncated.jpg: libvips relays libjpeg's "Premature end of JPEG file" and "Bogus Huffman table
+        // definition" as one two-line g_warning.
+        var damaged = TestData.Photo("truncated.jpg");
+
+        var rejected = Assert.IsType<ValidationResult.Rejected>(ImageCodec.Validate(damaged));
+
+        Assert.Equal(RejectionReason.Corrupt, rejected.Reason);
+        Assert.DoesNotContain('\n', rejected.Message);
+        var parts = rejected.Message.Split("; ");
+        Assert.Equal(parts.Length, parts.Distinct().Count());
+    }
+
     private static bool DecodesUnder(Enums.FailOn failOn, byte[] image)
     {
         try

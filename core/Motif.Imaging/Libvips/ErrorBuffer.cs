@@ -16,12 +16,15 @@ internal static partial class ErrorBuffer
     /// <summary>
     /// The reason for one failed call: the decoder's warnings first (libpng's "IHDR: CRC error", libjpeg's
     /// "Corrupt JPEG data: ..."; they usually say why), then the error buffer's lines, each once, without NetVips'
-    /// own "unable to call X" preamble when there is anything else, and without the tile cache's bookkeeping.
+    /// own "unable to call X" preamble when there is anything else, and without the tile cache's bookkeeping;
+    /// one line, as reports and CSV files need it.
     /// </summary>
     internal static string Reason(IEnumerable<string> warnings, string errorText)
     {
+        // A warning can hold several lines too (libvips' JPEG loader relays libjpeg's messages in one g_warning).
         var lines = warnings
-            .Concat(errorText.Split('\n'))
+            .Append(errorText)
+            .SelectMany(text => text.Split('\n'))
             .Select(line => line.Trim())
             .Where(line => line.Length > 0 && !Bookkeeping().IsMatch(line))
             .Distinct()
