@@ -4,9 +4,11 @@ using Motif.Storage;
 namespace Motif.Pipeline;
 
 /// <summary>
-/// A batch of signature jobs between its two halves: received, looked up, downloaded and preprocessed, waiting for
-/// its forward pass. <see cref="Ready"/> lists the jobs still to sign, their inputs packed in that order in
-/// <see cref="Inputs"/>; the rest of <see cref="Messages"/> were settled while preparing.
+/// A batch of signature jobs through its three stages: received, looked up, downloaded and preprocessed (the producer);
+/// its turn on the consumer, the forward pass; then its commit, overlapped with the next batch's turn. Until its turn
+/// <see cref="Ready"/> lists the jobs still to sign, their inputs packed in that order in <see cref="Inputs"/>; after it,
+/// the jobs embedded, their rows in that order in <see cref="Signatures"/>. The rest of <see cref="Messages"/> were
+/// settled on the way, except the <see cref="Riders"/>, which wait for the commit before this one.
 /// </summary>
 internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, DateTimeOffset receivedAt)
 {
@@ -33,6 +35,26 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
     public TimeSpan QueueWait { get; } = messages.Count == 0 ? TimeSpan.Zero : receivedAt - messages.Min(m => m.EnqueuedAt);
 
     public TimeSpan PrepareTime { get; set; }
+
+    /// <summary>Jobs whose content the previous batch's commit, under way at this batch's turn, records: completed by this batch's commit.</summary>
+    public List<ReceivedMessage> Riders { get; } = [];
+
+    /// <summary>The rows of <see cref="Ready"/>'s signatures, once the forward pass has run.</summary>
+    public float[] Signatures { get; set; } = [];
+
+    /// <summary>The contents of <see cref="Ready"/>: what this batch's commit records.</summary>
+    public IReadOnlySet<string> Contents => new HashSet<string>(Ready.Select(r => r.Job.ContentHash), StringComparer.Ordinal);
+
+    /// <summary>When its turn began (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+    public long TurnStarted { get; set; }
+
+    /// <summary>How long the consumer waited for this batch after it was ready for one.</summary>
+    public TimeSpan InputWait { get; set; }
+
+    public TimeSpan EmbedTime { get; set; }
+
+    /// <summary>The batch's activity, started at its turn and ended with its commit.</summary>
+    public Activity? Activity { get; set; }
 
     /// <summary>Notes the trace a job was sent in: the batch's activity continues the first and links every one.</summary>
     public void Trace(SignatureJob job)
@@ -62,6 +84,8 @@ internal sealed class SigningRun(HeldMessages held)
     private const int Remembered = 16;
 
     private readonly Queue<(int Serial, HashSet<string> Contents)> _recent = new();
+    // Commits are recorded by the commit task while the consumer checks the next batch: both under this lock.
+    private readonly Lock _gate = new();
     private int _commits;
 
     public HeldMessages Held { get; } = held;
@@ -69,14 +93,19 @@ internal sealed class SigningRun(HeldMessages held)
     /// <summary>How many batches this run has recorded in the catalog.</summary>
     public int Commits => Volatile.Read(ref _commits);
 
-    /// <summary>Remembers the contents of a batch just recorded in the catalog (consumer only).</summary>
+    /// <summary>Remembers the contents of a batch just recorded in the catalog (commits run one at a time).</summary>
     public void Committed(IEnumerable<string> contents)
     {
-        var serial = Interlocked.Increment(ref _commits);
-        _recent.Enqueue((serial, new HashSet<string>(contents, StringComparer.Ordinal)));
-        if (_recent.Count > Remembered)
+        var recorded = new HashSet<string>(contents, StringComparer.Ordinal);
+        lock (_gate)
         {
-            _recent.Dequeue();
+            // The serial is published after the contents: a lookup that reads it afterwards finds them remembered.
+            _recent.Enqueue((_commits + 1, recorded));
+            if (_recent.Count > Remembered)
+            {
+                _recent.Dequeue();
+            }
+            Volatile.Write(ref _commits, _commits + 1);
         }
     }
 
@@ -86,10 +115,13 @@ internal sealed class SigningRun(HeldMessages held)
     /// </summary>
     public bool? CommittedSince(int seenCommits, string contentHash)
     {
-        if (_recent.Count > 0 && _recent.Peek().Serial > seenCommits + 1)
+        lock (_gate)
         {
-            return null;
+            if (_recent.Count > 0 && _recent.Peek().Serial > seenCommits + 1)
+            {
+                return null;
+            }
+            return _recent.Any(c => c.Serial > seenCommits && c.Contents.Contains(contentHash));
         }
-        return _recent.Any(c => c.Serial > seenCommits && c.Contents.Contains(contentHash));
     }
 }

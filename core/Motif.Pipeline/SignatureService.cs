@@ -46,7 +46,8 @@ public sealed record SignatureServiceOptions
 /// <param name="QueueWait">How long its oldest job waited in the queue before it was received.</param>
 /// <param name="PrepareTime">Lookups, downloads and preprocessing (overlapped with the previous batch's forward pass).</param>
 /// <param name="EmbedTime">The forward pass.</param>
-/// <param name="SignTime">From the start of its turn to its completion: forward pass, shard, catalog, completions.</param>
+/// <param name="SignTime">From the start of its turn to the end of its commit: forward pass, shard, catalog, completions
+/// (the commit overlaps the next batch's turn, so these add up to more than the loop's wall-clock).</param>
 public sealed record SignatureBatchReport(SignatureRunResult Result, TimeSpan QueueWait, TimeSpan PrepareTime, TimeSpan EmbedTime, TimeSpan SignTime)
 {
     /// <summary>The report of a receive that found the queue empty, after every earlier batch was settled.</summary>
@@ -56,6 +57,18 @@ public sealed record SignatureBatchReport(SignatureRunResult Result, TimeSpan Qu
 
     /// <summary>The trace the batch's activity belongs to (its first job's upload trace when it carried one), if traced.</summary>
     public string? TraceId { get; init; }
+
+    /// <summary>How long the loop waited for this batch to be prepared after it was ready for it (the forward pass starved).</summary>
+    public TimeSpan InputWait { get; init; }
+
+    /// <summary>Its commit: shard, catalog, completions (run while the next batch is in its forward pass).</summary>
+    public TimeSpan CommitTime { get; init; }
+
+    /// <summary>
+    /// How long the loop waited for its commit before it could start the next batch's: the part of
+    /// <see cref="CommitTime"/> the next forward pass did not hide (all of it for the last batch of a run).
+    /// </summary>
+    public TimeSpan CommitWait { get; init; }
 }
 
 /// <summary>What one pass over the queue did.</summary>
@@ -84,6 +97,9 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     private readonly SignatureServiceOptions _options = options ?? new SignatureServiceOptions();
     private readonly ILogger _logger = logger ?? NullLogger<SignatureService>.Instance;
 
+    /// <summary>The options it runs with, as the composition resolved them (the decode threads, for one).</summary>
+    public SignatureServiceOptions Options => _options;
+
     /// <summary>
     /// Queues a job for every accepted image whose content has no signature (and no recorded failure) under the
     /// embedder's model: images from before a model change, or whose job was lost to a crash between catalog and
@@ -108,25 +124,28 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         await RunAsync(idleReceiveWait: null, progress is null ? null : new BatchResults(progress), CancellationToken.None, cancellationToken).ConfigureAwait(false);
 
     /// <summary>
-    /// Signs batches as a bounded producer/consumer: while batch N is in the forward pass (on one
-    /// <see cref="InferenceThread"/>), batch N+1 is received, looked up, downloaded and preprocessed, and waits (at
-    /// most <see cref="SignatureServiceOptions.PreparedBatches"/> of them) with its locks renewed.
+    /// Signs batches as a bounded producer/consumer with three stages in flight: while batch N is in the forward pass
+    /// (on one <see cref="InferenceThread"/>), batch N−1's commit (shard, catalog, completions) runs, and batch N+1 is
+    /// received, looked up, downloaded and preprocessed, and waits (at most <see cref="SignatureServiceOptions.PreparedBatches"/>
+    /// of them) with its locks renewed. The forward pass never waits for a commit: only the start of the next commit does.
     /// </summary>
     /// <param name="idleReceiveWait">Null: return when a receive finds the queue empty (draining, as <c>motif run</c>
     /// does). Otherwise run until <paramref name="stopReceiving"/>, long-polling this long when the queue is idle.</param>
-    /// <param name="progress">Gets each batch's report in order; a report with nothing received says the queue went
-    /// idle after every batch before it was settled (once per idle spell).</param>
-    /// <param name="stopReceiving">Graceful stop: no more receives, the batch in the forward pass is finished,
-    /// prepared batches that have not started are abandoned, and the call returns.</param>
+    /// <param name="progress">Gets each batch's report in order, once its commit has ended; a report with nothing
+    /// received says the queue went idle after every batch before it was committed (once per idle spell).</param>
+    /// <param name="stopReceiving">Graceful stop: no more receives, the batch in the forward pass is finished and
+    /// committed (and the commit before it), prepared batches that have not started are abandoned, and the call returns.</param>
     /// <param name="cancellationToken">Abort: every message not settled yet is abandoned (for another delivery),
     /// after the forward pass under way, if any, has ended; then <see cref="OperationCanceledException"/>.</param>
     /// <remarks>
-    /// Exactly-once stays the catalog's: a batch is looked up in the catalog while the batch before it may still be
-    /// signing, so before its forward pass its contents are checked against what this run committed since (see
-    /// <see cref="SigningRun"/>), and content is embedded once even when its jobs land in consecutive batches.
-    /// Any failure of storage or engine abandons every message not settled, prepared batches included, and is
-    /// rethrown; a message abandoned on its last delivery gets the reason recorded in the catalog first, since the
-    /// queue dead-letters it with only "MaxDeliveryCountExceeded".
+    /// Exactly-once stays the catalog's: a batch is looked up in the catalog while the batches before it may still be
+    /// signing or committing, so before its forward pass its contents are checked against what this run committed since
+    /// (see <see cref="SigningRun"/>) and against the commit still under way; content is embedded once even when its
+    /// jobs land in consecutive batches. Commits run one at a time and in batch order, each writing shard → catalog →
+    /// completions as <see cref="CommitAsync"/> explains, so a kill at any point loses and duplicates nothing.
+    /// Any failure of storage or engine, a commit's included, abandons every message not settled, prepared batches
+    /// included, and is rethrown; a message abandoned on its last delivery gets the reason recorded in the catalog
+    /// first, since the queue dead-letters it with only "MaxDeliveryCountExceeded".
     /// </remarks>
     public async Task<SignatureRunResult> RunAsync(TimeSpan? idleReceiveWait, IProgress<SignatureBatchReport>? progress = null,
         CancellationToken stopReceiving = default, CancellationToken cancellationToken = default)
@@ -143,18 +162,73 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         var producer = Task.Run(() => ProduceAsync(channel.Writer, run, idleReceiveWait, stopReceiving, abort.Token), CancellationToken.None);
         var total = new SignatureRunResult(0, 0, 0, 0);
         var failure = "The worker stopped";
+        // The previous batch's commit, running while this batch is in its forward pass; null when none is under way.
+        PendingCommit? committing = null;
+
+        async Task SettleCommitAsync(TimeSpan? waited = null)
+        {
+            var waitStarted = _options.Time.GetTimestamp();
+            var report = await committing!.Running.ConfigureAwait(false);
+            committing = null;
+            total += report.Result;
+            progress?.Report(report with { CommitWait = waited ?? _options.Time.GetElapsedTime(waitStarted) });
+        }
+
         try
         {
-            await foreach (var batch in channel.Reader.ReadAllAsync(abort.Token).ConfigureAwait(false))
+            while (true)
             {
+                var inputWaitStarted = _options.Time.GetTimestamp();
+                var next = channel.Reader.WaitToReadAsync(abort.Token).AsTask();
+                if (committing is not null && await Task.WhenAny(next, committing.Running).ConfigureAwait(false) != next)
+                {
+                    // The commit ended while the loop waited for input: report it now (a failed one ends the loop now,
+                    // not when the next batch comes, which may be a long poll away).
+                    await SettleCommitAsync(TimeSpan.Zero).ConfigureAwait(false);
+                }
+                if (!await next.ConfigureAwait(false) || !channel.Reader.TryRead(out var batch))
+                {
+                    break;
+                }
+                batch.InputWait = _options.Time.GetElapsedTime(inputWaitStarted);
                 if (stopReceiving.IsCancellationRequested)
                 {
                     // Stopping: a prepared batch that has not started is given back rather than started late.
                     break;
                 }
-                var report = batch.Messages.Count == 0 ? SignatureBatchReport.Idle : await SignAsync(batch, run, inference, abort.Token).ConfigureAwait(false);
-                total += report.Result;
-                progress?.Report(report);
+                if (batch.Messages.Count == 0)
+                {
+                    // The idle report promises every batch before it was settled.
+                    if (committing is not null)
+                    {
+                        await SettleCommitAsync().ConfigureAwait(false);
+                    }
+                    progress?.Report(SignatureBatchReport.Idle);
+                    continue;
+                }
+                var turn = await EmbedAsync(batch, run, inference, committing?.Contents, abort.Token).ConfigureAwait(false);
+                if (committing is not null)
+                {
+                    // One commit at a time, in batch order: the previous one (hidden behind this forward pass, unless it
+                    // took longer) must have recorded its contents before this one's riders are completed.
+                    try
+                    {
+                        await SettleCommitAsync().ConfigureAwait(false);
+                    }
+                    catch (Exception e)
+                    {
+                        // This batch's commit never starts: its jobs are given back with the rest, its activity ends here.
+                        turn.Activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+                        turn.Activity?.Dispose();
+                        throw;
+                    }
+                }
+                committing = new PendingCommit(CommitAsync(turn, run, abort.Token), turn.Contents);
+            }
+            if (committing is not null)
+            {
+                // Stopping or drained: the last commit is finished, not given back.
+                await SettleCommitAsync().ConfigureAwait(false);
             }
             await abort.CancelAsync().ConfigureAwait(false);
             try
@@ -183,10 +257,26 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             {
                 // Cancelled by the abort above, or failed: its failure already ended the read and is what propagates.
             }
+            if (committing is not null)
+            {
+                try
+                {
+                    // A commit still under way is cancelled by the abort; what it settled stays settled, the rest is
+                    // abandoned below, never while it may still complete a message.
+                    await committing.Running.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // Its failure, if it is what ended the loop, already propagates; otherwise the loop's own does.
+                }
+            }
             await run.Held.AbandonAllAsync(m => RecordLastDeliveryAsync(m, failure)).ConfigureAwait(false);
             await run.Held.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>A batch's commit under way, and the contents it records (what a later batch must not embed again).</summary>
+    private sealed record PendingCommit(Task<SignatureBatchReport> Running, IReadOnlySet<string> Contents);
 
     /// <summary>
     /// Tops <paramref name="messages"/> up to a full batch for at most <see cref="SignatureServiceOptions.BatchFillWait"/>;
@@ -231,7 +321,8 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         {
             run.Held.Add(messages);
             var batch = await PrepareAsync(messages, run, cancellationToken).ConfigureAwait(false);
-            return (await SignAsync(batch, run, inference: null, cancellationToken).ConfigureAwait(false)).Result;
+            var turn = await EmbedAsync(batch, run, inference: null, committing: null, cancellationToken).ConfigureAwait(false);
+            return (await CommitAsync(turn, run, cancellationToken).ConfigureAwait(false)).Result;
         }
         catch (Exception e)
         {
@@ -378,23 +469,36 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     }
 
     /// <summary>
-    /// The consumer's half of a batch: embed the prepared inputs, write the shard, record it in the catalog, complete.
-    /// The order is what makes a crash harmless: a shard without catalog entries is an orphan the sweep removes, and
-    /// a job recorded but not completed is redelivered, found signed, and completed without work.
+    /// The consumer's turn with a batch: settle what an earlier batch of this run signed after this one's lookups, then
+    /// embed the rest in one forward pass. Its commit is <see cref="CommitAsync"/>, run while the next batch takes its turn.
     /// </summary>
-    private async Task<SignatureBatchReport> SignAsync(PreparedBatch batch, SigningRun run, InferenceThread? inference, CancellationToken cancellationToken)
+    /// <param name="batch">The batch, prepared; returned with its <see cref="PreparedBatch.Ready"/> jobs embedded.</param>
+    /// <param name="run">The loop's held messages and recent commits.</param>
+    /// <param name="inference">The loop's inference thread; null: embed on the calling thread.</param>
+    /// <param name="committing">The contents of the previous batch's commit, if it is still under way: jobs for them are
+    /// not embedded again but ride on that commit (completed by this batch's commit, which starts after it ended).</param>
+    /// <param name="cancellationToken">Stops the turn before its forward pass; a forward pass under way runs to its end.</param>
+    private async Task<PreparedBatch> EmbedAsync(PreparedBatch batch, SigningRun run, InferenceThread? inference, IReadOnlySet<string>? committing,
+        CancellationToken cancellationToken)
     {
-        var started = _options.Time.GetTimestamp();
-        using var activity = batch.StartActivity(_options.ActivitySource);
+        batch.TurnStarted = _options.Time.GetTimestamp();
+        // Started here, ended by the commit: the batch's activity spans its forward pass and its commit. An async method
+        // keeps Activity.Current to itself, so the next batch's activity is not made a child of this one.
+        batch.Activity = batch.StartActivity(_options.ActivitySource);
         try
         {
-            var spec = embedder.Preprocessing;
-            var stride = spec.ValuesPerImage;
+            var stride = embedder.Preprocessing.ValuesPerImage;
             var ready = new List<(ReceivedMessage Message, SignatureJob Job)>(batch.Ready.Count);
             for (var i = 0; i < batch.Ready.Count; i++)
             {
-                // Content an earlier batch of this run committed after this batch's lookups is signed already.
                 var (message, job) = batch.Ready[i];
+                if (committing?.Contains(job.ContentHash) == true)
+                {
+                    // Completed only once that commit has recorded the content: if it fails, this job is given back too.
+                    batch.Riders.Add(message);
+                    continue;
+                }
+                // Content an earlier batch of this run committed after this batch's lookups is signed already.
                 if (run.CommittedSince(batch.SeenCommits, job.ContentHash) ??
                     await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
                 {
@@ -405,12 +509,12 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 batch.Inputs.AsSpan(i * stride, stride).CopyTo(batch.Inputs.AsSpan(ready.Count * stride, stride));
                 ready.Add((message, job));
             }
-            var embedTime = TimeSpan.Zero;
+            batch.Ready.Clear();
+            batch.Ready.AddRange(ready);
             if (ready.Count > 0)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var dimension = embedder.Dimension;
-                var signatures = new float[ready.Count * dimension];
+                var signatures = new float[ready.Count * embedder.Dimension];
                 var inputs = batch.Inputs;
                 var embedStarted = _options.Time.GetTimestamp();
                 if (inference is null)
@@ -425,13 +529,49 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                         return true;
                     }, cancellationToken).ConfigureAwait(false);
                 }
-                embedTime = _options.Time.GetElapsedTime(embedStarted);
+                batch.EmbedTime = _options.Time.GetElapsedTime(embedStarted);
+                batch.Signatures = signatures;
+                // The preprocessed inputs are done with: the commit only needs the signatures.
+                batch.Inputs = [];
+            }
+            return batch;
+        }
+        catch (Exception e)
+        {
+            batch.Activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+            batch.Activity?.Dispose();
+            throw;
+        }
+    }
 
+    /// <summary>
+    /// The commit of a batch that had its turn: write the shard, record it in the catalog, complete its jobs and its
+    /// riders. The order is what makes a crash harmless: a shard without catalog entries is an orphan the sweep removes,
+    /// and a job recorded but not completed is redelivered, found signed, and completed without work. A rider is
+    /// completed here, after the commit before this one recorded its content (commits run one at a time, in order).
+    /// </summary>
+    private async Task<SignatureBatchReport> CommitAsync(PreparedBatch batch, SigningRun run, CancellationToken cancellationToken)
+    {
+        // Yield first: the caller goes on to the next batch's forward pass while the commit's I/O runs.
+        await Task.Yield();
+        var started = _options.Time.GetTimestamp();
+        var activity = batch.Activity;
+        if (activity is not null)
+        {
+            // The commit's storage calls belong to the batch's activity (this async method keeps the change to itself).
+            Activity.Current = activity;
+        }
+        try
+        {
+            var ready = batch.Ready;
+            if (ready.Count > 0)
+            {
+                var dimension = embedder.Dimension;
                 var shard = $"{CollectionBlobs.SignatureShards(embedder.ModelVersion)}{Guid.NewGuid():N}.npy";
                 var metadata = new Dictionary<string, string> { ["rows"] = ready.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) };
                 try
                 {
-                    await blobs.PutAsync(shard, new MemoryStream(NpyFile.Encode(signatures, ready.Count, dimension), writable: false),
+                    await blobs.PutAsync(shard, new MemoryStream(NpyFile.Encode(batch.Signatures, ready.Count, dimension), writable: false),
                         new BlobPutOptions { ContentType = "application/octet-stream", Metadata = metadata, Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
                 }
                 catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
@@ -441,21 +581,29 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 }
                 await catalog.AddSignaturesAsync(ready.Select((p, row) => new SignatureLocation(embedder.ModelVersion, p.Job.ContentHash, shard, row)).ToArray(),
                     cancellationToken).ConfigureAwait(false);
+                // Remembered before the completions: from here on a later batch's lookups may miss nothing of it.
                 run.Committed(ready.Select(p => p.Job.ContentHash));
-                await Task.WhenAll(ready.Select(p => run.Held.SettleAsync(p.Message, m => CompleteAsync(m, cancellationToken)))).ConfigureAwait(false);
             }
-            var result = new SignatureRunResult(batch.Messages.Count, ready.Count, batch.AlreadySigned, batch.Failed);
+            await Task.WhenAll(ready.Select(p => p.Message).Concat(batch.Riders)
+                .Select(m => run.Held.SettleAsync(m, latest => CompleteAsync(latest, cancellationToken)))).ConfigureAwait(false);
+            var result = new SignatureRunResult(batch.Messages.Count, ready.Count, batch.AlreadySigned + batch.Riders.Count, batch.Failed);
             activity?.SetTag("motif.jobs", batch.Messages.Count);
             activity?.SetTag("motif.signed", ready.Count);
-            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, embedTime, _options.Time.GetElapsedTime(started))
+            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, batch.EmbedTime, _options.Time.GetElapsedTime(batch.TurnStarted))
             {
                 TraceId = activity?.TraceId.ToString(),
+                InputWait = batch.InputWait,
+                CommitTime = _options.Time.GetElapsedTime(started),
             };
         }
         catch (Exception e)
         {
             activity?.SetStatus(ActivityStatusCode.Error, e.Message);
             throw;
+        }
+        finally
+        {
+            activity?.Dispose();
         }
     }
 

@@ -187,6 +187,111 @@ public sealed class SignatureLoopTests : IDisposable
         Assert.Equal(2, (await queue.ReceiveAsync(10)).Count);
     }
 
+    [Fact]
+    public async Task The_next_forward_pass_runs_while_the_previous_batch_commits_and_reports_stay_in_order()
+    {
+        var secondForward = new ManualResetEventSlim();
+        var embedder = new HookedEmbedder(f.Embedder, call =>
+        {
+            if (call == 2)
+            {
+                secondForward.Set();
+            }
+        });
+        // The first shard write is held until the second forward pass has started: the loop only gets there if the
+        // forward pass does not wait for the commit before it.
+        var overlapped = false;
+        var shardPrefix = CollectionBlobs.SignatureShards(f.Embedder.ModelVersion);
+        var blobs = new InterceptedBlobStore(f.Blobs, OnceForShards(shardPrefix, () => Task.Run(() => overlapped = secondForward.Wait(Deadline))));
+        await IngestAsync(f.Jobs, 4);
+        var batches = new List<SignatureBatchReport>();
+        var service = new SignatureService(blobs, f.Catalog, f.Jobs, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 });
+
+        var result = await service.RunAsync(idleReceiveWait: null, new Collect(batches));
+
+        Assert.True(overlapped, "The second forward pass did not start while the first batch's shard was being written.");
+        Assert.Equal((4, 4, 0, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
+        Assert.Equal(4, (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count);
+        Assert.Equal(0, f.Jobs.Count());
+        // One report per batch, in batch order, each after its own commit: the first one's commit waited for the second
+        // forward pass, so it ended after that pass began.
+        lock (batches)
+        {
+            Assert.Equal([2, 2], batches.Select(b => b.Result.Signed));
+            Assert.All(batches, b => Assert.True(b.SignTime >= b.EmbedTime + b.CommitTime));
+        }
+    }
+
+    [Fact]
+    public async Task A_commit_that_fails_behind_the_next_forward_pass_gives_back_every_job_and_a_rerun_signs_each_content_once()
+    {
+        using var queue = f.OpenQueue("failed-commit", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
+        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        // Batches of two: (img0, img1), (img0 again, img2), (img3). The second img0 is looked up before the first batch's
+        // commit and checked at its turn while that commit is under way: it rides on it instead of being embedded again.
+        for (var i = 0; i < 4; i++)
+        {
+            await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
+            if (i == 1)
+            {
+                var record = await f.Catalog.GetImageAsync("img0.jpg");
+                await queue.SendAsync(new SignatureJob("img0.jpg", record!.ContentHash!, CollectionBlobs.Derivative(record.ContentHash!)).ToMessage());
+            }
+        }
+        var secondForward = new ManualResetEventSlim();
+        var embedder = new HookedEmbedder(f.Embedder, call =>
+        {
+            if (call == 2)
+            {
+                secondForward.Set();
+            }
+        });
+        var shardPrefix = CollectionBlobs.SignatureShards(f.Embedder.ModelVersion);
+        var failing = new InterceptedBlobStore(f.Blobs, OnceForShards(shardPrefix, async () =>
+        {
+            Assert.True(await Task.Run(() => secondForward.Wait(Deadline)));
+            throw new IOException("The store went away mid-commit.");
+        }));
+        var service = new SignatureService(failing, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 });
+
+        var failure = await Assert.ThrowsAsync<IOException>(() => service.RunAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains("mid-commit", failure.Message, StringComparison.Ordinal);
+        Assert.Empty(await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion));
+        // Nothing was completed, the rider included, and nothing waits for its one-minute lock.
+        Assert.Equal(5, queue.Count());
+        var back = await queue.ReceiveAsync(10);
+        Assert.Equal(5, back.Count);
+        foreach (var message in back)
+        {
+            await queue.AbandonAsync(message);
+        }
+        Assert.Empty(await queue.PeekDeadLetteredAsync(10));
+
+        var rerun = await new SignatureService(f.Blobs, f.Catalog, queue, f.Embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 })
+            .ProcessAllAsync();
+
+        Assert.Equal((5, 4, 1, 0), (rerun.Received, rerun.Signed, rerun.AlreadySigned, rerun.Failed));
+        Assert.Equal(4, (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count);
+        Assert.Equal(0, queue.Count());
+    }
+
+    /// <summary>A blob hook that runs <paramref name="action"/> before the first signature shard write only.</summary>
+    private static Func<string, Task> OnceForShards(string shardPrefix, Func<Task> action)
+    {
+        var once = InterceptedBlobStore.Once(action);
+        return name => name.StartsWith(shardPrefix, StringComparison.Ordinal) ? once(name) : Task.CompletedTask;
+    }
+
+    private async Task IngestAsync(IWorkQueue queue, int count)
+    {
+        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        for (var i = 0; i < count; i++)
+        {
+            await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
+        }
+    }
+
     /// <summary>Counts receives that returned messages.</summary>
     private sealed class CountingQueue(IWorkQueue inner) : IWorkQueue
     {
