@@ -13,6 +13,13 @@ public interface ISignatureEmbedder
 
     PreprocessSpec Preprocessing { get; }
 
+    /// <summary>
+    /// Whether <see cref="Embed"/> computes on an accelerator (a GPU) rather than on the CPU's cores. On the CPU the
+    /// forward pass and decoding share the cores; on an accelerator the calling thread only feeds it, and must not be
+    /// crowded out by decoding (see <c>MotifPipelineOptions.DecodeCores</c>). The CPU unless the embedder says otherwise.
+    /// </summary>
+    bool OnAccelerator => false;
+
     /// <summary>Embeds <paramref name="count"/> images laid out as <see cref="Preprocessing"/> says into unit rows.</summary>
     void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures);
 }

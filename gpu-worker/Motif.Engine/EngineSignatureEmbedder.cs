@@ -19,6 +19,7 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
         model.SetPrecision(precision, channelsLast: precision == Precision.BFloat16);
         ModelVersion = VersionOf(modelName, inputSize, precision);
         Preprocessing = model.Preprocessing(inputSize);
+        OnAccelerator = model.Device != "cpu";
     }
 
     public string ModelVersion { get; }
@@ -38,6 +39,9 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
     public int Dimension => _model.EmbeddingDimension;
 
     public PreprocessSpec Preprocessing { get; }
+
+    /// <summary>True for a model on a CUDA device.</summary>
+    public bool OnAccelerator { get; }
 
     public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) =>
         _model.Embed(images, count, Preprocessing.InputSize, Preprocessing.InputSize, signatures);

@@ -46,6 +46,16 @@ public sealed unsafe class SignatureModel : IDisposable
         set => NativeEngine.Check(NativeEngine.motif_set_num_threads(value));
     }
 
+    /// <summary>Where the model computes, as libtorch names it: "cpu", "cuda:0", …</summary>
+    public string Device
+    {
+        get
+        {
+            using var info = JsonDocument.Parse(DescribeAsJson());
+            return info.RootElement.GetProperty("device").GetString()!;
+        }
+    }
+
     /// <summary>Signature length (2048 for ResNet-50 and the ResNeXts).</summary>
     public int EmbeddingDimension { get; }
 

@@ -61,11 +61,12 @@ public static class MotifPipeline
                     $"The worker's model computes '{embedder.ModelVersion}' signatures but {MotifPipelineOptions.Section}__ModelVersion is '{options.ModelVersion}'.");
             }
             // A host may register SignatureServiceOptions for what only it decides (prepared batches, its activity
-            // source); the batch size and threads are the pipeline's settings whatever it registers.
+            // source); the batch size and threads are the pipeline's settings whatever it registers. Decoding leaves
+            // the inference thread a core when the forward pass runs on a GPU (Motif__DecodeCores).
             var signing = (sp.GetService<SignatureServiceOptions>() ?? new SignatureServiceOptions()) with
             {
                 BatchSize = options.BatchSize,
-                PreprocessThreads = options.Threads,
+                PreprocessThreads = options.DecodeThreads(embedder.OnAccelerator),
                 Time = sp.GetRequiredService<TimeProvider>(),
             };
             return new SignatureService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), embedder,
