@@ -3,6 +3,7 @@ using Azure.Monitor.OpenTelemetry.Exporter;
 using Microsoft.Azure.Functions.Worker.OpenTelemetry;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Motif.Pipeline.Composition;
 using OpenTelemetry;
 using OpenTelemetry.Resources;
 
@@ -32,10 +33,7 @@ public static class FunctionsTelemetry
         {
             telemetry.UseAzureMonitorExporter(options => options.Credential = new DefaultAzureCredential());
         }
-        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
+        telemetry.UseOtlpExporterWhenConfigured(configuration);
         return services;
     }
 }

@@ -53,14 +53,11 @@ try
     builder.Services.AddHostedService(sp => sp.GetRequiredService<GraphUpdates>());
     builder.Services.AddHostedService<SignatureWorker>();
 
-    var telemetry = builder.Services.AddOpenTelemetry()
+    builder.Services.AddOpenTelemetry()
         .ConfigureResource(resource => resource.AddService("motif-worker"))
         .WithTracing(tracing => tracing.AddSource(WorkerTelemetry.Name).AddAspNetCoreInstrumentation())
-        .WithMetrics(metrics => metrics.AddMeter(WorkerTelemetry.Name).AddAspNetCoreInstrumentation());
-    if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-    {
-        telemetry.UseOtlpExporter();
-    }
+        .WithMetrics(metrics => metrics.AddMeter(WorkerTelemetry.Name).AddAspNetCoreInstrumentation())
+        .UseOtlpExporterWhenConfigured(builder.Configuration);
 
     var app = builder.Build();
     await MotifPipeline.EnsureStorageAsync(app.Services);

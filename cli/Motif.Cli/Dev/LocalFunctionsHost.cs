@@ -72,13 +72,10 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Services.AddMvcCore();
         builder.Services.AddMotifFunctions(configuration);
-        var telemetry = builder.Services.AddOpenTelemetry()
+        builder.Services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService("motif-dev-functions"))
-            .WithTracing(tracing => tracing.AddSource(ActivitySourceName));
-        if (!string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
+            .WithTracing(tracing => tracing.AddSource(ActivitySourceName))
+            .UseOtlpExporterWhenConfigured(configuration);
         var app = builder.Build();
 
         foreach (var (type, method, trigger) in HttpFunctions())
