@@ -589,11 +589,12 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             var result = new SignatureRunResult(batch.Messages.Count, ready.Count, batch.AlreadySigned + batch.Riders.Count, batch.Failed);
             activity?.SetTag("motif.jobs", batch.Messages.Count);
             activity?.SetTag("motif.signed", ready.Count);
-            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, batch.EmbedTime, _options.Time.GetElapsedTime(batch.TurnStarted))
+            var ended = _options.Time.GetTimestamp();
+            return new SignatureBatchReport(result, batch.QueueWait, batch.PrepareTime, batch.EmbedTime, _options.Time.GetElapsedTime(batch.TurnStarted, ended))
             {
                 TraceId = activity?.TraceId.ToString(),
                 InputWait = batch.InputWait,
-                CommitTime = _options.Time.GetElapsedTime(started),
+                CommitTime = _options.Time.GetElapsedTime(started, ended),
             };
         }
         catch (Exception e)

@@ -105,9 +105,10 @@ public sealed class SignatureWorker(SignatureService signatures, GraphUpdates gr
             graph.Signed();
             current.Invalidate();
         }
-        logger.LogInformation("Batch: {Received} jobs, {Signed} signed, {AlreadySigned} already signed, {Failed} failed; prepare {Prepare:F0} ms, embed {Embed:F0} ms, sign {Sign:F0} ms, trace {TraceId}",
+        logger.LogInformation("Batch: {Received} jobs, {Signed} signed, {AlreadySigned} already signed, {Failed} failed; prepare {Prepare:F0} ms, embed {Embed:F0} ms, commit {Commit:F0} ms (waited for {CommitWait:F0}), sign {Sign:F0} ms, trace {TraceId}",
             report.Result.Received, report.Result.Signed, report.Result.AlreadySigned, report.Result.Failed,
-            report.PrepareTime.TotalMilliseconds, report.EmbedTime.TotalMilliseconds, report.SignTime.TotalMilliseconds, report.TraceId ?? "-");
+            report.PrepareTime.TotalMilliseconds, report.EmbedTime.TotalMilliseconds, report.CommitTime.TotalMilliseconds, report.CommitWait.TotalMilliseconds,
+            report.SignTime.TotalMilliseconds, report.TraceId ?? "-");
     }
 
     /// <summary>Reports handled as they come, on the loop's own thread (not posted like <see cref="Progress{T}"/>).</summary>
