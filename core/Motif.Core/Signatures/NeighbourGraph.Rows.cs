@@ -11,7 +11,7 @@ public sealed partial class NeighbourGraph
     /// <summary>
     /// The graph over a subset of this graph's rows, in a new order: row k of the result is row
     /// <paramref name="rows"/>[k] of this graph. Pairs with an unselected row are dropped; each row's neighbours
-    /// are re-sorted by (distance, new index), the order <see cref="Build"/> gives, so the result equals building
+    /// are re-sorted by (distance, new index), the order <see cref="Build(ReadOnlyMemory{float}, int, double, NeighbourGraphOptions, int, CancellationToken)"/> gives, so the result equals building
     /// the graph from scratch over the selected signatures in that order. No distance is recomputed.
     /// </summary>
     /// <exception cref="ArgumentException">A row is out of range or selected twice.</exception>

@@ -19,10 +19,11 @@ namespace Motif.Core.Signatures;
 /// scikit-learn's <c>cosine_distances</c>, the same arithmetic search and evaluation rank with. Rows need not be
 /// unit length; an all-zero row has no direction and is refused.</para>
 /// <para><b>Exactness.</b> All pairs are screened over cache-sized tiles, and a pair is dropped only when a rigorous
-/// bound proves its distance exceeds the radius. On CPUs with AVX-VNNI the screen uses int8 dot products, bounds
+/// bound proves its distance exceeds the radius. The screen (<see cref="NeighbourGraphOptions"/>) uses int8 dot products
+/// (AVX-VNNI, AVX2 or scalar kernels, <see cref="Int8DotKernels"/>, all giving the same integers), bounds
 /// their quantisation error, and checks the bound on prefixes of the coordinates so that most pairs are dropped
-/// long before the last one (Cauchy–Schwarz on the rest; see <see cref="QuantizedRows"/>). Elsewhere it uses
-/// float32 SIMD dot products and keeps a pair when its screened distance is within the radius plus a rigorous bound
+/// long before the last one (Cauchy–Schwarz on the rest; see <see cref="QuantizedRows"/>). Past 32,768 dimensions
+/// (or when asked to) it uses float32 SIMD dot products and keeps a pair when its screened distance is within the radius plus a rigorous bound
 /// on float32 rounding (Higham, <i>Accuracy and Stability of Numerical Algorithms</i>, §3.1: |error| ≤ γₙ Σ|xᵢyᵢ|
 /// with γₙ = nu/(1 − nu), u = 2⁻²⁴, and Σ|xᵢyᵢ| ≤ ‖x‖‖y‖). Each candidate's distance is then recomputed with float64
 /// accumulation (float32 × float32 products are exact in float64), the arithmetic scikit-learn uses after
@@ -33,8 +34,8 @@ namespace Motif.Core.Signatures;
 /// scikit-learn rounds reachabilities to 15 decimals and breaks ties between them by index; float32 storage
 /// would merge distances closer than ~4e-9 into ties and could change OPTICS' ordering, so we pay 4 bytes per
 /// entry for identical orderings.</para>
-/// <para><b>Incremental.</b> <see cref="Append"/> computes only new × old and new × new pairs and merges them
-/// into the existing rows; old × old pairs are never recomputed. <see cref="Build"/> is an append to the empty
+/// <para><b>Incremental.</b> <see cref="Append(ReadOnlyMemory{float}, NeighbourGraphOptions, int, CancellationToken)"/> computes only new × old and new × new pairs and merges them
+/// into the existing rows; old × old pairs are never recomputed. <see cref="Build(ReadOnlyMemory{float}, int, double, NeighbourGraphOptions, int, CancellationToken)"/> is an append to the empty
 /// graph, so both paths share one implementation.</para>
 /// </remarks>
 public sealed partial class NeighbourGraph
@@ -48,26 +49,16 @@ public sealed partial class NeighbourGraph
     // block) over the n × D int8 matrix, far larger than the caches, that costs; 256 rows' prefixes stay in L2.
     private const int QuantizedBlockSize = 256;
 
-    // int8 rows are zero-padded to a multiple of one 256-bit vector. The int32 accumulators of the int8 screen
-    // sum at most Stride × 255 × 127 per pair, which stays below 2³¹ up to this many dimensions.
-    private const int QuantizedMaxDimension = 32768;
-
-    /// <summary>Whether the int8 (AVX-VNNI) screen may be used where the CPU has it; tests turn it off to compare
-    /// both screens, which must give identical graphs.</summary>
-    internal static bool UseQuantizedScreen { get; set; } = true;
-
-    /// <summary>The int8 screen's checkpoints (multiples of 32 below the dimension), or null to choose them from a
-    /// sample of the data; tests fix them to exercise the prefix bound where they build pairs that make it tight.</summary>
-    internal static int[]? FixedCheckpoints { get; set; }
-
     private readonly int[] _offsets;
     private readonly int[] _indices;
     private readonly double[] _distances;
     // ‖x‖² per row, in float64: used for the distances, and to check on Append that the old rows are unchanged.
     private readonly double[] _squaredNorms;
 
-    private NeighbourGraph(int dimension, double radius, int[] offsets, int[] indices, double[] distances, double[] squaredNorms)
+    private NeighbourGraph(int dimension, double radius, int[] offsets, int[] indices, double[] distances, double[] squaredNorms,
+        NeighbourGraphKernel? screenKernel = null)
     {
+        ScreenKernel = screenKernel;
         Dimension = dimension;
         Radius = radius;
         _offsets = offsets;
@@ -75,6 +66,12 @@ public sealed partial class NeighbourGraph
         _distances = distances;
         _squaredNorms = squaredNorms;
     }
+
+    /// <summary>The kernel that screened the pairs the <see cref="Build(ReadOnlyMemory{float}, int, double, NeighbourGraphOptions, int, CancellationToken)"/>
+    /// or <see cref="Append(ReadOnlyMemory{float}, NeighbourGraphOptions, int, CancellationToken)"/> that made this graph
+    /// computed (never <see cref="NeighbourGraphKernel.Auto"/>); null when it screened none: an empty graph, a radius ≥ 2
+    /// (which keeps every pair), or a graph made by <see cref="Select"/> or read from storage.</summary>
+    public NeighbourGraphKernel? ScreenKernel { get; }
 
     /// <summary>Number of signatures (rows).</summary>
     public int Count => _squaredNorms.Length;
@@ -118,7 +115,18 @@ public sealed partial class NeighbourGraph
 
     /// <summary>Builds the graph of <paramref name="signatures"/> (row-major, N × <paramref name="dimension"/>).</summary>
     public static NeighbourGraph Build(ReadOnlyMemory<float> signatures, int dimension, double radius, int degreeOfParallelism = 1, CancellationToken cancellationToken = default) =>
-        Empty(dimension, radius).Append(signatures, degreeOfParallelism, cancellationToken);
+        Build(signatures, dimension, radius, NeighbourGraphOptions.Default, degreeOfParallelism, cancellationToken);
+
+    /// <summary>Builds the graph of <paramref name="signatures"/> (row-major, N × <paramref name="dimension"/>) with the
+    /// screen <paramref name="options"/> choose.</summary>
+    /// <exception cref="NotSupportedException">The options name a kernel this processor lacks.</exception>
+    public static NeighbourGraph Build(ReadOnlyMemory<float> signatures, int dimension, double radius, NeighbourGraphOptions options,
+        int degreeOfParallelism = 1, CancellationToken cancellationToken = default) =>
+        Empty(dimension, radius).Append(signatures, options, degreeOfParallelism, cancellationToken);
+
+    /// <inheritdoc cref="Append(ReadOnlyMemory{float}, NeighbourGraphOptions, int, CancellationToken)"/>
+    public NeighbourGraph Append(ReadOnlyMemory<float> signatures, int degreeOfParallelism = 1, CancellationToken cancellationToken = default) =>
+        Append(signatures, NeighbourGraphOptions.Default, degreeOfParallelism, cancellationToken);
 
     /// <summary>
     /// A graph over this graph's signatures plus new ones. <paramref name="signatures"/> holds all rows:
@@ -127,8 +135,11 @@ public sealed partial class NeighbourGraph
     /// </summary>
     /// <exception cref="ArgumentException">The matrix is not N × <see cref="Dimension"/> with N ≥ <see cref="Count"/>,
     /// the old rows differ from the ones this graph was built from, or a new row is all zeros or not finite.</exception>
-    public NeighbourGraph Append(ReadOnlyMemory<float> signatures, int degreeOfParallelism = 1, CancellationToken cancellationToken = default)
+    /// <exception cref="NotSupportedException">The options name a kernel this processor lacks.</exception>
+    public NeighbourGraph Append(ReadOnlyMemory<float> signatures, NeighbourGraphOptions options, int degreeOfParallelism = 1,
+        CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(degreeOfParallelism);
         var dim = Dimension;
         if (signatures.Length % dim != 0)
@@ -169,24 +180,26 @@ public sealed partial class NeighbourGraph
             return this;
         }
 
-        var edges = ComputeNewEdges(signatures, dim, n0, n, squaredNorms, Radius, degreeOfParallelism, cancellationToken);
-        return Merge(edges, n, squaredNorms, degreeOfParallelism, cancellationToken);
+        // Every cosine distance is ≤ 2, so a radius ≥ 2 keeps every pair and a screen would be wasted work.
+        NeighbourGraphKernel? kernel = Radius < 2 ? options.Resolve(dim) : null;
+        var edges = ComputeNewEdges(signatures, dim, n0, n, squaredNorms, Radius, kernel, options.Checkpoints, degreeOfParallelism, cancellationToken);
+        return Merge(edges, n, squaredNorms, kernel, degreeOfParallelism, cancellationToken);
     }
 
     private readonly record struct Edge(int Row, int Column, double Distance);
 
-    /// <summary>All pairs (i, j) with n0 ≤ i &lt; n and j &lt; i whose distance is ≤ radius.</summary>
+    /// <summary>All pairs (i, j) with n0 ≤ i &lt; n and j &lt; i whose distance is ≤ radius. The screen's kernel is
+    /// resolved, or null to keep every pair.</summary>
     private static List<Edge[]> ComputeNewEdges(ReadOnlyMemory<float> signatures, int dim, int n0, int n, double[] squaredNorms,
-        double radius, int degreeOfParallelism, CancellationToken cancellationToken)
+        double radius, NeighbourGraphKernel? kernel, IReadOnlyList<int>? checkpoints, int degreeOfParallelism, CancellationToken cancellationToken)
     {
-        // Every cosine distance is ≤ 2, so a radius ≥ 2 keeps every pair and the screen would be wasted work.
-        var screen = radius < 2;
+        var screen = kernel is not null;
         var inverseNorms = squaredNorms.Select(s => 1 / Math.Sqrt(s)).ToArray();
 
-        // On CPUs with AVX-VNNI the screen uses int8 dot products: vpdpbusd does 32 multiply-adds per 256-bit
-        // instruction against 8 for a float32 FMA, and the float32 kernel is already near this CPU's FMA peak.
-        var quantized = screen && UseQuantizedScreen && AvxVnni.IsSupported && dim <= QuantizedMaxDimension
-            ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, degreeOfParallelism, cancellationToken)
+        // The int8 screen: a quarter of float32's memory traffic, 32 multiply-adds per 256-bit instruction (VNNI; 3 to 4
+        // instructions under AVX2) against 8 for a float32 FMA, and a prefix bound that drops most pairs early.
+        var quantized = kernel is NeighbourGraphKernel.Scalar or NeighbourGraphKernel.Avx2 or NeighbourGraphKernel.AvxVnni
+            ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, kernel.Value, checkpoints, degreeOfParallelism, cancellationToken)
             : null;
 
         var blockRows = quantized is null ? BlockSize : QuantizedBlockSize;
@@ -234,7 +247,7 @@ public sealed partial class NeighbourGraph
     }
 
     /// <summary>One thread's state: its edges, the current block's candidate pairs, and (int8 screen) the block's
-    /// rows in the unsigned form that vpdpbusd takes.</summary>
+    /// rows in the form the kernel takes (<see cref="Int8DotKernels.Prepare"/>).</summary>
     private sealed class Worker(QuantizedRows? quantized)
     {
         public List<Edge> Edges { get; } = [];
@@ -243,7 +256,7 @@ public sealed partial class NeighbourGraph
     }
 
     /// <summary>
-    /// The float32 screen (CPUs without AVX-VNNI): candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, whose float32
+    /// The float32 screen (<see cref="NeighbourGraphKernel.Float32"/>): candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, whose float32
     /// distance is within the radius plus a rigorous bound on float32 rounding (see remarks). An infinite radius
     /// makes every pair a candidate without computing anything.
     /// </summary>
@@ -278,7 +291,8 @@ public sealed partial class NeighbourGraph
         }
     }
 
-    private NeighbourGraph Merge(List<Edge[]> edges, int n, double[] squaredNorms, int degreeOfParallelism, CancellationToken cancellationToken)
+    private NeighbourGraph Merge(List<Edge[]> edges, int n, double[] squaredNorms, NeighbourGraphKernel? kernel, int degreeOfParallelism,
+        CancellationToken cancellationToken)
     {
         var n0 = Count;
         var degree = new long[n];
@@ -339,7 +353,7 @@ public sealed partial class NeighbourGraph
                 SortRow(indices.AsSpan(offsets[i], offsets[i + 1] - offsets[i]), distances.AsSpan(offsets[i], offsets[i + 1] - offsets[i]));
             }
         });
-        return new NeighbourGraph(Dimension, Radius, offsets, indices, distances, squaredNorms);
+        return new NeighbourGraph(Dimension, Radius, offsets, indices, distances, squaredNorms, kernel);
     }
 
     private static void SortRow(Span<int> indices, Span<double> distances)
@@ -436,13 +450,14 @@ public sealed partial class NeighbourGraph
         // Per stage c and row (index c·_padded + row), over the first _stageEnds[c] coordinates:
         private readonly double[] _halfL1;     // 0.5·‖q_p‖₁ + k/8 (k = real coordinates in the prefix)
         private readonly double[] _residuals;  // ‖u_r‖ of the remaining coordinates (0 at the last stage)
-        private readonly int[] _corrections;   // 128·Σ q_p: vpdpbusd multiplies unsigned by signed bytes, see Kernel4x4
+        private readonly int[] _sums;          // Σ q_p: what the kernel's row offset adds to each dot, see Kernel4x4
         private readonly double _threshold;    // 1 − radius − Slack
+        private readonly NeighbourGraphKernel _kernel;
 
         private QuantizedRows(sbyte[] values, int stride, int padded, int[] stageEnds, double[] scales, double[] halfL1,
-            double[] residuals, int[] corrections, double threshold) =>
-            (_values, _stride, _padded, _stageEnds, _scales, _halfL1, _residuals, _corrections, _threshold) =
-            (values, stride, padded, stageEnds, scales, halfL1, residuals, corrections, threshold);
+            double[] residuals, int[] sums, double threshold, NeighbourGraphKernel kernel) =>
+            (_values, _stride, _padded, _stageEnds, _scales, _halfL1, _residuals, _sums, _threshold, _kernel) =
+            (values, stride, padded, stageEnds, scales, halfL1, residuals, sums, threshold, kernel);
 
         /// <summary>
         /// Where to check (multiples of 32 below D), chosen from a sample so that the expected work is least: the
@@ -452,9 +467,9 @@ public sealed partial class NeighbourGraph
         /// excluded); dynamic programming then picks the checkpoints that minimise Σ over tiles of the coordinates
         /// computed plus <see cref="CheckCost"/> per check. Only speed depends on this choice, never the result.
         /// </summary>
-        internal static int[] Checkpoints(ReadOnlySpan<float> x, int dim, int n, double[] inverseNorms, double radius)
+        internal static int[] Checkpoints(ReadOnlySpan<float> x, int dim, int n, double[] inverseNorms, double radius, IReadOnlyList<int>? fixedCheckpoints)
         {
-            if (FixedCheckpoints is { } fixedCheckpoints)
+            if (fixedCheckpoints is not null)
             {
                 return fixedCheckpoints.Where(k => k % 32 == 0 && k > 0 && k < dim).Order().Distinct().ToArray();
             }
@@ -540,23 +555,23 @@ public sealed partial class NeighbourGraph
         }
 
         public static QuantizedRows Create(ReadOnlyMemory<float> signatures, int dim, int n, double[] inverseNorms, double radius,
-            int degreeOfParallelism, CancellationToken cancellationToken)
+            NeighbourGraphKernel kernel, IReadOnlyList<int>? checkpoints, int degreeOfParallelism, CancellationToken cancellationToken)
         {
             var stride = (dim + 31) / 32 * 32;
             var padded = n + 4;
-            int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius), stride];
+            int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius, checkpoints), stride];
             var stages = stageEnds.Length;
             var scales = new double[padded];
             Array.Fill(scales, 1.0);
             var rows = new QuantizedRows(new sbyte[(long)padded * stride], stride, padded, stageEnds, scales, new double[stages * padded],
-                new double[stages * padded], new int[stages * padded], 1 - radius - Slack);
+                new double[stages * padded], new int[stages * padded], 1 - radius - Slack, kernel);
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken },
                 i => rows.QuantizeRow(signatures.Span.Slice(i * dim, dim), i, inverseNorms[i]));
             return rows;
         }
 
         // Runs once per row, from the start: tiering would run its first thousands of rows unoptimised. Fills row i's
-        // q, s and, per stage, 0.5‖q_p‖₁ + k/8, 128·Σq_p and ‖u_r‖.
+        // q, s and, per stage, 0.5‖q_p‖₁ + k/8, Σq_p and ‖u_r‖.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void QuantizeRow(ReadOnlySpan<float> row, int i, double inverseNorm)
         {
@@ -576,7 +591,7 @@ public sealed partial class NeighbourGraph
                 for (var c = stage; c < stages; c++)
                 {
                     _halfL1[c * _padded + i] += 0.5 * absolute;
-                    _corrections[c * _padded + i] += 128 * sum;
+                    _sums[c * _padded + i] += sum;
                 }
                 _halfL1[stage * _padded + i] += 0.125 * end;
                 // ‖u_r‖ from the sum of the trailing squares, accumulated from the end (never total − prefix, whose
@@ -593,7 +608,7 @@ public sealed partial class NeighbourGraph
             var k = 0;
             long absolute = 0;
             var sum = 0;
-            if (Vector256.IsHardwareAccelerated)
+            if (Avx.IsSupported)
             {
                 var (inv, s) = (Vector256.Create(inverseNorm), Vector256.Create(scale));
                 Vector128<int> absolutes = default, sums = default;
@@ -620,21 +635,16 @@ public sealed partial class NeighbourGraph
             return (absolute, sum);
         }
 
-        /// <summary>A buffer for one block's rows in unsigned form (<see cref="Screen"/>).</summary>
+        /// <summary>A buffer for one block's rows in the kernel's prepared form (<see cref="Screen"/>).</summary>
         public byte[] CreateBlockBuffer() => new byte[(QuantizedBlockSize + 3) / 4 * 4 * _stride];
 
         /// <summary>Candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, that the int8 bound cannot exclude.</summary>
         public void Screen(int i0, int i1, byte[] rows, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
         {
-            // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), as
-            // q + 128 = q XOR 0x80: vpdpbusd takes its left operand unsigned. Flipped once per block, not per tile.
+            // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), in the
+            // kernel's prepared form (AVX-VNNI: q XOR 0x80, AVX2: |q|): prepared once per block, not per tile.
             var groups = (i1 - i0 + 3) / 4;
-            var source = MemoryMarshal.AsBytes(_values.AsSpan(i0 * _stride, groups * 4 * _stride));
-            var flip = Vector256.Create((byte)0x80);
-            for (var k = 0; k < source.Length; k += 32)
-            {
-                (Vector256.LoadUnsafe(ref MemoryMarshal.GetReference(source), (nuint)k) ^ flip).StoreUnsafe(ref rows[0], (nuint)k);
-            }
+            Int8DotKernels.Prepare(_kernel, _values.AsSpan(i0 * _stride, groups * 4 * _stride), rows);
             for (var c0 = 0; c0 < i1; c0 += BlockSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -664,75 +674,36 @@ public sealed partial class NeighbourGraph
         }
 
         /// <summary>
-        /// Rows i..i+3 (<paramref name="rows"/>: flipped, consecutive at the stride) against rows j..j+3: a 16-bit
-        /// mask, bit 4r + c set when pair (i + r, j + c) may be within the radius (no check has excluded it). Four
-        /// rows and four columns per step: each loaded vector feeds four vpdpbusd, and the 16 accumulators stay in
-        /// registers across the checks.
+        /// Rows i..i+3 (<paramref name="rows"/>: prepared, consecutive at the stride) against rows j..j+3: a 16-bit
+        /// mask, bit 4r + c set when pair (i + r, j + c) may be within the radius (no check has excluded it). The kernel
+        /// computes each segment between checkpoints; its dots (less the row offset × Σ q'_segment, for the VNNI kernel's
+        /// unsigned operand) are summed into the prefix dots q_p·q'_p that each check reads.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int Kernel4x4(ref byte rows, int i, int j)
         {
             var stride = (nuint)_stride;
-            ref var a0 = ref rows;
-            ref var a1 = ref Unsafe.Add(ref a0, stride);
-            ref var a2 = ref Unsafe.Add(ref a1, stride);
-            ref var a3 = ref Unsafe.Add(ref a2, stride);
-            ref var b0 = ref Unsafe.Add(ref Unsafe.As<sbyte, byte>(ref MemoryMarshal.GetArrayDataReference(_values)), (nuint)j * stride);
-            ref var b1 = ref Unsafe.Add(ref b0, stride);
-            ref var b2 = ref Unsafe.Add(ref b1, stride);
-            ref var b3 = ref Unsafe.Add(ref b2, stride);
-            Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
-            Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
-            Vector256<int> s20 = default, s21 = default, s22 = default, s23 = default;
-            Vector256<int> s30 = default, s31 = default, s32 = default, s33 = default;
+            ref var signed = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_values), (nuint)i * stride);
+            ref var columns = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_values), (nuint)j * stride);
+            var offset = Vector128.Create(Int8DotKernels.RowOffset(_kernel));
+            Vector128<int> d0 = default, d1 = default, d2 = default, d3 = default;
             var mask = 0xFFFF;
             nuint k = 0;
             for (var stage = 0; ; stage++)
             {
                 var end = (nuint)_stageEnds[stage];
-                for (; k < end; k += 32)
-                {
-                    var y0 = Vector256.LoadUnsafe(ref b0, k).AsSByte();
-                    var y1 = Vector256.LoadUnsafe(ref b1, k).AsSByte();
-                    var y2 = Vector256.LoadUnsafe(ref b2, k).AsSByte();
-                    var y3 = Vector256.LoadUnsafe(ref b3, k).AsSByte();
-                    var v = Vector256.LoadUnsafe(ref a0, k);
-                    s00 = AvxVnni.MultiplyWideningAndAdd(s00, v, y0); s01 = AvxVnni.MultiplyWideningAndAdd(s01, v, y1);
-                    s02 = AvxVnni.MultiplyWideningAndAdd(s02, v, y2); s03 = AvxVnni.MultiplyWideningAndAdd(s03, v, y3);
-                    v = Vector256.LoadUnsafe(ref a1, k);
-                    s10 = AvxVnni.MultiplyWideningAndAdd(s10, v, y0); s11 = AvxVnni.MultiplyWideningAndAdd(s11, v, y1);
-                    s12 = AvxVnni.MultiplyWideningAndAdd(s12, v, y2); s13 = AvxVnni.MultiplyWideningAndAdd(s13, v, y3);
-                    v = Vector256.LoadUnsafe(ref a2, k);
-                    s20 = AvxVnni.MultiplyWideningAndAdd(s20, v, y0); s21 = AvxVnni.MultiplyWideningAndAdd(s21, v, y1);
-                    s22 = AvxVnni.MultiplyWideningAndAdd(s22, v, y2); s23 = AvxVnni.MultiplyWideningAndAdd(s23, v, y3);
-                    v = Vector256.LoadUnsafe(ref a3, k);
-                    s30 = AvxVnni.MultiplyWideningAndAdd(s30, v, y0); s31 = AvxVnni.MultiplyWideningAndAdd(s31, v, y1);
-                    s32 = AvxVnni.MultiplyWideningAndAdd(s32, v, y2); s33 = AvxVnni.MultiplyWideningAndAdd(s33, v, y3);
-                }
-                var offset = stage * _padded;
-                var corrections = Vector128.LoadUnsafe(ref _corrections[offset], (nuint)j);
-                var d0 = Sum4(s00, s01, s02, s03) - corrections;
-                var d1 = Sum4(s10, s11, s12, s13) - corrections;
-                var d2 = Sum4(s20, s21, s22, s23) - corrections;
-                var d3 = Sum4(s30, s31, s32, s33) - corrections;
-                mask &= StageMask(offset, i, j, d0, d1, d2, d3);
+                var (e0, e1, e2, e3) = Int8DotKernels.Dot4x4(_kernel, ref rows, ref signed, ref columns, stride, k, end);
+                k = end;
+                (d0, d1, d2, d3) = (d0 + e0, d1 + e1, d2 + e2, d3 + e3);
+                var at = stage * _padded;
+                // Prefix sums are cumulative per stage, as are the running dots: subtract the whole prefix's offset term.
+                var corrections = offset * Vector128.LoadUnsafe(ref _sums[at], (nuint)j);
+                mask &= StageMask(at, i, j, d0 - corrections, d1 - corrections, d2 - corrections, d3 - corrections);
                 if (mask == 0 || stage == _stageEnds.Length - 1)
                 {
                     return mask;
                 }
             }
-        }
-
-        /// <summary>The four lane sums [Σa, Σb, Σc, Σd] (int32 wrap-around, exact since the totals fit). Unpacks and
-        /// adds rather than vphaddd, which has no EVEX form and so could use only ymm0–15, all holding accumulators.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector128<int> Sum4(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d)
-        {
-            // [a0+a2, b0+b2, a1+a3, b1+b3 | same for 4..7], likewise for c, d; then [Σ₀₋₃a, Σ₀₋₃b, Σ₀₋₃c, Σ₀₋₃d | Σ₄₋₇…].
-            var ab = Avx2.UnpackLow(a, b) + Avx2.UnpackHigh(a, b);
-            var cd = Avx2.UnpackLow(c, d) + Avx2.UnpackHigh(c, d);
-            var abcd = Avx2.UnpackLow(ab.AsInt64(), cd.AsInt64()).AsInt32() + Avx2.UnpackHigh(ab.AsInt64(), cd.AsInt64()).AsInt32();
-            return abcd.GetLower() + abcd.GetUpper();
         }
 
         /// <summary>Bits 4r + c of the pairs (i + r, j + c) that the bound at this stage does not exclude (see the class
@@ -757,7 +728,10 @@ public sealed partial class NeighbourGraph
         private static int RowMask(Vector128<int> dots, Vector256<double> halfL1, Vector256<double> residuals, Vector256<double> scales,
             double rowHalfL1, double rowResidual, double rowScale, Vector256<double> threshold)
         {
-            var left = Avx.ConvertToVector256Double(dots) + (halfL1 + Vector256.Create(rowHalfL1));
+            // vcvtdq2pd where there is AVX; elsewhere the portable widening (int32 → int64 → float64, exact either way).
+            var exact = Avx.IsSupported ? Avx.ConvertToVector256Double(dots)
+                : Vector256.ConvertToDouble(Vector256.Create(Vector128.WidenLower(dots), Vector128.WidenUpper(dots)));
+            var left = exact + (halfL1 + Vector256.Create(rowHalfL1));
             var right = (threshold - Vector256.Create(rowResidual) * residuals) * (Vector256.Create(rowScale) * scales);
             return (int)Vector256.GreaterThanOrEqual(left, right).ExtractMostSignificantBits();
         }

@@ -43,8 +43,73 @@ public sealed class NeighbourGraphTests
         Assert.Equal(expectedEntries, graph.EntryCount);
     }
 
+    /// <summary>The int8 kernels this processor runs: the scalar reference everywhere, and each SIMD one it has.</summary>
+    public static TheoryData<NeighbourGraphKernel> Int8Kernels()
+    {
+        var data = new TheoryData<NeighbourGraphKernel>();
+        foreach (var kernel in new[] { NeighbourGraphKernel.Scalar, NeighbourGraphKernel.Avx2, NeighbourGraphKernel.AvxVnni })
+        {
+            if (NeighbourGraphOptions.IsSupported(kernel))
+            {
+                data.Add(kernel);
+            }
+        }
+        return data;
+    }
+
     [Fact]
-    public void The_int8_screen_loses_no_pair_near_the_radius()
+    public void The_default_screen_is_a_SIMD_int8_kernel_on_every_x64_processor()
+    {
+        var x = SyntheticSignatures.Clustered(40, 64, clusters: 4, spread: 0.3, seed: 3);
+        var graph = NeighbourGraph.Build(x, 64, 0.2);
+        if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.X64)
+        {
+            // Every x86-64 processor this project runs on has AVX2; AVX-VNNI is preferred where present.
+            Assert.Equal(System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? NeighbourGraphKernel.AvxVnni : NeighbourGraphKernel.Avx2, graph.ScreenKernel);
+        }
+        else
+        {
+            Assert.Equal(NeighbourGraphKernel.Scalar, graph.ScreenKernel);
+        }
+        Assert.Equal(graph.ScreenKernel, NeighbourGraphOptions.Default.Resolve(64));
+        // Nothing to screen at a radius ≥ 2; past 32,768 dimensions the float32 screen.
+        Assert.Null(NeighbourGraph.Build(x, 64, 2).ScreenKernel);
+        Assert.Equal(NeighbourGraphKernel.Float32, NeighbourGraphOptions.Default.Resolve(40000));
+    }
+
+    [Fact]
+    public void A_kernel_the_processor_lacks_is_refused()
+    {
+        var x = SyntheticSignatures.Clustered(8, 64, clusters: 2, spread: 0.3, seed: 3);
+        foreach (var kernel in Enum.GetValues<NeighbourGraphKernel>().Where(k => !NeighbourGraphOptions.IsSupported(k)))
+        {
+            Assert.Throws<NotSupportedException>(() => NeighbourGraph.Build(x, 64, 0.2, new NeighbourGraphOptions { Kernel = kernel }));
+        }
+        Assert.Throws<NotSupportedException>(() => new NeighbourGraphOptions { Kernel = NeighbourGraphKernel.Scalar }.Resolve(40000));
+    }
+
+    [Theory]
+    [MemberData(nameof(Int8Kernels))]
+    public void Each_int8_kernel_gives_the_float_screens_graph(NeighbourGraphKernel kernel)
+    {
+        // Dimensions that are not multiples of 32 (the int8 rows' padding) nor of 8 (a float32 vector).
+        foreach (var (dim, radius) in new[] { (13, 0.5), (100, 0.3), (2047, 0.15) })
+        {
+            var x = SyntheticSignatures.Clustered(150, dim, clusters: 6, spread: 0.3, seed: dim);
+            var int8 = NeighbourGraph.Build(x, dim, radius, new NeighbourGraphOptions { Kernel = kernel }, degreeOfParallelism: 2);
+            var float32 = NeighbourGraph.Build(x, dim, radius, new NeighbourGraphOptions { Kernel = NeighbourGraphKernel.Float32 });
+            Assert.Equal(kernel, int8.ScreenKernel);
+            Assert.Equal(NeighbourGraphKernel.Float32, float32.ScreenKernel);
+            Assert.True(float32.EntryCount > 150, "the data set should have neighbours within the radius");
+            Assert.Equal(float32.RowOffsets.ToArray(), int8.RowOffsets.ToArray());
+            Assert.Equal(float32.NeighbourIndices.ToArray(), int8.NeighbourIndices.ToArray());
+            Assert.Equal(float32.NeighbourDistances.ToArray(), int8.NeighbourDistances.ToArray());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Int8Kernels))]
+    public void The_int8_screen_loses_no_pair_near_the_radius(NeighbourGraphKernel kernel)
     {
         // Partners at exact cosine distances within radius ± 0.002, from Gaussian rows and from non-negative
         // ReLU-like rows (as CNN signatures are), whose larger largest component gives a coarser quantisation step.
@@ -71,17 +136,10 @@ public sealed class NeighbourGraphTests
         var x = rows.SelectMany(r => r.Select(v => (float)v)).ToArray();
         var n = rows.Count;
 
-        var quantized = NeighbourGraph.Build(x, dim, radius);
-        NeighbourGraph.UseQuantizedScreen = false;
-        NeighbourGraph floatScreen;
-        try
-        {
-            floatScreen = NeighbourGraph.Build(x, dim, radius);
-        }
-        finally
-        {
-            NeighbourGraph.UseQuantizedScreen = true;
-        }
+        var quantized = NeighbourGraph.Build(x, dim, radius, new NeighbourGraphOptions { Kernel = kernel });
+        var floatScreen = NeighbourGraph.Build(x, dim, radius, new NeighbourGraphOptions { Kernel = NeighbourGraphKernel.Float32 });
+        Assert.Equal(kernel, quantized.ScreenKernel);
+        Assert.Equal(NeighbourGraphKernel.Float32, floatScreen.ScreenKernel);
 
         var expected = 0;
         for (var i = 0; i < n; i++)
@@ -102,8 +160,9 @@ public sealed class NeighbourGraphTests
         }
     }
 
-    [Fact]
-    public void The_prefix_bound_loses_no_pair_near_the_radius()
+    [Theory]
+    [MemberData(nameof(Int8Kernels))]
+    public void The_prefix_bound_loses_no_pair_near_the_radius(NeighbourGraphKernel kernel)
     {
         // The int8 screen drops a pair at a checkpoint k when int8(u_p·v_p) + E_p + ‖u_r‖‖v_r‖ < 1 − radius (prefix p:
         // the first k coordinates; rest r; E_p the prefix's quantisation bound). Cauchy–Schwarz, u_r·v_r ≤ ‖u_r‖‖v_r‖,
@@ -137,19 +196,10 @@ public sealed class NeighbourGraphTests
         var x = rows.SelectMany(r => r.Select(v => (float)v)).ToArray();
         var n = rows.Count;
 
-        NeighbourGraph quantized, floatScreen;
-        NeighbourGraph.FixedCheckpoints = [32, 64, 96, 128, 256, 512, 1024, 1536, 2016];
-        try
-        {
-            quantized = NeighbourGraph.Build(x, dim, radius);
-            NeighbourGraph.UseQuantizedScreen = false;
-            floatScreen = NeighbourGraph.Build(x, dim, radius);
-        }
-        finally
-        {
-            NeighbourGraph.FixedCheckpoints = null;
-            NeighbourGraph.UseQuantizedScreen = true;
-        }
+        var quantized = NeighbourGraph.Build(x, dim, radius,
+            new NeighbourGraphOptions { Kernel = kernel, Checkpoints = [32, 64, 96, 128, 256, 512, 1024, 1536, 2016] });
+        var floatScreen = NeighbourGraph.Build(x, dim, radius, new NeighbourGraphOptions { Kernel = NeighbourGraphKernel.Float32 });
+        Assert.Equal(kernel, quantized.ScreenKernel);
 
         for (var i = 0; i < n; i++)
         {

@@ -1,0 +1,200 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Motif.Core.Signatures;
+
+/// <summary>
+/// The int8 dot-product kernels of the neighbour graph's screen: 4 rows × 4 columns of signed bytes in [−127, 127]
+/// (what <c>QuantizedRows</c> stores; −128 never occurs), over a segment [start, end) of coordinates, a multiple of 32
+/// long. Rows come twice: signed as stored, and "prepared" in the form the kernel's unsigned operand takes
+/// (<see cref="Prepare"/>, once per block of rows rather than once per tile). A kernel returns, per row r, the four
+/// int32 sums Σₖ prepared_r[k]·column_c[k]; that is the exact signed dot product plus <see cref="RowOffset"/> × Σₖ
+/// column_c[k], which the caller subtracts (it keeps those column sums per checkpoint). The scalar kernel is the
+/// reference the SIMD ones are tested against, for exact integer equality.
+/// </summary>
+internal static class Int8DotKernels
+{
+    /// <summary>What <see cref="Prepare"/> adds to each row byte: 128 for AVX-VNNI, whose vpdpbusd multiplies unsigned
+    /// by signed bytes (q + 128 = q XOR 0x80); 0 for the others.</summary>
+    public static int RowOffset(NeighbourGraphKernel kernel) => kernel == NeighbourGraphKernel.AvxVnni ? 128 : 0;
+
+    /// <summary>Writes <paramref name="rows"/> (a multiple of 32 bytes) in the kernel's prepared form: q XOR 0x80 (AVX-VNNI),
+    /// |q| (AVX2, see <see cref="Avx2Dot2x4"/>), q itself (scalar, which reads only the signed rows).</summary>
+    public static void Prepare(NeighbourGraphKernel kernel, ReadOnlySpan<sbyte> rows, Span<byte> prepared)
+    {
+        ref var source = ref MemoryMarshal.GetReference(rows);
+        ref var target = ref MemoryMarshal.GetReference(prepared);
+        switch (kernel)
+        {
+            case NeighbourGraphKernel.AvxVnni:
+                var flip = Vector256.Create((byte)0x80);
+                for (nuint k = 0; k < (nuint)rows.Length; k += 32)
+                {
+                    (Vector256.LoadUnsafe(ref source, k).AsByte() ^ flip).StoreUnsafe(ref target, k);
+                }
+                break;
+            case NeighbourGraphKernel.Avx2:
+                for (nuint k = 0; k < (nuint)rows.Length; k += 32)
+                {
+                    Avx2.Abs(Vector256.LoadUnsafe(ref source, k)).StoreUnsafe(ref target, k);
+                }
+                break;
+            default:
+                MemoryMarshal.AsBytes(rows).CopyTo(prepared);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Rows r = 0..3 (prepared at <paramref name="prepared"/> and signed at <paramref name="rows"/>, each consecutive at
+    /// <paramref name="stride"/>) against the four consecutive columns at <paramref name="columns"/>, over coordinates
+    /// [<paramref name="start"/>, <paramref name="end"/>): lane c of the result's r-th vector is row r · column c
+    /// (plus the <see cref="RowOffset"/> term, see the class remarks).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<int> R0, Vector128<int> R1, Vector128<int> R2, Vector128<int> R3) Dot4x4(NeighbourGraphKernel kernel,
+        ref byte prepared, ref sbyte rows, ref sbyte columns, nuint stride, nuint start, nuint end) => kernel switch
+        {
+            NeighbourGraphKernel.AvxVnni => VnniDot4x4(ref prepared, ref columns, stride, start, end),
+            NeighbourGraphKernel.Avx2 => Avx2Dot4x4(ref prepared, ref rows, ref columns, stride, start, end),
+            _ => ScalarDot4x4(ref rows, ref columns, stride, start, end),
+        };
+
+    /// <summary>The reference: plain int32 sums of sbyte × sbyte products, in order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (Vector128<int>, Vector128<int>, Vector128<int>, Vector128<int>) ScalarDot4x4(ref sbyte rows, ref sbyte columns,
+        nuint stride, nuint start, nuint end)
+    {
+        Span<int> sums = stackalloc int[16];
+        for (nuint r = 0; r < 4; r++)
+        {
+            ref var row = ref Unsafe.Add(ref rows, r * stride);
+            for (nuint c = 0; c < 4; c++)
+            {
+                ref var column = ref Unsafe.Add(ref columns, c * stride);
+                var sum = 0;
+                for (var k = start; k < end; k++)
+                {
+                    sum += Unsafe.Add(ref row, k) * Unsafe.Add(ref column, k);
+                }
+                sums[(int)(4 * r + c)] = sum;
+            }
+        }
+        return (Vector128.Create(sums[..4]), Vector128.Create(sums[4..8]), Vector128.Create(sums[8..12]), Vector128.Create(sums[12..]));
+    }
+
+    /// <summary>AVX2: two passes of 2 rows × 4 columns (8 accumulators), since AVX2 has only 16 vector registers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (Vector128<int>, Vector128<int>, Vector128<int>, Vector128<int>) Avx2Dot4x4(ref byte prepared, ref sbyte rows,
+        ref sbyte columns, nuint stride, nuint start, nuint end)
+    {
+        var (r0, r1) = Avx2Dot2x4(ref prepared, ref rows, ref columns, stride, start, end);
+        var (r2, r3) = Avx2Dot2x4(ref Unsafe.Add(ref prepared, 2 * stride), ref Unsafe.Add(ref rows, 2 * stride), ref columns, stride, start, end);
+        return (r0, r1, r2, r3);
+    }
+
+    /// <summary>
+    /// AVX2 has no u8 × i8 → i32 multiply-accumulate; vpmaddubsw (<c>Avx2.MultiplyAddAdjacent(Vector256&lt;byte&gt;,
+    /// Vector256&lt;sbyte&gt;)</c>, Intel intrinsic <c>_mm256_maddubs_epi16</c>) multiplies unsigned by signed bytes and
+    /// adds adjacent pairs into int16 with <i>signed saturation</i>. Offsetting rows by 128 as the VNNI kernel does
+    /// would saturate (2 × 255 × 127 = 64,770 > 32,767), so this kernel uses the sign trick instead (as llama.cpp's
+    /// <c>mul_sum_i8_pairs</c> does): a·b = |a| · (b · sign a), with |a| from vpabsb (<c>_mm256_abs_epi8</c>, once per
+    /// block in <see cref="Prepare"/>) and b · sign a from vpsignb (<c>Avx2.Sign</c>, <c>_mm256_sign_epi8</c>), which also
+    /// zeroes b where a = 0. With |a| ≤ 127 and |b| ≤ 127 a pair sums to at most 2 × 127 × 127 = 32,258 ≤ 32,767: no
+    /// saturation, the int16 results are exact. vpmaddwd with ones (<c>Avx2.MultiplyAddAdjacent(Vector256&lt;short&gt;,
+    /// Vector256&lt;short&gt;)</c>, <c>_mm256_madd_epi16</c>) then widens adjacent int16 pairs into int32 lanes, exact.
+    /// (vpsignb of b = −128 would overflow, but the quantiser never produces −128.)
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (Vector128<int>, Vector128<int>) Avx2Dot2x4(ref byte prepared, ref sbyte rows, ref sbyte columns, nuint stride,
+        nuint start, nuint end)
+    {
+        ref var a0 = ref prepared;
+        ref var a1 = ref Unsafe.Add(ref a0, stride);
+        ref var z0 = ref rows;
+        ref var z1 = ref Unsafe.Add(ref z0, stride);
+        ref var b0 = ref columns;
+        ref var b1 = ref Unsafe.Add(ref b0, stride);
+        ref var b2 = ref Unsafe.Add(ref b1, stride);
+        ref var b3 = ref Unsafe.Add(ref b2, stride);
+        var ones = Vector256.Create((short)1);
+        Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
+        Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
+        for (var k = start; k < end; k += 32)
+        {
+            var y0 = Vector256.LoadUnsafe(ref b0, k);
+            var y1 = Vector256.LoadUnsafe(ref b1, k);
+            var y2 = Vector256.LoadUnsafe(ref b2, k);
+            var y3 = Vector256.LoadUnsafe(ref b3, k);
+            var v = Vector256.LoadUnsafe(ref a0, k);
+            var z = Vector256.LoadUnsafe(ref z0, k);
+            s00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y0, z)), ones);
+            s01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y1, z)), ones);
+            s02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y2, z)), ones);
+            s03 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y3, z)), ones);
+            v = Vector256.LoadUnsafe(ref a1, k);
+            z = Vector256.LoadUnsafe(ref z1, k);
+            s10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y0, z)), ones);
+            s11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y1, z)), ones);
+            s12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y2, z)), ones);
+            s13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y3, z)), ones);
+        }
+        return (Sum4(s00, s01, s02, s03), Sum4(s10, s11, s12, s13));
+    }
+
+    /// <summary>AVX-VNNI: vpdpbusd (<c>AvxVnni.MultiplyWideningAndAdd</c>, <c>_mm256_dpbusd_avx_epi32</c>) multiplies the
+    /// prepared rows' unsigned bytes q + 128 by the columns' signed bytes and adds groups of four into int32 lanes, without
+    /// saturation. Four rows and four columns per step: each loaded vector feeds four vpdpbusd, and the 16 accumulators
+    /// stay in registers (32 of them under AVX-512, which the AVX-VNNI processors measured here have).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static (Vector128<int>, Vector128<int>, Vector128<int>, Vector128<int>) VnniDot4x4(ref byte prepared, ref sbyte columns,
+        nuint stride, nuint start, nuint end)
+    {
+        ref var a0 = ref prepared;
+        ref var a1 = ref Unsafe.Add(ref a0, stride);
+        ref var a2 = ref Unsafe.Add(ref a1, stride);
+        ref var a3 = ref Unsafe.Add(ref a2, stride);
+        ref var b0 = ref columns;
+        ref var b1 = ref Unsafe.Add(ref b0, stride);
+        ref var b2 = ref Unsafe.Add(ref b1, stride);
+        ref var b3 = ref Unsafe.Add(ref b2, stride);
+        Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
+        Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
+        Vector256<int> s20 = default, s21 = default, s22 = default, s23 = default;
+        Vector256<int> s30 = default, s31 = default, s32 = default, s33 = default;
+        for (var k = start; k < end; k += 32)
+        {
+            var y0 = Vector256.LoadUnsafe(ref b0, k);
+            var y1 = Vector256.LoadUnsafe(ref b1, k);
+            var y2 = Vector256.LoadUnsafe(ref b2, k);
+            var y3 = Vector256.LoadUnsafe(ref b3, k);
+            var v = Vector256.LoadUnsafe(ref a0, k);
+            s00 = AvxVnni.MultiplyWideningAndAdd(s00, v, y0); s01 = AvxVnni.MultiplyWideningAndAdd(s01, v, y1);
+            s02 = AvxVnni.MultiplyWideningAndAdd(s02, v, y2); s03 = AvxVnni.MultiplyWideningAndAdd(s03, v, y3);
+            v = Vector256.LoadUnsafe(ref a1, k);
+            s10 = AvxVnni.MultiplyWideningAndAdd(s10, v, y0); s11 = AvxVnni.MultiplyWideningAndAdd(s11, v, y1);
+            s12 = AvxVnni.MultiplyWideningAndAdd(s12, v, y2); s13 = AvxVnni.MultiplyWideningAndAdd(s13, v, y3);
+            v = Vector256.LoadUnsafe(ref a2, k);
+            s20 = AvxVnni.MultiplyWideningAndAdd(s20, v, y0); s21 = AvxVnni.MultiplyWideningAndAdd(s21, v, y1);
+            s22 = AvxVnni.MultiplyWideningAndAdd(s22, v, y2); s23 = AvxVnni.MultiplyWideningAndAdd(s23, v, y3);
+            v = Vector256.LoadUnsafe(ref a3, k);
+            s30 = AvxVnni.MultiplyWideningAndAdd(s30, v, y0); s31 = AvxVnni.MultiplyWideningAndAdd(s31, v, y1);
+            s32 = AvxVnni.MultiplyWideningAndAdd(s32, v, y2); s33 = AvxVnni.MultiplyWideningAndAdd(s33, v, y3);
+        }
+        return (Sum4(s00, s01, s02, s03), Sum4(s10, s11, s12, s13), Sum4(s20, s21, s22, s23), Sum4(s30, s31, s32, s33));
+    }
+
+    /// <summary>The four lane sums [Σa, Σb, Σc, Σd] (int32 wrap-around, exact since the totals fit). Unpacks and
+    /// adds rather than vphaddd, which has no EVEX form and so could use only ymm0–15, all holding accumulators.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Sum4(Vector256<int> a, Vector256<int> b, Vector256<int> c, Vector256<int> d)
+    {
+        // [a0+a2, b0+b2, a1+a3, b1+b3 | same for 4..7], likewise for c, d; then [Σ₀₋₃a, Σ₀₋₃b, Σ₀₋₃c, Σ₀₋₃d | Σ₄₋₇…].
+        var ab = Avx2.UnpackLow(a, b) + Avx2.UnpackHigh(a, b);
+        var cd = Avx2.UnpackLow(c, d) + Avx2.UnpackHigh(c, d);
+        var abcd = Avx2.UnpackLow(ab.AsInt64(), cd.AsInt64()).AsInt32() + Avx2.UnpackHigh(ab.AsInt64(), cd.AsInt64()).AsInt32();
+        return abcd.GetLower() + abcd.GetUpper();
+    }
+}
