@@ -32,6 +32,9 @@ internal sealed record BenchSettings
     /// <summary>The Python that runs the PyTorch anchor (Debian's here; the CUDA image's own elsewhere).</summary>
     public string Python { get; init; } = "/usr/bin/python3";
 
+    /// <summary>The clustering benchmark's sizes (<c>--points 8000,20000</c>), or null for all of them.</summary>
+    public IReadOnlyList<int>? Points { get; init; }
+
     /// <summary>Reads <c>--name value</c> pairs; throws <see cref="ArgumentException"/> with a one-line message on anything else.</summary>
     public static BenchSettings Parse(IReadOnlyList<string> arguments)
     {
@@ -53,7 +56,8 @@ internal sealed record BenchSettings
                 "--upload-side" => settings with { UploadSide = Number(arguments[i], value, 256, 8192) },
                 "--prepared-batches" => settings with { PreparedBatches = Number(arguments[i], value, 1, 8) },
                 "--python" => settings with { Python = value },
-                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python)."),
+                "--points" => settings with { Points = value.Split(',').Select(v => Number(arguments[i], v, 2, 10_000_000)).ToArray() },
+                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points)."),
             };
         }
         return settings;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Motif.Core.Clustering;
@@ -10,23 +11,35 @@ namespace Motif.Bench;
 /// synthetic collection: pattern families of 2–10 near-copies around a random centre, plus 20% unrelated
 /// images. scikit-learn 1.2.1 (the anchor, same data, same run) against `motif cluster` run as its own process
 /// (graph and OPTICS stage times, peak memory of the whole process), with the adjusted Rand index between
-/// their labels; then Motif alone at collection scale.
+/// their labels; then Motif alone at collection scale. Then the neighbour graph alone, in this process, with each
+/// screen kernel this processor runs (same run, same data, identical graphs checked), beside exact brute force in numpy
+/// with OpenBLAS; on the families above and on non-negative (ReLU-like, as CNN features are) families whose unrelated
+/// rows are at cosine ≈ 2/π rather than near-orthogonal, which the prefix bound finds harder.
 /// </summary>
 internal static partial class ClusteringBench
 {
     private const int Dimension = 2048;
     private static readonly int[] Compared = [1000, 2000, 4000, 8000];
     private static readonly int[] Alone = [20000, 50000, 100000];
+    // The float32 screen is quadratic over all 2048 coordinates (minutes at 50k on 2 cores): timed up to this size.
+    private const int Float32Limit = 20000;
+    // numpy's brute force holds no graph, only counts; timed up to this size.
+    private const int NumpyLimit = 50000;
 
-    public static async Task RunAsync(string root)
+    /// <param name="root">The repository.</param>
+    /// <param name="points">The sizes to run (of 1k, 2k, 4k, 8k, 20k, 50k, 100k, or others), or null for all.</param>
+    public static async Task RunAsync(string root, IReadOnlyList<int>? points = null)
     {
         var folder = Path.Combine(root, ".cache", "bench", "optics");
         Directory.CreateDirectory(folder);
         var anchor = Path.Combine(root, "bench", "anchors", "optics_anchor.py");
+        var sizes = points ?? [.. Compared, .. Alone];
+        Console.WriteLine($"CPU: {Cpu()}");
+        Console.WriteLine();
         var rows = new List<string>();
-        foreach (var n in Compared.Concat(Alone))
+        foreach (var n in sizes)
         {
-            var npy = await SignaturesAsync(folder, n);
+            var npy = await SignaturesAsync(folder, n, relu: false);
             var motifLabels = Path.Combine(folder, $"{n}.motif.txt");
             var motif = MotifCluster(npy, motifLabels);
             if (!Compared.Contains(n))
@@ -48,14 +61,85 @@ internal static partial class ClusteringBench
         rows.ForEach(Console.WriteLine);
         Console.WriteLine("(ARI: adjusted Rand index between sklearn's and Motif's labels; peak MiB: the whole motif process, input included)");
         Console.WriteLine();
+        await KernelTableAsync(root, folder, sizes.Where(n => n >= Alone[0]).ToArray());
+    }
+
+    /// <summary>The graph build (radius 0.13, 2 threads) with each screen kernel, and numpy's exact brute force.</summary>
+    private static async Task KernelTableAsync(string root, string folder, int[] sizes)
+    {
+        if (sizes.Length == 0)
+        {
+            return;
+        }
+        var kernels = new[] { NeighbourGraphKernel.Scalar, NeighbourGraphKernel.Avx2, NeighbourGraphKernel.AvxVnni, NeighbourGraphKernel.Float32 }
+            .Where(NeighbourGraphOptions.IsSupported).ToArray();
+        var anchor = Path.Combine(root, "bench", "anchors", "bruteforce_anchor.py");
+        var rows = new List<string>();
+        foreach (var n in sizes)
+        {
+            foreach (var relu in new[] { false, true })
+            {
+                var npy = await SignaturesAsync(folder, n, relu);
+                var x = NpyFile.Read(npy).Values;
+                var cells = new List<string>();
+                long? entries = null;
+                foreach (var kernel in kernels)
+                {
+                    if (kernel == NeighbourGraphKernel.Float32 && n > Float32Limit)
+                    {
+                        cells.Add($"{"",8}");
+                        continue;
+                    }
+                    var watch = Stopwatch.StartNew();
+                    var graph = NeighbourGraph.Build(x, Dimension, 0.13, new NeighbourGraphOptions { Kernel = kernel }, degreeOfParallelism: 2);
+                    var seconds = watch.Elapsed.TotalSeconds;
+                    if (graph.ScreenKernel != kernel || (entries is { } e && e != graph.EntryCount))
+                    {
+                        throw new InvalidOperationException($"{kernel} at {n}: kernel {graph.ScreenKernel}, {graph.EntryCount} entries, not {entries}");
+                    }
+                    entries = graph.EntryCount;
+                    cells.Add($"{seconds,8:0.00}");
+                }
+                var numpy = "";
+                if (n <= NumpyLimit)
+                {
+                    var result = Repository.Python(new Dictionary<string, string> { ["OPENBLAS_NUM_THREADS"] = "2" }, anchor, npy, "0.13");
+                    if (result.GetProperty("pairs").GetInt64() * 2 != entries)
+                    {
+                        throw new InvalidOperationException($"numpy found {result.GetProperty("pairs").GetInt64()} pairs at {n}, Motif {entries / 2}");
+                    }
+                    numpy = $"{result.GetProperty("seconds").GetDouble():0.00}";
+                }
+                rows.Add($"| {n,7:N0} | {(relu ? "ReLU families" : "families"),13} | {string.Join(" | ", cells)} | {numpy,7} | {entries / 2,9:N0} |");
+            }
+        }
+        Console.WriteLine("Neighbour graph alone (radius 0.13, 2048-d, 2 threads, in process): each screen kernel this CPU runs, and numpy brute force");
+        Console.WriteLine($"(normalise, X·Xᵀ in 2048-row blocks, threshold; OpenBLAS, 2 threads; same run, same data, same pairs); float32 screen up to {Float32Limit:N0}, numpy up to {NumpyLimit:N0}");
+        Console.WriteLine();
+        Console.WriteLine($"|  points |          data | {string.Join(" | ", kernels.Select(k => $"{k,6} s"))} | numpy s |     pairs |");
+        Console.WriteLine($"|--------:|--------------:|{string.Concat(kernels.Select(_ => "---------:|"))}--------:|----------:|");
+        rows.ForEach(Console.WriteLine);
+        Console.WriteLine();
+    }
+
+    /// <summary>The processor's model and the SIMD flags that decide the kernels, from /proc/cpuinfo.</summary>
+    private static string Cpu()
+    {
+        var lines = File.Exists("/proc/cpuinfo") ? File.ReadAllLines("/proc/cpuinfo") : [];
+        var model = lines.FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown";
+        var flags = (lines.FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal))?.Split(':', 2)[1] ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        string[] relevant = ["avx2", "fma", "avx_vnni", "avx512f", "avx512bw", "avx512_vnni"];
+        return $"{model}, {Environment.ProcessorCount} cores; flags: {string.Join(' ', relevant.Where(flags.Contains))}; "
+            + $"kernel Auto → {NeighbourGraphOptions.Default.Resolve(Dimension)}";
     }
 
     /// <summary>Writes (once) n signatures as a float32 .npy matrix: families of 2–10 copies of a random unit
     /// vector with Gaussian noise (σ per family, so near-copies sit at cosine distances of about 0.02–0.08), and
-    /// 20% lone random unit vectors. Seeded: every run and both sides see the same data.</summary>
-    private static async Task<string> SignaturesAsync(string folder, int n)
+    /// 20% lone random unit vectors. Seeded: every run and both sides see the same data. With <paramref name="relu"/>
+    /// the centres are |Gaussian| (non-negative, as ReLU features are), so unrelated rows sit at cosine ≈ 2/π.</summary>
+    private static async Task<string> SignaturesAsync(string folder, int n, bool relu)
     {
-        var path = Path.Combine(folder, $"{n}.npy");
+        var path = Path.Combine(folder, relu ? $"{n}.relu.npy" : $"{n}.npy");
         if (File.Exists(path))
         {
             return path;
@@ -70,6 +154,13 @@ internal static partial class ClusteringBench
             var size = lone ? 1 : Math.Min(n - row, random.Next(2, 11));
             var sigma = lone ? 0 : 0.003 + 0.003 * random.NextDouble();
             Gaussian(random, centre, 1);
+            if (relu)
+            {
+                for (var k = 0; k < Dimension; k++)
+                {
+                    centre[k] = Math.Abs(centre[k]);
+                }
+            }
             for (var member = 0; member < size; member++, row++)
             {
                 var span = values.AsSpan(row * Dimension, Dimension);

@@ -1,7 +1,7 @@
 using Motif.Bench;
 
 // Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
-//   Motif.Bench [all|imaging|engine|clustering|storage|signing|dev] [--threads N --python PATH ... (BenchSettings)]
+//   Motif.Bench [all|imaging|engine|clustering|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
 var which = args.FirstOrDefault() ?? "all";
 var repository = Repository.Root();
 BenchSettings settings;
@@ -24,7 +24,7 @@ if (which is "engine" or "all")
 }
 if (which is "clustering" or "all")
 {
-    await ClusteringBench.RunAsync(repository);
+    await ClusteringBench.RunAsync(repository, settings.Points);
 }
 if (which is "storage" or "all")
 {

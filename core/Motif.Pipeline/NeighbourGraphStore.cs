@@ -19,7 +19,7 @@ public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Gr
 /// Keeps the neighbour graph of a collection's signatures (one per model and radius) in the blob store, so a
 /// recluster computes only the pairs that involve new or changed images: the stored graph is cut down to the rows
 /// still present (<see cref="NeighbourGraph.Select"/>), the new rows are appended
-/// (<see cref="NeighbourGraph.Append"/>: new × old and new × new pairs only), and the rows are put back in the
+/// (<see cref="NeighbourGraph.Append(ReadOnlyMemory{float}, int, CancellationToken)"/>: new × old and new × new pairs only), and the rows are put back in the
 /// signature set's order, so the graph, and OPTICS over it, are exactly what a build from scratch would give.
 /// </summary>
 /// <remarks>
