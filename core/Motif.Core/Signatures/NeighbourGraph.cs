@@ -639,6 +639,9 @@ public sealed partial class NeighbourGraph
         public byte[] CreateBlockBuffer() => new byte[(QuantizedBlockSize + 3) / 4 * 4 * _stride];
 
         /// <summary>Candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, that the int8 bound cannot exclude.</summary>
+        // Optimised from its first call: each call loops for long, so tiering would run it through on-stack replacement,
+        // whose code was measured a third slower.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Screen(int i0, int i1, byte[] rows, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
         {
             // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), in the
