@@ -196,7 +196,7 @@ public sealed partial class NeighbourGraph
         var screen = kernel is not null;
         var inverseNorms = squaredNorms.Select(s => 1 / Math.Sqrt(s)).ToArray();
 
-        // The int8 screen: a quarter of float32's memory traffic, 32 multiply-adds per 256-bit instruction (VNNI; 3 to 4
+        // The int8 screen: a quarter of float32's memory traffic, 32 multiply-adds per 256-bit instruction (VNNI; 4
         // instructions under AVX2) against 8 for a float32 FMA, and a prefix bound that drops most pairs early.
         var quantized = kernel is NeighbourGraphKernel.Scalar or NeighbourGraphKernel.Avx2 or NeighbourGraphKernel.AvxVnni
             ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, kernel.Value, checkpoints, degreeOfParallelism, cancellationToken)
