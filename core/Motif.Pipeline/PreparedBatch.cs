@@ -90,6 +90,23 @@ internal sealed class SigningRun(HeldMessages held)
 
     public HeldMessages Held { get; } = held;
 
+    // The contents of the batches prepared lately, newest last: only the producer (the receive loop) reads and writes it.
+    private readonly Queue<HashSet<string>> _prepared = new();
+
+    /// <summary>Remembers a prepared batch's contents, for <see cref="RecentlyPrepared"/> (the last <see cref="Remembered"/> batches).</summary>
+    public void Prepared(IReadOnlySet<string> contents)
+    {
+        _prepared.Enqueue(new HashSet<string>(contents, StringComparer.Ordinal));
+        if (_prepared.Count > Remembered)
+        {
+            _prepared.Dequeue();
+        }
+    }
+
+    /// <summary>Whether a batch prepared lately holds <paramref name="contentHash"/>: a job for it will be settled without
+    /// a forward pass, so it does not count towards filling a batch.</summary>
+    public bool RecentlyPrepared(string contentHash) => _prepared.Any(c => c.Contains(contentHash));
+
     /// <summary>How many batches this run has recorded in the catalog.</summary>
     public int Commits => Volatile.Read(ref _commits);
 

@@ -88,6 +88,30 @@ public sealed class SignatureLoopTests : IDisposable
         Assert.Equal(1, f.Embedder.Calls);
     }
 
+    [Fact]
+    public async Task Jobs_for_content_already_in_the_batch_do_not_leave_the_forward_pass_short()
+    {
+        // Two uploads of each of four files, queued side by side (a collection with duplicate files): eight jobs for four
+        // contents. Received four at a time, the first batch would hold two contents and cost a whole forward pass.
+        var ingest = new IngestService(f.Blobs, f.Catalog, f.Jobs, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        for (var i = 0; i < 4; i++)
+        {
+            var photo = ImageFixtures.Jpeg(90 + 7 * i, 64);
+            await ingest.IngestAsync($"a{i}.jpg", null, photo);
+            await ingest.IngestAsync($"b{i}.jpg", null, photo);
+        }
+        var service = new SignatureService(f.Blobs, f.Catalog, f.Jobs, f.Embedder, new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2 });
+        var batches = new List<SignatureBatchReport>();
+
+        var result = await service.RunAsync(idleReceiveWait: null, new Collect(batches));
+
+        Assert.Equal((8, 4, 4, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
+        // One forward pass of four contents, not two of two.
+        Assert.Equal(1, f.Embedder.Calls);
+        Assert.Equal(0, f.Jobs.Count());
+        Assert.Empty(await f.Jobs.PeekDeadLetteredAsync(10));
+    }
+
     private sealed class Collect(List<SignatureBatchReport> batches) : IProgress<SignatureBatchReport>
     {
         public void Report(SignatureBatchReport value)
