@@ -53,17 +53,9 @@ internal static class IntakeCommand
                 MaxBytes = parse.GetValue(maxBytes),
             };
             var clock = Stopwatch.StartNew();
-            IntakeReport report;
-            try
-            {
-                report = await FolderIntake.RunAsync(root, limits, Math.Max(1, parse.GetValue(parallel)), cancellationToken);
-            }
-            catch (IOException e)
-            {
-                // Only the folder itself can fail so: everything below it is reported file by file.
-                await parse.InvocationConfiguration.Error.WriteLineAsync(e.Message);
-                return 2;
-            }
+            // A folder that cannot be listed throws an IOException naming it (everything below it is reported file by
+            // file): OrdinaryFailure turns that into one line and exit 2, as for every command.
+            var report = await FolderIntake.RunAsync(root, limits, Math.Max(1, parse.GetValue(parallel)), cancellationToken);
             await output.WriteAsync(parse.GetValue(json) ? AsJson(report) : AsText(report, root, clock.Elapsed));
             return 0;
         });
