@@ -6,19 +6,25 @@ namespace Motif.Pipeline;
 
 /// <summary>
 /// The received messages of a signing loop that are not settled yet: while they wait for their batch's turn and
-/// during its forward pass, their locks are renewed every third of <see cref="WorkQueueOptions.LockDuration"/>, and
-/// every settlement goes through here with the message as last renewed.
+/// during its forward pass, their locks are renewed about every third of <see cref="WorkQueueOptions.LockDuration"/>,
+/// and every settlement goes through here with the message as last renewed.
 /// </summary>
 /// <remarks>
 /// Some services change a message's receipt on renewal (Queue Storage's pop receipt), so a renewal and a settlement
 /// of the same message must not overlap: each message has its own gate, taken by both. A third of the lock leaves
 /// two renewal attempts before the lock lapses, so one slow or failed renewal (a transient storage error) does not
-/// cost the delivery. Whatever is still held when the loop ends is abandoned by <see cref="AbandonAllAsync"/>, so
+/// cost the delivery. A pass renews only the locks at least half a period old (by this process's clock, from the
+/// receive or the last renewal): most jobs are settled a few seconds after they arrive, and renewing every held lock
+/// on every pass cost one request per job for nothing (304 renewals for 468 jobs under <c>motif dev</c>, with 30 s
+/// locks). A lock skipped at one pass is at most 1.5 periods old at the next, which still leaves two attempts before
+/// it lapses at 3. Whatever is still held when the loop ends is abandoned by <see cref="AbandonAllAsync"/>, so
 /// a message is never left to its lock's expiry by a loop that stopped on purpose.
 /// </remarks>
 internal sealed class HeldMessages : IAsyncDisposable
 {
     private readonly IWorkQueue _queue;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _renewAfter;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<long, Held> _held = new();
     private readonly CancellationTokenSource _stop = new();
@@ -30,16 +36,20 @@ internal sealed class HeldMessages : IAsyncDisposable
     /// <param name="logger">Where lost locks are reported.</param>
     public HeldMessages(IWorkQueue queue, TimeProvider time, bool renew, ILogger logger)
     {
-        (_queue, _logger) = (queue, logger);
+        (_queue, _time, _logger) = (queue, time, logger);
         var period = queue.Options.LockDuration / 3;
-        _renewals = renew ? Task.Run(() => RenewPeriodicallyAsync(period, time, _stop.Token)) : Task.CompletedTask;
+        _renewAfter = period / 2;
+        // The timer starts here, not in the task, so that the passes are a period apart from this moment whenever the
+        // task gets to run.
+        var timer = renew ? new PeriodicTimer(period, time) : null;
+        _renewals = timer is null ? Task.CompletedTask : Task.Run(() => RenewPeriodicallyAsync(timer, _stop.Token));
     }
 
     public void Add(IEnumerable<ReceivedMessage> messages)
     {
         foreach (var message in messages)
         {
-            _held[message.SequenceNumber] = new Held(message);
+            _held[message.SequenceNumber] = new Held(message, _time.GetTimestamp());
         }
     }
 
@@ -111,9 +121,9 @@ internal sealed class HeldMessages : IAsyncDisposable
         _stop.Dispose();
     }
 
-    private async Task RenewPeriodicallyAsync(TimeSpan period, TimeProvider time, CancellationToken cancellationToken)
+    private async Task RenewPeriodicallyAsync(PeriodicTimer timer, CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(period, time);
+        using var _ = timer;
         while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
         {
             await Task.WhenAll(_held.Values.ToArray().Select(h => RenewAsync(h, cancellationToken))).ConfigureAwait(false);
@@ -125,9 +135,10 @@ internal sealed class HeldMessages : IAsyncDisposable
         await held.Gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (!held.Settled)
+            if (!held.Settled && _time.GetElapsedTime(held.LockedAt) >= _renewAfter)
             {
                 held.Message = await _queue.RenewLockAsync(held.Message, cancellationToken).ConfigureAwait(false);
+                held.LockedAt = _time.GetTimestamp();
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -142,9 +153,12 @@ internal sealed class HeldMessages : IAsyncDisposable
         }
     }
 
-    private sealed class Held(ReceivedMessage message)
+    private sealed class Held(ReceivedMessage message, long lockedAt)
     {
         public ReceivedMessage Message { get; set; } = message;
+
+        /// <summary>When the lock was taken or last renewed (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+        public long LockedAt { get; set; } = lockedAt;
 
         public SemaphoreSlim Gate { get; } = new(1, 1);
 
