@@ -19,7 +19,7 @@ test: setup
 
 bench: setup
 	@bash infra/setup.sh bench
-	@GLIBC_TUNABLES=glibc.malloc.hugetlb=1 dotnet run --project bench/Motif.Bench -c Release -- all  # the environment ./motif gives the product
+	@GLIBC_TUNABLES=glibc.malloc.hugetlb=1 OMP_WAIT_POLICY=PASSIVE dotnet run --project bench/Motif.Bench -c Release -- all  # the environment ./motif gives the product
 
 package: setup
 	@bash infra/package.sh

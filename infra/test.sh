@@ -6,6 +6,9 @@ cd "$root"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# As ./motif runs the product: test assemblies run side by side on CI's two cores, and spinning OpenMP threads in one
+# libtorch process would take the cores the others need (libgomp reads this when it is loaded).
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 status=0
 # --blame-hang-timeout: a native hang dumps and fails the run instead of eating CI's 90 minutes.
 # Building the solution also builds the native engine and its GoogleTest suite (Motif.Engine.csproj).

@@ -166,6 +166,7 @@ public sealed class DevEndToEndTests : IDisposable
             RedirectStandardError = true,
         };
         start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1";
+        start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         var process = Process.Start(start)!;
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();

@@ -43,6 +43,7 @@ internal sealed class WorkerProcess : IAsyncDisposable
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(dll);
         start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1";
+        start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         start.Environment["MOTIF_HOME"] = TestData.RepositoryRoot;
         start.Environment["Motif__Threads"] = "2";
         start.Environment["Motif__BatchSize"] = "2";

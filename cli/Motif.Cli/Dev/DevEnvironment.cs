@@ -93,6 +93,8 @@ internal static class DevEnvironment
             ["ASPNETCORE_URLS"] = workerUri.ToString().TrimEnd('/'),
             ["MOTIF_HOME"] = ModelCatalog.Home,
             ["GLIBC_TUNABLES"] = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "glibc.malloc.hugetlb=1",
+            // The worker shares the machine's cores with this process and Azurite: its OpenMP threads must not spin (./motif).
+            ["OMP_WAIT_POLICY"] = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "PASSIVE",
         };
         if (!IsFree(settings.WorkerPort))
         {
