@@ -14,8 +14,8 @@ namespace Motif.Cli.Tests;
 /// <summary>
 /// The design card end to end, offline: <c>motif dev</c> as its own process (Azurite, the worker process, the function
 /// classes invoked locally), a museum's upload of 50 files of which some are broken, and the whole event-driven flow
-/// to a published manifest — including the worker killed with SIGKILL mid-run and restarted by <c>motif dev</c>.
-/// Everything is polled with deadlines; nothing sleeps a fixed time.
+/// to a published manifest — including the worker killed with SIGKILL mid-run, and Azurite stopped mid-run, each
+/// restarted by <c>motif dev</c>. Everything is polled with deadlines; nothing sleeps a fixed time.
 /// </summary>
 public sealed class DevEndToEndTests : IDisposable
 {
@@ -64,6 +64,15 @@ public sealed class DevEndToEndTests : IDisposable
         {
             await kill.WaitForExitAsync();
         }
+        // Then Azurite stops (SIGTERM, as a restart of the storage would) while the rest is signed: motif dev starts it
+        // again on the same ports and data, and every part carries on; its requests fail meanwhile and are retried.
+        await PollAsync(async () => (await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion)).Count >= valid / 2, dev, "half of the signatures");
+        var stopped = DevSession.Find(new DirectoryInfo(out_)).Session!.AzuriteProcessId;
+        using (var kill = Process.Start("kill", ["-TERM", stopped.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        await PollAsync(() => Task.FromResult(DevSession.Find(new DirectoryInfo(out_)).Session!.AzuriteProcessId is var now && now != stopped && now != 0), dev, "Azurite to be restarted");
         await PollAsync(async () =>
         {
             var images = await catalog.ListImagesAsync();
@@ -191,13 +200,26 @@ public sealed class DevEndToEndTests : IDisposable
         Assert.Equal(0, dev.ExitCode);
     }
 
+    /// <summary>Polls until <paramref name="condition"/> holds; a storage request that fails (Azurite restarting) counts as not yet.</summary>
     private static async Task PollAsync(Func<Task<bool>> condition, Process dev, string what)
     {
         var clock = Stopwatch.StartNew();
-        while (!await condition())
+        Exception? failed = null;
+        while (true)
         {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (Exception e) when (e is Azure.RequestFailedException or HttpRequestException or IOException)
+            {
+                failed = e;
+            }
             Assert.False(dev.HasExited, $"motif dev exited with {(dev.HasExited ? dev.ExitCode : 0)} while waiting for {what}");
-            Assert.True(clock.Elapsed < Deadline, $"no {what} within {Deadline.TotalMinutes} minutes");
+            Assert.True(clock.Elapsed < Deadline, $"no {what} within {Deadline.TotalMinutes} minutes{(failed is null ? "" : $" (last storage error: {failed.Message})")}");
             await Task.Delay(TimeSpan.FromMilliseconds(250));
         }
     }

@@ -14,8 +14,9 @@ internal sealed record DevSettings(DirectoryInfo Out, int Port, int WorkerPort, 
 /// <summary>
 /// <c>motif dev</c>: the design card's event-driven flow on one machine, offline. What stands in for what:
 /// <list type="bullet">
-/// <item>Azure Storage → Azurite (blob, queue, table), started here with its data in <c>&lt;out&gt;/azurite</c>; the signature
-/// jobs go through Queue Storage instead of Service Bus (same <c>IWorkQueue</c> contract);</item>
+/// <item>Azure Storage → Azurite (blob, queue, table), started here with its data in <c>&lt;out&gt;/azurite</c>, and started
+/// again on the same ports and data if it exits (an outage that ends); the signature jobs go through Queue Storage instead
+/// of Service Bus (same <c>IWorkQueue</c> contract);</item>
 /// <item>the GPU container → the worker as a separate process, configured by environment variables only, stopped with
 /// SIGTERM like a scale-in, and restarted if it dies, as Container Apps restarts a replica;</item>
 /// <item>the Functions host → <see cref="LocalFunctionsHost"/>: the same function classes through the same DI registration,
@@ -129,8 +130,19 @@ internal static class DevEnvironment
         var watching = watcher.RunAsync(stop.Token);
         var timing = functions.Recluster.RunAsync(stop.Token);
 
-        var session = new DevSession(Environment.ProcessId, azurite.BlobPort, azurite.QueuePort, azurite.TablePort, api, workerUri, worker.ProcessId);
+        var session = new DevSession(Environment.ProcessId, azurite.BlobPort, azurite.QueuePort, azurite.TablePort, api, workerUri, worker.ProcessId,
+            azurite.ProcessId ?? 0);
         session.WriteTo(root);
+        // Both supervisors rewrite the session when they restart what they watch.
+        var sessionGate = new Lock();
+        void Rewrite(Func<DevSession, DevSession> change)
+        {
+            lock (sessionGate)
+            {
+                (session = change(session)).WriteTo(root);
+            }
+        }
+        var storage = SuperviseAzuriteAsync(azurite, () => Rewrite(s => s with { AzuriteProcessId = azurite.ProcessId ?? 0 }), log, stop.Token);
         await output.WriteLineAsync($"""
             motif dev is running on {Display.Safe(root.FullName)}
               Azurite          blob 127.0.0.1:{azurite.BlobPort}, queue {azurite.QueuePort}, table {azurite.TablePort} (data in {Display.Safe(Path.Combine(root.FullName, "azurite"))})
@@ -145,7 +157,7 @@ internal static class DevEnvironment
             await SuperviseAsync(() => worker, w =>
             {
                 worker = w;
-                (session = session with { WorkerProcessId = w.ProcessId }).WriteTo(root);
+                Rewrite(s => s with { WorkerProcessId = w.ProcessId });
             }, workerEnvironment, workerLog, log, stop.Token);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -153,7 +165,7 @@ internal static class DevEnvironment
             // Ctrl-C or SIGTERM: stop in the reverse order of starting.
         }
         await stop.CancelAsync();
-        await Task.WhenAll(watching, timing).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await Task.WhenAll(watching, timing, storage).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var exit = await worker.StopAsync(WorkerProcess.GracePeriod);
         await worker.DisposeAsync();
         await functions.StopAsync(CancellationToken.None);
@@ -205,6 +217,39 @@ internal static class DevEnvironment
         catch (System.Net.Sockets.SocketException)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Restarts Azurite on its ports and data folder when it exits on its own (a crash, or a SIGTERM from elsewhere:
+    /// it saves what it acknowledged first), as storage comes back after an outage. Meanwhile every caller sees
+    /// refused connections and retries: the SDKs' retry policies, the upload watcher's next pass, the worker's next
+    /// receive (or its restart, if a commit failed).
+    /// </summary>
+    private static async Task SuperviseAzuriteAsync(AzuriteServer azurite, Action restarted, ILogger log, CancellationToken cancellationToken)
+    {
+        var backOff = TimeSpan.FromSeconds(1);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            if (!azurite.HasExited)
+            {
+                backOff = TimeSpan.FromSeconds(1);
+                continue;
+            }
+            log.LogWarning("Azurite exited; restarting it on the same ports and data folder.");
+            try
+            {
+                await azurite.RestartAsync(cancellationToken);
+                restarted();
+                log.LogInformation("Azurite is back (process {ProcessId}).", azurite.ProcessId);
+            }
+            catch (AzuriteException e)
+            {
+                log.LogError("Azurite did not restart: {Message}; trying again in {Delay} s.", e.Message.Split('\n')[0], backOff.TotalSeconds);
+                await Task.Delay(backOff, cancellationToken);
+                backOff = TimeSpan.FromSeconds(Math.Min(backOff.TotalSeconds * 2, 30));
+            }
         }
     }
 

@@ -4,10 +4,11 @@ namespace Motif.Cli.Dev;
 
 /// <summary>
 /// What a running <c>motif dev</c> tells the other <c>motif dev</c> commands (<c>upload</c>, <c>recluster</c>): the
-/// loopback ports of its Azurite, the URLs of its HTTP functions and worker, and the worker's process (rewritten when it is restarted), in <c>&lt;out&gt;/dev.json</c>. Written
+/// loopback ports of its Azurite, the URLs of its HTTP functions and worker, and the processes of the worker and of
+/// Azurite (rewritten when either is restarted), in <c>&lt;out&gt;/dev.json</c>. Written
 /// when everything is up, deleted on a clean stop; a file left by a killed session is recognised by its dead process.
 /// </summary>
-internal sealed record DevSession(int ProcessId, int BlobPort, int QueuePort, int TablePort, Uri Api, Uri Worker, int WorkerProcessId)
+internal sealed record DevSession(int ProcessId, int BlobPort, int QueuePort, int TablePort, Uri Api, Uri Worker, int WorkerProcessId, int AzuriteProcessId)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 

@@ -62,6 +62,12 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     public int TablePort { get; }
 
+    /// <summary>The emulator's process id while it runs (null once stopped or killed here).</summary>
+    public int? ProcessId => _process?.Id;
+
+    /// <summary>Whether the emulator is not running: stopped or killed here, or exited by itself (a crash, a signal from elsewhere).</summary>
+    public bool HasExited => _process is not { HasExited: false };
+
     public Uri BlobEndpoint => Endpoint(BlobPort);
 
     public Uri QueueEndpoint => Endpoint(QueuePort);
