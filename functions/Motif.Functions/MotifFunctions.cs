@@ -24,8 +24,22 @@ public static class MotifFunctions
         ArgumentNullException.ThrowIfNull(configuration);
         var options = MotifFunctionsOptions.Read(configuration);
         services.AddMotifPipeline(configuration);
+        return services.AddMotifFunctionClasses(options);
+    }
+
+    /// <summary>
+    /// The function classes and what only they need (their options, logging, search through the worker), over a
+    /// pipeline already registered: by <see cref="AddMotifFunctions"/> here, by the workspace's composition under
+    /// <c>motif serve</c>, which then registers its own <see cref="IQueryImageSearch"/> after this (the last one wins).
+    /// </summary>
+    public static IServiceCollection AddMotifFunctionClasses(this IServiceCollection services, MotifFunctionsOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
         services.AddSingleton(options);
+        services.AddLogging();
         services.AddHttpClient(WorkerClient, client => client.Timeout = TimeSpan.FromSeconds(30));
+        services.AddSingleton<IQueryImageSearch, WorkerSearch>();
         // The host activates function classes itself; registering them lets a runner resolve them the same way.
         services.AddTransient<IngestImage>();
         services.AddTransient<Recluster>();

@@ -27,7 +27,7 @@ public sealed class FunctionsMetadataTests
         var functions = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("bindings").EnumerateArray().ToArray());
 
         Assert.Equal(
-            ["GetCluster", "GetClusters", "GetDerivative", "GetImage", "GetImageNeighbours", "GetThumbnail", "Health", "IngestImage", "Recluster", "Search"],
+            ["GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetThumbnail", "Health", "IngestImage", "Recluster", "Search"],
             functions.Keys.Order(StringComparer.Ordinal));
 
         var ingest = Assert.Single(functions["IngestImage"]);
@@ -41,6 +41,7 @@ public sealed class FunctionsMetadataTests
         {
             ["GetClusters"] = ("clusters", "get"),
             ["GetCluster"] = ("clusters/{id}", "get"),
+            ["GetGallery"] = ("gallery", "get"),
             ["GetImage"] = ("images/{key}", "get"),
             ["GetImageNeighbours"] = ("images/{key}/neighbours", "get"),
             ["GetDerivative"] = ("derivatives/{contentHash}", "get"),

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Motif.Core.Manifests;
@@ -54,7 +56,39 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal(id, cluster.GetProperty("id").GetString());
         Assert.Equal(2, cluster.GetProperty("size").GetInt32());
         Assert.Equal(JsonValueKind.String, cluster.GetProperty("medoid").ValueKind);
+        Assert.Equal(manifest.GetProperty("runId").GetString(), cluster.GetProperty("runId").GetString());
+        Assert.Equal(manifest.GetProperty("parameters").GetProperty("maxEps").GetDouble(), cluster.GetProperty("radius").GetDouble());
+        // Members in OPTICS order, each with the manifest's reachability and what a page shows.
+        var manifestMembers = manifest.GetProperty("clusters")[0].GetProperty("members").EnumerateArray().OrderBy(m => m.GetProperty("order").GetInt32()).ToArray();
+        var members = cluster.GetProperty("members").EnumerateArray().ToArray();
+        Assert.Equal(manifestMembers.Select(m => m.GetProperty("imageId").GetString()), members.Select(m => m.GetProperty("imageId").GetString()));
+        Assert.Equal(manifestMembers.Select(m => m.GetProperty("reachability").ToString()), members.Select(m => m.GetProperty("reachability").ToString()));
+        foreach (var member in members)
+        {
+            var memberId = member.GetProperty("imageId").GetString()!;
+            Assert.Equal(ApiIds.Encode(memberId), member.GetProperty("key").GetString());
+            Assert.Matches("^/api/thumbnails/[0-9a-f]{64}$", member.GetProperty("thumbnail").GetString());
+            Assert.Matches("^/api/derivatives/[0-9a-f]{64}$", member.GetProperty("derivative").GetString());
+            Assert.True(member.GetProperty("width").GetInt32() > 0);
+            Assert.False(string.IsNullOrEmpty(member.GetProperty("format").GetString()));
+        }
         Assert.Equal(404, Body(await clusters.GetClusterAsync(FunctionsFixture.Request(), "C999", None)).Status);
+
+        // The gallery: every cluster, largest first, a card each with previews (the medoid first) and all member ids.
+        (status, var gallery) = Body(await clusters.GetGalleryAsync(FunctionsFixture.Request(), None));
+        Assert.Equal(200, status);
+        Assert.Equal(manifest.GetProperty("runId").GetString(), gallery.GetProperty("runId").GetString());
+        var cards = gallery.GetProperty("clusters").EnumerateArray().ToArray();
+        Assert.Equal(manifest.GetProperty("clusters").GetArrayLength(), cards.Length);
+        Assert.True(cards.Select(c => c.GetProperty("size").GetInt32()).SequenceEqual(cards.Select(c => c.GetProperty("size").GetInt32()).OrderDescending()));
+        foreach (var card in cards)
+        {
+            var previews = card.GetProperty("previews").EnumerateArray().ToArray();
+            Assert.Equal(card.GetProperty("medoid").GetString(), previews[0].GetProperty("id").GetString());
+            Assert.Equal(Math.Min(card.GetProperty("size").GetInt32(), ClustersApi.PreviewsPerCluster), previews.Length);
+            Assert.All(previews, p => Assert.Matches("^/api/thumbnails/[0-9a-f]{64}$", p.GetProperty("thumbnail").GetString()));
+            Assert.Equal(card.GetProperty("size").GetInt32(), card.GetProperty("memberIds").GetArrayLength());
+        }
     }
 
     [Fact]
@@ -126,6 +160,45 @@ public sealed class HttpApiTests : IAsyncLifetime
         (status, problem) = Body(await unconfigured.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg), None));
         Assert.Equal(503, status);
         Assert.Contains("Motif__WorkerSearchUri", problem.GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Search_forwards_to_the_worker_adds_keys_and_thumbnails_and_refuses_an_answer_that_is_not_a_search_response()
+    {
+        var answer = "{\"model\":\"m\",\"signatures\":4,\"results\":[{\"imageId\":\"museum/chelsea.png/copy.jpg\",\"distance\":0.01},{\"imageId\":\"gone.jpg\",\"distance\":0.5}]}";
+        var received = 0L;
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        await using var worker = builder.Build();
+        worker.MapPost("/search", async (HttpRequest request) =>
+        {
+            using var body = new MemoryStream();
+            await request.Body.CopyToAsync(body);
+            received = body.Length;
+            return Results.Text(answer, "application/json");
+        });
+        await worker.StartAsync();
+        await using var forwarding = await FunctionsFixture.StartAsync(new Dictionary<string, string?> { ["Motif:WorkerSearchUri"] = $"{worker.Urls.Single()}/search" });
+        await ReclusterTests.UploadFamiliesAsync(forwarding);
+        var jpeg = ImageFixtures.Jpeg(120, 90);
+
+        var (status, found) = Body(await forwarding.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", query: "?k=2", body: jpeg, contentType: "image/jpeg"), None));
+        Assert.Equal(200, status);
+        Assert.Equal(jpeg.Length, received);
+        Assert.Equal(("m", 4), (found.GetProperty("model").GetString(), found.GetProperty("signatures").GetInt32()));
+        var results = found.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(["museum/chelsea.png/copy.jpg", "gone.jpg"], results.Select(r => r.GetProperty("imageId").GetString()));
+        Assert.Equal(ApiIds.Encode("museum/chelsea.png/copy.jpg"), results[0].GetProperty("key").GetString());
+        Assert.Matches("^/api/thumbnails/[0-9a-f]{64}$", results[0].GetProperty("thumbnail").GetString());
+        Assert.Equal(JsonValueKind.Null, results[1].GetProperty("thumbnail").ValueKind);   // not in the catalog
+
+        answer = "{\"model\":\"m\",\"results\":[{\"distance\":0.1}]}";
+        (status, var problem) = Body(await forwarding.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None));
+        Assert.Equal(502, status);
+        Assert.Equal("Search failed", problem.GetProperty("title").GetString());
+        answer = "<html>";
+        Assert.Equal(502, Body(await forwarding.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None)).Status);
+        await worker.StopAsync();
     }
 
     [Fact]

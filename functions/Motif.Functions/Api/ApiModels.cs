@@ -35,3 +35,45 @@ public sealed record NeighbourResponse(string Id, string Key, double Distance, s
 /// <param name="Status"><c>ok</c>, or <c>unavailable</c> (503) when storage cannot be read.</param>
 /// <param name="Storage"><c>azure</c> or <c>embedded</c>; never an account name or a connection.</param>
 public sealed record HealthResponse(string Status, string Storage, string ModelVersion, string? LatestRun, bool SearchConfigured, DateTimeOffset CheckedAt);
+
+/// <summary>
+/// What <c>GET /api/clusters/{id}</c> returns: the manifest's cluster (its id, size, medoid and members in OPTICS order,
+/// each with its reachability), plus what a page needs to show it — each member's key, catalog metadata and image links,
+/// and the radius its reachability plot is drawn against.
+/// </summary>
+/// <param name="RunId">The run of the latest manifest the cluster is from.</param>
+/// <param name="Radius">
+/// The cosine distance the plot draws as a line: the DBSCAN extraction's eps, else the graph's max_eps; null when
+/// neither bounds it (ξ extraction over every pair).
+/// </param>
+public sealed record ClusterResponse(string Id, int Size, string Medoid, string RunId, double? Radius, IReadOnlyList<ClusterMemberResponse> Members);
+
+/// <summary>One member of a cluster in OPTICS order: the manifest's fields, then its catalog record's (null when the catalog no longer has it).</summary>
+/// <param name="Reachability">Its OPTICS reachability distance; null when undefined (infinite).</param>
+public sealed record ClusterMemberResponse(
+    string ImageId,
+    string Key,
+    int Order,
+    double? Reachability,
+    double? CoreDistance,
+    string? Format,
+    int? Width,
+    int? Height,
+    long? ByteLength,
+    string? Thumbnail,
+    string? Derivative);
+
+/// <summary>What <c>GET /api/gallery</c> returns: the latest run's clusters, largest first, each ready to show as a card.</summary>
+public sealed record GalleryResponse(string RunId, DateTimeOffset CreatedAt, string ModelVersion, int Images, int Noise, IReadOnlyList<GalleryCluster> Clusters);
+
+/// <summary>A cluster's card: its size, medoid, a few members to show (the medoid first) and every member's id, for text filters.</summary>
+public sealed record GalleryCluster(string Id, int Size, string Medoid, IReadOnlyList<GalleryImage> Previews, IReadOnlyList<string> MemberIds);
+
+/// <summary>An image on a card: id, key and thumbnail link (null when the catalog has no accepted image for it).</summary>
+public sealed record GalleryImage(string Id, string Key, string? Thumbnail);
+
+/// <summary>What <c>POST /api/search</c> returns: the model and the number of signatures searched, and the hits nearest first.</summary>
+public sealed record SearchResponse(string Model, int Signatures, IReadOnlyList<SearchResultResponse> Results);
+
+/// <summary>One hit: the image, its key, cosine distance (1 − cos) to the query, and its links.</summary>
+public sealed record SearchResultResponse(string ImageId, string Key, double Distance, string Link, string? Thumbnail);

@@ -1,17 +1,23 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Motif.Core.Manifests;
 using Motif.Pipeline;
+using Motif.Storage;
 
 namespace Motif.Functions.Api;
 
 /// <summary>
-/// <c>GET /api/clusters</c>: the latest published manifest, byte for byte the document in manifests/latest.json (its
-/// schema is core/Motif.Core/Manifests/cluster-manifest.schema.json), with its ETag; <c>GET /api/clusters/{id}</c>:
-/// one cluster of it. 404 before the first publication.
+/// The latest published manifest: <c>GET /api/clusters</c>, byte for byte the document in manifests/latest.json (its
+/// schema is core/Motif.Core/Manifests/cluster-manifest.schema.json), with its ETag; <c>GET /api/clusters/{id}</c>, one
+/// cluster of it with what a page shows (<see cref="ClusterResponse"/>); <c>GET /api/gallery</c>, every cluster as a
+/// card (<see cref="GalleryResponse"/>). 404 before the first publication.
 /// </summary>
-public sealed class ClustersApi(ReclusterService recluster)
+public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalog)
 {
+    /// <summary>How many members a gallery card shows.</summary>
+    public const int PreviewsPerCluster = 4;
+
     [Function("GetClusters")]
     public async Task<IActionResult> GetClustersAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "clusters")] HttpRequest request,
@@ -21,7 +27,7 @@ public sealed class ClustersApi(ReclusterService recluster)
         var latest = await recluster.ReadLatestAsync(cancellationToken).ConfigureAwait(false);
         if (latest is null)
         {
-            return Problems.NotFound("No manifest has been published yet.");
+            return NotPublished();
         }
         request.HttpContext.Response.Headers.ETag = latest.ETag;
         return new ContentResult { Content = latest.Manifest.ToJson(), ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK };
@@ -36,8 +42,62 @@ public sealed class ClustersApi(ReclusterService recluster)
         ArgumentNullException.ThrowIfNull(request);
         var latest = await recluster.ReadLatestAsync(cancellationToken).ConfigureAwait(false);
         var cluster = latest?.Manifest.Clusters.FirstOrDefault(c => string.Equals(c.Id, id, StringComparison.Ordinal));
-        return cluster is null
-            ? Problems.NotFound("No such cluster in the latest manifest.")
-            : new OkObjectResult(cluster);
+        if (cluster is null)
+        {
+            return Problems.NotFound("No such cluster in the latest manifest.");
+        }
+        var members = new List<ClusterMemberResponse>(cluster.Members.Count);
+        // In OPTICS order, as the manifest promises and the reachability plot needs; sorted anyway, so that the plot
+        // never depends on how a writer happened to list them.
+        foreach (var member in cluster.Members.OrderBy(m => m.Order))
+        {
+            // One point read per member: a cluster is small next to the catalog, which a listing would read whole.
+            var record = await catalog.GetImageAsync(member.ImageId, cancellationToken).ConfigureAwait(false);
+            var hash = Accepted(record);
+            members.Add(new ClusterMemberResponse(member.ImageId, ApiIds.Encode(member.ImageId), member.Order, member.Reachability, member.CoreDistance,
+                record?.Format, record?.Width, record?.Height, record?.ByteLength,
+                hash is null ? null : $"/api/thumbnails/{hash}", hash is null ? null : $"/api/derivatives/{hash}"));
+        }
+        return new OkObjectResult(new ClusterResponse(cluster.Id, cluster.Size, cluster.Medoid, latest!.Manifest.RunId, RadiusOf(latest.Manifest.Parameters), members));
     }
+
+    [Function("GetGallery")]
+    public async Task<IActionResult> GetGalleryAsync(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "gallery")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var latest = await recluster.ReadLatestAsync(cancellationToken).ConfigureAwait(false);
+        if (latest is null)
+        {
+            return NotPublished();
+        }
+        var manifest = latest.Manifest;
+        // One listing for every card, rather than a point read per preview.
+        var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var record in await catalog.ListImagesAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (Accepted(record) is { } hash)
+            {
+                hashes[record.ImageId] = hash;
+            }
+        }
+        GalleryImage Image(string id) => new(id, ApiIds.Encode(id), hashes.TryGetValue(id, out var hash) ? $"/api/thumbnails/{hash}" : null);
+        var clusters = manifest.Clusters
+            .OrderByDescending(c => c.Size).ThenBy(c => c.Id.Length).ThenBy(c => c.Id, StringComparer.Ordinal)
+            .Select(c => new GalleryCluster(c.Id, c.Size, c.Medoid,
+                [.. new[] { c.Medoid }.Concat(c.Members.OrderBy(m => m.Order).Select(m => m.ImageId).Where(m => m != c.Medoid)).Take(PreviewsPerCluster).Select(Image)],
+                [.. c.Members.Select(m => m.ImageId)]))
+            .ToArray();
+        return new OkObjectResult(new GalleryResponse(manifest.RunId, manifest.CreatedAt, manifest.ModelVersion, manifest.Counts.Images, manifest.Counts.Noise, clusters));
+    }
+
+    /// <summary>The radius a reachability plot draws: the DBSCAN cut when there is one, else the graph's max_eps.</summary>
+    internal static double? RadiusOf(ClusteringParameters parameters) =>
+        parameters.Extraction == Extraction.Dbscan && parameters.Eps is { } eps ? eps : parameters.MaxEps;
+
+    private static string? Accepted(ImageRecord? record) =>
+        record is { Status: ImageStatus.Accepted, ContentHash: { } hash } ? hash : null;
+
+    private static ObjectResult NotPublished() => Problems.NotFound("No manifest has been published yet.");
 }

@@ -1,11 +1,9 @@
-using System.Globalization;
-using System.Net.Http.Headers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
-using Microsoft.Extensions.Logging;
 using Motif.Imaging;
 using Motif.Pipeline;
+using Motif.Storage;
 
 namespace Motif.Functions.Api;
 
@@ -13,11 +11,11 @@ namespace Motif.Functions.Api;
 /// <c>POST /api/search?k=10</c>: the images nearest to an uploaded query image. The body is the image itself (any
 /// content type but a form) or a <c>multipart/form-data</c> form whose first file is the image. It is size-limited
 /// (<see cref="MotifFunctionsOptions.SearchMaxBytes"/>: 413 past it, read no further) and validated like an upload
-/// (422 with the rejection code when refused), then forwarded to the worker, which holds the model:
-/// <c>POST {Motif__WorkerSearchUri}?k=…</c> with the bytes as <c>application/octet-stream</c>; the worker's JSON
-/// answer is returned as it is. 503 when no worker is configured or it cannot be reached, 502 when it fails.
+/// (422 with the rejection code when refused), then searched through the host's <see cref="IQueryImageSearch"/>: the
+/// worker in Azure (<see cref="WorkerSearch"/>), the process itself under <c>motif serve</c>. The answer is a
+/// <see cref="SearchResponse"/>; 503 when search is unavailable, 502 when it failed.
 /// </summary>
-public sealed class SearchApi(IngestService ingest, MotifFunctionsOptions options, IHttpClientFactory clients, ILogger<SearchApi> logger)
+public sealed class SearchApi(IngestService ingest, IQueryImageSearch search, IImageCatalog catalog, MotifFunctionsOptions options)
 {
     public const int MaxResults = 100;
 
@@ -72,42 +70,29 @@ public sealed class SearchApi(IngestService ingest, MotifFunctionsOptions option
         {
             return Problems.Create(StatusCodes.Status422UnprocessableEntity, "Not an acceptable image", $"{Core.RejectionReasons.Code(rejected.Reason)}: {rejected.Message}");
         }
-        if (options.WorkerSearchUri is not { } worker)
-        {
-            return Unavailable("Search by image is not configured (Motif__WorkerSearchUri): the model runs in the worker.");
-        }
-        return await ForwardAsync(worker, image, k, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<IActionResult> ForwardAsync(Uri worker, byte[] image, int k, CancellationToken cancellationToken)
-    {
-        var target = new UriBuilder(worker) { Query = "k=" + k.ToString(CultureInfo.InvariantCulture) }.Uri;
-        using var content = new ByteArrayContent(image);
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        QuerySearchResult found;
         try
         {
-            using var response = await clients.CreateClient(MotifFunctions.WorkerClient).PostAsync(target, content, cancellationToken).ConfigureAwait(false);
-            var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
-            {
-                logger.LogWarning("The worker's search answered {Status}", (int)response.StatusCode);
-                return (int)response.StatusCode == StatusCodes.Status503ServiceUnavailable
-                    ? Unavailable("The worker is not ready to search (it may be starting or scaled to zero); try again shortly.")
-                    : Problems.Create(StatusCodes.Status502BadGateway, "Search failed", $"The worker answered {(int)response.StatusCode}.");
-            }
-            return new ContentResult { Content = body, ContentType = "application/json; charset=utf-8", StatusCode = StatusCodes.Status200OK };
+            found = await search.SearchAsync(image, k, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpRequestException || e is TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (QuerySearchException e)
         {
-            logger.LogWarning("The worker's search is unreachable: {Error}", e.GetType().Name);
-            return Unavailable("The worker's search endpoint cannot be reached; try again shortly.");
+            return Problems.Create(e.Status, e.Status == StatusCodes.Status503ServiceUnavailable ? "Search unavailable" : "Search failed", e.Message);
         }
+        // Keys and thumbnails, so that a client shows the hits without encoding an id or asking for each record.
+        var results = new List<SearchResultResponse>(found.Hits.Count);
+        foreach (var hit in found.Hits)
+        {
+            var key = ApiIds.Encode(hit.ImageId);
+            var record = await catalog.GetImageAsync(hit.ImageId, cancellationToken).ConfigureAwait(false);
+            var thumbnail = record is { Status: ImageStatus.Accepted, ContentHash: { } hash } ? $"/api/thumbnails/{hash}" : null;
+            results.Add(new SearchResultResponse(hit.ImageId, key, hit.Distance, $"/api/images/{key}", thumbnail));
+        }
+        return new OkObjectResult(new SearchResponse(found.Model, found.Signatures, results));
     }
 
     private static ObjectResult TooLarge(long max) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "Query image too large", $"A query image may have at most {max:N0} bytes.");
-
-    private static ObjectResult Unavailable(string detail) => Problems.Create(StatusCodes.Status503ServiceUnavailable, "Search unavailable", detail);
 
     /// <summary>The stream's bytes, or null as soon as it proves longer than <paramref name="max"/>.</summary>
     private static async Task<byte[]?> ReadAtMostAsync(Stream stream, long max, CancellationToken cancellationToken)
