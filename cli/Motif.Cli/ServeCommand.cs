@@ -2,16 +2,22 @@ using System.CommandLine;
 
 namespace Motif.Cli;
 
-/// <summary><c>motif serve</c>: browse a workspace's clusters in a browser (see <see cref="Viewer"/>).</summary>
+/// <summary><c>motif serve</c>: the curators' app over a workspace, in a browser (see <see cref="Viewer"/>).</summary>
 internal static class ServeCommand
 {
     public static Command Create()
     {
         var workspaceArguments = new WorkspaceArguments();
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: any free port).", DefaultValueFactory = _ => 8080 };
-        var command = new Command("serve", "Serve the latest clusters (page with thumbnails, nearest-image search, manifest, CSV, IIIF) on 127.0.0.1.")
+        var model = new Option<string>("--model")
         {
-            port,
+            Description = $"The model the workspace was run with, for search by image: {ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
+            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
+        };
+        var precision = ModelCatalog.PrecisionOption();
+        var command = new Command("serve", "Serve the curators' app (clusters, reachability, search by image) with its HTTP API, the manifest, CSV and IIIF on 127.0.0.1.")
+        {
+            port, model, precision,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -22,7 +28,8 @@ internal static class ServeCommand
                 await error.WriteLineAsync("--port must be from 0 to 65535 (0: any free port).");
                 return 2;
             }
-            await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken);
+            var functions = Viewer.Functions(parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!), error);
+            await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken, functions);
             if (workspace is null)
             {
                 return 2;

@@ -27,15 +27,19 @@ internal sealed class WorkspaceArguments
         command.Options.Add(Storage);
     }
 
-    /// <summary>The existing workspace the options name, or why there is none (one line, for the command's error output).</summary>
-    public async Task<(Workspace? Workspace, string? Problem)> OpenExistingAsync(ParseResult parse, CancellationToken cancellationToken)
+    /// <summary>
+    /// The existing workspace the options name, or why there is none (one line, for the command's error output);
+    /// <c>configure</c> adds what the command brings to the workspace's composition (see <see cref="Workspace.OpenAsync"/>).
+    /// </summary>
+    public async Task<(Workspace? Workspace, string? Problem)> OpenExistingAsync(ParseResult parse, CancellationToken cancellationToken,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
     {
         var root = parse.GetRequiredValue(Out);
         var storage = parse.GetValue(Storage);
         Workspace? workspace = null;
         try
         {
-            workspace = await Workspace.OpenAsync(root, storage, create: false, cancellationToken);
+            workspace = await Workspace.OpenAsync(root, storage, create: false, cancellationToken, configure: configure);
             if (workspace is null)
             {
                 return (null, $"No workspace in {Display.Safe(root.FullName)}: run `motif run <folder> --out <dir>` first.");
@@ -57,9 +61,10 @@ internal sealed class WorkspaceArguments
 
     /// <summary>The existing workspace the options name, or null after writing why there is none as one line to the
     /// command's error output (the caller then exits with 2).</summary>
-    public async Task<Workspace?> OpenExistingOrSayWhyAsync(ParseResult parse, CancellationToken cancellationToken)
+    public async Task<Workspace?> OpenExistingOrSayWhyAsync(ParseResult parse, CancellationToken cancellationToken,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)
     {
-        var (workspace, problem) = await OpenExistingAsync(parse, cancellationToken);
+        var (workspace, problem) = await OpenExistingAsync(parse, cancellationToken, configure);
         if (workspace is null)
         {
             await parse.InvocationConfiguration.Error.WriteLineAsync(problem);

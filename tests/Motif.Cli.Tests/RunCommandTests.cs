@@ -183,39 +183,73 @@ public sealed class RunCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task The_viewer_lists_clusters_with_thumbnails_and_escapes_hostile_names()
+    public async Task The_viewer_serves_the_functions_api_over_the_workspace_with_hostile_names_as_data_and_search_in_process()
     {
         var folder = In("collection");
         Directory.CreateDirectory(folder);
         var photo = TestData.Photo("chelsea.png");
-        File.WriteAllBytes(Path.Combine(folder, "<script>alert(1)<script>.png"), photo);
-        File.WriteAllBytes(Path.Combine(folder, "cat-copy.jpg"), ImageFixtures.Variant(photo, 0.95, (1.02, 1, 1)));
+        const string hostile = "<script>alert(1)<script>.png";
+        File.WriteAllBytes(Path.Combine(folder, hostile), photo);
+        var copy = ImageFixtures.Variant(photo, 0.95, (1.02, 1, 1));
+        File.WriteAllBytes(Path.Combine(folder, "cat-copy.jpg"), copy);
         File.WriteAllBytes(Path.Combine(folder, "rocket.jpg"), TestData.Photo("rocket.jpg"));
         var workspace = In("workspace");
         var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
         Assert.True(exit == 0, error);
 
-        await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None))!;
+        await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None,
+            configure: Viewer.Functions(ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
         await using var app = Viewer.Build(opened, port: 0);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 
+        // The static app: a module script, no inline script anywhere.
         var page = await http.GetStringAsync("/");
-        Assert.Contains("&lt;script&gt;alert(1)&lt;script&gt;.png", page);
-        Assert.DoesNotContain("<script>", page);
-        Assert.Contains("<h2>C1 <small>2 images", page);
-        var thumbnail = System.Text.RegularExpressions.Regex.Match(page, "/thumbnails/[0-9a-f]{64}\\.jpg").Value;
+        Assert.Contains("<script type=\"module\" src=\"app.js\"></script>", page);
+        Assert.Equal(1, System.Text.RegularExpressions.Regex.Count(page, "<script"));
+        Assert.Equal("text/javascript", (await http.GetAsync("/app.js")).Content.Headers.ContentType?.MediaType);
+
+        // The gallery and the cluster: names are JSON strings (the app puts them in text nodes).
+        using var gallery = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/gallery"));
+        var c1 = gallery.RootElement.GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("id").GetString() == "C1");
+        Assert.Equal(2, c1.GetProperty("size").GetInt32());
+        Assert.Contains(hostile, c1.GetProperty("memberIds").EnumerateArray().Select(m => m.GetString()));
+        using var cluster = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/clusters/C1"));
+        var members = cluster.RootElement.GetProperty("members").EnumerateArray().ToArray();
+        Assert.Equal(2, members.Length);
+        Assert.True(members.Select(m => m.GetProperty("order").GetInt32()).SequenceEqual(members.Select(m => m.GetProperty("order").GetInt32()).Order()));
+        var thumbnail = members.Select(m => m.GetProperty("thumbnail").GetString()!).First();
+        Assert.Matches("^/api/thumbnails/[0-9a-f]{64}$", thumbnail);
         var response = await http.GetAsync(thumbnail);
         Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
 
-        var search = await http.GetStringAsync("/search?image=cat-copy.jpg");
-        Assert.Contains("&lt;script&gt;alert(1)&lt;script&gt;.png <b>0.", search);
+        // Search by image, embedded in this process: the copy finds the original first.
+        using var query = new ByteArrayContent(copy);
+        query.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("image/jpeg");
+        var searched = await http.PostAsync("/api/search?k=2", query);
+        Assert.Equal(System.Net.HttpStatusCode.OK, searched.StatusCode);
+        using var hits = System.Text.Json.JsonDocument.Parse(await searched.Content.ReadAsStringAsync());
+        Assert.Equal(3, hits.RootElement.GetProperty("signatures").GetInt32());
+        var results = hits.RootElement.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(2, results.Length);
+        Assert.Equal("cat-copy.jpg", results[0].GetProperty("imageId").GetString());
+        Assert.Equal(hostile, results[1].GetProperty("imageId").GetString());
+        Assert.True(results[0].GetProperty("distance").GetDouble() < 0.01);
+        Assert.Matches("^/api/thumbnails/[0-9a-f]{64}$", results[1].GetProperty("thumbnail").GetString());
+        using var junk = new ByteArrayContent("not an image"u8.ToArray());
+        Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, (await http.PostAsync("/api/search", junk)).StatusCode);
+
+        // IIIF, readable from other origins (viewers); the API is not.
+        var iiif = await http.GetAsync("/iiif/clusters/C1/manifest.json");
+        Assert.Contains("\"type\":\"Canvas\"", await iiif.Content.ReadAsStringAsync());
+        Assert.Equal("*", iiif.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.Contains("\"type\":\"Collection\"", await http.GetStringAsync("/iiif/collection.json"));
-        Assert.Contains("\"type\":\"Canvas\"", await http.GetStringAsync("/iiif/clusters/C1/manifest.json"));
+        Assert.False((await http.GetAsync("/api/gallery")).Headers.Contains("Access-Control-Allow-Origin"));
         Assert.Contains("\"runId\"", await http.GetStringAsync("/manifest.json"));
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/thumbnails/..%2F..%2Fmotif.db.jpg")).StatusCode);
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/search?image=nope")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/images/..%2F..%2Fmotif.db.jpg")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.GetAsync("/api/thumbnails/..%2F..%2Fmotif.db")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/clusters/C999")).StatusCode);
         await app.StopAsync();
     }
 }

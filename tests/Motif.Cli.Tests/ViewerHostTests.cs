@@ -26,7 +26,8 @@ public sealed class ViewerHostTests : IDisposable
         var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
         Assert.True(exit == 0, error);
 
-        await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None))!;
+        await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None,
+            configure: Viewer.Functions(ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
         await using var app = Viewer.Build(opened, port: 0);
         await app.StartAsync();
         var url = new Uri(app.Urls.Single());
@@ -40,7 +41,7 @@ public sealed class ViewerHostTests : IDisposable
         }
 
         // A rebound name (the attacker's, now resolving to 127.0.0.1), with or without the port: refused, nothing of the collection.
-        foreach (var path in new[] { "/", "/manifest.json", "/clusters.csv", "/iiif/collection.json", "/iiif/clusters/C1/manifest.json", "/search?image=chelsea.png" })
+        foreach (var path in new[] { "/", "/app.js", "/manifest.json", "/clusters.csv", "/iiif/collection.json", "/iiif/clusters/C1/manifest.json", "/api/gallery", "/api/clusters/C1", "/api/health" })
         {
             foreach (var host in new[] { "evil.example", $"evil.example:{url.Port}", "localhost.evil.example", $"localhost:{url.Port + 1}" })
             {
@@ -66,8 +67,12 @@ public sealed class ViewerHostTests : IDisposable
         {
             var (page, body) = await GetAsync("/", host);
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-            Assert.Contains("<h2>C1 <small>2 images", body);
+            Assert.Contains("<script type=\"module\" src=\"app.js\"></script>", body);
             AssertNotFramable(page);
+            var (gallery, galleryJson) = await GetAsync("/api/gallery", host);
+            Assert.Equal(HttpStatusCode.OK, gallery.StatusCode);
+            Assert.Contains("\"id\":\"C1\",\"size\":2", galleryJson);
+            AssertNotFramable(gallery);
         }
 
         // IIIF ids are built from the server's own address, whatever loopback name the request used.
@@ -83,7 +88,7 @@ public sealed class ViewerHostTests : IDisposable
         Assert.DoesNotContain("::1", manifestJson);
 
         // Not found is still not found (the Host checks do not turn other answers into their message).
-        var (missing, missingBody) = await GetAsync("/search?image=nope", $"localhost:{url.Port}");
+        var (missing, missingBody) = await GetAsync("/nope", $"localhost:{url.Port}");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("", missingBody);
         AssertNotFramable(missing);
@@ -104,7 +109,10 @@ public sealed class ViewerHostTests : IDisposable
     private static void AssertNotFramable(HttpResponseMessage response)
     {
         Assert.Contains("frame-ancestors 'none'", response.Headers.GetValues("Content-Security-Policy").Single());
-        Assert.Contains("default-src 'none'", response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal(Viewer.ContentSecurityPolicy, response.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Contains("default-src 'self'", Viewer.ContentSecurityPolicy);
+        Assert.DoesNotContain("unsafe", Viewer.ContentSecurityPolicy);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
         Assert.Equal("DENY", response.Headers.GetValues("X-Frame-Options").Single());
     }
 }

@@ -5,9 +5,6 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Mvc;
-using Microsoft.AspNetCore.Mvc.Abstractions;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,9 +26,8 @@ namespace Motif.Cli.Dev;
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item>HTTP triggers: each <c>[HttpTrigger]</c> method is mapped at <c>/api/{Route}</c> for its methods; parameters bind as
-/// the host binds them (the <see cref="HttpRequest"/>, route values by name, the request's cancellation token) and the
-/// returned <see cref="IActionResult"/> is executed by ASP.NET Core MVC, as the ASP.NET Core integration does.</item>
+/// <item>HTTP triggers: each <c>[HttpTrigger]</c> method is mapped at <c>/api/{Route}</c> for its methods by
+/// <see cref="HttpFunctionRoutes"/>, the mapping <c>motif serve</c> uses too.</item>
 /// <item>The blob trigger: <see cref="IngestAsync"/> opens the upload and calls IngestImage with the blob's name, which the
 /// trigger's <c>uploads/{name}</c> path binds to <c>name</c>.</item>
 /// <item>The timer: Recluster on the schedule its <c>[TimerTrigger]</c> names (<c>%Motif:ReclusterSchedule%</c>, resolved from
@@ -78,10 +74,7 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
             .UseOtlpExporterWhenConfigured(configuration);
         var app = builder.Build();
 
-        foreach (var (type, method, trigger) in HttpFunctions())
-        {
-            app.MapMethods("/api/" + trigger.Route!.TrimStart('/'), trigger.Methods!.Select(m => m.ToUpperInvariant()), context => InvokeHttpAsync(context, type, method));
-        }
+        app.MapHttpFunctions(app.Services);
         var schedule = TimerSchedule(configuration);
         var recluster = new ScheduledTrigger(schedule, ct => RunReclusterAsync(app.Services, ct), loggers.CreateLogger("Recluster"));
         app.MapPost("/admin/functions/{name}", async (string name, HttpContext context) =>
@@ -144,29 +137,4 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
         }
         return schedule;
     }
-
-    /// <summary>Every method of the Functions app with <c>[Function]</c> and an <c>[HttpTrigger]</c> parameter.</summary>
-    internal static IEnumerable<(Type Type, MethodInfo Method, HttpTriggerAttribute Trigger)> HttpFunctions() =>
-        from type in typeof(MotifFunctions).Assembly.GetExportedTypes()
-        from method in type.GetMethods(BindingFlags.Public | BindingFlags.Instance)
-        where method.GetCustomAttribute<FunctionAttribute>() is not null
-        let trigger = method.GetParameters().Select(p => p.GetCustomAttribute<HttpTriggerAttribute>()).FirstOrDefault(a => a is not null)
-        where trigger is not null
-        select (type, method, trigger);
-
-    private static async Task InvokeHttpAsync(HttpContext context, Type type, MethodInfo method)
-    {
-        var function = context.RequestServices.GetRequiredService(type);
-        var arguments = method.GetParameters().Select(p => Bind(p, context)).ToArray();
-        var result = await (Task<IActionResult>)method.Invoke(function, arguments)!;
-        await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
-    }
-
-    private static object? Bind(ParameterInfo parameter, HttpContext context) => parameter.ParameterType switch
-    {
-        var t when t == typeof(HttpRequest) => context.Request,
-        var t when t == typeof(CancellationToken) => context.RequestAborted,
-        var t when t == typeof(string) => context.GetRouteValue(parameter.Name!) as string ?? context.Request.Query[parameter.Name!].FirstOrDefault(),
-        var t => throw new NotSupportedException($"motif dev cannot bind {parameter.Name} ({t.Name}) of an HTTP function; bind it as the host would, or extend LocalFunctionsHost."),
-    };
 }

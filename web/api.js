@@ -1,0 +1,45 @@
+// The HTTP API (functions/Motif.Functions/Api), the same under `motif serve`, `motif dev` and in Azure.
+
+/** An API failure with the problem's one-line detail (RFC 9457), safe to show as text. */
+export class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+async function problem(response) {
+  let detail = `The server answered ${response.status}.`;
+  try {
+    const body = await response.json();
+    if (typeof body?.detail === 'string') detail = body.detail;
+  } catch {
+    // not a problem document: keep the status line
+  }
+  return new ApiError(response.status, detail);
+}
+
+async function getJson(path, signal) {
+  const response = await fetch(path, { headers: { Accept: 'application/json' }, signal });
+  if (!response.ok) throw await problem(response);
+  return response.json();
+}
+
+export const gallery = (signal) => getJson('/api/gallery', signal);
+
+export const cluster = (id, signal) => getJson(`/api/clusters/${encodeURIComponent(id)}`, signal);
+
+/** POST /api/search with the file's bytes as the body. */
+export async function search(file, k, signal) {
+  const response = await fetch(`/api/search?k=${encodeURIComponent(k)}`, {
+    method: 'POST',
+    headers: { 'Content-Type': file.type || 'application/octet-stream', Accept: 'application/json' },
+    body: file,
+    signal,
+  });
+  if (!response.ok) throw await problem(response);
+  return response.json();
+}
+
+/** The IIIF Presentation 3 manifest of a cluster, served beside the API by `motif serve`. */
+export const iiifManifest = (id) => `/iiif/clusters/${encodeURIComponent(id)}/manifest.json`;

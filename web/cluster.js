@@ -1,0 +1,52 @@
+// A cluster's page: its reachability plot, then every member with its catalog metadata.
+import * as api from './api.js';
+import { h, replace } from './dom.js';
+import { plot } from './reachability.js';
+
+const number = new Intl.NumberFormat();
+
+function distance(value) {
+  return typeof value === 'number' ? value.toFixed(4) : 'undefined';
+}
+
+function member(m, medoid) {
+  const facts = [
+    ['Order', m.order],
+    ['Reachability', distance(m.reachability)],
+    ['Core distance', distance(m.coreDistance)],
+    ['Format', m.format ?? '—'],
+    ['Size', m.width && m.height ? `${m.width} × ${m.height} px` : '—'],
+    ['Bytes', typeof m.byteLength === 'number' ? number.format(m.byteLength) : '—'],
+  ];
+  return h('li', { class: 'member' },
+    h('figure', {},
+      m.thumbnail ? h('img', { src: m.thumbnail, alt: m.imageId, width: 160, height: 160, loading: 'lazy' }) : h('div', { class: 'missing' }, 'no image'),
+      h('figcaption', {},
+        h('span', { class: 'id' }, m.imageId),
+        m.imageId === medoid ? h('strong', { class: 'badge' }, ' medoid') : null,
+        h('dl', {}, facts.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
+        m.derivative ? h('a', { href: m.derivative }, 'Open image', h('span', { class: 'visually-hidden' }, ` ${m.imageId}`)) : null)));
+}
+
+export async function render(main, id, signal) {
+  let data;
+  try {
+    data = await api.cluster(id, signal);
+  } catch (error) {
+    if (error.name === 'AbortError') return;
+    replace(main, h('h1', {}, `Cluster ${id}`), h('p', { class: 'error' }, error.message), h('p', {}, h('a', { href: '#/' }, 'All clusters')));
+    return;
+  }
+  replace(main,
+    h('p', {}, h('a', { href: '#/' }, '← All clusters')),
+    h('h1', {}, `Cluster ${data.id}`),
+    h('p', {}, `${data.size} images, run ${data.runId}. Medoid `, h('span', { class: 'id' }, data.medoid), '. ',
+      h('a', { href: api.iiifManifest(data.id), class: 'iiif' }, 'IIIF manifest'), ' (open it in any IIIF viewer).'),
+    h('section', { 'aria-labelledby': 'reachability-heading' },
+      h('h2', { id: 'reachability-heading' }, 'Reachability'),
+      h('p', { class: 'hint' }, 'One bar per image in OPTICS order; lower bars were reached at a smaller distance. The line is the radius the clusters were cut at.'),
+      h('div', { class: 'plot' }, plot(data))),
+    h('section', { 'aria-labelledby': 'members-heading' },
+      h('h2', { id: 'members-heading' }, 'Members'),
+      h('ul', { class: 'grid members', id: 'members' }, data.members.map((m) => member(m, data.medoid)))));
+}

@@ -1,0 +1,42 @@
+// The reachability plot of one cluster, the picture OPTICS is read from (Ankerst et al., "OPTICS: Ordering Points To
+// Identify the Clustering Structure", SIGMOD 1999, §4.3): one bar per member in cluster order, its height the
+// reachability distance at which OPTICS reached it; a valley is a cluster. The radius the clusters were cut at (the
+// DBSCAN eps, else the graph's max_eps) is drawn as a line. An undefined (infinite) reachability, the point where
+// OPTICS entered the cluster from nothing, is a full-height bar of its own style.
+import { s } from './dom.js';
+
+const WIDTH = 720;
+const HEIGHT = 200;
+const PAD = 28;
+
+export function plot(cluster) {
+  const members = [...cluster.members].sort((a, b) => a.order - b.order);
+  const finite = members.map((m) => m.reachability).filter((r) => typeof r === 'number' && Number.isFinite(r));
+  const radius = typeof cluster.radius === 'number' && Number.isFinite(cluster.radius) ? cluster.radius : null;
+  const top = Math.max(radius ?? 0, ...finite, 1e-6) * 1.1;
+  const inner = HEIGHT - 2 * PAD;
+  const y = (value) => PAD + inner - (value / top) * inner;
+  const step = (WIDTH - 2 * PAD) / Math.max(members.length, 1);
+  const bars = members.map((m, i) => {
+    const undefinedReach = typeof m.reachability !== 'number';
+    const value = undefinedReach ? top : m.reachability;
+    const label = `${m.imageId}: reachability ${undefinedReach ? 'undefined' : m.reachability.toFixed(4)}`;
+    return s('rect', {
+      class: undefinedReach ? 'bar undefined' : 'bar',
+      x: (PAD + i * step + step * 0.1).toFixed(2),
+      y: y(value).toFixed(2),
+      width: Math.max(step * 0.8, 1).toFixed(2),
+      height: Math.max(PAD + inner - y(value), 1).toFixed(2),
+    }, s('title', {}, label));
+  });
+  const axis = s('line', { class: 'axis', x1: PAD, y1: PAD + inner, x2: WIDTH - PAD, y2: PAD + inner });
+  const parts = [axis, ...bars];
+  if (radius !== null) {
+    parts.push(s('line', { class: 'radius', x1: PAD, x2: WIDTH - PAD, y1: y(radius).toFixed(2), y2: y(radius).toFixed(2) }));
+    parts.push(s('text', { class: 'radius-label', x: WIDTH - PAD, y: (y(radius) - 4).toFixed(2), 'text-anchor': 'end' }, `radius ${radius.toFixed(3)}`));
+  }
+  const description = `Reachability plot of cluster ${cluster.id}: ${members.length} bars in cluster order`
+    + (radius === null ? '.' : `, radius ${radius.toFixed(3)} drawn as a line.`);
+  return s('svg', { class: 'reachability', viewBox: `0 0 ${WIDTH} ${HEIGHT}`, role: 'img', 'aria-label': description, width: WIDTH, height: HEIGHT },
+    s('title', {}, description), ...parts);
+}
