@@ -1,0 +1,218 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace Motif.Web.Tests;
+
+/// <summary>
+/// The curators' app in Debian's Chromium, driven by Playwright, against <c>motif serve</c> on a sample workspace:
+/// the clusters view, a cluster page with its reachability plot, search by image, keyboard use, and hostile names shown
+/// as text with no script run and no Content-Security-Policy violation. Screenshots are kept under screenshots/.
+/// </summary>
+public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedWorkspace>, IAsyncLifetime
+{
+    /// <summary>
+    /// Headless, no sandbox (CI containers run as root), and none of Chromium's own traffic: without the background
+    /// networking flags it floods this closed network with refused connections.
+    /// </summary>
+    private static readonly string[] ChromiumArguments =
+    [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ];
+
+    private IPlaywright _playwright = null!;
+    private IBrowser _browser = null!;
+    private IPage _page = null!;
+    private readonly List<string> _dialogs = [];
+    private readonly List<string> _consoleErrors = [];
+
+    public async Task InitializeAsync()
+    {
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = "/usr/bin/chromium",
+            Headless = true,
+            Args = ChromiumArguments,
+        });
+        var context = await _browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = served.Url.ToString(), ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        _page = await context.NewPageAsync();
+        // Any alert() a hostile name managed to run, and anything the page logs as an error (CSP reports among them).
+        _page.Dialog += async (_, dialog) =>
+        {
+            _dialogs.Add(dialog.Message);
+            await dialog.DismissAsync();
+        };
+        _page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                _consoleErrors.Add($"{message.Text} ({message.Location})");
+            }
+        };
+        _page.PageError += (_, error) => _consoleErrors.Add(error);
+        // Runs before the app's scripts, outside the page's CSP: records every violation the page causes.
+        await _page.AddInitScriptAsync("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));");
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _browser.CloseAsync();
+        _playwright.Dispose();
+    }
+
+    [Fact]
+    public async Task The_clusters_view_shows_every_cluster_as_a_card_filters_and_sorts()
+    {
+        var gallery = await GalleryAsync();
+        var clusters = gallery.GetProperty("clusters").EnumerateArray().ToArray();
+        Assert.True(clusters.Length >= 3, $"the sample made {clusters.Length} clusters");
+
+        await _page.GotoAsync("/");
+        var cards = _page.Locator("#clusters li.card");
+        await Assertions.Expect(cards).ToHaveCountAsync(clusters.Length);
+        // Largest first, with thumbnails that loaded (naturalWidth > 0) and alt text naming the image.
+        Assert.Equal(clusters[0].GetProperty("id").GetString(), await cards.First.GetAttributeAsync("data-cluster"));
+        await Assertions.Expect(_page.Locator("#clusters img").First).ToHaveAttributeAsync("alt", clusters[0].GetProperty("medoid").GetString()!);
+        Assert.True(await _page.EvaluateAsync<bool>("() => [...document.querySelectorAll('#clusters img')].every(i => i.complete && i.naturalWidth > 0)"));
+        await ScreenshotAsync("clusters");
+
+        await _page.GetByLabel("Image name contains").FillAsync("coffee");
+        await Assertions.Expect(cards).ToHaveCountAsync(1);
+        await Assertions.Expect(cards.First.Locator("p.meta")).ToContainTextAsync("3 images");
+        await _page.GetByLabel("Image name contains").FillAsync("");
+        await _page.GetByLabel("At least this many images").FillAsync("3");
+        await Assertions.Expect(cards).ToHaveCountAsync(1);
+        await _page.GetByLabel("At least this many images").FillAsync("1");
+        await _page.GetByLabel("Sort").SelectOptionAsync("size-asc");
+        await Assertions.Expect(cards).ToHaveCountAsync(clusters.Length);
+        var smallest = clusters.Min(c => c.GetProperty("size").GetInt32());
+        await Assertions.Expect(cards.First.Locator("p.meta")).ToContainTextAsync($"{smallest} images");
+        // Every card links to its IIIF manifest, which answers with CORS for viewers on other origins.
+        var iiif = await cards.First.Locator("a.iiif").GetAttributeAsync("href");
+        Assert.Matches("^/iiif/clusters/C[0-9]+/manifest.json$", iiif);
+        var response = await _page.APIRequest.GetAsync(iiif!);
+        Assert.Equal(200, response.Status);
+        Assert.Equal("*", response.Headers["access-control-allow-origin"]);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task A_cluster_page_lists_its_members_and_draws_one_reachability_bar_each_with_the_radius()
+    {
+        var coffee = (await GalleryAsync()).GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == "coffee.png"));
+        var id = coffee.GetProperty("id").GetString()!;
+        await _page.GotoAsync("/");
+        await _page.Locator($"li.card[data-cluster='{id}'] h2 a").ClickAsync();
+        await Assertions.Expect(_page.Locator("h1")).ToHaveTextAsync($"Cluster {id}");
+
+        var plot = _page.Locator("svg.reachability");
+        await Assertions.Expect(plot.Locator("rect.bar")).ToHaveCountAsync(3);
+        await Assertions.Expect(plot.Locator("line.radius")).ToHaveCountAsync(1);
+        await Assertions.Expect(plot).ToHaveAttributeAsync("aria-label", new System.Text.RegularExpressions.Regex("3 bars in cluster order"));
+        // Drawn: bars of positive height, and a screenshot of the plot that is not one flat colour.
+        Assert.True(await _page.EvaluateAsync<bool>("() => [...document.querySelectorAll('svg.reachability rect.bar')].every(r => r.getBBox().height > 0)"));
+        var png = await plot.ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(ServedWorkspace.Screenshots, "reachability.png") });
+        AssertNotBlank(png);
+
+        var members = _page.Locator("#members li.member");
+        await Assertions.Expect(members).ToHaveCountAsync(3);
+        await Assertions.Expect(members.Locator("img[alt='coffee.png']")).ToHaveCountAsync(1);
+        await Assertions.Expect(members.First.Locator("dl")).ToContainTextAsync("Reachability");
+        await ScreenshotAsync("cluster");
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task Search_by_a_chosen_image_shows_the_nearest_images_with_their_distances()
+    {
+        await _page.GotoAsync("/#/search");
+        await _page.GetByLabel("Image file").SetInputFilesAsync(served.QueryImage);
+        await _page.GetByLabel("How many results").FillAsync("3");
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+        var hits = _page.Locator("#hits li");
+        // The first search opens the model in the serve process: allow it that once.
+        await Assertions.Expect(hits).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+        // The two photographs of the query's cat come first, each with its distance, names as text.
+        var first = await hits.Nth(0).Locator(".id").TextContentAsync();
+        var second = await hits.Nth(1).Locator(".id").TextContentAsync();
+        Assert.Equal(new[] { ServedWorkspace.ImgOnError, ServedWorkspace.ScriptTag }.Order(), new[] { first, second }.Order());
+        Assert.Matches(@"distance 0\.\d{4}", await hits.Nth(0).Locator(".distance").TextContentAsync());
+        await ScreenshotAsync("search");
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task Hostile_names_are_shown_as_text_run_nothing_and_violate_no_policy()
+    {
+        var hostile = (await GalleryAsync()).GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == ServedWorkspace.ImgOnError));
+        var id = hostile.GetProperty("id").GetString()!;
+        await _page.GotoAsync("/");
+        await Assertions.Expect(_page.Locator("#clusters li.card")).Not.ToHaveCountAsync(0);
+        await _page.GetByLabel("Image name contains").FillAsync("onerror");
+        await Assertions.Expect(_page.Locator("#clusters li.card")).ToHaveCountAsync(1);
+        await _page.GotoAsync($"/#/clusters/{id}");
+        await Assertions.Expect(_page.Locator("#members li.member")).ToHaveCountAsync(2);
+
+        // Both names appear verbatim as text, and as alt text; no element came out of them.
+        await Assertions.Expect(_page.Locator("#members .id").Filter(new() { HasText = ServedWorkspace.ImgOnError })).ToHaveCountAsync(1);
+        await Assertions.Expect(_page.Locator("#members .id").Filter(new() { HasText = ServedWorkspace.ScriptTag })).ToHaveCountAsync(1);
+        Assert.Equal(0, await _page.Locator("img[src='x'], img:not([src])").CountAsync());
+        Assert.Equal(1, await _page.Locator("script").CountAsync());   // the app's own module, nothing else
+        Assert.Equal(2, await _page.EvaluateAsync<int>($"() => [...document.querySelectorAll('#members img')].filter(i => [{JsonSerializer.Serialize(ServedWorkspace.ImgOnError)}, {JsonSerializer.Serialize(ServedWorkspace.ScriptTag)}].includes(i.alt)).length"));
+        await ScreenshotAsync("hostile-names");
+        Assert.Empty(_dialogs);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task The_app_is_usable_from_the_keyboard()
+    {
+        await _page.GotoAsync("/");
+        await Assertions.Expect(_page.Locator("#clusters li.card")).Not.ToHaveCountAsync(0);
+        // Focus order: the skip link, then the main navigation, in reading order.
+        await _page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Skip to content", await _page.EvaluateAsync<string>("() => document.activeElement.textContent"));
+        await _page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Clusters", await _page.EvaluateAsync<string>("() => document.activeElement.textContent"));
+        await _page.Keyboard.PressAsync("Tab");
+        Assert.Equal("Search by image", await _page.EvaluateAsync<string>("() => document.activeElement.textContent"));
+        // A cluster opens with Enter on its focused link; the new view takes focus.
+        var link = _page.Locator("#clusters li.card h2 a").First;
+        var name = await link.TextContentAsync();
+        await link.FocusAsync();
+        await _page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(_page.Locator("h1")).ToHaveTextAsync(name!);
+        Assert.Equal("main", await _page.EvaluateAsync<string>("() => document.activeElement.id"));
+        // Every form control has a label.
+        await _page.GotoAsync("/#/search");
+        await Assertions.Expect(_page.GetByLabel("Image file")).ToHaveCountAsync(1);
+        Assert.Equal(0, await _page.EvaluateAsync<int>("() => [...document.querySelectorAll('input, select')].filter(c => c.labels.length === 0).length"));
+        await AssertCleanAsync();
+    }
+
+    private async Task<JsonElement> GalleryAsync()
+    {
+        using var http = new HttpClient { BaseAddress = served.Url };
+        return await http.GetFromJsonAsync<JsonElement>("/api/gallery");
+    }
+
+    private Task ScreenshotAsync(string name) =>
+        _page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ServedWorkspace.Screenshots, name + ".png"), FullPage = true });
+
+    /// <summary>No dialog opened, nothing logged as an error, no CSP violation.</summary>
+    private async Task AssertCleanAsync()
+    {
+        Assert.Empty(_dialogs);
+        Assert.Empty(_consoleErrors);
+        Assert.Empty(await _page.EvaluateAsync<string[]>("() => window.__violations"));
+    }
+
+    /// <summary>A PNG that is more than one flat colour: libvips' standard deviation over all its pixels.</summary>
+    private static void AssertNotBlank(byte[] png)
+    {
+        using var image = NetVips.Image.NewFromBuffer(png);
+        Assert.True(image.Deviate() > 5, $"the screenshot is (nearly) one colour: deviation {image.Deviate():0.00}");
+    }
+}
