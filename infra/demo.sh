@@ -19,4 +19,4 @@ bash infra/uploads-gone-wrong.sh "$demo/collection/uploads-gone-wrong"
 ./motif run "$demo/collection" --out "$demo/workspace" --max-eps 0.3
 ./motif clusters --out "$demo/workspace" --top 10
 echo
-echo "Browse them: ./motif serve --out .cache/demo/workspace   (then open http://127.0.0.1:8080/)"
+echo "Open them in the curators' app: ./motif serve --out .cache/demo/workspace   then http://127.0.0.1:8080/"

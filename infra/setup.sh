@@ -16,8 +16,9 @@ as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # --- Debian packages -------------------------------------------------------------------------------
 # libvips-dev: image intake (Motif.Imaging binds libvips.so.42). libtorch-dev, nlohmann-json3-dev (JSON),
 # libssl-dev (SHA-256), cmake, g++: the native signature engine; libgtest-dev: its test suite.
-# nodejs/npm: Azurite for the storage tests. python3-*: benchmark anchors only.
-packages=(libvips-dev libtorch-dev nlohmann-json3-dev libssl-dev libgtest-dev cmake g++ make)
+# nodejs/npm: Azurite for the storage tests. chromium: the browser tests of the web app (tests/Motif.Web.Tests drive
+# /usr/bin/chromium through Playwright, which never downloads a browser). python3-*: benchmark anchors only.
+packages=(libvips-dev libtorch-dev nlohmann-json3-dev libssl-dev libgtest-dev cmake g++ make chromium)
 command -v npm >/dev/null || packages+=(nodejs npm)
 [[ $mode == bench ]] && packages+=(python3-pil python3-numpy python3-torch python3-torchvision python3-sklearn)
 missing=()
