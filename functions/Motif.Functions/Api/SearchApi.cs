@@ -77,7 +77,13 @@ public sealed class SearchApi(IngestService ingest, IQueryImageSearch search, II
         }
         catch (QuerySearchException e)
         {
-            return Problems.Create(e.Status, e.Status == StatusCodes.Status503ServiceUnavailable ? "Search unavailable" : "Search failed", e.Message);
+            var title = e.Status switch
+            {
+                StatusCodes.Status503ServiceUnavailable => "Search unavailable",
+                StatusCodes.Status422UnprocessableEntity => "Not an acceptable image",
+                _ => "Search failed",
+            };
+            return Problems.Create(e.Status, title, e.Message);
         }
         // Keys and thumbnails, so that a client shows the hits without encoding an id or asking for each record.
         var results = new List<SearchResultResponse>(found.Hits.Count);
