@@ -43,3 +43,9 @@ export async function search(file, k, signal) {
 
 /** The IIIF Presentation 3 manifest of a cluster, served beside the API by `motif serve`. */
 export const iiifManifest = (id) => `/iiif/clusters/${encodeURIComponent(id)}/manifest.json`;
+
+/** An image by its key (base64url of its id, as the API hands it out). */
+export const image = (key, signal) => getJson(`/api/images/${encodeURIComponent(key)}`, signal);
+
+/** Its nearest images in the stored neighbour graph, nearest first. */
+export const neighbours = (key, k, signal) => getJson(`/api/images/${encodeURIComponent(key)}/neighbours?k=${encodeURIComponent(k)}`, signal);

@@ -1,6 +1,7 @@
 // The curators' app: a hash router over three views. Plain ES modules, no build step, nothing from another origin.
 import * as clusters from './clusters.js';
 import * as cluster from './cluster.js';
+import * as image from './image.js';
 import * as search from './search.js';
 
 const main = document.getElementById('main');
@@ -12,9 +13,14 @@ async function route() {
   const hash = location.hash || '#/';
   const clusterMatch = /^#\/clusters\/(C[1-9][0-9]{0,9})$/.exec(hash);
   let title = 'Clusters';
+  // An image key is base64url: nothing else reaches the API from the address bar.
+  const imageMatch = /^#\/images\/([A-Za-z0-9_-]{1,4096})$/.exec(hash);
   if (clusterMatch) {
     title = `Cluster ${clusterMatch[1]}`;
     await cluster.render(main, clusterMatch[1], current.signal);
+  } else if (imageMatch) {
+    title = 'Image';
+    await image.render(main, imageMatch[1], current.signal);
   } else if (hash === '#/search') {
     title = 'Search by image';
     search.render(main);
@@ -27,7 +33,7 @@ async function route() {
     else link.removeAttribute('aria-current');
   }
   document.getElementById('status').textContent = `${title} loaded.`;
-  document.body.dataset.view = clusterMatch ? 'cluster' : hash === '#/search' ? 'search' : 'clusters';
+  document.body.dataset.view = clusterMatch ? 'cluster' : imageMatch ? 'image' : hash === '#/search' ? 'search' : 'clusters';
 }
 
 window.addEventListener('hashchange', () => {

@@ -25,7 +25,7 @@ function member(m, medoid) {
         h('span', { class: 'id' }, m.imageId),
         m.imageId === medoid ? h('strong', { class: 'badge' }, ' medoid') : null,
         h('dl', {}, facts.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
-        m.derivative ? h('a', { href: m.derivative }, 'Open image', h('span', { class: 'visually-hidden' }, ` ${m.imageId}`)) : null)));
+        h('a', { href: `#/images/${m.key}`, class: 'similar' }, 'Similar images', h('span', { class: 'visually-hidden' }, ` to ${m.imageId}`)))));
 }
 
 export async function render(main, id, signal) {

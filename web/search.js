@@ -5,7 +5,8 @@ import { h, replace } from './dom.js';
 function hit(result, rank) {
   return h('li', { class: 'member' },
     h('figure', {},
-      result.thumbnail ? h('img', { src: result.thumbnail, alt: result.imageId, width: 160, height: 160, loading: 'lazy' }) : h('div', { class: 'missing' }, 'no image'),
+      h('a', { href: `#/images/${result.key}` },
+        result.thumbnail ? h('img', { src: result.thumbnail, alt: result.imageId, width: 160, height: 160, loading: 'lazy' }) : h('div', { class: 'missing' }, 'no image')),
       h('figcaption', {},
         h('span', { class: 'rank' }, `${rank}. `),
         h('span', { class: 'id' }, result.imageId),

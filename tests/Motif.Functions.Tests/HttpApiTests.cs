@@ -124,6 +124,8 @@ public sealed class HttpApiTests : IAsyncLifetime
         var nearest = Assert.Single(neighbours.GetProperty("neighbours").EnumerateArray());
         Assert.Equal("museum/coffee.png/copy.jpg", nearest.GetProperty("id").GetString());
         Assert.InRange(nearest.GetProperty("distance").GetDouble(), 0, 0.3);
+        var copy = Body(await images.GetImageAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/coffee.png/copy.jpg"), None)).Json;
+        Assert.Equal(copy.GetProperty("links").GetProperty("thumbnail").GetString(), nearest.GetProperty("thumbnail").GetString());
         Assert.Equal(0.3, neighbours.GetProperty("radius").GetDouble());
         Assert.Equal(400, Body(await images.GetNeighboursAsync(FunctionsFixture.Request(query: "?k=0"), key, None)).Status);
         Assert.Equal(404, Body(await images.GetNeighboursAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/junk.jpg"), None)).Status);

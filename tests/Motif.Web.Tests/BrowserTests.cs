@@ -121,6 +121,17 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
         await Assertions.Expect(members.Locator("img[alt='coffee.png']")).ToHaveCountAsync(1);
         await Assertions.Expect(members.First.Locator("dl")).ToContainTextAsync("Reachability");
         await ScreenshotAsync("cluster");
+
+        // A member's similar images: the image, then its nearest in the neighbour graph, with distances.
+        await members.Filter(new() { Has = _page.Locator("img[alt='coffee.png']") }).GetByRole(AriaRole.Link, new() { Name = "Similar images" }).ClickAsync();
+        await Assertions.Expect(_page.Locator("h1")).ToHaveTextAsync("coffee.png");
+        var neighbours = _page.Locator("#neighbours li");
+        await Assertions.Expect(neighbours).Not.ToHaveCountAsync(0);
+        var nearest = await neighbours.Locator(".id").AllTextContentsAsync();
+        Assert.Contains("coffee-warm.jpg", nearest.Take(2));
+        Assert.Contains("coffee-crop.jpg", nearest.Take(2));
+        Assert.Matches(@"distance 0\.\d{4}", await neighbours.First.Locator(".distance").TextContentAsync());
+        await Assertions.Expect(_page.GetByRole(AriaRole.Link, new() { Name = $"← Cluster {id}" })).ToHaveCountAsync(1);
         await AssertCleanAsync();
     }
 

@@ -28,8 +28,8 @@ public sealed record ImageLinks(string Self, string Neighbours, string? Derivati
 /// <param name="Radius">The graph's cosine-distance radius (max_eps); null when the graph holds every pair.</param>
 public sealed record NeighboursResponse(string Id, string Key, string ModelVersion, double? Radius, IReadOnlyList<NeighbourResponse> Neighbours);
 
-/// <summary>One neighbour: its id, key, cosine distance (1 − cos) and link.</summary>
-public sealed record NeighbourResponse(string Id, string Key, double Distance, string Link);
+/// <summary>One neighbour: its id, key, cosine distance (1 − cos), link and thumbnail (from the graph row's content hash).</summary>
+public sealed record NeighbourResponse(string Id, string Key, double Distance, string Link, string Thumbnail);
 
 /// <summary>What <c>GET /api/health</c> returns.</summary>
 /// <param name="Status"><c>ok</c>, or <c>unavailable</c> (503) when storage cannot be read.</param>

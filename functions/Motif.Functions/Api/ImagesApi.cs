@@ -77,9 +77,9 @@ public sealed class ImagesApi(IImageCatalog catalog, IBlobStore blobs, Recluster
         var result = new List<NeighbourResponse>(Math.Min(k, neighbours.Length));
         for (var i = 0; i < neighbours.Length && result.Count < k; i++)
         {
-            var other = stored.Rows[neighbours[i]].ImageId;
-            var otherKey = ApiIds.Encode(other);
-            result.Add(new NeighbourResponse(other, otherKey, distances[i], $"/api/images/{otherKey}"));
+            var other = stored.Rows[neighbours[i]];
+            var otherKey = ApiIds.Encode(other.ImageId);
+            result.Add(new NeighbourResponse(other.ImageId, otherKey, distances[i], $"/api/images/{otherKey}", $"/api/thumbnails/{other.ContentHash}"));
         }
         return new OkObjectResult(new NeighboursResponse(id, key, options.ModelVersion, double.IsFinite(radius) ? radius : null, result));
     }
