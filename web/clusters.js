@@ -23,6 +23,15 @@ function card(cluster) {
     h('p', {}, h('a', { href: api.iiifManifest(cluster.id), class: 'iiif' }, 'IIIF manifest', h('span', { class: 'visually-hidden' }, ` of cluster ${cluster.id}`))));
 }
 
+/** The images OPTICS left in no cluster, folded away: a curator looks there for what the clustering missed. */
+function unclustered(images) {
+  return h('details', { class: 'unclustered' },
+    h('summary', {}, `${images.length} ${images.length === 1 ? 'image' : 'images'} in no cluster`),
+    h('ul', { class: 'grid', id: 'unclustered' }, images.map((image) =>
+      h('li', {}, h('a', { href: `#/images/${image.key}` },
+        image.thumbnail ? h('img', { src: image.thumbnail, alt: image.id, width: 96, height: 96, loading: 'lazy' }) : h('span', { class: 'id' }, image.id))))));
+}
+
 export async function render(main, signal) {
   let data;
   try {
@@ -66,7 +75,8 @@ export async function render(main, signal) {
       h('label', { for: 'filter-size' }, 'At least this many images'), minSize,
       h('label', { for: 'sort' }, 'Sort'), sort),
     count,
-    grid);
+    grid,
+    unclustered(data.unclustered ?? []));
   main.querySelector('form').addEventListener('submit', (event) => event.preventDefault());
   update();
 }

@@ -89,6 +89,9 @@ public sealed class HttpApiTests : IAsyncLifetime
             Assert.All(previews, p => Assert.Matches("^/api/thumbnails/[0-9a-f]{64}$", p.GetProperty("thumbnail").GetString()));
             Assert.Equal(card.GetProperty("size").GetInt32(), card.GetProperty("memberIds").GetArrayLength());
         }
+        var noise = manifest.GetProperty("images").EnumerateArray().Where(i => i.GetProperty("clusterId").ValueKind == JsonValueKind.Null).Select(i => i.GetProperty("imageId").GetString());
+        Assert.Equal(noise, gallery.GetProperty("unclustered").EnumerateArray().Select(i => i.GetProperty("id").GetString()));
+        Assert.Equal(manifest.GetProperty("counts").GetProperty("noise").GetInt32(), gallery.GetProperty("unclustered").GetArrayLength());
     }
 
     [Fact]

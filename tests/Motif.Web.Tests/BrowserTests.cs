@@ -77,6 +77,9 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
         await Assertions.Expect(_page.Locator("#clusters img").First).ToHaveAttributeAsync("alt", clusters[0].GetProperty("medoid").GetString()!);
         Assert.True(await _page.EvaluateAsync<bool>("() => [...document.querySelectorAll('#clusters img')].every(i => i.complete && i.naturalWidth > 0)"));
         await ScreenshotAsync("clusters");
+        // The images in no cluster, folded away and opened from the keyboard or a click: the rocket here.
+        await _page.GetByText("1 image in no cluster").ClickAsync();
+        await Assertions.Expect(_page.Locator("#unclustered img[alt='rocket.jpg']")).ToBeVisibleAsync();
 
         await _page.GetByLabel("Image name contains").FillAsync("coffee");
         await Assertions.Expect(cards).ToHaveCountAsync(1);

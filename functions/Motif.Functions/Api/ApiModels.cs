@@ -63,8 +63,12 @@ public sealed record ClusterMemberResponse(
     string? Thumbnail,
     string? Derivative);
 
-/// <summary>What <c>GET /api/gallery</c> returns: the latest run's clusters, largest first, each ready to show as a card.</summary>
-public sealed record GalleryResponse(string RunId, DateTimeOffset CreatedAt, string ModelVersion, int Images, int Noise, IReadOnlyList<GalleryCluster> Clusters);
+/// <summary>
+/// What <c>GET /api/gallery</c> returns: the latest run's clusters, largest first, each ready to show as a card, and the
+/// images in no cluster (noise), in manifest order.
+/// </summary>
+public sealed record GalleryResponse(string RunId, DateTimeOffset CreatedAt, string ModelVersion, int Images, int Noise,
+    IReadOnlyList<GalleryCluster> Clusters, IReadOnlyList<GalleryImage> Unclustered);
 
 /// <summary>A cluster's card: its size, medoid, a few members to show (the medoid first) and every member's id, for text filters.</summary>
 public sealed record GalleryCluster(string Id, int Size, string Medoid, IReadOnlyList<GalleryImage> Previews, IReadOnlyList<string> MemberIds);

@@ -11,7 +11,7 @@ namespace Motif.Functions.Api;
 /// The latest published manifest: <c>GET /api/clusters</c>, byte for byte the document in manifests/latest.json (its
 /// schema is core/Motif.Core/Manifests/cluster-manifest.schema.json), with its ETag; <c>GET /api/clusters/{id}</c>, one
 /// cluster of it with what a page shows (<see cref="ClusterResponse"/>); <c>GET /api/gallery</c>, every cluster as a
-/// card (<see cref="GalleryResponse"/>). 404 before the first publication.
+/// card, and the images in no cluster (<see cref="GalleryResponse"/>). 404 before the first publication.
 /// </summary>
 public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalog)
 {
@@ -89,7 +89,8 @@ public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalo
                 [.. new[] { c.Medoid }.Concat(c.Members.OrderBy(m => m.Order).Select(m => m.ImageId).Where(m => m != c.Medoid)).Take(PreviewsPerCluster).Select(Image)],
                 [.. c.Members.Select(m => m.ImageId)]))
             .ToArray();
-        return new OkObjectResult(new GalleryResponse(manifest.RunId, manifest.CreatedAt, manifest.ModelVersion, manifest.Counts.Images, manifest.Counts.Noise, clusters));
+        var unclustered = manifest.Images.Where(i => i.ClusterId is null).Select(i => Image(i.ImageId)).ToArray();
+        return new OkObjectResult(new GalleryResponse(manifest.RunId, manifest.CreatedAt, manifest.ModelVersion, manifest.Counts.Images, manifest.Counts.Noise, clusters, unclustered));
     }
 
     /// <summary>The radius a reachability plot draws: the DBSCAN cut when there is one, else the graph's max_eps.</summary>
