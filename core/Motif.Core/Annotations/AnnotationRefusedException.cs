@@ -1,0 +1,27 @@
+namespace Motif.Core.Annotations;
+
+/// <summary>Why an annotation was refused. Hosts map them to exit codes and HTTP statuses (see each member).</summary>
+public enum AnnotationRefusal
+{
+    /// <summary>Malformed: a missing or hostile field, an empty selection, an image twice (HTTP 400).</summary>
+    Invalid,
+    /// <summary>More images, or longer text, than <see cref="AnnotationRules"/> allows (HTTP 413).</summary>
+    TooLarge,
+    /// <summary>An image id the catalog does not know as an accepted image (HTTP 422).</summary>
+    UnknownImage,
+    /// <summary>The cluster is not in the manifest being annotated, or no manifest has been published (HTTP 404).</summary>
+    UnknownCluster,
+    /// <summary>A selected image is not a member of the annotated cluster (HTTP 422).</summary>
+    NotInCluster,
+    /// <summary>An undo names no stored annotation (HTTP 404).</summary>
+    UnknownAnnotation,
+    /// <summary>An undo names an annotation that is already undone, or is itself an undo (HTTP 409).</summary>
+    AlreadyUndone,
+}
+
+/// <summary>An annotation refused for a reason the curator can act on. The message is one line and never echoes
+/// control characters.</summary>
+public sealed class AnnotationRefusedException(AnnotationRefusal refusal, string message) : Exception(message)
+{
+    public AnnotationRefusal Refusal { get; } = refusal;
+}
