@@ -39,6 +39,13 @@ public static class CollectionBlobs
     /// extends it, never rebuilds it.</summary>
     public const string MorphographSplit = "morphograph/split.json";
 
+    /// <summary>The folder of curators' annotations, one immutable blob each (<c>BlobAnnotationStore</c>).</summary>
+    public const string Annotations = "annotations/";
+
+    /// <summary>The blob of the annotation <paramref name="id"/> (an <c>AnnotationIds</c> id: fixed alphabet, never hostile text).</summary>
+    public static string Annotation(string id) =>
+        Core.Annotations.AnnotationIds.IsValid(id) ? $"{Annotations}{id}.json" : throw new ArgumentException($"Not an annotation id: '{Core.Annotations.AnnotationRules.Printable(id)}'.", nameof(id));
+
     /// <summary>A short, fixed-alphabet key for any text: the first 32 hex digits of its SHA-256.</summary>
     public static string KeyOf(string text) => ContentHash.Of(Encoding.UTF8.GetBytes(text)).Hex[..32];
 

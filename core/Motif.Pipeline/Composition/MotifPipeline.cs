@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Motif.Imaging;
+using Motif.Pipeline.Annotations;
 using Motif.Storage;
 
 namespace Motif.Pipeline.Composition;
@@ -50,6 +51,8 @@ public static class MotifPipeline
             new IngestOptions { ModelVersion = options.ModelVersion }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<IngestService>>()));
         services.AddSingleton(sp => new ReclusterService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>()));
+        services.AddSingleton<IAnnotationStore>(sp => new BlobAnnotationStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new AnnotationService(sp.GetRequiredService<IAnnotationStore>(), sp.GetRequiredService<ReclusterService>()));
         services.AddSingleton(sp =>
         {
             var embedder = sp.GetRequiredService<ISignatureEmbedder>();
