@@ -6,6 +6,7 @@ using Motif.Core.Manifests;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
+using Motif.Pipeline.Annotations;
 using Motif.Pipeline.Composition;
 using Motif.Storage;
 using Spectre.Console;
@@ -182,7 +183,8 @@ internal static class CollectionRun
         Evaluation? evaluation = null;
         if (truth is not null && File.Exists(truth) && clustering!.Manifest is { } published)
         {
-            evaluation = Evaluation.Compute(truth, set!, published.Manifest, settings.Threads);
+            evaluation = await Evaluation.ComputeAsync(truth, workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), set!, published.Manifest,
+                settings.Threads, cancellationToken);
         }
         return new RunReport(
             workspace.Description,

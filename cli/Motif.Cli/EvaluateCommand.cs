@@ -4,6 +4,7 @@ using System.Text;
 using Motif.Core.Evaluation;
 using Motif.Engine;
 using Motif.Pipeline;
+using Motif.Pipeline.Annotations;
 using Motif.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -59,25 +60,21 @@ internal static class EvaluateCommand
             {
                 return 2;
             }
-            Morphograph morphograph;
-            MorphographSplit frozen;
+            GroundTruth? truth;
             try
             {
-                var edges = await workspace.Blobs.ReadAllBytesAsync(CollectionBlobs.MorphographEdges, cancellationToken);
-                using (var reader = new StreamReader(new MemoryStream(edges), Encoding.UTF8))
-                {
-                    morphograph = Morphograph.Read(reader);
-                }
-                frozen = MorphographSplit.Parse(await workspace.Blobs.ReadAllBytesAsync(CollectionBlobs.MorphographSplit, cancellationToken));
+                // The imported morphograph with the curators' annotations; new components are frozen in the split here.
+                truth = await GroundTruth.LoadAsync(workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken: cancellationToken);
             }
-            catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
-            {
-                await error.WriteLineAsync($"The workspace has no morphograph: run `motif morphograph import <csv> --out {Display.Safe(parse.GetRequiredValue(workspaceArguments.Out).FullName)}` first.");
-                return 2;
-            }
-            catch (FormatException e)
+            catch (Exception e) when (e is FormatException or InvalidDataException)
             {
                 await error.WriteLineAsync(Display.Safe($"The workspace's morphograph is unreadable: {e.Message}"));
+                return 2;
+            }
+            if (truth is null)
+            {
+                await error.WriteLineAsync($"The workspace has no morphograph: run `motif morphograph import <csv> --out {Display.Safe(parse.GetRequiredValue(workspaceArguments.Out).FullName)}` " +
+                                           "or annotate clusters (`motif annotate`) first.");
                 return 2;
             }
             var version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(modelName), precision: ModelCatalog.ParsePrecision(parse.GetValue(precision)!));
@@ -96,24 +93,23 @@ internal static class EvaluateCommand
                 labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : number[i.ClusterId], StringComparer.Ordinal);
             }
             SplitPart? part = partName switch { "test" => SplitPart.Test, "validation" => SplitPart.Validation, "train" => SplitPart.Train, _ => null };
-            var report = MorphographEvaluation.Evaluate(MorphographDuplicates.Of(morphograph), frozen, part, set.Values, set.ImageIds, labels,
+            var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels,
                 parse.GetValue(seed), Environment.ProcessorCount, cancellationToken);
-            var dataVersion = MorphographDataVersion.Of(morphograph, frozen);
-            await parse.InvocationConfiguration.Output.WriteAsync(Table(report, version, partName, dataVersion));
+            await parse.InvocationConfiguration.Output.WriteAsync(Table(report, version, partName, truth.DataVersion, truth.Annotations));
             return 0;
         });
         return command;
     }
 
     /// <summary>The figures as a table for people: the standard column beside the research's own.</summary>
-    internal static string Table(MorphographEvaluationReport report, string modelVersion, string partName, string dataVersion)
+    internal static string Table(MorphographEvaluationReport report, string modelVersion, string partName, string dataVersion, int annotations)
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         var line = (string s) => text.Append(s).Append('\n');
         string F(double v) => double.IsNaN(v) ? "    –" : v.ToString("0.000", c).PadLeft(5);
         var (r, seed) = (report.Retrieval, report.SeedCompatible);
-        line($"Model {Display.Safe(modelVersion)} against the morphograph (data version {dataVersion}), {partName} part: " +
+        line($"Model {Display.Safe(modelVersion)} against the morphograph (data version {dataVersion}, {annotations} annotations in effect), {partName} part: " +
              $"{report.QueryImages} artworks as queries ({report.ImagesWithoutSignature} without a signature), gallery {report.GallerySize}.");
         line("retrieval        standard   seed-compatible (Replica code: capped list, recall over hits in it)");
         line($"  mAP            {F(r.MeanAveragePrecision)}      {F(seed.MeanAveragePrecision)}");

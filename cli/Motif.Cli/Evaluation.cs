@@ -1,36 +1,51 @@
+using System.Text;
 using Motif.Core.Evaluation;
-using Motif.Core.Signatures;
 using Motif.Core.Manifests;
 using Motif.Pipeline;
+using Motif.Pipeline.Annotations;
+using Motif.Storage;
 
 namespace Motif.Cli;
 
 /// <summary>
-/// How a run's signatures and clusters score against a ground-truth morphograph (SEEDS.md): retrieval (standard
-/// mAP and recall@k, every image of the morphograph that has a signature as a query, the whole collection as the
-/// gallery) and cluster precision/recall per morphograph component.
+/// How a run's signatures and clusters score against its ground truth, computed exactly as <c>motif evaluate</c>
+/// computes it (<see cref="MorphographEvaluation"/> on <see cref="GroundTruth"/>: the imported morphograph with the
+/// curators' annotations, DUPLICATE photographs merged, the frozen split), so that the run's report and
+/// <c>motif evaluate --split test</c> / <c>--split all</c> print the same figures for the same workspace.
 /// </summary>
-internal sealed record Evaluation(string TruthFile, int TruthImages, int TruthImagesWithoutSignature, RetrievalReport Retrieval, ClusterReport Clusters)
+/// <param name="TruthFile">The CSV the run was given.</param>
+/// <param name="Truth">The merged ground truth it was scored against.</param>
+/// <param name="Test">The frozen split's test part as the queries (held out from training).</param>
+/// <param name="All">Every image with a part as a query.</param>
+internal sealed record Evaluation(string TruthFile, GroundTruth Truth, MorphographEvaluationReport Test, MorphographEvaluationReport All)
 {
-    public static IReadOnlyList<int> RecallKs { get; } = [1, 5, 10, 20];
-
-    public static Evaluation Compute(string truthFile, SignatureSet set, ClusterManifest manifest, int threads)
+    /// <summary>
+    /// Imports <paramref name="truthFile"/> into the workspace when it differs from the CSV stored there (as
+    /// <c>motif morphograph import</c> does: the stored split is extended, never rebuilt), then scores
+    /// <paramref name="set"/> and <paramref name="manifest"/>'s clusters against the merged ground truth.
+    /// </summary>
+    /// <exception cref="FormatException">The CSV or the stored split is unreadable (the message says where).</exception>
+    public static async Task<Evaluation> ComputeAsync(string truthFile, IBlobStore blobs, IAnnotationStore annotations, SignatureSet set, ClusterManifest manifest,
+        int threads, CancellationToken cancellationToken)
     {
-        Morphograph morphograph;
-        using (var reader = File.OpenText(truthFile))
+        var bytes = await File.ReadAllBytesAsync(truthFile, cancellationToken);
+        using (var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8))
         {
-            morphograph = Morphograph.Read(reader);
+            Morphograph.Read(reader); // refuse a bad CSV before it replaces a good one
         }
-        var signed = set.ImageIds.ToHashSet(StringComparer.Ordinal);
-        var queries = morphograph.Images.Where(signed.Contains).ToArray();
-        var rankings = queries.Length == 0
-            ? new Dictionary<string, IReadOnlyList<string>>()
-            : CosineRanking.Rank(set.Values, set.ImageIds, queries, degreeOfParallelism: Math.Max(1, threads));
-        var retrieval = RetrievalMetrics.Evaluate(rankings, morphograph, set.ImageIds, RecallKs);
+        var stored = await blobs.GetPropertiesAsync(CollectionBlobs.MorphographEdges, cancellationToken) is null
+            ? null
+            : await blobs.ReadAllBytesAsync(CollectionBlobs.MorphographEdges, cancellationToken);
+        if (stored is null || !stored.AsSpan().SequenceEqual(bytes))
+        {
+            await blobs.PutAsync(CollectionBlobs.MorphographEdges, new MemoryStream(bytes), new BlobPutOptions { ContentType = "text/csv" }, cancellationToken);
+        }
+        var truth = (await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken))!;
 
         var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
         var labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : clusterNumber[i.ClusterId], StringComparer.Ordinal);
-        var clusters = ClusterMetrics.Evaluate(morphograph, labels);
-        return new Evaluation(truthFile, morphograph.Images.Count, morphograph.Images.Count - queries.Length, retrieval, clusters);
+        MorphographEvaluationReport Score(SplitPart? part) =>
+            MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels, seed: 0, Math.Max(1, threads), cancellationToken);
+        return new Evaluation(truthFile, truth, Score(SplitPart.Test), Score(null));
     }
 }

@@ -13,6 +13,7 @@ public static class MotifCommands
         SampleCommand.Create(),
         MorphographCommand.Create(),
         EvaluateCommand.Create(),
+        AnnotateCommand.Create(),
         RunCommand.Create(),
         SearchCommand.Create(),
         ClustersCommand.Create(),

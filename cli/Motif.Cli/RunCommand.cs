@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Motif.Core.Evaluation;
 using Motif.Core.Manifests;
 using Motif.Pipeline;
 using Spectre.Console;
@@ -27,7 +28,8 @@ internal static class RunCommand
         var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
         var truth = new Option<FileInfo?>("--truth")
         {
-            Description = $"Ground truth (morphograph CSV of POSITIVE connections) to score the run against; default: {CollectionRun.DefaultTruthFile} in the folder, if present.",
+            Description = $"Ground truth (morphograph CSV) to score the run against, with the workspace's annotations, on its frozen split: it is imported into the workspace " +
+                          $"as `motif morphograph import` does. Default: {CollectionRun.DefaultTruthFile} in the folder, if present.",
         };
         var command = new Command("run", "Take a folder of images to clusters: validate, sign, cluster and publish a manifest. Re-runs only process what changed; an interrupted run resumes.")
         {
@@ -167,10 +169,23 @@ internal static class RunCommand
         if (report.Evaluation is { } e)
         {
             text.AppendLine();
-            text.AppendLine(c, $"Against the ground truth {Display.Safe(e.TruthFile)} ({e.TruthImages:N0} images{(e.TruthImagesWithoutSignature > 0 ? $", {e.TruthImagesWithoutSignature:N0} without a signature" : "")})");
-            var recalls = string.Join("   ", e.Retrieval.RecallAtK.Select(k => string.Create(c, $"R@{k.K} {k.Recall:0.000}")));
-            text.AppendLine(c, $"  retrieval  mAP {e.Retrieval.MeanAveragePrecision:0.000}   {recalls}   median rank {e.Retrieval.MedianRank:0.#}   ({e.Retrieval.QueryCount:N0} queries)");
-            text.AppendLine(c, $"  clusters   precision {e.Clusters.MeanPrecision:0.000}   recall {e.Clusters.MeanRecall:0.000}   ({e.Clusters.Components.Count:N0} families, {e.Clusters.AllNoiseComponentCount:N0} left entirely as noise)");
+            var split = string.Join(", ", Enum.GetValues<SplitPart>().Select(p => string.Create(c, $"{MorphographSplit.NameOf(p)} {e.Truth.Split.ImagesOf(p).Count:N0}")));
+            text.AppendLine(c, $"Against the ground truth {Display.Safe(e.TruthFile)} with {e.Truth.Annotations:N0} annotations in effect ({e.Truth.Morphograph.Images.Count:N0} images; " +
+                               $"frozen split {split}; data version {e.Truth.DataVersion[..12]}), as `motif evaluate --split test|all` scores it:");
+            foreach (var (name, scored) in new[] { ("test", e.Test), ("all ", e.All) })
+            {
+                if (scored.QueryImages == 0)
+                {
+                    text.AppendLine(c, $"  {name}  retrieval  no artwork of this part has a signature");
+                    continue;
+                }
+                var recalls = string.Join("   ", scored.Retrieval.RecallAtK.Where(k => k.K is 1 or 10 or 20).Select(k => string.Create(c, $"R@{k.K} {k.Recall:0.000}")));
+                text.AppendLine(c, $"  {name}  retrieval  mAP {scored.Retrieval.MeanAveragePrecision:0.000}   {recalls}   median rank {scored.Retrieval.MedianRank:0.#}   ({scored.QueryImages:N0} queries)");
+                if (scored.Clusters is { } clusters)
+                {
+                    text.AppendLine(c, $"  {name}  clusters   precision {clusters.MeanPrecision:0.000}   recall {clusters.MeanRecall:0.000}   ({clusters.Components.Count:N0} families, {clusters.AllNoiseComponentCount:N0} left entirely as noise)");
+                }
+            }
         }
         text.AppendLine();
         var storage = settings.Storage == StorageKind.Embedded ? "" : $" --storage {settings.Storage.ToString().ToLowerInvariant()}";
