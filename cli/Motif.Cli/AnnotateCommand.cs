@@ -87,7 +87,7 @@ internal static class AnnotateCommand
             }
             catch (AnnotationRefusedException e)
             {
-                await error.WriteLineAsync(Display.Safe($"motif annotate: refused ({Code(e.Refusal)}): {e.Message}."));
+                await error.WriteLineAsync(Display.Safe($"motif annotate: refused ({AnnotationRefusals.Code(e.Refusal)}): {e.Message}."));
                 return 2;
             }
             catch (Exception e) when (e is InvalidDataException or FormatException)
@@ -98,19 +98,6 @@ internal static class AnnotateCommand
         });
         return command;
     }
-
-    /// <summary>The refusal's name in messages and the HTTP API: invalid, too-large, unknown-image…</summary>
-    internal static string Code(AnnotationRefusal refusal) => refusal switch
-    {
-        AnnotationRefusal.Invalid => "invalid",
-        AnnotationRefusal.TooLarge => "too-large",
-        AnnotationRefusal.UnknownImage => "unknown-image",
-        AnnotationRefusal.UnknownCluster => "unknown-cluster",
-        AnnotationRefusal.NotInCluster => "not-in-cluster",
-        AnnotationRefusal.UnknownAnnotation => "unknown-annotation",
-        AnnotationRefusal.AlreadyUndone => "already-undone",
-        _ => "refused",
-    };
 
     private static string Describe(Annotation a) => a.Label == AnnotationLabel.Undo
         ? Display.Safe($"Annotation {a.Id}: undo of {a.Undoes} (cluster {a.ClusterId}), by {a.Annotator}.")

@@ -47,6 +47,7 @@ public static class MotifFunctions
         services.AddTransient<ImagesApi>();
         services.AddTransient<SearchApi>();
         services.AddTransient<HealthApi>();
+        services.AddTransient<AnnotationsApi>();
         return services;
     }
 }

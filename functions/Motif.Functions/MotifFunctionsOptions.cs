@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Motif.Core.Annotations;
 using Motif.Pipeline.Composition;
 
 namespace Motif.Functions;
@@ -31,6 +32,13 @@ public sealed record MotifFunctionsOptions
 
     public long SearchMaxBytes { get; init; } = DefaultSearchMaxBytes;
 
+    /// <summary>
+    /// For local use only (<c>Motif__LocalAnnotator</c>; <c>motif dev</c> sets it to the OS user): the annotator of an
+    /// annotation posted without an App Service authentication principal. Null (the default, and always in Azure):
+    /// such a request is refused with 401, so every annotation names a signed-in curator.
+    /// </summary>
+    public string? LocalAnnotator { get; init; }
+
     /// <summary>The options in <paramref name="configuration"/>'s <c>Motif</c> section; what is absent keeps its default.</summary>
     /// <exception cref="PipelineConfigurationException">A setting is malformed (the message names it).</exception>
     public static MotifFunctionsOptions Read(IConfiguration configuration)
@@ -47,9 +55,22 @@ public sealed record MotifFunctionsOptions
                 throw new PipelineConfigurationException($"{MotifPipelineOptions.Section}__WorkerSearchUri must be an absolute http(s) URI without credentials.");
             }
         }
+        var localAnnotator = section[MotifSettings.LocalAnnotator] is { Length: > 0 } name ? name : null;
+        if (localAnnotator is not null)
+        {
+            try
+            {
+                AnnotationRules.Validate(new AnnotationDraft(localAnnotator, AnnotationLabel.Undo, []) { Undoes = AnnotationIds.New(DateTimeOffset.UnixEpoch) });
+            }
+            catch (AnnotationRefusedException e)
+            {
+                throw new PipelineConfigurationException($"{MotifPipelineOptions.Section}__{MotifSettings.LocalAnnotator} is not a usable annotator name: {e.Message}.");
+            }
+        }
         return new MotifFunctionsOptions
         {
             WorkerSearchUri = worker,
+            LocalAnnotator = localAnnotator,
             ReclusterSchedule = string.IsNullOrWhiteSpace(section[MotifSettings.ReclusterSchedule]) ? defaults.ReclusterSchedule : section[MotifSettings.ReclusterSchedule]!,
         };
     }

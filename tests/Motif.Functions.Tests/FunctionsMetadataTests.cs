@@ -27,7 +27,7 @@ public sealed class FunctionsMetadataTests
         var functions = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("bindings").EnumerateArray().ToArray());
 
         Assert.Equal(
-            ["GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetThumbnail", "Health", "IngestImage", "Recluster", "Search"],
+            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetThumbnail", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
             functions.Keys.Order(StringComparer.Ordinal));
 
         var ingest = Assert.Single(functions["IngestImage"]);
@@ -48,6 +48,8 @@ public sealed class FunctionsMetadataTests
             ["GetThumbnail"] = ("thumbnails/{contentHash}", "get"),
             ["Search"] = ("search", "post"),
             ["Health"] = ("health", "get"),
+            ["PostAnnotation"] = ("annotations", "post"),
+            ["GetAnnotations"] = ("annotations", "get"),
         };
         foreach (var (name, (route, method)) in routes)
         {

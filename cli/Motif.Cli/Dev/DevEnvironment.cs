@@ -72,6 +72,8 @@ internal static class DevEnvironment
             ["Motif__Threads"] = settings.Threads.ToString(CultureInfo.InvariantCulture),
             ["Motif__ReclusterSchedule"] = settings.Schedule,
             ["Motif__WorkerSearchUri"] = new Uri(workerUri, "search").ToString(),
+            // Offline there is no App Service authentication in front of the API: annotations are the local user's.
+            ["Motif__LocalAnnotator"] = Environment.UserName,
             // A worker killed mid-batch (or restarted by hand) gives its jobs back within 30 s rather than 5 minutes.
             ["Motif__SignatureLockSeconds"] = "30",
         };

@@ -25,3 +25,20 @@ public sealed class AnnotationRefusedException(AnnotationRefusal refusal, string
 {
     public AnnotationRefusal Refusal { get; } = refusal;
 }
+
+/// <summary>The names of <see cref="AnnotationRefusal"/>s in messages, exit lines and the HTTP API's problem <c>code</c>.</summary>
+public static class AnnotationRefusals
+{
+    /// <summary>invalid, too-large, unknown-image, unknown-cluster, not-in-cluster, unknown-annotation, already-undone.</summary>
+    public static string Code(AnnotationRefusal refusal) => refusal switch
+    {
+        AnnotationRefusal.Invalid => "invalid",
+        AnnotationRefusal.TooLarge => "too-large",
+        AnnotationRefusal.UnknownImage => "unknown-image",
+        AnnotationRefusal.UnknownCluster => "unknown-cluster",
+        AnnotationRefusal.NotInCluster => "not-in-cluster",
+        AnnotationRefusal.UnknownAnnotation => "unknown-annotation",
+        AnnotationRefusal.AlreadyUndone => "already-undone",
+        _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
+    };
+}

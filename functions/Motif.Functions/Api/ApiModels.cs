@@ -81,3 +81,29 @@ public sealed record SearchResponse(string Model, int Signatures, IReadOnlyList<
 
 /// <summary>One hit: the image, its key, cosine distance (1 − cos) to the query, and its links.</summary>
 public sealed record SearchResultResponse(string ImageId, string Key, double Distance, string Link, string? Thumbnail);
+
+/// <summary>The body of <c>POST /api/annotations</c> (see <see cref="AnnotationsApi"/>): a verdict on a cluster, or an undo.</summary>
+public sealed record AnnotationRequest(string? Cluster, string? Label, IReadOnlyList<string>? Images, string? Undo, string? Note, string? Annotator);
+
+/// <summary>One annotation as the API returns it (see <see cref="AnnotationsApi"/>).</summary>
+public sealed record AnnotationResponse(
+    string Id,
+    DateTimeOffset CreatedAt,
+    string Annotator,
+    string Label,
+    string? RunId,
+    string? ModelVersion,
+    string? Cluster,
+    IReadOnlyList<string> Images,
+    IReadOnlyList<string> Others,
+    string? Undoes,
+    string? Note,
+    string? UndoneBy)
+{
+    public static AnnotationResponse Of(Motif.Core.Annotations.Annotation a, string? undoneBy) =>
+        new(a.Id, a.CreatedAt, a.Annotator, Motif.Core.Annotations.AnnotationRules.Label(a.Label), a.Draft.RunId, a.Draft.ModelVersion, a.ClusterId,
+            a.Images, a.Draft.Others, a.Undoes, a.Draft.Note, undoneBy);
+}
+
+/// <summary>What <c>GET /api/annotations</c> returns: the history, oldest first.</summary>
+public sealed record AnnotationsResponse(IReadOnlyList<AnnotationResponse> Annotations);
