@@ -11,8 +11,9 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Motif.Cli;
 
 /// <summary>
-/// <c>motif evaluate</c>: a model version's signatures in a workspace scored against the workspace's morphograph
-/// (imported by <c>motif morphograph import</c>), DUPLICATE photographs merged, on one part of the frozen split (test by
+/// <c>motif evaluate</c>: a model version's signatures in a workspace scored against the workspace's ground truth
+/// (<see cref="GroundTruth"/>: the morphograph imported by <c>motif morphograph import</c> with the curators' annotations
+/// in effect, <c>motif annotate</c>), DUPLICATE photographs merged, on one part of the frozen split (test by
 /// default). Prints the standard figures beside the research's own (<see cref="MorphographEvaluation"/>).
 /// </summary>
 internal static class EvaluateCommand

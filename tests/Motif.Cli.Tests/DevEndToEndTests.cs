@@ -114,6 +114,25 @@ public sealed class DevEndToEndTests : IDisposable
         }, dev, "a manifest of every signed image");
         Assert.True(manifest!.Counts.Clusters > 0);
 
+        // The annotations API as the curators' app will call it, served by motif dev like every HTTP function. There is
+        // no sign-in offline (Motif__LocalAnnotator): the local user annotates.
+        var annotated = manifest.Clusters[0];
+        var request = System.Text.Json.JsonSerializer.Serialize(new { cluster = annotated.Id, label = "confirm", images = annotated.Members.Select(m => m.ImageId) });
+        using (var posted = await http.PostAsync("api/annotations", new StringContent(request, System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.True(posted.StatusCode == HttpStatusCode.Created, await posted.Content.ReadAsStringAsync());
+        }
+        using (var malformed = await http.PostAsync("api/annotations", new StringContent("{\"cluster\":", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
+        }
+        using (var listed = await http.GetAsync($"api/annotations?cluster={Uri.EscapeDataString(annotated.Id)}"))
+        {
+            var history = System.Text.Json.JsonDocument.Parse(await listed.Content.ReadAsStringAsync()).RootElement.GetProperty("annotations");
+            var only = Assert.Single(history.EnumerateArray());
+            Assert.Equal((Environment.UserName, "confirm"), (only.GetProperty("annotator").GetString(), only.GetProperty("label").GetString()));
+        }
+
         // One trace from each upload to the manifest: every image entry names the trace of the IngestImage invocation
         // that ingested it (as its catalog record does), the worker's batches continue those traces (its log names
         // them), and the manifest names the trace of the Recluster run that published it.

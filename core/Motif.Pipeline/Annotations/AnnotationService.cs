@@ -25,7 +25,8 @@ public sealed class AnnotationService(IAnnotationStore store, ReclusterService r
             throw new AnnotationRefusedException(AnnotationRefusal.Invalid, "an undo names an annotation, not a cluster");
         }
         var draft = new AnnotationDraft(annotator, label, images) { ClusterId = clusterId, Note = note };
-        // Hostile or oversized input is refused before anything is read for it.
+        // Hostile or oversized input is refused before anything is read for it. A wrong member's others come from the
+        // manifest below, so a placeholder stands in for them in this first check; the store checks the whole draft again.
         AnnotationRules.Validate(label == AnnotationLabel.WrongMember ? draft with { Others = ["(checked below)"] } : draft);
 
         var manifest = (await recluster.ReadLatestAsync(cancellationToken).ConfigureAwait(false))?.Manifest
