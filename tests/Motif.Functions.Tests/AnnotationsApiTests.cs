@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Configuration;
 using Motif.Functions.Api;
 using Motif.Pipeline;
 
@@ -82,6 +83,20 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
         Assert.Equal("dev-user", Body(await localApi.PostAsync(Post(body, principal: null), None)).Json.GetProperty("annotator").GetString());
         Assert.Equal("zoe", Body(await localApi.PostAsync(Post(body.TrimEnd('}') + ", \"annotator\": \"zoe\"}", principal: null), None)).Json.GetProperty("annotator").GetString());
         Assert.Equal("ada@museum.org", Body(await localApi.PostAsync(Post(body.TrimEnd('}') + ", \"annotator\": \"zoe\"}"), None)).Json.GetProperty("annotator").GetString());
+    }
+
+    [Theory]
+    [InlineData("dev\u001b[2Juser")]
+    [InlineData(" padded ")]
+    public void A_local_annotator_setting_that_is_not_a_usable_name_stops_the_app_with_a_message(string name)
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Motif:LocalAnnotator"] = name }).Build();
+
+        var e = Assert.Throws<Motif.Pipeline.Composition.PipelineConfigurationException>(() => { MotifFunctionsOptions.Read(configuration); });
+
+        Assert.StartsWith("Motif__LocalAnnotator is not a usable annotator name", e.Message);
+        Assert.Null(MotifFunctionsOptions.Read(new ConfigurationBuilder().Build()).LocalAnnotator);
     }
 
     [Fact]
