@@ -1,7 +1,7 @@
 using Motif.Bench;
 
 // Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
-//   Motif.Bench [all|imaging|engine|clustering|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
+//   Motif.Bench [all|imaging|fidelity|engine|clustering|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
 var which = args.FirstOrDefault() ?? "all";
 var repository = Repository.Root();
 BenchSettings settings;
@@ -17,6 +17,11 @@ catch (ArgumentException e)
 if (which is "imaging" or "all")
 {
     ImagingBench.Run(repository, settings.Threads, settings.Python);
+}
+if (which is "fidelity")
+{
+    // Not in "all": it measures no speed, only how close the model input is to torchvision's.
+    PreprocessFidelityBench.Run(repository, settings.Python);
 }
 if (which is "engine" or "all")
 {
