@@ -82,10 +82,7 @@ public static class ImageCodec
                 // Decode() has checked the header; now decode everything (sequentially, in constant memory).
                 using var decoded = VipsImage.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Strict);
                 decoded.Avg();
-                if (header.Format == ImageFormat.Png && PngIntegrity.CompressedDataFailure(data) is { } damage)
-                {
-                    throw new ImageRejectedException(RejectionReason.Corrupt, damage);
-                }
+                RejectDamagedPng(data, header);
                 return (ValidationResult)new ValidationResult.Accepted(header);
             });
         }
@@ -98,7 +95,8 @@ public static class ImageCodec
     /// <summary>
     /// An 8-bit sRGB JPEG for display, at most <paramref name="maxSide"/> pixels on its longer side (never
     /// enlarged): EXIF orientation applied, CMYK/16-bit/greyscale converted, transparency flattened on white,
-    /// metadata stripped. Large JPEGs are shrunk while they are decoded (shrink-on-load).
+    /// metadata stripped. Large JPEGs are shrunk while they are decoded (shrink-on-load). A PNG whose zlib checksum
+    /// is wrong is rejected as in <see cref="Validate"/>.
     /// </summary>
     /// <exception cref="ImageRejectedException">The image is outside <paramref name="limits"/> or fails to decode.</exception>
     public static byte[] Derivative(ReadOnlySpan<byte> image, int maxSide, int quality = 85, ValidationLimits? limits = null)
@@ -107,12 +105,14 @@ public static class ImageCodec
         ArgumentOutOfRangeException.ThrowIfLessThan(quality, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(quality, 100);
         var suffix = $".jpg[Q={quality},strip,optimize_coding]";
-        return Decode(image, limits, (data, _) =>
+        return Decode(image, limits, (data, header) =>
         {
             // libvips 8.14's vips_thumbnail has no fail_on argument of its own: it goes to the loader as an option.
             using var thumbnail = VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down);
             using var display = ToSrgb8(thumbnail);
-            return display.WriteToBuffer(suffix);
+            var jpeg = display.WriteToBuffer(suffix);
+            RejectDamagedPng(data, header);
+            return jpeg;
         });
     }
 
@@ -125,7 +125,20 @@ public static class ImageCodec
         {
             throw new ArgumentException($"The destination holds {destination.Length} floats; one image needs {spec.ValuesPerImage}.", nameof(destination));
         }
-        using var pixels = Decode(image, limits, (data, header) => RenderModelInput(data, header, spec));
+        using var pixels = Decode(image, limits, (data, header) =>
+        {
+            var rendered = RenderModelInput(data, header, spec);
+            try
+            {
+                RejectDamagedPng(data, header);
+            }
+            catch
+            {
+                rendered.Dispose();
+                throw;
+            }
+            return rendered;
+        });
         Normalise(pixels.Span, spec, destination);
     }
 
@@ -162,6 +175,20 @@ public static class ImageCodec
             }
         });
         return results;
+    }
+
+    /// <summary>
+    /// The Adler-32 rule of <see cref="Validate"/>, applied by every path that decodes pixels (Validate, Derivative,
+    /// Preprocess) rather than trusted to a Validate beforehand: <c>motif embed</c> and query-by-image preprocess
+    /// uploads that were never validated, and a check that depends on the caller's order is one a new caller
+    /// forgets. Called after libvips has decoded the file, so that libpng's own verdict (chunk CRCs) comes first.
+    /// </summary>
+    private static void RejectDamagedPng(byte[] data, ImageInfo header)
+    {
+        if (header.Format == ImageFormat.Png && PngIntegrity.CompressedDataFailure(data) is { } damage)
+        {
+            throw new ImageRejectedException(RejectionReason.Corrupt, damage);
+        }
     }
 
     /// <summary>

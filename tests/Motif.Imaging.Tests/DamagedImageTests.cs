@@ -70,6 +70,25 @@ public sealed class DamagedImageTests
     }
 
     [Fact]
+    public void Derivative_and_preprocess_apply_the_zlib_checksum_rule_without_a_validate_first()
+    {
+        // motif embed and query-by-image preprocess uploads that were never validated.
+        var damaged = ImageFixtures.WithBadAdler32(ImageFixtures.Png(320, 240));
+        var spec = PreprocessSpec.ImageNet(64);
+        var input = new float[spec.ValuesPerImage];
+
+        var derivative = Assert.Throws<ImageRejectedException>(() => ImageCodec.Derivative(damaged, 128));
+        var preprocess = Assert.Throws<ImageRejectedException>(() => ImageCodec.Preprocess(damaged, spec, input));
+        var batch = ImageCodec.PreprocessBatch([damaged], spec, input);
+
+        Assert.All([derivative.Reason, preprocess.Reason, batch[0].Rejection], r => Assert.Equal(RejectionReason.Corrupt, r));
+        Assert.All([derivative.Message, preprocess.Message, batch[0].Message], m => Assert.Contains("Adler-32", m));
+        // The same picture undamaged goes through both.
+        _ = ImageCodec.Derivative(ImageFixtures.Png(320, 240), 128);
+        ImageCodec.Preprocess(ImageFixtures.Png(320, 240), spec, input);
+    }
+
+    [Fact]
     public void A_reason_is_one_line_even_when_libjpeg_reports_several_problems()
     {
         // scikit-image's truncated.jpg: libvips relays libjpeg's "Premature end of JPEG file" and "Bogus Huffman table
