@@ -5,6 +5,9 @@ using Motif.Imaging.Libvips;
 
 namespace Motif.Imaging.Tests;
 
+/// <summary>The logger is process-wide: these tests run alone, so that no other test's warnings reach it.</summary>
+[CollectionDefinition(nameof(LoggingTests), DisableParallelization = true)]
+[Collection(nameof(LoggingTests))]
 public sealed class LoggingTests
 {
     [Fact]
@@ -31,6 +34,31 @@ public sealed class LoggingTests
 
         Assert.Contains(logger.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains("VIPS: ", StringComparison.Ordinal)
             && e.Message.Contains("Premature end of JPEG file", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_failing_images_warnings_are_logged_once_although_the_gate_reruns_it()
+    {
+        // libpng reports a chunk CRC error only through libvips' warning callback (DamagedImageTests).
+        var damaged = ImageFixtures.WithBadChunkCrc(ImageFixtures.Png(320, 240), "IDAT");
+        const string warning = "IDAT: CRC error";
+        var logger = new CollectingLogger();
+        var previous = ImageCodec.Logger;
+        ImageCodec.Logger = logger;
+        ValidationResult result;
+        try
+        {
+            // Validate fails under fail_on=warning, so LibvipsGate runs it twice: in parallel, then alone.
+            result = ImageCodec.Validate(damaged);
+        }
+        finally
+        {
+            ImageCodec.Logger = previous;
+        }
+
+        var rejected = Assert.IsType<ValidationResult.Rejected>(result);
+        Assert.Contains(warning, rejected.Message);
+        Assert.Single(logger.Entries, e => e.Message.Contains(warning, StringComparison.Ordinal));
     }
 
     private sealed class CollectingLogger : ILogger

@@ -45,8 +45,9 @@ internal static class LibvipsLog
     }
 
     /// <summary>
-    /// Starts collecting the VIPS-domain warnings emitted from now on. Only meaningful while no other libvips call
-    /// runs, i.e. under the gate's exclusive side; <see cref="EndCapture"/> returns them.
+    /// Starts collecting the VIPS-domain warnings emitted from now on, instead of logging them. Only meaningful
+    /// while no other libvips call runs, i.e. under the gate's exclusive side, for a rerun whose first run's
+    /// messages were logged already; <see cref="EndCapture"/> returns them.
     /// </summary>
     internal static void BeginCapture() => Volatile.Write(ref capture, []);
 
@@ -71,12 +72,19 @@ internal static class LibvipsLog
                 Interlocked.Increment(ref tileFailures);
             }
             var level = Level(flags);
-            if (level == LogLevel.Warning && domain == "VIPS" && Volatile.Read(ref capture) is { } captured)
+            if (Volatile.Read(ref capture) is { } captured)
             {
-                lock (captured)
+                // A capture is the gate's exclusive rerun of a call that already ran, and logged, once in parallel:
+                // libvips is deterministic, so every message now is a repeat. Keep the warnings for the reason and
+                // log nothing, or each failing image's warnings would appear twice.
+                if (level == LogLevel.Warning && domain == "VIPS")
                 {
-                    captured.Add(text);
+                    lock (captured)
+                    {
+                        captured.Add(text);
+                    }
                 }
+                return;
             }
             var log = Logger;
             if (log.IsEnabled(level))
