@@ -314,8 +314,20 @@ public static class ImageCodec
     /// The model input as interleaved 8-bit sRGB, InputSize × InputSize. Not vips_thumbnail: for display quality
     /// it shrinks on load only to twice the target (a 2000×1500 JPEG decodes at 1000×750 for a 256 resize). A
     /// model input needs less: take the largest JPEG DCT shrink (1/2, 1/4, 1/8) that still leaves the target
-    /// size, like PIL's Image.draft, then one lanczos3 resize by less than 2×.
+    /// size, like PIL's Image.draft, then one resize by less than 2× with <see cref="ModelInputKernel"/>.
     /// </summary>
+    /// <summary>
+    /// The model input is resized as torchvision's Resize does it, because that is the arithmetic the pretrained
+    /// weights were trained on: PIL's bilinear filter, which when shrinking is a triangle stretched over the
+    /// scale factor (antialiased). libvips' linear kernel is that same triangle, stretched the same way by
+    /// vips_reduce; <c>gap: 0</c> turns off vips_resize's box pre-shrink (by the largest integer factor that
+    /// leaves a reduce of at least 2×), which PIL's resize does not make. Measured on a 2000×1500 photo against
+    /// PIL's bilinear resize to 341×256 of the same pixels: 0.68 levels mean |difference| (0.78 with the box
+    /// pre-shrink, 1.85 with lanczos3). It is also cheaper than lanczos3's six taps per scale unit. Derivatives
+    /// people look at keep lanczos3 (vips_thumbnail's default).
+    /// </summary>
+    private const Enums.Kernel ModelInputKernel = Enums.Kernel.Linear;
+
     private static NativePixels RenderModelInput(byte[] data, ImageInfo header, PreprocessSpec spec)
     {
         var size = spec.InputSize;
@@ -330,7 +342,8 @@ public static class ImageCodec
 
         using var loaded = VipsImage.NewFromBuffer(data, options, Enums.Access.Sequential, Strict);
         using var rgb = ToSrgb8(loaded);
-        using var resized = rgb.Resize((double)target / Side(rgb.Width, rgb.Height));
+        var (width, height) = ResizedSize(rgb.Width, rgb.Height, target, crop);
+        using var resized = rgb.Resize((double)width / rgb.Width, ModelInputKernel, gap: 0, vscale: (double)height / rgb.Height);
         // Rotation needs random access, which a sequential decode lacks: apply it to the small image in memory.
         using var small = resized.CopyMemory();
         using var upright = small.Autorot();
@@ -346,6 +359,21 @@ public static class ImageCodec
         double[] padding = spec.Channels == ChannelOrder.Rgb ? [m0, m1, m2] : [m2, m1, m0];
         using var boxed = upright.Embed((size - upright.Width) / 2, (size - upright.Height) / 2, size, size, Enums.Extend.Background, padding);
         return NativePixels.Render(boxed);
+    }
+
+    /// <summary>
+    /// The size the model input is resized to before the crop or letterbox. For a crop, torchvision's Resize(int):
+    /// the short side becomes <paramref name="target"/> and the long side <c>int(target × long / short)</c>, truncated
+    /// (torchvision.transforms.functional._compute_resized_output_size), so each axis has its own scale; a single
+    /// scale would round the long side instead (385 for a 451×300 picture where torchvision makes 384) and shift
+    /// every sample of the crop by a fraction of a pixel. For a letterbox, the long side becomes the target.
+    /// </summary>
+    internal static (int Width, int Height) ResizedSize(int width, int height, int target, bool crop)
+    {
+        var (shortSide, longSide) = (Math.Min(width, height), Math.Max(width, height));
+        var resizedLong = crop ? (int)((double)target * longSide / shortSide) : target;
+        var resizedShort = crop ? target : Math.Max(1, (int)Math.Round((double)target * shortSide / longSide));
+        return width >= height ? (resizedLong, resizedShort) : (resizedShort, resizedLong);
     }
 
     /// <summary>

@@ -233,6 +233,17 @@ public sealed class ImageCodecTests
         Assert.Equal(0 - 10, red[30 * 60 + 50], 1);    // inside the right (blue) third
     }
 
+    [Theory]
+    [InlineData(451, 300, 256, true, 384, 256)]   // torchvision: int(256 × 451 / 300) = int(384.85) = 384, not 385
+    [InlineData(300, 451, 256, true, 256, 384)]
+    [InlineData(2000, 1500, 256, true, 341, 256)]
+    [InlineData(427, 640, 256, true, 256, 383)]
+    [InlineData(300, 100, 60, false, 60, 20)]     // letterbox: the long side becomes the target
+    public void The_model_input_is_resized_to_torchvisions_size(int width, int height, int target, bool crop, int expectedWidth, int expectedHeight)
+    {
+        Assert.Equal((expectedWidth, expectedHeight), ImageCodec.ResizedSize(width, height, target, crop));
+    }
+
     [Fact]
     public void Preprocess_applies_exif_orientation()
     {
