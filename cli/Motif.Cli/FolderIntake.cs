@@ -8,9 +8,10 @@ namespace Motif.Cli;
 /// <summary>
 /// A file found below an intake folder: its image id (<see cref="FolderImageId"/>), its absolute path as the raw bytes
 /// that open it, and what statx said about it when it was listed — or, when it could not even be examined (a path
-/// longer than the system allows, a folder that cannot be listed), why.
+/// longer than the system allows, a folder that cannot be listed), why. <paramref name="RootLength"/> bytes of the
+/// path are the intake folder itself, which may be reached through links; below it nothing is (0: below "/").
 /// </summary>
-internal sealed record FolderFile(string Path, byte[] NativePath, UnixFileStatus? Status, string? Problem)
+internal sealed record FolderFile(string Path, byte[] NativePath, UnixFileStatus? Status, string? Problem, int RootLength = 0)
 {
     /// <summary>Length and modification time, as <c>motif run</c> and <c>motif dev upload</c> compare them; null when not examined.</summary>
     public string? Stamp => Status is { } s ? FormattableString.Invariant($"{s.Length}:{s.LastWriteUtc.Ticks}") : null;
@@ -29,11 +30,14 @@ internal sealed record FolderFile(string Path, byte[] NativePath, UnixFileStatus
 /// Names are taken and opened as the raw bytes Linux stores (<see cref="UnixFile"/>), so a name that is not UTF-8 is
 /// read like any other and gets an id that maps back to exactly its bytes. The kind of each file is checked twice:
 /// when listed, so a FIFO or device is never opened, and again on the opened handle, so a file swapped for one between
-/// the two is still refused.
+/// the two is still refused. A file is opened by walking from the intake folder with openat(2), never following a
+/// link, so a folder swapped for a link between the two cannot redirect the read either.
 /// </remarks>
 internal static class FolderIntake
 {
     private const string LinkMessage = "A symbolic link; links are not followed.";
+
+    private const string SwappedMessage = "It, or a folder on its path, is a symbolic link now (it was not when listed); links are not followed.";
 
     /// <summary>Every file and link below <paramref name="root"/>, ordered by image id (ordinal); no two share an id.</summary>
     /// <exception cref="IOException"><paramref name="root"/> itself cannot be listed.</exception>
@@ -43,7 +47,8 @@ internal static class FolderIntake
         var files = new List<FolderFile>();
         // A stack, not recursion: folders may nest about 2,000 deep within PATH_MAX.
         var folders = new Stack<(byte[] Path, string Prefix)>();
-        folders.Push((Encoding.UTF8.GetBytes(root.FullName.TrimEnd('/')), ""));
+        var rootPath = Encoding.UTF8.GetBytes(root.FullName.TrimEnd('/'));
+        folders.Push((rootPath, ""));
         while (folders.TryPop(out var folder))
         {
             var names = UnixFile.TryListNames(folder.Path.Length == 0 ? "/"u8 : folder.Path, out var errno);
@@ -53,7 +58,7 @@ internal static class FolderIntake
                 {
                     throw new IOException($"The folder {Display.Safe(root.FullName)} cannot be listed: {UnixFile.Message(errno)}.");
                 }
-                files.Add(new FolderFile(folder.Prefix[..^1], folder.Path, null, $"The folder cannot be listed: {UnixFile.Message(errno)}."));
+                files.Add(new FolderFile(folder.Prefix[..^1], folder.Path, null, $"The folder cannot be listed: {UnixFile.Message(errno)}.", rootPath.Length));
                 continue;
             }
             foreach (var name in names)
@@ -63,11 +68,11 @@ internal static class FolderIntake
                 if (path.Length >= UnixFile.PathMax)
                 {
                     files.Add(new FolderFile(id, path, null,
-                        $"The path is {path.Length:N0} bytes long, longer than the system allows ({UnixFile.PathMax - 1:N0}): it cannot be opened, nor listed if it is a folder."));
+                        $"The path is {path.Length:N0} bytes long, longer than the system allows ({UnixFile.PathMax - 1:N0}): it cannot be opened, nor listed if it is a folder.", rootPath.Length));
                 }
                 else if (UnixFile.TryGetStatus(path, out errno) is not { } status)
                 {
-                    files.Add(new FolderFile(id, path, null, $"Its type and size cannot be read: {UnixFile.Message(errno)}."));
+                    files.Add(new FolderFile(id, path, null, $"Its type and size cannot be read: {UnixFile.Message(errno)}.", rootPath.Length));
                 }
                 else if (status.Kind == UnixFileKind.Directory)
                 {
@@ -75,7 +80,7 @@ internal static class FolderIntake
                 }
                 else
                 {
-                    files.Add(new FolderFile(id, path, status, null));
+                    files.Add(new FolderFile(id, path, status, null, rootPath.Length));
                 }
             }
         }
@@ -107,10 +112,13 @@ internal static class FolderIntake
         {
             return (null, unfit);
         }
-        using var handle = UnixFile.TryOpenForReading(file.NativePath, out var errno);
+        // Walked to from the intake folder one name at a time, following no link: a folder on the path swapped for a
+        // link since the listing cannot lead the read outside the collection.
+        using var handle = UnixFile.TryOpenBeneath(file.NativePath, file.RootLength, out var errno);
         if (handle is null)
         {
-            return Refuse(file, listed.Length, RejectionReason.Unreadable, errno == UnixFile.ELoop ? LinkMessage : $"It cannot be opened: {UnixFile.Message(errno)}.");
+            return Refuse(file, listed.Length, RejectionReason.Unreadable,
+                errno is UnixFile.ELoop or UnixFile.ENotDir ? SwappedMessage : $"It cannot be opened: {UnixFile.Message(errno)}.");
         }
         // The name may stand for another file now than when it was listed: what counts is what was opened.
         var opened = UnixFile.GetStatus(handle);

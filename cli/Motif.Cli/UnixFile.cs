@@ -51,8 +51,14 @@ internal static unsafe partial class UnixFile
     /// <summary>errno ELOOP: open(2) with O_NOFOLLOW met a symbolic link.</summary>
     public const int ELoop = 40;
 
-    // O_NOFOLLOW is one of the few open(2) flags whose value differs between architectures (asm/fcntl.h).
-    private static readonly int ONoFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
+    /// <summary>errno ENOTDIR: a name that should be a folder is not one.</summary>
+    public const int ENotDir = 20;
+
+    // O_NOFOLLOW and O_DIRECTORY are among the few open(2) flags whose values differ between architectures (asm/fcntl.h).
+    private static readonly bool ArmFlags = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm;
+    private static readonly int ONoFollow = ArmFlags ? 0x8000 : 0x20000;
+    private static readonly int ODirectory = ArmFlags ? 0x4000 : 0x10000;
+    private const int ORdOnly = 0;
 
     /// <summary>
     /// The status of <paramref name="path"/> itself, never of what a link points to (statx(2) with AT_SYMLINK_NOFOLLOW), or
@@ -115,6 +121,71 @@ internal static unsafe partial class UnixFile
         }
         errno = fd < 0 ? Marshal.GetLastPInvokeError() : 0;
         return fd < 0 ? null : new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for reading as <see cref="TryOpenForReading"/> does, but walks to it from the folder
+    /// <c>path[..rootLength]</c> ("/" when 0) one name at a time: each folder below that one is opened relative to the
+    /// already-opened parent with openat(2) and O_DIRECTORY | O_NOFOLLOW, so a folder swapped for a link after it was
+    /// listed fails with <see cref="ELoop"/> (or ENOTDIR) instead of leading the read outside the collection. The root
+    /// itself may be reached through links: it is the folder the user named. Null with <paramref name="errno"/> set when
+    /// any step fails.
+    /// </summary>
+    public static SafeFileHandle? TryOpenBeneath(ReadOnlySpan<byte> path, int rootLength, out int errno)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(rootLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(rootLength, path.Length);
+        Span<byte> name = stackalloc byte[PathMax];
+        if (!Terminate(rootLength == 0 ? "/"u8 : path[..rootLength], name, out errno))
+        {
+            return null;
+        }
+        int folder;
+        fixed (byte* p = name)
+        {
+            folder = Open(p, ORdOnly | ODirectory | OCloExec, 0);
+        }
+        if (folder < 0)
+        {
+            errno = Marshal.GetLastPInvokeError();
+            return null;
+        }
+        var rest = path[rootLength..];
+        try
+        {
+            while (true)
+            {
+                rest = rest.TrimStart((byte)'/');
+                var slash = rest.IndexOf((byte)'/');
+                var last = slash < 0;
+                if (!Terminate(last ? rest : rest[..slash], name, out errno))
+                {
+                    return null;
+                }
+                int next;
+                fixed (byte* p = name)
+                {
+                    next = OpenAt(folder, p, last ? ORdOnly | ONoFollow | ONonBlock | OCloExec : ORdOnly | ODirectory | ONoFollow | OCloExec, 0);
+                }
+                if (next < 0)
+                {
+                    errno = Marshal.GetLastPInvokeError();
+                    return null;
+                }
+                if (last)
+                {
+                    errno = 0;
+                    return new SafeFileHandle(next, ownsHandle: true);
+                }
+                _ = Close(folder);
+                folder = next;
+                rest = rest[slash..];
+            }
+        }
+        finally
+        {
+            _ = Close(folder);
+        }
     }
 
     /// <summary>
@@ -271,6 +342,12 @@ internal static unsafe partial class UnixFile
 
     [LibraryImport(LibC, EntryPoint = "open", SetLastError = true)]
     private static partial int Open(byte* pathname, int flags, int mode);
+
+    [LibraryImport(LibC, EntryPoint = "openat", SetLastError = true)]
+    private static partial int OpenAt(int dirfd, byte* pathname, int flags, int mode);
+
+    [LibraryImport(LibC, EntryPoint = "close")]
+    private static partial int Close(int fd);
 
     [LibraryImport(LibC, EntryPoint = "opendir", SetLastError = true)]
     private static partial nint OpenDir(byte* name);

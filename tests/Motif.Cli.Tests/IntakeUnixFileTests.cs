@@ -69,7 +69,44 @@ public sealed class IntakeUnixFileTests : IDisposable
         (bytes, refused) = await FolderIntake.ReadAsync(new FolderFile("y.jpg", Encoding.UTF8.GetBytes(link), listed, null), Motif.Imaging.ValidationLimits.Default, CancellationToken.None)
             .WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Null(bytes);
-        Assert.Equal("A symbolic link; links are not followed.", refused!.Message);
+        Assert.Equal("It, or a folder on its path, is a symbolic link now (it was not when listed); links are not followed.", refused!.Message);
+    }
+
+    [Fact]
+    public async Task A_folder_swapped_for_a_link_to_outside_after_the_listing_cannot_redirect_the_read()
+    {
+        var collection = Directory.CreateDirectory(Path.Combine(folder.FullName, "collection"));
+        var album = Directory.CreateDirectory(Path.Combine(collection.FullName, "album", "1900"));
+        File.WriteAllText(Path.Combine(album.FullName, "a.jpg"), "inside");
+        var outside = Directory.CreateDirectory(Path.Combine(folder.FullName, "outside", "1900"));
+        File.WriteAllText(Path.Combine(outside.FullName, "a.jpg"), "a secret outside the collection");
+        var listed = FolderIntake.List(collection).Single();
+        Assert.Equal("album/1900/a.jpg", listed.Path);
+
+        // Between listing and reading, the folder "album" becomes a link to a folder outside with the same layout.
+        Directory.Move(Path.Combine(collection.FullName, "album"), Path.Combine(folder.FullName, "album-moved"));
+        Directory.CreateSymbolicLink(Path.Combine(collection.FullName, "album"), Path.Combine(folder.FullName, "outside"));
+        var (bytes, refused) = await FolderIntake.ReadAsync(listed, Motif.Imaging.ValidationLimits.Default, CancellationToken.None);
+
+        Assert.Null(bytes);
+        Assert.Equal(Motif.Core.RejectionReason.Unreadable, refused!.Rejection);
+        Assert.Contains("a folder on its path, is a symbolic link now", refused.Message);
+    }
+
+    [Fact]
+    public async Task A_collection_reached_through_a_link_is_still_read_only_its_inside_is_walked_without_links()
+    {
+        // The folder the user names may itself be a link (a mounted drive, a home folder elsewhere).
+        var real = Directory.CreateDirectory(Path.Combine(folder.FullName, "real", "sub"));
+        File.WriteAllText(Path.Combine(real.FullName, "b.jpg"), "inside");
+        var named = Path.Combine(folder.FullName, "named");
+        Directory.CreateSymbolicLink(named, Path.Combine(folder.FullName, "real"));
+
+        var listed = FolderIntake.List(new DirectoryInfo(named)).Single();
+        var (bytes, refused) = await FolderIntake.ReadAsync(listed, Motif.Imaging.ValidationLimits.Default, CancellationToken.None);
+
+        Assert.Null(refused);
+        Assert.Equal("inside", Encoding.UTF8.GetString(bytes!));
     }
 
     [Fact]
