@@ -89,9 +89,24 @@ internal static class ImagingBench
     }
 
     /// <summary>Images/s on the wall clock and per CPU-second of this process, each the median of <see cref="Passes"/> passes after a warm-up.</summary>
+    /// <remarks>
+    /// The warm-up lasts until a whole pass compiles no method. Tiered compilation recompiles hot methods in the
+    /// background some time after their 30th call, and that JIT time counts in this process's CPU time, a cost a
+    /// worker signing thousands of images pays once (perf on 2026-11-30: a tenth of the samples in the first
+    /// seconds of Motif's passes were the JIT's thread; under 1 % once warm). The anchor's Python has no JIT.
+    /// </remarks>
     private static Rate Measure(int images, Action pass)
     {
         pass();
+        for (var warmUp = 0; warmUp < 10; warmUp++)
+        {
+            var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
+            pass();
+            if (System.Runtime.JitInfo.GetCompiledMethodCount() == compiled)
+            {
+                break;
+            }
+        }
         var wall = new double[Passes];
         var cpu = new double[Passes];
         using var self = Process.GetCurrentProcess();
