@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Microsoft.Extensions.Configuration;
+using Motif.Functions;
+using Motif.Pipeline.Composition;
 
 namespace Motif.Cli;
 
@@ -28,7 +31,19 @@ internal static class ServeCommand
                 await error.WriteLineAsync("--port must be from 0 to 65535 (0: any free port).");
                 return 2;
             }
-            var functions = Viewer.Functions(parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!), error);
+            // No App Service authentication in front of a local server: annotations are the OS user's, set as the
+            // Functions app reads it (Motif__LocalAnnotator), exactly as motif dev sets it.
+            MotifFunctionsOptions options;
+            try
+            {
+                options = MotifFunctionsOptions.Read(LocalSettings(Environment.UserName));
+            }
+            catch (PipelineConfigurationException e)
+            {
+                await error.WriteLineAsync(Display.Safe(e.Message));
+                return 2;
+            }
+            var functions = Viewer.Functions(options, parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!), error);
             await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken, functions);
             if (workspace is null)
             {
@@ -59,4 +74,9 @@ internal static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>The Functions app's settings for a local server: <paramref name="user"/> annotates without a sign-in.</summary>
+    internal static IConfiguration LocalSettings(string user) => new ConfigurationBuilder()
+        .AddInMemoryCollection([new($"{MotifPipelineOptions.Section}:{MotifSettings.LocalAnnotator}", user)])
+        .Build();
 }

@@ -42,13 +42,13 @@ internal static class Viewer
     public static string WebRoot => Path.Combine(AppContext.BaseDirectory, "web");
 
     /// <summary>
-    /// What the viewer adds to the workspace's composition: the Functions app's classes, with search embedded in this
-    /// process by <paramref name="model"/> at <paramref name="precision"/> (<see cref="InProcessSearch"/>). Why a model
-    /// cannot load is written to <paramref name="error"/>.
+    /// What the viewer adds to the workspace's composition: the Functions app's classes with <paramref name="options"/>,
+    /// with search embedded in this process by <paramref name="model"/> at <paramref name="precision"/>
+    /// (<see cref="InProcessSearch"/>). Why a model cannot load is written to <paramref name="error"/>.
     /// </summary>
-    public static Action<IServiceCollection> Functions(string model, Precision precision, TextWriter error) => services =>
+    public static Action<IServiceCollection> Functions(MotifFunctionsOptions options, string model, Precision precision, TextWriter error) => services =>
     {
-        services.AddMotifFunctionClasses(new MotifFunctionsOptions());
+        services.AddMotifFunctionClasses(options);
         services.AddSingleton<IQueryImageSearch>(sp => new InProcessSearch(model, precision, sp.GetRequiredService<ReclusterService>(),
             sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), error));
     };

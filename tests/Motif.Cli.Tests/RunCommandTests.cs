@@ -203,7 +203,7 @@ public sealed class RunCommandTests : IDisposable
         Assert.True(exit == 0, error);
 
         await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None,
-            configure: Viewer.Functions(ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
+            configure: Viewer.Functions(new Motif.Functions.MotifFunctionsOptions(), ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
         await using var app = Viewer.Build(opened, port: 0);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
