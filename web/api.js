@@ -49,3 +49,21 @@ export const image = (key, signal) => getJson(`/api/images/${encodeURIComponent(
 
 /** Its nearest images in the stored neighbour graph, nearest first. */
 export const neighbours = (key, k, signal) => getJson(`/api/images/${encodeURIComponent(key)}/neighbours?k=${encodeURIComponent(k)}`, signal);
+
+/** The cluster's annotation history, oldest first, undos included (GET /api/annotations?cluster=ID). */
+export const annotations = (clusterId, signal) => getJson(`/api/annotations?cluster=${encodeURIComponent(clusterId)}`, signal);
+
+/**
+ * POST /api/annotations: a verdict `{ cluster, label, images }` or an undo `{ undo }`. Answers the stored annotation,
+ * whose `annotator` is the identity the server recorded (the signed-in principal, or the local user offline).
+ */
+export async function annotate(body, signal) {
+  const response = await fetch('/api/annotations', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+  if (!response.ok) throw await problem(response);
+  return response.json();
+}

@@ -1,7 +1,9 @@
-// A cluster's page: its reachability plot, then every member with its catalog metadata.
+// A cluster's page: its reachability plot, then every member with its catalog metadata, a box to tick it and the
+// annotation tools (annotate.js), then the cluster's annotation history.
 import * as api from './api.js';
 import { h, replace } from './dom.js';
 import { plot } from './reachability.js';
+import { panel, pick } from './annotate.js';
 
 const number = new Intl.NumberFormat();
 
@@ -9,7 +11,7 @@ function distance(value) {
   return typeof value === 'number' ? value.toFixed(4) : 'undefined';
 }
 
-function member(m, medoid) {
+function member(m, medoid, index) {
   const facts = [
     ['Order', m.order],
     ['Reachability', distance(m.reachability)],
@@ -22,6 +24,7 @@ function member(m, medoid) {
     h('figure', {},
       m.thumbnail ? h('img', { src: m.thumbnail, alt: m.imageId, width: 160, height: 160, loading: 'lazy' }) : h('div', { class: 'missing' }, 'no image'),
       h('figcaption', {},
+        pick(m.imageId, index),
         h('span', { class: 'id' }, m.imageId),
         m.imageId === medoid ? h('strong', { class: 'badge' }, ' medoid') : null,
         h('dl', {}, facts.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
@@ -37,6 +40,8 @@ export async function render(main, id, signal) {
     replace(main, h('h1', {}, `Cluster ${id}`), h('p', { class: 'error' }, error.message), h('p', {}, h('a', { href: '#/' }, 'All clusters')));
     return;
   }
+  const members = h('ul', { class: 'grid members', id: 'members' }, data.members.map((m, i) => member(m, data.medoid, i)));
+  const annotation = panel(data.id, members, signal);
   replace(main,
     h('p', {}, h('a', { href: '#/' }, '← All clusters')),
     h('h1', {}, `Cluster ${data.id}`),
@@ -48,5 +53,7 @@ export async function render(main, id, signal) {
       h('div', { class: 'plot' }, plot(data))),
     h('section', { 'aria-labelledby': 'members-heading' },
       h('h2', { id: 'members-heading' }, 'Members'),
-      h('ul', { class: 'grid members', id: 'members' }, data.members.map((m) => member(m, data.medoid)))));
+      members,
+      annotation.tools),
+    annotation.history);
 }

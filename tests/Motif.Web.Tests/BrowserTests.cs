@@ -206,6 +206,151 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
         await AssertCleanAsync();
     }
 
+    [Fact]
+    public async Task A_curator_ticks_two_images_confirms_sees_it_in_the_history_and_undoes_it()
+    {
+        var id = await ClusterOfAsync("coffee.png");
+        await _page.GotoAsync($"/#/clusters/{id}");
+        var history = _page.Locator("#history li.entry");
+        await Assertions.Expect(_page.Locator("#history li")).ToHaveTextAsync("No annotations yet.");
+
+        await _page.GetByLabel("Select coffee.png", new() { Exact = true }).CheckAsync();
+        await _page.GetByLabel("Select coffee-warm.jpg", new() { Exact = true }).CheckAsync();
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Confirm pattern", Exact = true }).ClickAsync();
+
+        // At once in the history, as the server recorded it: the local user (no sign-in under motif serve), both images.
+        await Assertions.Expect(history).ToHaveCountAsync(1);
+        await Assertions.Expect(history.First).ToHaveAttributeAsync("data-label", "confirm");
+        await Assertions.Expect(history.First.Locator(".what")).ToHaveTextAsync("Confirm pattern, 2 images");
+        Assert.Equal(new[] { "coffee-warm.jpg", "coffee.png" }, (await history.First.Locator("ul.images li").AllTextContentsAsync()).Order(StringComparer.Ordinal));
+        await Assertions.Expect(history.First.Locator(".who")).ToHaveTextAsync(Environment.UserName);
+        await Assertions.Expect(_page.Locator("#annotator .who")).ToHaveTextAsync(Environment.UserName);
+        await Assertions.Expect(_page.Locator("#annotation-message")).ToHaveTextAsync("Recorded: Confirm pattern, 2 images.");
+        Assert.Equal(0, await _page.Locator("#members input.pick-box:checked").CountAsync());
+        await ScreenshotAsync("annotated");
+
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Undo last" }).ClickAsync();
+        await Assertions.Expect(history).ToHaveCountAsync(2);
+        await Assertions.Expect(history.Nth(0)).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bundone\b"));
+        await Assertions.Expect(history.Nth(1)).ToHaveAttributeAsync("data-label", "undo");
+        await Assertions.Expect(_page.Locator("#history button.undo")).ToHaveCountAsync(0);
+        await Assertions.Expect(_page.GetByRole(AriaRole.Button, new() { Name = "Undo last" })).ToBeHiddenAsync();
+        await Assertions.Expect(_page.Locator("#annotation-message")).ToHaveTextAsync("Undone.");
+        // The page showed what the API holds: the confirm withdrawn by the undo.
+        var stored = (await AnnotationsAsync(id)).ToArray();
+        Assert.Equal(2, stored.Length);
+        Assert.Equal(stored[1].GetProperty("id").GetString(), stored[0].GetProperty("undoneBy").GetString());
+        await ScreenshotAsync("undone");
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task A_refused_annotation_shows_the_APIs_message_in_the_live_region()
+    {
+        var id = await ClusterOfAsync("astronaut.png");
+        await _page.GotoAsync($"/#/clusters/{id}");
+        await Assertions.Expect(_page.Locator("#history li")).Not.ToHaveCountAsync(0);   // loaded
+        var before = (await AnnotationsAsync(id)).Count();
+
+        // Confirm needs two images: one ticked is refused by the API, and its words reach the curator.
+        await _page.GetByLabel("Select astronaut.png", new() { Exact = true }).CheckAsync();
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Confirm pattern", Exact = true }).ClickAsync();
+        using var http = new HttpClient { BaseAddress = served.Url };
+        using var refused = await http.PostAsJsonAsync("/api/annotations", new { cluster = id, label = "confirm", images = new[] { "astronaut.png" } });
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+        var detail = (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString();
+        var message = _page.Locator("#annotation-message");
+        await Assertions.Expect(message).ToHaveTextAsync($"Refused: {detail}");
+        await Assertions.Expect(message).ToHaveAttributeAsync("aria-live", "polite");
+        await Assertions.Expect(message).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\berror\b"));
+        Assert.Equal(before, (await AnnotationsAsync(id)).Count());
+        await Assertions.Expect(_page.Locator("#history li.entry")).ToHaveCountAsync(before);
+        // The ticks stay, so the curator can correct the selection.
+        Assert.True(await _page.GetByLabel("Select astronaut.png", new() { Exact = true }).IsCheckedAsync());
+        await ScreenshotAsync("refused");
+        Assert.Empty(_dialogs);
+        // The 400 itself is logged by Chromium as a failed resource load; nothing else may be.
+        Assert.All(_consoleErrors, e => Assert.Contains("400", e, StringComparison.Ordinal));
+        Assert.Empty(await _page.EvaluateAsync<string[]>("() => window.__violations"));
+    }
+
+    [Fact]
+    public async Task Annotating_and_undoing_works_from_the_keyboard_alone_with_visible_focus()
+    {
+        var id = await ClusterOfAsync(ServedWorkspace.ImgOnError);
+        await _page.GotoAsync($"/#/clusters/{id}");
+        await Assertions.Expect(_page.Locator("#history li")).Not.ToHaveCountAsync(0);
+        // The boxes by their labels' names (hostile markup, as text); their ids only to know when Tab has reached them.
+        var first = await _page.GetByLabel($"Select {ServedWorkspace.ImgOnError}", new() { Exact = true }).GetAttributeAsync("id");
+        var second = await _page.GetByLabel($"Select {ServedWorkspace.ScriptTag}", new() { Exact = true }).GetAttributeAsync("id");
+        await TabToAsync($"#{first}");
+        await _page.Keyboard.PressAsync("Space");
+        await TabToAsync($"#{second}");
+        await _page.Keyboard.PressAsync("Space");
+        Assert.Equal(2, await _page.Locator("#members input.pick-box:checked").CountAsync());
+        await TabToAsync("button[data-action='similar']");
+        // The focused control is drawn with an outline (the stylesheet's :focus-visible).
+        Assert.True(await _page.EvaluateAsync<bool>("() => document.activeElement.matches(':focus-visible') && getComputedStyle(document.activeElement).outlineStyle !== 'none'"));
+        await ScreenshotAsync("keyboard-focus");
+        await _page.Keyboard.PressAsync("Enter");
+        var history = _page.Locator("#history li.entry");
+        await Assertions.Expect(history).ToHaveCountAsync(1);
+        await Assertions.Expect(history.First.Locator(".what")).ToHaveTextAsync("Similar, not the same pattern, 2 images");
+        // Hostile names in the history are text too.
+        await Assertions.Expect(history.First.Locator("ul.images li").Filter(new() { HasText = ServedWorkspace.ScriptTag })).ToHaveCountAsync(1);
+        await TabToAsync("#history button.undo");
+        await _page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(history).ToHaveCountAsync(2);
+        await Assertions.Expect(history.First).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\bundone\b"));
+        Assert.Empty(_dialogs);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task Motif_serve_accepts_annotations_over_HTTP_as_the_local_user()
+    {
+        var id = await ClusterOfAsync("astronaut.png");
+        using var http = new HttpClient { BaseAddress = served.Url };
+        using var posted = await http.PostAsJsonAsync("/api/annotations", new { cluster = id, label = "wrong-member", images = new[] { "astronaut-copy.jpg" }, note = "a copy" });
+        Assert.Equal(System.Net.HttpStatusCode.Created, posted.StatusCode);
+        var annotation = await posted.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(Environment.UserName, annotation.GetProperty("annotator").GetString());
+        Assert.Equal("wrong-member", annotation.GetProperty("label").GetString());
+        Assert.Equal(new[] { "astronaut.png" }, annotation.GetProperty("others").EnumerateArray().Select(o => o.GetString()).Order(StringComparer.Ordinal));
+        var annotationId = annotation.GetProperty("id").GetString();
+        Assert.Contains(await AnnotationsAsync(id), a => a.GetProperty("id").GetString() == annotationId && a.GetProperty("annotator").GetString() == Environment.UserName);
+        // Withdrawn, so the cluster's history is left with nothing in effect from this test.
+        using var undone = await http.PostAsJsonAsync("/api/annotations", new { undo = annotationId });
+        Assert.Equal(System.Net.HttpStatusCode.Created, undone.StatusCode);
+        using var again = await http.PostAsJsonAsync("/api/annotations", new { undo = annotationId });
+        Assert.Equal(System.Net.HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    /// <summary>Presses Tab until the focused element matches <paramref name="selector"/> (the keyboard's own path there).</summary>
+    private async Task TabToAsync(string selector)
+    {
+        for (var i = 0; i < 80; i++)
+        {
+            await _page.Keyboard.PressAsync("Tab");
+            if (await _page.EvaluateAsync<bool>("s => document.activeElement?.matches(s) ?? false", selector))
+            {
+                return;
+            }
+        }
+        Assert.Fail($"80 presses of Tab never reached {selector}");
+    }
+
+    private async Task<string> ClusterOfAsync(string imageId) =>
+        (await GalleryAsync()).GetProperty("clusters").EnumerateArray()
+            .Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == imageId)).GetProperty("id").GetString()!;
+
+    private async Task<IEnumerable<JsonElement>> AnnotationsAsync(string cluster)
+    {
+        using var http = new HttpClient { BaseAddress = served.Url };
+        var body = await http.GetFromJsonAsync<JsonElement>($"/api/annotations?cluster={Uri.EscapeDataString(cluster)}");
+        return body.GetProperty("annotations").EnumerateArray().ToArray();
+    }
+
     private async Task<JsonElement> GalleryAsync()
     {
         using var http = new HttpClient { BaseAddress = served.Url };
