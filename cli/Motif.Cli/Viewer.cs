@@ -27,7 +27,8 @@ namespace Motif.Cli;
 /// The Host header is hostile too. Binding loopback does not stop DNS rebinding: a page of the attacker's site, whose
 /// name then resolves to 127.0.0.1, reads the collection from the user's browser under the attacker's Host. So only
 /// requests naming a loopback name (with the bound port, or none) are answered, and absolute URLs (IIIF ids) are built
-/// from the address the server is bound to, never from the request.
+/// from the address the server is bound to, never from the request. Requests other than reads from another origin's page
+/// are refused (403), so a site the curator visits cannot annotate, or search, as the local user.
 /// The IIIF routes, and the derivatives they point at, answer GET to any origin (CORS <c>*</c>): IIIF viewers run on
 /// other origins and must read them. That makes the collection's images and cluster lists readable by any page the
 /// curator opens while serving; the API, with its search and catalog records, stays same-origin.
@@ -71,6 +72,7 @@ internal static class Viewer
             await next(context);
         });
         app.Use((context, next) => IsLoopbackHost(context.Request.Host, context.Connection.LocalPort) ? next(context) : RefuseHostAsync(context));
+        app.Use((context, next) => IsSafe(context.Request) ? next(context) : RefuseOriginAsync(context));
         app.Use((context, next) =>
         {
             if (HttpMethods.IsGet(context.Request.Method) && (context.Request.Path.StartsWithSegments("/iiif") || context.Request.Path.StartsWithSegments("/images")))
@@ -141,6 +143,29 @@ internal static class Viewer
         var withPort = string.Create(System.Globalization.CultureInfo.InvariantCulture, $":{port}");
         return LoopbackHosts.Any(name => value.Equals(name, StringComparison.OrdinalIgnoreCase)
             || value.Equals(name + withPort, StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
+    /// Whether a request may change or query anything on the user's behalf: reads (GET, HEAD) always; anything else only
+    /// without an <c>Origin</c> (not a browser's cross-origin request: curl, the CLI) or with this server's own origin.
+    /// Without it any page the curator opens could POST annotations as the local user: a no-cors POST with no
+    /// Content-Type needs no preflight, and its Host is the loopback name, so the Host check alone lets it through.
+    /// </summary>
+    private static bool IsSafe(HttpRequest request)
+    {
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || !request.Headers.TryGetValue("Origin", out var origin))
+        {
+            return true;
+        }
+        var withPort = string.Create(System.Globalization.CultureInfo.InvariantCulture, $":{request.HttpContext.Connection.LocalPort}");
+        return origin.Count == 1 && LoopbackHosts.Any(name => string.Equals(origin[0], "http://" + name + withPort, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static Task RefuseOriginAsync(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
+        context.Response.ContentType = "text/plain; charset=utf-8";
+        return context.Response.WriteAsync("Refused: only this app's own pages may send requests that change anything (the Origin is another site).\n");
     }
 
     private static Task RefuseHostAsync(HttpContext context)

@@ -241,6 +241,16 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
         Assert.Equal(2, stored.Length);
         Assert.Equal(stored[1].GetProperty("id").GetString(), stored[0].GetProperty("undoneBy").GetString());
         await ScreenshotAsync("undone");
+
+        // Confirm the ticked two and mark the unticked one as not belonging: two annotations, one action.
+        await _page.GetByLabel("Select coffee.png", new() { Exact = true }).CheckAsync();
+        await _page.GetByLabel("Select coffee-warm.jpg", new() { Exact = true }).CheckAsync();
+        await _page.GetByRole(AriaRole.Button, new() { Name = "Confirm and mark the rest wrong" }).ClickAsync();
+        await Assertions.Expect(history).ToHaveCountAsync(4);
+        await Assertions.Expect(history.Nth(2).Locator(".what")).ToHaveTextAsync("Confirm pattern, 2 images");
+        await Assertions.Expect(history.Nth(3).Locator(".what")).ToHaveTextAsync("Wrong member, 1 image");
+        await Assertions.Expect(history.Nth(3).Locator("ul.images li")).ToHaveTextAsync("coffee-crop.jpg");
+        await Assertions.Expect(_page.Locator("#history button.undo")).ToHaveCountAsync(2);
         await AssertCleanAsync();
     }
 
@@ -319,6 +329,15 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
         Assert.Equal(new[] { "astronaut.png" }, annotation.GetProperty("others").EnumerateArray().Select(o => o.GetString()).Order(StringComparer.Ordinal));
         var annotationId = annotation.GetProperty("id").GetString();
         Assert.Contains(await AnnotationsAsync(id), a => a.GetProperty("id").GetString() == annotationId && a.GetProperty("annotator").GetString() == Environment.UserName);
+        // Another site's page cannot annotate as the local user (a no-cors POST needs no preflight): refused, nothing stored.
+        using (var forged = new HttpRequestMessage(HttpMethod.Post, "/api/annotations") { Content = new StringContent($$"""{"cluster":"{{id}}","label":"wrong-cluster","images":["astronaut.png","astronaut-copy.jpg"]}""") })
+        {
+            forged.Content.Headers.ContentType = null;
+            forged.Headers.Add("Origin", "http://evil.example");
+            using var refused = await http.SendAsync(forged);
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+        }
+        Assert.DoesNotContain(await AnnotationsAsync(id), a => a.GetProperty("label").GetString() == "wrong-cluster");
         // Withdrawn, so the cluster's history is left with nothing in effect from this test.
         using var undone = await http.PostAsJsonAsync("/api/annotations", new { undo = annotationId });
         Assert.Equal(System.Net.HttpStatusCode.Created, undone.StatusCode);
