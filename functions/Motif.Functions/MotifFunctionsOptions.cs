@@ -33,7 +33,7 @@ public sealed record MotifFunctionsOptions
     public long SearchMaxBytes { get; init; } = DefaultSearchMaxBytes;
 
     /// <summary>
-    /// For local use only (<c>Motif__LocalAnnotator</c>; <c>motif dev</c> sets it to the OS user): the annotator of an
+    /// For local use only (<c>Motif__LocalAnnotator</c>; <c>motif dev</c> and <c>motif serve</c> set it to the OS user): the annotator of an
     /// annotation posted without an App Service authentication principal. Null (the default, and always in Azure):
     /// such a request is refused with 401, so every annotation names a signed-in curator.
     /// </summary>

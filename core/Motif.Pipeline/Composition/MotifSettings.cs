@@ -103,7 +103,7 @@ public static class MotifSettings
         new(InMotif(SignatureQueue), SettingReaders.Both, SettingReaders.None, "the signature job queue (default signatures)"),
         new(InMotif(ReclusterSchedule), SettingReaders.Functions, SettingReaders.Functions, "Recluster's NCRONTAB; the host refuses to index Recluster without it"),
         new(InMotif(WorkerSearchUri), SettingReaders.Functions, SettingReaders.Functions, "the worker's POST /search (search answers 503 without it)"),
-        new(InMotif(LocalAnnotator), SettingReaders.Functions, SettingReaders.None, "local use only (motif dev): annotator of annotations posted without a sign-in; never set in Azure"),
+        new(InMotif(LocalAnnotator), SettingReaders.Functions, SettingReaders.None, "local use only (motif dev, motif serve): annotator of annotations posted without a sign-in; never set in Azure"),
         new(InMotif(Model), SettingReaders.Worker, SettingReaders.None, "the packaged network or a checkpoint"),
         new(InMotif(Precision), SettingReaders.Worker, SettingReaders.Worker, "fp32 | bf16 (part of the model version)"),
         new(InMotif(Device), SettingReaders.Worker, SettingReaders.Worker, "cpu | cuda | cuda:N"),

@@ -29,7 +29,7 @@ namespace Motif.Functions.Api;
 /// <para>Unknown properties are refused (a misspelt <c>image</c> is an error, not an empty selection). The annotator is
 /// the App Service authentication principal (<c>X-MS-CLIENT-PRINCIPAL-NAME</c>, set by Easy Auth and never taken from
 /// the client); without one the request is refused with 401, unless the app is configured for local use
-/// (<see cref="MotifFunctionsOptions.LocalAnnotator"/>, which <c>motif dev</c> sets): then the body's optional
+/// (<see cref="MotifFunctionsOptions.LocalAnnotator"/>, which <c>motif dev</c> and <c>motif serve</c> set): then the body's optional
 /// <c>"annotator"</c>, or that setting's name. 201 with the stored annotation:</para>
 /// <code>
 /// { "id": "20261130T0405060000000Z-0123456789abcdef", "createdAt": "2026-11-30T04:05:06+00:00", "annotator": "ada@museum.org",
