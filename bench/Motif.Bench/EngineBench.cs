@@ -22,7 +22,7 @@ internal static class EngineBench
     public static void Run(string root)
     {
         var anchor = Path.Combine(root, "gpu-worker", "native", "tools", "bench_pytorch.py");
-        SignatureModel.Threads = Threads;
+        EngineProcess.Configure(new EngineProcessOptions { Threads = Threads });
         using var model = SignatureModel.Create("resnet50");
         model.ConfigureTraining(TrainingOptions.Default);
         // The GPU default (bf16 autocast, channels-last) on this CPU, which has AVX-512 BF16 instructions or emulates them.

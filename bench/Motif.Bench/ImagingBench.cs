@@ -40,8 +40,7 @@ internal static class ImagingBench
         var spec = PreprocessSpec.ImageNet(224);
         var buffer = new float[bytes.Length * spec.ValuesPerImage];
 
-        // libvips' own thread pool off: parallelism comes from the batch, one image per thread.
-        ImageCodec.Concurrency = 1;
+        // libvips' own thread pool is off (MotifProcess, as in every host): parallelism comes from the batch, one image per thread.
         // IngestService's defaults (what motif run uses): the derivative and thumbnail sides.
         var intake = new Motif.Pipeline.IngestOptions { ModelVersion = "bench" };
         var rows = new List<Row>();

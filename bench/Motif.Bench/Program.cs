@@ -1,8 +1,12 @@
 using Motif.Bench;
+using Motif.Cli;
 
 // Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
 //   Motif.Bench [all|imaging|fidelity|engine|clustering|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
 var which = args.FirstOrDefault() ?? "all";
+// The process-wide settings every Motif host makes (libvips' warnings on stderr, one libvips thread per image); each
+// benchmark that runs the engine sets libtorch's threads it measures with.
+using var loggers = CliProcess.Start(Console.Error);
 var repository = Repository.Root();
 BenchSettings settings;
 try

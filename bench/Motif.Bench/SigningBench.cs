@@ -26,7 +26,7 @@ internal static class SigningBench
         var folder = Directory.CreateTempSubdirectory("motif-bench-signing-");
         try
         {
-            SignatureModel.Threads = settings.Threads;
+            EngineProcess.Configure(new EngineProcessOptions { Threads = settings.Threads });
             // The packaged ImageNet weights where setup fetched them; otherwise (a GPU machine gets the repository
             // without .cache/weights) the same network with seeded random weights: the speed is the same.
             var pretrained = File.Exists(SignatureModels.PackagedWeights);

@@ -64,7 +64,6 @@ internal static class CollectionRun
     public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
-        SignatureModel.Threads = settings.Threads;
         var options = new MotifPipelineOptions
         {
             ModelVersion = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(settings.Model), precision: settings.Precision),

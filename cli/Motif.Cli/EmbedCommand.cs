@@ -14,7 +14,7 @@ namespace Motif.Cli;
 /// </summary>
 internal static class EmbedCommand
 {
-    public static Command Create()
+    public static Command Create(CliProcess? process)
     {
         var folder = new Argument<DirectoryInfo>("folder") { Description = "Folder of images, searched recursively." };
         var output = new Option<FileInfo>("--out") { Description = "The .npy file to write (rows named in <file>.ids.txt).", Required = true };
@@ -44,6 +44,7 @@ internal static class EmbedCommand
                 return 2;
             }
             var settings = new Settings(Math.Max(1, parse.GetValue(batch)), Math.Max(1, parse.GetValue(threads)), parse.GetValue(size));
+            process?.UseEngineThreads(settings.Threads);
             using var network = ModelCatalog.Open(parse.GetValue(model)!);
             if (parse.GetValue(precision) is { } chosen)
             {
@@ -61,7 +62,6 @@ internal static class EmbedCommand
     internal static async Task<string> RunAsync(DirectoryInfo root, string npyPath, SignatureModel model, Settings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        SignatureModel.Threads = settings.Threads;
         var spec = model.Preprocessing(settings.InputSize);
         var limits = ValidationLimits.Default;
         var files = FolderIntake.List(root);

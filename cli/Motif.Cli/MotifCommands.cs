@@ -5,16 +5,17 @@ namespace Motif.Cli;
 /// <summary>The command tree of <c>motif</c>. Each command lives in its own class and adds itself here.</summary>
 public static class MotifCommands
 {
-    public static RootCommand Build() => new("Motif finds visual patterns shared by artworks: copies, variants and derivations across collections.")
+    /// <param name="process">The process the commands own, or null when they run inside another (see <see cref="CliProcess"/>).</param>
+    public static RootCommand Build(CliProcess? process = null) => new("Motif finds visual patterns shared by artworks: copies, variants and derivations across collections.")
     {
         IntakeCommand.Create(),
-        EmbedCommand.Create(),
+        EmbedCommand.Create(process),
         ClusterCommand.Create(),
         SampleCommand.Create(),
         MorphographCommand.Create(),
         EvaluateCommand.Create(),
         AnnotateCommand.Create(),
-        RunCommand.Create(),
+        RunCommand.Create(process),
         SearchCommand.Create(),
         ClustersCommand.Create(),
         ServeCommand.Create(),
@@ -30,20 +31,20 @@ public static class MotifCommands
     /// <param name="args">The command line, without the program name.</param>
     /// <param name="output">Where the command's results go.</param>
     /// <param name="error">Where failures go.</param>
-    /// <param name="processTerminationTimeout">How long a command may settle after Ctrl-C or SIGTERM; null: the
-    /// process's signals are left alone (tests running commands in-process).</param>
-    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, TimeSpan? processTerminationTimeout)
+    /// <param name="process">The process the commands own (the executable's); null: its signals, libvips and libtorch are
+    /// left as they are (tests running commands in-process).</param>
+    public static async Task<int> InvokeAsync(string[] args, TextWriter output, TextWriter error, CliProcess? process)
     {
         var configuration = new InvocationConfiguration
         {
             Output = output,
             Error = error,
-            ProcessTerminationTimeout = processTerminationTimeout,
+            ProcessTerminationTimeout = process?.TerminationTimeout,
             EnableDefaultExceptionHandler = false,
         };
         try
         {
-            return await Build().Parse(args).InvokeAsync(configuration);
+            return await Build(process).Parse(args).InvokeAsync(configuration);
         }
         catch (Exception e) when (OrdinaryFailure.Describe(e) is { } message)
         {

@@ -11,7 +11,7 @@ namespace Motif.Cli;
 /// <summary><c>motif run &lt;folder&gt;</c>: the main job on one machine (see <see cref="CollectionRun"/>).</summary>
 internal static class RunCommand
 {
-    public static Command Create()
+    public static Command Create(CliProcess? process)
     {
         var folder = new Argument<DirectoryInfo>("folder") { Description = "The collection: a folder of images, searched recursively." };
         var workspace = new WorkspaceArguments();
@@ -63,6 +63,7 @@ internal static class RunCommand
             var console = ConsoleFor(parse.InvocationConfiguration.Output);
             try
             {
+                process?.UseEngineThreads(settings.Threads);
                 var report = await CollectionRun.RunAsync(settings, console, cancellationToken);
                 await parse.InvocationConfiguration.Output.WriteAsync(Format(report, settings));
                 return 0;

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging;
 using Motif.Core;
 using Motif.Imaging.Libvips;
 using NetVips;
@@ -31,30 +30,6 @@ public static class ImageCodec
     private const string StrictLoad = "fail_on=warning";
 
     private delegate T Decoder<out T>(byte[] data, ImageInfo header);
-
-    /// <summary>Receives GLib and libvips warnings (which otherwise go to stderr).</summary>
-    public static ILogger Logger
-    {
-        get => LibvipsLog.Logger;
-        set => LibvipsLog.Logger = value;
-    }
-
-    /// <summary>libvips' own worker threads per pipeline (VIPS_CONCURRENCY). Callers that process many images
-    /// in parallel usually want 1 here and parallelism across images.</summary>
-    public static int Concurrency
-    {
-        get
-        {
-            LibvipsRuntime.EnsureInitialised();
-            return global::NetVips.NetVips.Concurrency;
-        }
-        set
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
-            LibvipsRuntime.EnsureInitialised();
-            global::NetVips.NetVips.Concurrency = value;
-        }
-    }
 
     /// <summary>Reads format, size, colour space and orientation from the header only; no pixel is decoded.</summary>
     /// <exception cref="ImageRejectedException">Empty, unrecognised or unreadable header.</exception>

@@ -35,17 +35,6 @@ public sealed unsafe class SignatureModel : IDisposable
         (EmbeddingDimension, ClassCount) = ((int)dim, (int)classes);
     }
 
-    /// <summary>Intra-op threads of the engine (libtorch's thread count, which it otherwise leaves at 1 here).</summary>
-    public static int Threads
-    {
-        get
-        {
-            NativeEngine.Check(NativeEngine.motif_get_num_threads(out var n));
-            return n;
-        }
-        set => NativeEngine.Check(NativeEngine.motif_set_num_threads(value));
-    }
-
     /// <summary>Where the model computes, as libtorch names it: "cpu", "cuda:0", …</summary>
     public string Device
     {

@@ -37,8 +37,6 @@ try
     builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = worker.ShutdownTimeout);
 
     builder.Services.AddMotifPipeline(pipeline, builder.Configuration);
-    // libtorch's intra-op threads: explicit, or it uses one here (DESIGN.md, "Engine facts").
-    SignatureModel.Threads = pipeline.Threads;
     builder.Services.AddSignatureModel(() => SignatureModels.Open(worker.Model, worker.Device), SignatureModels.VersionOf(worker.Model), worker.Precision);
     builder.Services.AddSingleton(worker);
     builder.Services.AddSingleton<WorkerTelemetry>();
@@ -60,6 +58,10 @@ try
         .UseOtlpExporterWhenConfigured(builder.Configuration);
 
     var app = builder.Build();
+    // The process-wide settings, before anything decodes or computes: libvips' warnings into the worker's log, libvips'
+    // and libtorch's threads (Motif__Threads for the forward pass; DESIGN.md, "Engine facts"), the process's one SQLite.
+    MotifProcess.Configure(app.Services.GetRequiredService<ILoggerFactory>());
+    EngineProcess.Configure(new EngineProcessOptions { Threads = pipeline.Threads });
     await MotifPipeline.EnsureStorageAsync(app.Services);
     // Opens the model and checks that it computes Motif__ModelVersion's signatures.
     _ = app.Services.GetRequiredService<SignatureService>();

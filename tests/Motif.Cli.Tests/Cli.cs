@@ -6,7 +6,7 @@ internal static class Cli
     public static async Task<(int Exit, string Output, string Error)> RunAsync(params string[] args)
     {
         var (output, error) = (new StringWriter(), new StringWriter());
-        var exit = await MotifCommands.InvokeAsync(args, output, error, processTerminationTimeout: null);
+        var exit = await MotifCommands.InvokeAsync(args, output, error, process: null);
         return (exit, output.ToString(), error.ToString());
     }
 }

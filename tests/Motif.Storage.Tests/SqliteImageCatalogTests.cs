@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Motif.Storage.Sqlite;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Tests;
@@ -48,12 +49,9 @@ public sealed class SqliteImageCatalogTests : IDisposable
     public async Task A_catalog_made_before_records_carried_a_trace_id_opens_reads_them_untraced_and_keeps_new_trace_ids()
     {
         var path = _folder.Combine("old.db");
-        // A catalog first: SqliteDatabase's static constructor points the SQLite provider at the one SQLite the process
-        // uses. A raw connection opened before it would load the bundled library, and later calls resolved to the
-        // system one would then mix two SQLites on one handle (a segfault).
-        using (new SqliteImageCatalog(_folder.Combine("first.db")))
-        {
-        }
+        // The process's one SQLite first (as every SqliteDatabase does): a raw connection opened before it would load the
+        // bundled library, and later calls resolved to the system one would then mix two SQLites on one handle (a segfault).
+        SqliteProcess.UseOneSqlite();
         using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
         {
             connection.Open();

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 
 namespace Motif.Storage.Sqlite;
@@ -25,36 +24,13 @@ internal sealed class SqliteDatabase : IDisposable
     private volatile bool _schemaReady;
     private bool _disposed;
 
-    /// <summary>
-    /// One SQLite per process. libvips loads its modules with RTLD_GLOBAL, and vips-openslide brings the system's
-    /// libsqlite3 into the global symbol scope; the bundled e_sqlite3 exports the same API names, so its own internal
-    /// calls (e.g. sqlite3_aggregate_context from COUNT(*)) then bind to the other library's code and crash on its
-    /// structures. On Linux, when the system library is present, the e_sqlite3 provider's imports are therefore
-    /// resolved to it, so every caller in the process uses the same SQLite.
-    /// </summary>
-    static SqliteDatabase()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-        try
-        {
-            NativeLibrary.SetDllImportResolver(typeof(SQLitePCL.SQLite3Provider_e_sqlite3).Assembly, (name, _, _) =>
-                name == "e_sqlite3" && NativeLibrary.TryLoad("libsqlite3.so.0", out var system) ? system : IntPtr.Zero);
-        }
-        catch (InvalidOperationException)
-        {
-            // Someone registered a resolver for the provider already: theirs stands.
-        }
-    }
-
     /// <param name="path">The file.</param>
     /// <param name="schema">CREATE ... IF NOT EXISTS statements of the current schema.</param>
     /// <param name="upgrade">Brings a file created by an older version up to <paramref name="schema"/> (columns added
     /// since), in the same transaction as the schema, so two processes opening an old file cannot both alter it.</param>
     public SqliteDatabase(string path, string schema, Action<SqliteConnection, SqliteTransaction>? upgrade = null)
     {
+        SqliteProcess.UseOneSqlite();
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path.GetFullPath(path),
