@@ -59,7 +59,7 @@ internal static class ClusterCommand
             var optics = Optics.Order(graph, parameters.MinSamples);
             var opticsSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
-            IReadOnlyList<int> labels = dbscan
+            var labels = dbscan
                 ? Optics.ExtractDbscan(optics, parameters.Eps!.Value)
                 : Optics.ExtractXi(optics, parameters.Xi!.Value, parameters.MinClusterSize).Labels;
             var extractSeconds = clock.Elapsed.TotalSeconds;

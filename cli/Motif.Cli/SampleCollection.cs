@@ -199,7 +199,7 @@ public static class SampleCollection
         foreach (var kind in kinds.Take(random.Next(3, 7)))
         {
             var image = photo.Display;
-            Func<byte[]> make = kind switch
+            var make = kind switch
             {
                 "crop" => PlanCrop(random, image),
                 "mirror" => () => ImageVariants.Mirror(image, Quality),

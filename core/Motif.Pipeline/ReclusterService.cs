@@ -73,7 +73,7 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         clock.Restart();
         var graph = rows.Length == stored!.Rows.Count ? stored.Graph : stored.Graph.Select(rows);
         var optics = Optics.Order(graph, parameters.MinSamples);
-        IReadOnlyList<int> labels = parameters.Extraction == Extraction.Dbscan
+        var labels = parameters.Extraction == Extraction.Dbscan
             ? Optics.ExtractDbscan(optics, parameters.Eps ?? throw new ArgumentException("DBSCAN extraction needs eps.", nameof(parameters)))
             : Optics.ExtractXi(optics, parameters.Xi ?? 0.05, parameters.MinClusterSize, parameters.PredecessorCorrection).Labels;
         var opticsTime = clock.Elapsed;

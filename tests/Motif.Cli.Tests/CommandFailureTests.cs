@@ -17,11 +17,11 @@ namespace Motif.Cli.Tests;
 /// </remarks>
 public sealed class CommandFailureTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-failures-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-failures-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
-    private string In(string relative) => Path.Combine(scratch.FullName, relative);
+    private string In(string relative) => Path.Combine(_scratch.FullName, relative);
 
     /// <summary>A workspace with an empty catalog, closed again (its write-ahead log checkpointed and removed).</summary>
     private async Task<string> EmptyWorkspaceAsync()

@@ -9,13 +9,13 @@ namespace Motif.Cli.Tests;
 /// </summary>
 public sealed class DiskFailureTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-disk-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-disk-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
     private string Collection()
     {
-        var folder = Path.Combine(scratch.FullName, "collection");
+        var folder = Path.Combine(_scratch.FullName, "collection");
         SampleCollection.Write(new DirectoryInfo(folder), new SampleOptions(new DirectoryInfo(SampleCollection.DefaultSource)) { Families = 2 });
         return folder;
     }

@@ -7,13 +7,13 @@ namespace Motif.Cli.Tests;
 
 public sealed class EmbedCommandTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-embed-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-embed-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
     private string Folder(params (string Path, byte[] Bytes)[] files)
     {
-        var folder = Path.Combine(scratch.FullName, "images");
+        var folder = Path.Combine(_scratch.FullName, "images");
         foreach (var (path, bytes) in files)
         {
             var full = Path.Combine(folder, path);
@@ -27,7 +27,7 @@ public sealed class EmbedCommandTests : IDisposable
     [Fact]
     public async Task Writes_one_npy_row_per_valid_image_in_path_order_and_reports_the_rest()
     {
-        var checkpoint = Path.Combine(scratch.FullName, "tiny.ckpt");
+        var checkpoint = Path.Combine(_scratch.FullName, "tiny.ckpt");
         using (var tiny = SignatureModel.Create("torchvision:layers=1-1-1-1;base=8;classes=0"))
         {
             tiny.SaveCheckpoint(checkpoint);
@@ -40,12 +40,12 @@ public sealed class EmbedCommandTests : IDisposable
         };
         var folder = Folder([.. images.Select(p => (p.Key, p.Value)),
             ("broken/cut.jpg", ImageFixtures.Truncated(ImageFixtures.Jpeg(320, 240))), ("broken/empty.jpg", [])]);
-        var npy = Path.Combine(scratch.FullName, "signatures.npy");
+        var npy = Path.Combine(_scratch.FullName, "signatures.npy");
 
         var (exit, output, _) = await Cli.RunAsync("embed", folder, "--out", npy, "--model", checkpoint, "--batch", "2", "--size", "64");
 
         Assert.Equal(0, exit);
-        Assert.Equal(["a.jpg", "b/second.png", "c.webp"], File.ReadAllLines(Path.Combine(scratch.FullName, "signatures.ids.txt")));
+        Assert.Equal(["a.jpg", "b/second.png", "c.webp"], File.ReadAllLines(Path.Combine(_scratch.FullName, "signatures.ids.txt")));
         var (rows, columns, values) = NpyFile.Read(npy);
         using var model = SignatureModel.FromCheckpoint(checkpoint);
         Assert.Equal((3, model.EmbeddingDimension), (rows, columns));
@@ -65,10 +65,10 @@ public sealed class EmbedCommandTests : IDisposable
     public async Task The_packaged_model_is_the_default_and_gives_2048_dimensional_signatures()
     {
         var folder = Folder(("chelsea.png", TestData.Photo("chelsea.png")), ("coffee.png", TestData.Photo("coffee.png")));
-        var npy = Path.Combine(scratch.FullName, "pretrained.npy");
+        var npy = Path.Combine(_scratch.FullName, "pretrained.npy");
 
         var (exit, output, _) = await Cli.RunAsync("embed", folder, "--out", npy, "--threads", "2");
-        var bf16Npy = Path.Combine(scratch.FullName, "pretrained-bf16.npy");
+        var bf16Npy = Path.Combine(_scratch.FullName, "pretrained-bf16.npy");
         var (bf16Exit, _, _) = await Cli.RunAsync("embed", folder, "--out", bf16Npy, "--threads", "2", "--precision", "bf16");
 
         Assert.Equal((0, 0), (exit, bf16Exit));

@@ -13,11 +13,11 @@ public sealed class EvaluateCommandTests : IDisposable
 {
     private static readonly string Version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50));
 
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-evaluate-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-evaluate-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
-    private string Workspace => Path.Combine(scratch.FullName, "workspace");
+    private string Workspace => Path.Combine(_scratch.FullName, "workspace");
 
     /// <summary>A workspace whose catalog holds these images, signed by the packaged model with unit vectors at these angles.</summary>
     private async Task SignAsync((string Id, double Degrees)[] rows)
@@ -41,7 +41,7 @@ public sealed class EvaluateCommandTests : IDisposable
     {
         var (t, v) = (SplitComponents.ComponentIn(SplitPart.Test, "t"), SplitComponents.ComponentIn(SplitPart.Validation, "v"));
         await SignAsync([($"{t}-a", 0), ($"{t}-b", 10), ($"{t}-c", 50), ("unconnected", 52), ($"{v}-a", 270), ($"{v}-b", 280)]);
-        var csv = Path.Combine(scratch.FullName, "morphograph.csv");
+        var csv = Path.Combine(_scratch.FullName, "morphograph.csv");
         await File.WriteAllTextAsync(csv, $"uid_connection,type,img1,img2\n1,POSITIVE,{t}-a,{t}-b\n2,POSITIVE,{t}-b,{t}-c\n3,POSITIVE,{v}-a,{v}-b\n");
         var (exit, _, error) = await Cli.RunAsync("morphograph", "import", csv, "--out", Workspace);
         Assert.True(exit == 0, error);
@@ -85,7 +85,7 @@ public sealed class EvaluateCommandTests : IDisposable
         Assert.StartsWith("The workspace has no morphograph: run `motif morphograph import <csv>", error);
         Assert.Single(error.TrimEnd().Split('\n'));
 
-        (exit, _, error) = await Cli.RunAsync("evaluate", "--out", Workspace, "--model", Path.Combine(scratch.FullName, "missing.pt"));
+        (exit, _, error) = await Cli.RunAsync("evaluate", "--out", Workspace, "--model", Path.Combine(_scratch.FullName, "missing.pt"));
         Assert.Equal(2, exit);
         Assert.StartsWith("--model: no such checkpoint file:", error);
     }

@@ -5,13 +5,13 @@ namespace Motif.Cli.Tests;
 
 public sealed class IntakeCommandTests : IDisposable
 {
-    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("motif-intake-");
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("motif-intake-");
 
-    public void Dispose() => folder.Delete(recursive: true);
+    public void Dispose() => _folder.Delete(recursive: true);
 
     private void Write(string relativePath, byte[] bytes)
     {
-        var path = Path.Combine(folder.FullName, relativePath);
+        var path = Path.Combine(_folder.FullName, relativePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, bytes);
     }
@@ -31,8 +31,8 @@ public sealed class IntakeCommandTests : IDisposable
         Write("broken/bomb.png", ImageFixtures.PngDeclaring(30_000, 30_000));
         Write("tiny.jpg", ImageFixtures.Jpeg(40, 30));
         Write(".hidden.jpg", ImageFixtures.Jpeg(100, 100));
-        File.CreateSymbolicLink(Path.Combine(folder.FullName, "link.jpg"), "/etc/passwd");
-        Directory.CreateSymbolicLink(Path.Combine(folder.FullName, "linked-dir"), "/etc");
+        File.CreateSymbolicLink(Path.Combine(_folder.FullName, "link.jpg"), "/etc/passwd");
+        Directory.CreateSymbolicLink(Path.Combine(_folder.FullName, "linked-dir"), "/etc");
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class IntakeCommandTests : IDisposable
     {
         WriteMixedCollection();
 
-        var (exit, output, _) = await Cli.RunAsync("intake", folder.FullName, "--json");
+        var (exit, output, _) = await Cli.RunAsync("intake", _folder.FullName, "--json");
 
         Assert.Equal(0, exit);
         using var json = JsonDocument.Parse(output);
@@ -76,7 +76,7 @@ public sealed class IntakeCommandTests : IDisposable
         Write("good.jpg", ImageFixtures.Jpeg(320, 240));
         Write("evil\u001b[2J\u202Egpj.jpg", []);
 
-        var (exit, output, _) = await Cli.RunAsync("intake", folder.FullName);
+        var (exit, output, _) = await Cli.RunAsync("intake", _folder.FullName);
 
         Assert.Equal(0, exit);
         Assert.Contains("2 files: 1 accepted, 1 rejected", output);
@@ -91,7 +91,7 @@ public sealed class IntakeCommandTests : IDisposable
     {
         Write("photo.jpg", ImageFixtures.Jpeg(320, 240));
 
-        var (_, output, _) = await Cli.RunAsync("intake", folder.FullName, "--json", "--min-side", "500");
+        var (_, output, _) = await Cli.RunAsync("intake", _folder.FullName, "--json", "--min-side", "500");
 
         Assert.Contains("\"too-small\"", output);
     }
@@ -99,7 +99,7 @@ public sealed class IntakeCommandTests : IDisposable
     [Fact]
     public async Task A_missing_folder_is_a_clear_error()
     {
-        var (exit, _, error) = await Cli.RunAsync("intake", Path.Combine(folder.FullName, "nope"));
+        var (exit, _, error) = await Cli.RunAsync("intake", Path.Combine(_folder.FullName, "nope"));
 
         Assert.Equal(2, exit);
         Assert.Contains("No such folder", error);

@@ -21,17 +21,17 @@ public sealed partial class IntakeFuzzTests : IDisposable
     private const int Seed = 20261130;
     private const int Files = 240;
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("motif-fuzz-");
-    private readonly List<Socket> sockets = [];
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("motif-fuzz-");
+    private readonly List<Socket> _sockets = [];
 
     public void Dispose()
     {
-        foreach (var socket in sockets)
+        foreach (var socket in _sockets)
         {
             socket.Dispose();
         }
         // rm, not Directory.Delete: .NET cannot name a file whose name is not UTF-8.
-        using var rm = System.Diagnostics.Process.Start("rm", ["-rf", folder.FullName]);
+        using var rm = System.Diagnostics.Process.Start("rm", ["-rf", _folder.FullName]);
         rm.WaitForExit();
     }
 
@@ -93,8 +93,8 @@ public sealed partial class IntakeFuzzTests : IDisposable
             Check(MkFifo(Z(At("fifo.jpg")), 0b110_100_100), "mkfifo");
             entries.Add(new Entry(At("fifo.jpg"), "fifo", false));
             var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            socket.Bind(new UnixDomainSocketEndPoint(Path.Combine(folder.FullName, Encoding.UTF8.GetString(At("socket.png")))));
-            sockets.Add(socket);
+            socket.Bind(new UnixDomainSocketEndPoint(Path.Combine(_folder.FullName, Encoding.UTF8.GetString(At("socket.png")))));
+            _sockets.Add(socket);
             entries.Add(new Entry(At("socket.png"), "socket", false));
             // makedev(1, 3): /dev/null's numbers. A device's length reads 0, so a size check alone would let it through.
             Check(MkNod(Z(At("device.tif")), 0x2000 | 0b110_100_100, (1UL << 8) | 3), "mknod");
@@ -110,7 +110,7 @@ public sealed partial class IntakeFuzzTests : IDisposable
         // A folder named like an image is a folder: walked, not reported.
         MakeDirectory(Bytes("folder.jpg/"));
 
-        var run = Task.Run(() => Cli.RunAsync("intake", folder.FullName, "--json"));
+        var run = Task.Run(() => Cli.RunAsync("intake", _folder.FullName, "--json"));
         var (exit, output, error) = await run.WaitAsync(Patience);
         Assert.True(exit == 0, error);
         using var json = JsonDocument.Parse(output);
@@ -147,7 +147,7 @@ public sealed partial class IntakeFuzzTests : IDisposable
         Assert.True(problems.Count == 0, string.Join('\n', problems));
 
         // The text report names every file through Display.Safe: no control character reaches the terminal.
-        var (textExit, text, textError) = await Cli.RunAsync("intake", folder.FullName);
+        var (textExit, text, textError) = await Cli.RunAsync("intake", _folder.FullName);
         Assert.True(textExit == 0, textError);
         Assert.DoesNotContain(text, c => (char.IsControl(c) && c is not '\n' and not '\r') || c is '\u202E');
     }
@@ -220,12 +220,12 @@ public sealed partial class IntakeFuzzTests : IDisposable
     private static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
 
     /// <summary>An absolute, NUL-terminated path under the test folder, from raw relative bytes.</summary>
-    private byte[] Z(byte[] relative) => [.. Encoding.UTF8.GetBytes(folder.FullName + "/"), .. relative, 0];
+    private byte[] Z(byte[] relative) => [.. Encoding.UTF8.GetBytes(_folder.FullName + "/"), .. relative, 0];
 
     private void WriteFile(byte[] relative, byte[] content)
     {
         // .NET cannot name a file whose name is not UTF-8: write under a plain name, then rename by bytes.
-        var staging = Path.Combine(folder.FullName, ".staging");
+        var staging = Path.Combine(_folder.FullName, ".staging");
         File.WriteAllBytes(staging, content);
         Check(Rename(Z(Bytes(".staging")), Z(relative)), $"rename to {FolderImageId.Of(relative)}");
     }

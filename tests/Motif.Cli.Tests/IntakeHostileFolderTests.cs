@@ -14,12 +14,12 @@ namespace Motif.Cli.Tests;
 public sealed class IntakeHostileFolderTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
-    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("motif-hostile-");
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("motif-hostile-");
 
     // rm, not Directory.Delete: .NET cannot name a file whose name is not UTF-8, nor reach below 4,096 bytes of path.
-    public void Dispose() => Shell("rm -rf \"$1\"", folder.FullName);
+    public void Dispose() => Shell("rm -rf \"$1\"", _folder.FullName);
 
-    private string In(string relative) => Path.Combine(folder.FullName, relative);
+    private string In(string relative) => Path.Combine(_folder.FullName, relative);
 
     /// <summary>Runs a POSIX shell script with positional arguments (what .NET strings cannot express: raw bytes, deep paths).</summary>
     private static void Shell(string script, params string[] args)
@@ -38,7 +38,7 @@ public sealed class IntakeHostileFolderTests : IDisposable
     /// <summary>The intake report as path → reason (or accepted:format) and path → message, within <see cref="Patience"/>.</summary>
     private async Task<(Dictionary<string, string> Outcomes, Dictionary<string, string> Messages, int Files)> IntakeAsync()
     {
-        var run = Task.Run(() => Cli.RunAsync("intake", folder.FullName, "--json"));
+        var run = Task.Run(() => Cli.RunAsync("intake", _folder.FullName, "--json"));
         var (exit, output, error) = await run.WaitAsync(Patience);
         Assert.True(exit == 0, error);
         using var json = JsonDocument.Parse(output);
@@ -56,7 +56,7 @@ public sealed class IntakeHostileFolderTests : IDisposable
     {
         File.WriteAllBytes(In("source.jpg"), ImageFixtures.Jpeg(320, 240));
         // caf\351 is "café" in Latin-1: the byte 0xE9 alone is not UTF-8.
-        Shell("cd \"$1\" && cp source.jpg \"$(printf 'caf\\351.jpg')\" && cp source.jpg café.jpg && cp source.jpg 100%.jpg && rm source.jpg", folder.FullName);
+        Shell("cd \"$1\" && cp source.jpg \"$(printf 'caf\\351.jpg')\" && cp source.jpg café.jpg && cp source.jpg 100%.jpg && rm source.jpg", _folder.FullName);
 
         var (outcomes, _, files) = await IntakeAsync();
 
@@ -113,9 +113,9 @@ public sealed class IntakeHostileFolderTests : IDisposable
         var segment = new string('d', 200);
         // 21 nested folders of 200 characters pass 4,096 bytes; cd -P descends relative to the current folder,
         // which the kernel allows at any depth (only one path given to a call is limited).
-        Shell("cd -P \"$1\" && i=0 && while [ $i -lt 21 ]; do mkdir \"$2\" && cd -P \"$2\" || exit 1; i=$((i+1)); done && : > deep.jpg", folder.FullName, segment);
+        Shell("cd -P \"$1\" && i=0 && while [ $i -lt 21 ]; do mkdir \"$2\" && cd -P \"$2\" || exit 1; i=$((i+1)); done && : > deep.jpg", _folder.FullName, segment);
         var longest = string.Join('/', Enumerable.Repeat(segment, 20));
-        Shell($"cd -P \"$1\" && {string.Concat(Enumerable.Repeat("cd -P \"$2\" && ", 20))} cp \"$3\" \"$4\"", folder.FullName, segment, In("good.jpg"),
+        Shell($"cd -P \"$1\" && {string.Concat(Enumerable.Repeat("cd -P \"$2\" && ", 20))} cp \"$3\" \"$4\"", _folder.FullName, segment, In("good.jpg"),
             new string('f', 120) + ".jpg");
 
         var (outcomes, messages, _) = await IntakeAsync();

@@ -6,31 +6,31 @@ namespace Motif.Cli.Tests;
 /// <summary>The pieces under folder intake: statx's file kinds, the bounded read, and the injective image ids of raw names.</summary>
 public sealed class IntakeUnixFileTests : IDisposable
 {
-    private readonly DirectoryInfo folder = Directory.CreateTempSubdirectory("motif-unixfile-");
+    private readonly DirectoryInfo _folder = Directory.CreateTempSubdirectory("motif-unixfile-");
 
-    public void Dispose() => folder.Delete(recursive: true);
+    public void Dispose() => _folder.Delete(recursive: true);
 
     [Fact]
     public void Statx_tells_devices_folders_FIFOs_and_links_apart_without_opening_them()
     {
         Assert.Equal(UnixFileKind.CharacterDevice, UnixFile.TryGetStatus("/dev/null"u8, out _)?.Kind);
-        Assert.Equal(UnixFileKind.Directory, UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(folder.FullName), out _)?.Kind);
-        var fifo = Path.Combine(folder.FullName, "pipe");
+        Assert.Equal(UnixFileKind.Directory, UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(_folder.FullName), out _)?.Kind);
+        var fifo = Path.Combine(_folder.FullName, "pipe");
         using (var mkfifo = Process.Start("mkfifo", [fifo]))
         {
             Assert.True(mkfifo.WaitForExit(TimeSpan.FromSeconds(30)) && mkfifo.ExitCode == 0);
         }
         Assert.Equal(UnixFileKind.Fifo, UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(fifo), out _)?.Kind);
-        var link = Path.Combine(folder.FullName, "link");
+        var link = Path.Combine(_folder.FullName, "link");
         File.CreateSymbolicLink(link, "/dev/null");
         Assert.Equal(UnixFileKind.SymbolicLink, UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(link), out _)?.Kind);
 
-        var file = Path.Combine(folder.FullName, "f.bin");
+        var file = Path.Combine(_folder.FullName, "f.bin");
         File.WriteAllBytes(file, new byte[1234]);
         var status = UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(file), out _)!.Value;
         Assert.Equal((UnixFileKind.Regular, 1234L, new FileInfo(file).LastWriteTimeUtc), (status.Kind, status.Length, status.LastWriteUtc));
 
-        Assert.Null(UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(Path.Combine(folder.FullName, "missing")), out var errno));
+        Assert.Null(UnixFile.TryGetStatus(Encoding.UTF8.GetBytes(Path.Combine(_folder.FullName, "missing")), out var errno));
         Assert.Equal("No such file or directory", UnixFile.Message(errno));
         Assert.Null(UnixFile.TryGetStatus(Encoding.UTF8.GetBytes("/" + new string('a', UnixFile.PathMax)), out errno));
         Assert.Equal("File name too long", UnixFile.Message(errno));
@@ -39,7 +39,7 @@ public sealed class IntakeUnixFileTests : IDisposable
     [Fact]
     public void An_open_refuses_to_follow_a_link_and_the_opened_handle_says_what_it_is()
     {
-        var link = Path.Combine(folder.FullName, "link");
+        var link = Path.Combine(_folder.FullName, "link");
         File.CreateSymbolicLink(link, "/dev/null");
         Assert.Null(UnixFile.TryOpenForReading(Encoding.UTF8.GetBytes(link), out var errno));
         Assert.Equal(UnixFile.ELoop, errno);
@@ -51,12 +51,12 @@ public sealed class IntakeUnixFileTests : IDisposable
     [Fact]
     public async Task A_file_swapped_for_a_FIFO_or_a_link_after_it_was_listed_is_refused_without_blocking()
     {
-        var fifo = Path.Combine(folder.FullName, "x.jpg");
+        var fifo = Path.Combine(_folder.FullName, "x.jpg");
         using (var mkfifo = Process.Start("mkfifo", [fifo]))
         {
             Assert.True(mkfifo.WaitForExit(TimeSpan.FromSeconds(30)) && mkfifo.ExitCode == 0);
         }
-        var link = Path.Combine(folder.FullName, "y.jpg");
+        var link = Path.Combine(_folder.FullName, "y.jpg");
         File.CreateSymbolicLink(link, "/dev/zero");
         // What the listing saw a moment before: two regular files.
         var listed = new UnixFileStatus(UnixFileKind.Regular, 1000, DateTime.UtcNow);
@@ -117,7 +117,7 @@ public sealed class IntakeUnixFileTests : IDisposable
         {
             Assert.Null(await FolderIntake.ReadAtMostAsync(zero, expectedLength: 0, maxBytes: 100_000, CancellationToken.None));
         }
-        var file = Path.Combine(folder.FullName, "f.bin");
+        var file = Path.Combine(_folder.FullName, "f.bin");
         var bytes = Enumerable.Range(0, 100_000).Select(i => (byte)i).ToArray();
         File.WriteAllBytes(file, bytes);
         using var handle = File.OpenHandle(file);

@@ -7,15 +7,15 @@ namespace Motif.Cli.Tests;
 /// <summary>motif morphograph import from the outside: a CSV into a temporary workspace, then a bigger one.</summary>
 public sealed class MorphographCommandTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-morphograph-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-morphograph-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
-    private string Workspace => Path.Combine(scratch.FullName, "workspace");
+    private string Workspace => Path.Combine(_scratch.FullName, "workspace");
 
     private async Task<string> WriteCsvAsync(string name, IEnumerable<string> rows)
     {
-        var path = Path.Combine(scratch.FullName, name);
+        var path = Path.Combine(_scratch.FullName, name);
         await File.WriteAllTextAsync(path, "uid_connection,type,img1,img2\n" + string.Concat(rows.Select((r, i) => $"e{i},{r}\n")));
         return path;
     }

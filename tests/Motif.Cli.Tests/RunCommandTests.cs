@@ -12,11 +12,11 @@ namespace Motif.Cli.Tests;
 /// </summary>
 public sealed class RunCommandTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-run-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-run-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
-    private string In(string relative) => Path.Combine(scratch.FullName, relative);
+    private string In(string relative) => Path.Combine(_scratch.FullName, relative);
 
     /// <summary>A sample of <paramref name="families"/> pattern families plus an empty file, a text file named .jpg, and a truncated JPEG.</summary>
     private string Collection(int families)

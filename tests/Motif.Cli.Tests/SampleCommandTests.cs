@@ -5,11 +5,11 @@ namespace Motif.Cli.Tests;
 
 public sealed class SampleCommandTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-sample-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-sample-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
-    private string In(string relative) => Path.Combine(scratch.FullName, relative);
+    private string In(string relative) => Path.Combine(_scratch.FullName, relative);
 
     /// <summary>A small source folder: six of scikit-image's photographs and a file that is not an image.</summary>
     private DirectoryInfo SmallSource()

@@ -9,20 +9,20 @@ namespace Motif.Cli.Tests;
 /// </summary>
 public sealed class ViewerHostTests : IDisposable
 {
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-viewer-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-viewer-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
     [Fact]
     public async Task Only_loopback_hosts_are_answered_ids_never_come_from_the_host_and_no_page_can_be_framed()
     {
-        var folder = Path.Combine(scratch.FullName, "collection");
+        var folder = Path.Combine(_scratch.FullName, "collection");
         Directory.CreateDirectory(folder);
         var photo = TestData.Photo("chelsea.png");
         File.WriteAllBytes(Path.Combine(folder, "chelsea.png"), photo);
         File.WriteAllBytes(Path.Combine(folder, "cat-copy.jpg"), ImageFixtures.Variant(photo, 0.95, (1.02, 1, 1)));
         File.WriteAllBytes(Path.Combine(folder, "rocket.jpg"), TestData.Photo("rocket.jpg"));
-        var workspace = Path.Combine(scratch.FullName, "workspace");
+        var workspace = Path.Combine(_scratch.FullName, "workspace");
         var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
         Assert.True(exit == 0, error);
 

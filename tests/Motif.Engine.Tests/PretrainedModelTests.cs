@@ -7,9 +7,9 @@ namespace Motif.Engine.Tests;
 /// <summary>The packaged ImageNet ResNet-50, end to end: libvips preprocessing → engine → signatures and classes.</summary>
 public sealed class PretrainedModelTests : IClassFixture<PretrainedModelTests.Model>
 {
-    private readonly Model fixture;
+    private readonly Model _fixture;
 
-    public PretrainedModelTests(Model fixture) => this.fixture = fixture;
+    public PretrainedModelTests(Model fixture) => _fixture = fixture;
 
     public sealed class Model : IDisposable
     {
@@ -78,17 +78,17 @@ public sealed class PretrainedModelTests : IClassFixture<PretrainedModelTests.Mo
     [Fact]
     public void The_packaged_model_asks_for_caffe_preprocessing()
     {
-        var spec = fixture.Network.Preprocessing();
+        var spec = _fixture.Network.Preprocessing();
 
         Assert.Equal(ChannelOrder.Bgr, spec.Channels);
         Assert.Equal((103.939f, 116.779f, 123.68f), spec.Mean);
         Assert.Equal((1f, 1f, 1f), spec.Std);
-        Assert.Equal(1000, fixture.Network.ClassCount);
+        Assert.Equal(1000, _fixture.Network.ClassCount);
     }
 
     private (float[] Signature, float[] Logits) Run(byte[] image, SignatureModel? model = null)
     {
-        var network = model ?? fixture.Network;
+        var network = model ?? _fixture.Network;
         var spec = network.Preprocessing(224);
         var input = new float[spec.ValuesPerImage];
         ImageCodec.Preprocess(image, spec, input);

@@ -7,9 +7,9 @@ public sealed class SignatureModelTests : IDisposable
     // A reduced-depth torchvision network: the same code paths as ResNet-50 at a fraction of the cost.
     private const string Tiny = "torchvision:layers=1-1-1-1;base=8;classes=0";
 
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-engine-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-engine-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
     private static float[] Images(int count, int size, int seed)
     {
@@ -74,7 +74,7 @@ public sealed class SignatureModelTests : IDisposable
     [Fact]
     public void A_checkpoint_restores_identical_signatures_and_its_metadata()
     {
-        var path = Path.Combine(scratch.FullName, "model.ckpt");
+        var path = Path.Combine(_scratch.FullName, "model.ckpt");
         var images = Images(3, 48, 7);
         float[] before;
         using (var model = SignatureModel.Create(Tiny))
@@ -96,12 +96,12 @@ public sealed class SignatureModelTests : IDisposable
     [Fact]
     public void Failures_become_typed_exceptions_with_the_engine_message()
     {
-        var corrupt = Path.Combine(scratch.FullName, "corrupt.pt");
+        var corrupt = Path.Combine(_scratch.FullName, "corrupt.pt");
         File.WriteAllBytes(corrupt, ImageFixtures.TextNamedJpeg());
         using var model = SignatureModel.Create(Tiny);
 
         Assert.Contains("nosuchnet", Assert.Throws<ArgumentException>(() => SignatureModel.Create("nosuchnet")).Message);
-        Assert.Throws<IOException>(() => model.LoadWeights(Path.Combine(scratch.FullName, "absent.pt")));
+        Assert.Throws<IOException>(() => model.LoadWeights(Path.Combine(_scratch.FullName, "absent.pt")));
         Assert.Throws<InvalidDataException>(() => model.LoadWeights(corrupt));
         Assert.Throws<ModelMismatchException>(() => model.LoadWeights(TestData.PackagedWeights));
         Assert.Throws<ArgumentException>(() => model.Embed(new float[10], 1, 32, 32, new float[model.EmbeddingDimension]));

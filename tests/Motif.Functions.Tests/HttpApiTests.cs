@@ -15,15 +15,15 @@ public sealed class HttpApiTests : IAsyncLifetime
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
     private static readonly CancellationToken None = CancellationToken.None;
-    private FunctionsFixture f = null!;
+    private FunctionsFixture _f = null!;
 
-    public async Task InitializeAsync() => f = await FunctionsFixture.StartAsync(new Dictionary<string, string?>
+    public async Task InitializeAsync() => _f = await FunctionsFixture.StartAsync(new Dictionary<string, string?>
     {
         // Nothing listens on port 1: the worker is configured but unreachable.
         ["Motif:WorkerSearchUri"] = "http://127.0.0.1:1/search",
     });
 
-    public async Task DisposeAsync() => await f.DisposeAsync();
+    public async Task DisposeAsync() => await _f.DisposeAsync();
 
     /// <summary>The JSON body of an MVC result as ASP.NET Core writes it (web defaults: camelCase).</summary>
     private static (int Status, JsonElement Json) Body(IActionResult result) => result switch
@@ -36,13 +36,13 @@ public sealed class HttpApiTests : IAsyncLifetime
     [Fact]
     public async Task Clusters_404_before_publication_then_the_manifest_and_each_cluster()
     {
-        var clusters = f.Get<ClustersApi>();
+        var clusters = _f.Get<ClustersApi>();
         var (status, problem) = Body(await clusters.GetClustersAsync(FunctionsFixture.Request(), None));
         Assert.Equal(404, status);
         Assert.Equal(404, problem.GetProperty("status").GetInt32());
 
-        await ReclusterTests.UploadFamiliesAsync(f);
-        await f.Get<Recluster>().RunAsync(null, None);
+        await ReclusterTests.UploadFamiliesAsync(_f);
+        await _f.Get<Recluster>().RunAsync(null, None);
         var request = FunctionsFixture.Request();
         (status, var manifest) = Body(await clusters.GetClustersAsync(request, None));
         Assert.Equal(200, status);
@@ -97,10 +97,10 @@ public sealed class HttpApiTests : IAsyncLifetime
     [Fact]
     public async Task Images_by_base64url_key_with_links_neighbours_and_files()
     {
-        await ReclusterTests.UploadFamiliesAsync(f);
-        await f.UploadAndIngestAsync("museum/junk.jpg", ImageFixtures.TextNamedJpeg());
-        await f.Get<Recluster>().RunAsync(null, None);
-        var images = f.Get<ImagesApi>();
+        await ReclusterTests.UploadFamiliesAsync(_f);
+        await _f.UploadAndIngestAsync("museum/junk.jpg", ImageFixtures.TextNamedJpeg());
+        await _f.Get<Recluster>().RunAsync(null, None);
+        var images = _f.Get<ImagesApi>();
         var id = "museum/coffee.png/original.png";
         var key = ApiIds.Encode(id);
         Assert.Equal(id, ApiIds.Decode(key));
@@ -142,7 +142,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     [Fact]
     public async Task Search_validates_and_bounds_the_query_and_answers_503_without_a_reachable_worker()
     {
-        var search = f.Get<SearchApi>();
+        var search = _f.Get<SearchApi>();
         var jpeg = ImageFixtures.Jpeg(120, 90);
 
         var (status, problem) = Body(await search.SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None));
@@ -209,7 +209,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     [Fact]
     public async Task Health_reports_ok_and_carries_no_secret()
     {
-        var (status, health) = Body(await f.Get<HealthApi>().GetAsync(FunctionsFixture.Request(), None));
+        var (status, health) = Body(await _f.Get<HealthApi>().GetAsync(FunctionsFixture.Request(), None));
 
         Assert.Equal(200, status);
         Assert.Equal(("ok", "azure", TinyEmbedder.Version, true), (health.GetProperty("status").GetString(), health.GetProperty("storage").GetString(),

@@ -8,23 +8,23 @@ namespace Motif.Functions.Tests;
 /// <summary>IngestImage invoked as the Event Grid blob trigger invokes it, on Azurite.</summary>
 public sealed class IngestImageTests : IAsyncLifetime
 {
-    private FunctionsFixture f = null!;
+    private FunctionsFixture _f = null!;
 
-    public async Task InitializeAsync() => f = await FunctionsFixture.StartAsync();
+    public async Task InitializeAsync() => _f = await FunctionsFixture.StartAsync();
 
-    public async Task DisposeAsync() => await f.DisposeAsync();
+    public async Task DisposeAsync() => await _f.DisposeAsync();
 
-    private async Task<int> QueuedJobsAsync() => (await f.Jobs.ReceiveAsync(32, TimeSpan.Zero)).Count;
+    private async Task<int> QueuedJobsAsync() => (await _f.Jobs.ReceiveAsync(32, TimeSpan.Zero)).Count;
 
     [Fact]
     public async Task A_bad_image_is_quarantined_with_its_reason_and_the_invocation_succeeds()
     {
-        var outcome = await f.UploadAndIngestAsync("museum/broken.jpg", ImageFixtures.Truncated(ImageFixtures.Jpeg(), 0.4));
+        var outcome = await _f.UploadAndIngestAsync("museum/broken.jpg", ImageFixtures.Truncated(ImageFixtures.Jpeg(), 0.4));
 
         Assert.Equal(IngestOutcome.Rejected, outcome);
-        var record = await f.Catalog.GetImageAsync("museum/broken.jpg");
+        var record = await _f.Catalog.GetImageAsync("museum/broken.jpg");
         Assert.Equal((ImageStatus.Rejected, "corrupt"), (record!.Status, record.ReasonCode));
-        await using var quarantine = await f.Blobs.GetAsync(CollectionBlobs.Quarantine("museum/broken.jpg") + "record.json");
+        await using var quarantine = await _f.Blobs.GetAsync(CollectionBlobs.Quarantine("museum/broken.jpg") + "record.json");
         var json = await JsonDocument.ParseAsync(quarantine.Content);
         Assert.Equal("corrupt", json.RootElement.GetProperty("reason").GetString());
         Assert.Equal(0, await QueuedJobsAsync());
@@ -34,11 +34,11 @@ public sealed class IngestImageTests : IAsyncLifetime
     public async Task The_same_upload_twice_gives_one_record_and_one_job()
     {
         var bytes = ImageFixtures.Jpeg(120, 90);
-        Assert.Equal(IngestOutcome.Accepted, await f.UploadAndIngestAsync("museum/prints/a b/é.jpg", bytes));
-        Assert.Equal(IngestOutcome.Unchanged, await f.IngestAsync("museum/prints/a b/é.jpg"));            // a duplicate event
-        Assert.Equal(IngestOutcome.Unchanged, await f.UploadAndIngestAsync("museum/prints/a b/é.jpg", bytes));   // re-uploaded, same bytes
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/prints/a b/é.jpg", bytes));
+        Assert.Equal(IngestOutcome.Unchanged, await _f.IngestAsync("museum/prints/a b/é.jpg"));            // a duplicate event
+        Assert.Equal(IngestOutcome.Unchanged, await _f.UploadAndIngestAsync("museum/prints/a b/é.jpg", bytes));   // re-uploaded, same bytes
 
-        var images = await f.Catalog.ListImagesAsync();
+        var images = await _f.Catalog.ListImagesAsync();
         Assert.Equal("museum/prints/a b/é.jpg", Assert.Single(images).ImageId);
         Assert.Equal(ImageStatus.Accepted, images[0].Status);
         Assert.Equal(1, await QueuedJobsAsync());
@@ -54,11 +54,11 @@ public sealed class IngestImageTests : IAsyncLifetime
     public async Task A_hostile_name_is_refused_with_a_reason_without_crashing(string name)
     {
         // The trigger hands over whatever name the event carried; no blob needs to exist for a refusal.
-        var outcome = await f.Get<IngestImage>().RunAsync(new MemoryStream(ImageFixtures.Jpeg()), name, CancellationToken.None);
+        var outcome = await _f.Get<IngestImage>().RunAsync(new MemoryStream(ImageFixtures.Jpeg()), name, CancellationToken.None);
 
         Assert.Equal(IngestOutcome.Rejected, outcome);
-        Assert.Empty(await f.Catalog.ListImagesAsync());
-        await using var record = await f.Blobs.GetAsync(CollectionBlobs.Quarantine(name) + "record.json");
+        Assert.Empty(await _f.Catalog.ListImagesAsync());
+        await using var record = await _f.Blobs.GetAsync(CollectionBlobs.Quarantine(name) + "record.json");
         var json = await JsonDocument.ParseAsync(record.Content);
         Assert.Equal("invalid-name", json.RootElement.GetProperty("reason").GetString());
         Assert.Equal(0, await QueuedJobsAsync());

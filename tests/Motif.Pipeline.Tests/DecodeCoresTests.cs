@@ -12,9 +12,9 @@ namespace Motif.Pipeline.Tests;
 /// </summary>
 public sealed class DecodeCoresTests : IDisposable
 {
-    private readonly DirectoryInfo workspace = Directory.CreateTempSubdirectory("motif-decode-cores-");
+    private readonly DirectoryInfo _workspace = Directory.CreateTempSubdirectory("motif-decode-cores-");
 
-    public void Dispose() => workspace.Delete(recursive: true);
+    public void Dispose() => _workspace.Delete(recursive: true);
 
     [Theory]
     [InlineData(null, false, 4)]
@@ -46,7 +46,7 @@ public sealed class DecodeCoresTests : IDisposable
 
     private ServiceProvider Compose(Dictionary<string, string?> settings, bool onAccelerator)
     {
-        settings["Motif:Workspace"] = workspace.FullName;
+        settings["Motif:Workspace"] = _workspace.FullName;
         settings["Motif:ModelVersion"] = new ThumbnailEmbedder().ModelVersion;
         return new ServiceCollection()
             .AddMotifPipeline(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())

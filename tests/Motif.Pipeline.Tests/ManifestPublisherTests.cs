@@ -9,9 +9,9 @@ namespace Motif.Pipeline.Tests;
 /// <summary>Atomic publication against the embedded blob store (the same port the Azure adapters implement).</summary>
 public sealed class ManifestPublisherTests : IDisposable
 {
-    private readonly DirectoryInfo root = Directory.CreateTempSubdirectory("motif-publish-");
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("motif-publish-");
 
-    public void Dispose() => root.Delete(recursive: true);
+    public void Dispose() => _root.Delete(recursive: true);
 
     /// <summary>A small real manifest: 3 pairs of near-duplicates and 2 loners, clustered by OPTICS.</summary>
     private static ClusterManifest Manifest(string runId, ClusterManifest? previous = null)
@@ -34,7 +34,7 @@ public sealed class ManifestPublisherTests : IDisposable
     [Fact]
     public async Task Runs_are_published_in_their_folder_and_latest_follows_them()
     {
-        using var store = new LocalFolderBlobStore(root.FullName);
+        using var store = new LocalFolderBlobStore(_root.FullName);
         var publisher = new ManifestPublisher(store);
         Assert.Null(await publisher.ReadLatestAsync());
 
@@ -54,7 +54,7 @@ public sealed class ManifestPublisherTests : IDisposable
     [Fact]
     public async Task Two_runs_computed_from_the_same_latest_cannot_both_publish()
     {
-        using var store = new LocalFolderBlobStore(root.FullName);
+        using var store = new LocalFolderBlobStore(_root.FullName);
         var publisher = new ManifestPublisher(store);
         await publisher.PublishAsync(Manifest("run-1"), basedOn: null);
         var latest = await publisher.ReadLatestAsync();
@@ -69,7 +69,7 @@ public sealed class ManifestPublisherTests : IDisposable
     [Fact]
     public async Task Two_first_runs_cannot_both_publish()
     {
-        using var store = new LocalFolderBlobStore(root.FullName);
+        using var store = new LocalFolderBlobStore(_root.FullName);
         var publisher = new ManifestPublisher(store);
 
         await publisher.PublishAsync(Manifest("run-a"), basedOn: null);
@@ -81,7 +81,7 @@ public sealed class ManifestPublisherTests : IDisposable
     [Fact]
     public async Task A_crash_before_the_swap_leaves_the_previous_manifest_whole()
     {
-        using var store = new LocalFolderBlobStore(root.FullName);
+        using var store = new LocalFolderBlobStore(_root.FullName);
         var publisher = new ManifestPublisher(store);
         var first = await publisher.PublishAsync(Manifest("run-1"), basedOn: null);
 
@@ -96,7 +96,7 @@ public sealed class ManifestPublisherTests : IDisposable
     [Fact]
     public async Task A_run_id_cannot_leave_the_manifests_folder()
     {
-        using var store = new LocalFolderBlobStore(root.FullName);
+        using var store = new LocalFolderBlobStore(_root.FullName);
         var publisher = new ManifestPublisher(store);
 
         await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishAsync(Manifest("../../etc"), basedOn: null));

@@ -34,13 +34,13 @@ internal sealed class ThumbnailEmbedder : ISignatureEmbedder
 /// <summary>A workspace of embedded adapters in a temporary folder, with the services wired as <c>motif run</c> wires them.</summary>
 internal sealed class PipelineFixture : IDisposable
 {
-    private readonly DirectoryInfo root = Directory.CreateTempSubdirectory("motif-pipeline-");
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("motif-pipeline-");
 
     public PipelineFixture()
     {
-        Blobs = new LocalFolderBlobStore(Path.Combine(root.FullName, "blobs"));
-        Catalog = new SqliteImageCatalog(Path.Combine(root.FullName, "motif.db"));
-        Jobs = new SqliteWorkQueue(Path.Combine(root.FullName, "motif.db"), "signatures", new WorkQueueOptions { MaxDeliveryCount = 3 });
+        Blobs = new LocalFolderBlobStore(Path.Combine(_root.FullName, "blobs"));
+        Catalog = new SqliteImageCatalog(Path.Combine(_root.FullName, "motif.db"));
+        Jobs = new SqliteWorkQueue(Path.Combine(_root.FullName, "motif.db"), "signatures", new WorkQueueOptions { MaxDeliveryCount = 3 });
         Ingest = new IngestService(Blobs, Catalog, Jobs, new IngestOptions { ModelVersion = Embedder.ModelVersion, DerivativeSide = 256, ThumbnailSide = 64 });
         Signatures = new SignatureService(Blobs, Catalog, Jobs, Embedder, new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2 });
         Recluster = new ReclusterService(Blobs, Catalog);
@@ -69,7 +69,7 @@ internal sealed class PipelineFixture : IDisposable
     }
 
     /// <summary>Another queue in the workspace's database, e.g. with a short lock; the caller disposes it.</summary>
-    public SqliteWorkQueue OpenQueue(string name, WorkQueueOptions options) => new(Path.Combine(root.FullName, "motif.db"), name, options);
+    public SqliteWorkQueue OpenQueue(string name, WorkQueueOptions options) => new(Path.Combine(_root.FullName, "motif.db"), name, options);
 
     public async Task<string> ReadTextAsync(string name)
     {
@@ -84,6 +84,6 @@ internal sealed class PipelineFixture : IDisposable
         Jobs.Dispose();
         Catalog.Dispose();
         Blobs.Dispose();
-        root.Delete(recursive: true);
+        _root.Delete(recursive: true);
     }
 }

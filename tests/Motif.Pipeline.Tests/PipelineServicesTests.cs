@@ -11,9 +11,9 @@ namespace Motif.Pipeline.Tests;
 public sealed class PipelineServicesTests : IDisposable
 {
     private static readonly ClusteringParameters Parameters = new(0.13, 2, Extraction.Xi, 0.05, null, true, null);
-    private readonly PipelineFixture f = new();
+    private readonly PipelineFixture _f = new();
 
-    public void Dispose() => f.Dispose();
+    public void Dispose() => _f.Dispose();
 
     private static byte[] Photo(string name) => TestData.Photo(name);
 
@@ -28,72 +28,72 @@ public sealed class PipelineServicesTests : IDisposable
     public async Task Accepted_image_gets_derivative_thumbnail_catalog_record_and_one_job()
     {
         var bytes = Photo("coffee.png");
-        Assert.Equal(IngestOutcome.Accepted, await f.Ingest.IngestAsync("a/coffee.png", "stamp-1", bytes));
+        Assert.Equal(IngestOutcome.Accepted, await _f.Ingest.IngestAsync("a/coffee.png", "stamp-1", bytes));
         var hash = ContentHash.Of(bytes).Hex;
 
-        var record = await f.Catalog.GetImageAsync("a/coffee.png");
+        var record = await _f.Catalog.GetImageAsync("a/coffee.png");
         Assert.NotNull(record);
         Assert.Equal((ImageStatus.Accepted, hash, "png", 600, 400), (record.Status, record.ContentHash, record.Format, record.Width, record.Height));
-        var derivative = await f.Blobs.GetPropertiesAsync(CollectionBlobs.Derivative(hash));
+        var derivative = await _f.Blobs.GetPropertiesAsync(CollectionBlobs.Derivative(hash));
         Assert.NotNull(derivative);
-        var thumbnail = ImageCodec.Probe(await f.Blobs.ReadAllBytesAsync(CollectionBlobs.Thumbnail(hash)));
+        var thumbnail = ImageCodec.Probe(await _f.Blobs.ReadAllBytesAsync(CollectionBlobs.Thumbnail(hash)));
         Assert.Equal((ImageFormat.Jpeg, 64, 43), (thumbnail.Format, thumbnail.Width, thumbnail.Height));
-        Assert.Equal(1, f.Jobs.Count());
+        Assert.Equal(1, _f.Jobs.Count());
 
         // The same bytes again (new stamp, e.g. a touched file): nothing redone, no second job.
-        Assert.True(await f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-1"));
-        Assert.Equal(IngestOutcome.Unchanged, await f.Ingest.IngestAsync("a/coffee.png", "stamp-2", bytes));
-        Assert.True(await f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-2"));
-        Assert.Equal(1, f.Jobs.Count());
+        Assert.True(await _f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-1"));
+        Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.IngestAsync("a/coffee.png", "stamp-2", bytes));
+        Assert.True(await _f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-2"));
+        Assert.Equal(1, _f.Jobs.Count());
     }
 
     [Fact]
     public async Task Rejected_image_lands_in_quarantine_with_its_reason_and_bytes()
     {
         var broken = ImageFixtures.Truncated(ImageFixtures.Jpeg(400, 300));
-        Assert.Equal(IngestOutcome.Rejected, await f.Ingest.IngestAsync("uploads/../evil\n.jpg", null, broken));
+        Assert.Equal(IngestOutcome.Rejected, await _f.Ingest.IngestAsync("uploads/../evil\n.jpg", null, broken));
 
-        var record = await f.Catalog.GetImageAsync("uploads/../evil\n.jpg");
+        var record = await _f.Catalog.GetImageAsync("uploads/../evil\n.jpg");
         Assert.Equal((ImageStatus.Rejected, "corrupt"), (record!.Status, record.ReasonCode));
         var folder = CollectionBlobs.Quarantine("uploads/../evil\n.jpg");
-        var quarantine = JsonSerializer.Deserialize<QuarantineRecord>(await f.ReadTextAsync(folder + "record.json"), JsonSerializerOptions.Web)!;
+        var quarantine = JsonSerializer.Deserialize<QuarantineRecord>(await _f.ReadTextAsync(folder + "record.json"), JsonSerializerOptions.Web)!;
         Assert.Equal(("uploads/../evil\n.jpg", "corrupt", broken.Length), (quarantine.ImageId, quarantine.Reason, quarantine.ByteLength));
-        Assert.Equal(broken, await f.Blobs.ReadAllBytesAsync(folder + quarantine.ContentHash));
-        Assert.Equal(0, f.Jobs.Count());
+        Assert.Equal(broken, await _f.Blobs.ReadAllBytesAsync(folder + quarantine.ContentHash));
+        Assert.Equal(0, _f.Jobs.Count());
 
-        Assert.Equal(IngestOutcome.Rejected, await f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
-        Assert.Equal("unreadable", (await f.Catalog.GetImageAsync("link.jpg"))!.ReasonCode);
-        Assert.Contains("A symbolic link.", await f.ReadTextAsync(CollectionBlobs.Quarantine("link.jpg") + "record.json"));
-        Assert.Equal(IngestOutcome.Unchanged, await f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
+        Assert.Equal(IngestOutcome.Rejected, await _f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
+        Assert.Equal("unreadable", (await _f.Catalog.GetImageAsync("link.jpg"))!.ReasonCode);
+        Assert.Contains("A symbolic link.", await _f.ReadTextAsync(CollectionBlobs.Quarantine("link.jpg") + "record.json"));
+        Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
     }
 
     [Fact]
     public async Task Signatures_are_computed_once_per_content_and_recorded_with_their_shard()
     {
         var (coffee, coffeeCopy) = Family("coffee.png");
-        await f.Ingest.IngestAsync("coffee.png", null, coffee);
-        await f.Ingest.IngestAsync("coffee-copy.jpg", null, coffeeCopy);
-        await f.Ingest.IngestAsync("same-bytes-elsewhere.png", null, coffee);
-        await f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
-        await f.Ingest.IngestAsync("chelsea.png", null, Photo("chelsea.png"));
+        await _f.Ingest.IngestAsync("coffee.png", null, coffee);
+        await _f.Ingest.IngestAsync("coffee-copy.jpg", null, coffeeCopy);
+        await _f.Ingest.IngestAsync("same-bytes-elsewhere.png", null, coffee);
+        await _f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
+        await _f.Ingest.IngestAsync("chelsea.png", null, Photo("chelsea.png"));
         // A job sent twice (a redelivery, or a retried send) must not make a second signature.
-        await f.Jobs.SendAsync(new SignatureJob("rocket.jpg", ContentHash.Of(Photo("rocket.jpg")).Hex, CollectionBlobs.Derivative(ContentHash.Of(Photo("rocket.jpg")).Hex)).ToMessage());
+        await _f.Jobs.SendAsync(new SignatureJob("rocket.jpg", ContentHash.Of(Photo("rocket.jpg")).Hex, CollectionBlobs.Derivative(ContentHash.Of(Photo("rocket.jpg")).Hex)).ToMessage());
 
-        var result = await f.Signatures.ProcessAllAsync();
+        var result = await _f.Signatures.ProcessAllAsync();
         Assert.Equal(4, result.Signed);
         Assert.Equal(2, result.AlreadySigned);   // the duplicate job, and the file with the same bytes
-        Assert.Equal(0, f.Jobs.Count());
+        Assert.Equal(0, _f.Jobs.Count());
 
-        var signed = await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion);
+        var signed = await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion);
         Assert.Equal(5, signed.Count);           // every accepted image has a row; identical bytes share one signature
         Assert.Equal(signed.Single(s => s.Image.ImageId == "coffee.png").Signature, signed.Single(s => s.Image.ImageId == "same-bytes-elsewhere.png").Signature);
-        var set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        var set = await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
         Assert.Equal(["chelsea.png", "coffee-copy.jpg", "coffee.png", "rocket.jpg", "same-bytes-elsewhere.png"], set.ImageIds);
         for (var i = 0; i < set.Count; i++)
         {
             Assert.Equal(1.0, System.Numerics.Tensors.TensorPrimitives.Norm(set.Row(i)), 1e-5);
         }
-        Assert.Equal(0, await f.Signatures.EnqueueMissingAsync());
+        Assert.Equal(0, await _f.Signatures.EnqueueMissingAsync());
     }
 
     [Fact]
@@ -101,42 +101,42 @@ public sealed class PipelineServicesTests : IDisposable
     {
         // A derivative that does not decode (the store was tampered with), a job whose derivative is gone, and junk.
         var fake = new string('a', 64);
-        await f.Blobs.PutAsync(CollectionBlobs.Derivative(fake), new MemoryStream("not a jpeg"u8.ToArray()));
-        await f.Jobs.SendAsync(new SignatureJob("tampered.jpg", fake, CollectionBlobs.Derivative(fake)).ToMessage());
+        await _f.Blobs.PutAsync(CollectionBlobs.Derivative(fake), new MemoryStream("not a jpeg"u8.ToArray()));
+        await _f.Jobs.SendAsync(new SignatureJob("tampered.jpg", fake, CollectionBlobs.Derivative(fake)).ToMessage());
         var gone = new string('b', 64);
-        await f.Jobs.SendAsync(new SignatureJob("gone.jpg", gone, CollectionBlobs.Derivative(gone)).ToMessage());
-        await f.Jobs.SendAsync(OutgoingMessage.FromText("{\"imageId\": 42}"));
-        await f.Jobs.SendAsync(new SignatureJob("escape.jpg", fake, "../../etc/passwd").ToMessage());
+        await _f.Jobs.SendAsync(new SignatureJob("gone.jpg", gone, CollectionBlobs.Derivative(gone)).ToMessage());
+        await _f.Jobs.SendAsync(OutgoingMessage.FromText("{\"imageId\": 42}"));
+        await _f.Jobs.SendAsync(new SignatureJob("escape.jpg", fake, "../../etc/passwd").ToMessage());
 
-        var result = await f.Signatures.ProcessAllAsync();
+        var result = await _f.Signatures.ProcessAllAsync();
         Assert.Equal((4, 0, 4), (result.Received, result.Signed, result.Failed));
-        var dead = await f.Jobs.PeekDeadLetteredAsync(10);
+        var dead = await _f.Jobs.PeekDeadLetteredAsync(10);
         Assert.Equal(["unknown-format", "derivative-missing", "malformed-job", "malformed-job"], dead.Select(d => d.Reason));
-        var failures = await f.Catalog.ListSignatureFailuresAsync(f.Embedder.ModelVersion);
+        var failures = await _f.Catalog.ListSignatureFailuresAsync(_f.Embedder.ModelVersion);
         Assert.Equal([(fake, "unknown-format"), (gone, "derivative-missing")], failures.Select(x => (x.ContentHash, x.ReasonCode)).OrderBy(x => x.ContentHash));
-        Assert.Equal(0, f.Embedder.Calls);
+        Assert.Equal(0, _f.Embedder.Calls);
     }
 
     [Fact]
     public async Task Jobs_lost_between_catalog_and_queue_are_found_again_and_orphan_shards_are_swept()
     {
-        await f.Ingest.IngestAsync("coffee.png", null, Photo("coffee.png"));
-        await f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
+        await _f.Ingest.IngestAsync("coffee.png", null, Photo("coffee.png"));
+        await _f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
         // Lose both jobs, as a crash between the catalog commit and the send would.
-        foreach (var message in await f.Jobs.ReceiveAsync(10))
+        foreach (var message in await _f.Jobs.ReceiveAsync(10))
         {
-            await f.Jobs.CompleteAsync(message);
+            await _f.Jobs.CompleteAsync(message);
         }
-        Assert.Equal(2, await f.Signatures.EnqueueMissingAsync());
-        Assert.Equal(2, (await f.Signatures.ProcessAllAsync()).Signed);
+        Assert.Equal(2, await _f.Signatures.EnqueueMissingAsync());
+        Assert.Equal(2, (await _f.Signatures.ProcessAllAsync()).Signed);
 
         // A shard written by a worker killed before its catalog commit is unreferenced: swept, the others kept.
-        var shards = CollectionBlobs.SignatureShards(f.Embedder.ModelVersion);
-        await f.Blobs.PutAsync(shards + "orphan.npy", new MemoryStream(new byte[128]));
-        Assert.Equal(0, await f.Signatures.SweepOrphanShardsAsync(TimeSpan.FromHours(1)));   // too young: may be in flight
-        Assert.Equal(1, await f.Signatures.SweepOrphanShardsAsync(TimeSpan.Zero));
-        Assert.DoesNotContain(shards + "orphan.npy", await f.ListAsync(shards));
-        Assert.Equal(2, (await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion)).Count);
+        var shards = CollectionBlobs.SignatureShards(_f.Embedder.ModelVersion);
+        await _f.Blobs.PutAsync(shards + "orphan.npy", new MemoryStream(new byte[128]));
+        Assert.Equal(0, await _f.Signatures.SweepOrphanShardsAsync(TimeSpan.FromHours(1)));   // too young: may be in flight
+        Assert.Equal(1, await _f.Signatures.SweepOrphanShardsAsync(TimeSpan.Zero));
+        Assert.DoesNotContain(shards + "orphan.npy", await _f.ListAsync(shards));
+        Assert.Equal(2, (await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion)).Count);
     }
 
     [Fact]
@@ -144,15 +144,15 @@ public sealed class PipelineServicesTests : IDisposable
     {
         var coffee = Photo("coffee.png");
         var rocket = Photo("rocket.jpg");
-        await f.Ingest.IngestAsync("a.png", null, coffee);
-        await f.Ingest.IngestAsync("b.png", null, coffee);
-        await f.Ingest.IngestAsync("c.jpg", null, rocket);
-        await f.Ingest.IngestAsync("c.jpg", null, Photo("chelsea.png"));   // c.jpg changed: rocket's blobs are orphans
-        await f.Catalog.RemoveImagesAsync(["a.png"]);                       // coffee is still b.png's
+        await _f.Ingest.IngestAsync("a.png", null, coffee);
+        await _f.Ingest.IngestAsync("b.png", null, coffee);
+        await _f.Ingest.IngestAsync("c.jpg", null, rocket);
+        await _f.Ingest.IngestAsync("c.jpg", null, Photo("chelsea.png"));   // c.jpg changed: rocket's blobs are orphans
+        await _f.Catalog.RemoveImagesAsync(["a.png"]);                       // coffee is still b.png's
 
-        Assert.Equal(0, await f.Ingest.SweepOrphanDerivativesAsync(TimeSpan.FromHours(1)));
-        Assert.Equal(2, await f.Ingest.SweepOrphanDerivativesAsync(TimeSpan.Zero));
-        var left = (await f.ListAsync("derivatives/")).Concat(await f.ListAsync("thumbnails/")).ToArray();
+        Assert.Equal(0, await _f.Ingest.SweepOrphanDerivativesAsync(TimeSpan.FromHours(1)));
+        Assert.Equal(2, await _f.Ingest.SweepOrphanDerivativesAsync(TimeSpan.Zero));
+        var left = (await _f.ListAsync("derivatives/")).Concat(await _f.ListAsync("thumbnails/")).ToArray();
         Assert.Equal(4, left.Length);
         Assert.DoesNotContain(CollectionBlobs.Derivative(ContentHash.Of(rocket).Hex), left);
         Assert.Contains(CollectionBlobs.Thumbnail(ContentHash.Of(coffee).Hex), left);
@@ -164,26 +164,26 @@ public sealed class PipelineServicesTests : IDisposable
         foreach (var name in new[] { "coffee.png", "chelsea.png", "rocket.jpg" })
         {
             var (original, copy) = Family(name);
-            await f.Ingest.IngestAsync($"{name}/original", null, original);
-            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+            await _f.Ingest.IngestAsync($"{name}/original", null, original);
+            await _f.Ingest.IngestAsync($"{name}/copy", null, copy);
         }
-        await f.Ingest.IngestAsync("loner.png", null, Photo("astronaut.png"));
-        await f.Signatures.ProcessAllAsync();
+        await _f.Ingest.IngestAsync("loner.png", null, Photo("astronaut.png"));
+        await _f.Signatures.ProcessAllAsync();
 
-        var first = await f.UpdateGraphAndReclusterAsync(Parameters);
+        var first = await _f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.True(first.Published);
         var manifest = first.Manifest!.Manifest;
         Assert.Equal((7, 3, 1), (manifest.Counts.Images, manifest.Counts.Clusters, manifest.Counts.Noise));
         Assert.All(manifest.Clusters, c => Assert.Single(c.Members.Select(m => m.ImageId.Split('/')[0]).Distinct()));
 
-        var again = await f.UpdateGraphAndReclusterAsync(Parameters);
+        var again = await _f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.False(again.Published);
         Assert.Equal(manifest.RunId, again.Manifest!.Manifest.RunId);
 
         // A new image joins: republished, and the three families keep their ids.
-        await f.Ingest.IngestAsync("moon.png", null, Photo("moon.png"));
-        await f.Signatures.ProcessAllAsync();
-        var third = await f.UpdateGraphAndReclusterAsync(Parameters);
+        await _f.Ingest.IngestAsync("moon.png", null, Photo("moon.png"));
+        await _f.Signatures.ProcessAllAsync();
+        var third = await _f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.True(third.Published);
         Assert.Equal(manifest.Clusters.Select(c => c.Id).Order(), third.Manifest!.Manifest.Clusters.Select(c => c.Id).Order());
         Assert.Equal(8, third.Manifest.Manifest.Counts.Images);
@@ -195,23 +195,23 @@ public sealed class PipelineServicesTests : IDisposable
         foreach (var name in new[] { "coffee.png", "chelsea.png" })
         {
             var (original, copy) = Family(name);
-            await f.Ingest.IngestAsync($"{name}/original", null, original);
-            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+            await _f.Ingest.IngestAsync($"{name}/original", null, original);
+            await _f.Ingest.IngestAsync($"{name}/copy", null, copy);
         }
-        await f.Signatures.ProcessAllAsync();
-        Assert.False((await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters)).Published);   // no graph yet: nothing to cluster
+        await _f.Signatures.ProcessAllAsync();
+        Assert.False((await _f.Recluster.RunAsync(_f.Embedder.ModelVersion, Parameters)).Published);   // no graph yet: nothing to cluster
 
-        var first = await f.UpdateGraphAndReclusterAsync(Parameters);
+        var first = await _f.UpdateGraphAndReclusterAsync(Parameters);
         Assert.Equal((4, 0, true), (first.Images, first.StaleRows, first.Published));
 
         // The catalog changes but nobody updates the graph: the timer clusters what is both in the graph and catalogued,
         // and never reads a signature (the shards are gone).
-        await f.Catalog.RemoveImagesAsync(["chelsea.png/copy"]);
-        foreach (var shard in await f.ListAsync("signatures/"))
+        await _f.Catalog.RemoveImagesAsync(["chelsea.png/copy"]);
+        foreach (var shard in await _f.ListAsync("signatures/"))
         {
-            await f.Blobs.DeleteAsync(shard);
+            await _f.Blobs.DeleteAsync(shard);
         }
-        var second = await f.Recluster.RunAsync(f.Embedder.ModelVersion, Parameters);
+        var second = await _f.Recluster.RunAsync(_f.Embedder.ModelVersion, Parameters);
         Assert.Equal((3, 1, true), (second.Images, second.StaleRows, second.Published));
         Assert.DoesNotContain(second.Manifest!.Manifest.Images, i => i.ImageId == "chelsea.png/copy");
         Assert.All(second.Manifest.Manifest.Clusters, c => Assert.Contains(c.Medoid, c.Members.Select(m => m.ImageId)));
@@ -224,22 +224,22 @@ public sealed class PipelineServicesTests : IDisposable
         foreach (var name in names[..4])
         {
             var (original, copy) = Family(name);
-            await f.Ingest.IngestAsync($"{name}/original", null, original);
-            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+            await _f.Ingest.IngestAsync($"{name}/original", null, original);
+            await _f.Ingest.IngestAsync($"{name}/copy", null, copy);
         }
-        await f.Signatures.ProcessAllAsync();
-        var store = new NeighbourGraphStore(f.Blobs);
-        var set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        await _f.Signatures.ProcessAllAsync();
+        var store = new NeighbourGraphStore(_f.Blobs);
+        var set = await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
         var first = await store.UpdateAsync(set, 0.3);
         Assert.Equal((0, 8), (first.KeptRows, first.AppendedRows));
 
         // One image removed, one changed, two added: six rows kept, three appended.
-        await f.Catalog.RemoveImagesAsync(["rocket.jpg/copy"]);
-        await f.Ingest.IngestAsync("coffee.png/copy", null, Photo("moon.png"));
-        await f.Ingest.IngestAsync("camera.png", null, Photo("camera.png"));
-        await f.Ingest.IngestAsync("a-first-in-order.png", null, Photo("motorcycle_left.png"));
-        await f.Signatures.ProcessAllAsync();
-        set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        await _f.Catalog.RemoveImagesAsync(["rocket.jpg/copy"]);
+        await _f.Ingest.IngestAsync("coffee.png/copy", null, Photo("moon.png"));
+        await _f.Ingest.IngestAsync("camera.png", null, Photo("camera.png"));
+        await _f.Ingest.IngestAsync("a-first-in-order.png", null, Photo("motorcycle_left.png"));
+        await _f.Signatures.ProcessAllAsync();
+        set = await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
         var second = await store.UpdateAsync(set, 0.3);
         Assert.Equal((6, 3), (second.KeptRows, second.AppendedRows));
 
@@ -250,7 +250,7 @@ public sealed class PipelineServicesTests : IDisposable
         Assert.True(scratch.EntryCount > 0);
 
         // A damaged stored graph is rebuilt, not trusted.
-        await f.Blobs.PutAsync(NeighbourGraphStore.BlobName(set.ModelVersion, 0.3), new MemoryStream("garbage"u8.ToArray()));
+        await _f.Blobs.PutAsync(NeighbourGraphStore.BlobName(set.ModelVersion, 0.3), new MemoryStream("garbage"u8.ToArray()));
         var rebuilt = await store.UpdateAsync(set, 0.3);
         Assert.Equal((0, set.Count), (rebuilt.KeptRows, rebuilt.AppendedRows));
         Assert.Equal(scratch.NeighbourIndices.ToArray(), rebuilt.Graph.NeighbourIndices.ToArray());
@@ -262,28 +262,28 @@ public sealed class PipelineServicesTests : IDisposable
         foreach (var name in new[] { "coffee.png", "chelsea.png" })
         {
             var (original, copy) = Family(name);
-            await f.Ingest.IngestAsync($"{name}/original", null, original);
-            await f.Ingest.IngestAsync($"{name}/copy", null, copy);
+            await _f.Ingest.IngestAsync($"{name}/original", null, original);
+            await _f.Ingest.IngestAsync($"{name}/copy", null, copy);
         }
-        await f.Signatures.ProcessAllAsync();
-        var older = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
-        await f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
-        await f.Signatures.ProcessAllAsync();
-        var newer = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
+        await _f.Signatures.ProcessAllAsync();
+        var older = await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
+        await _f.Ingest.IngestAsync("rocket.jpg", null, Photo("rocket.jpg"));
+        await _f.Signatures.ProcessAllAsync();
+        var newer = await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
 
         // Two workers: the slow one read the (absent) graph, then the other stored the newer graph before the slow one wrote.
-        var rival = new NeighbourGraphStore(f.Blobs);
-        var slow = new NeighbourGraphStore(new InterceptedBlobStore(f.Blobs, InterceptedBlobStore.Once(() => rival.UpdateAsync(newer, 0.3))));
+        var rival = new NeighbourGraphStore(_f.Blobs);
+        var slow = new NeighbourGraphStore(new InterceptedBlobStore(_f.Blobs, InterceptedBlobStore.Once(() => rival.UpdateAsync(newer, 0.3))));
         await Assert.ThrowsAsync<NeighbourGraphConflictException>(() => slow.UpdateAsync(older, 0.3));
         Assert.Equal(newer.Count, (await rival.ReadAsync(newer.ModelVersion, 0.3))!.Rows.Count);
 
         // The same over a stored graph (If-Match instead of create-only): the slow worker read the newer graph, the other
         // signed one more image and stored it before the slow one wrote its stale set.
-        slow = new NeighbourGraphStore(new InterceptedBlobStore(f.Blobs, InterceptedBlobStore.Once(async () =>
+        slow = new NeighbourGraphStore(new InterceptedBlobStore(_f.Blobs, InterceptedBlobStore.Once(async () =>
         {
-            await f.Ingest.IngestAsync("camera.png", null, Photo("camera.png"));
-            await f.Signatures.ProcessAllAsync();
-            await rival.UpdateAsync(await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion), 0.3);
+            await _f.Ingest.IngestAsync("camera.png", null, Photo("camera.png"));
+            await _f.Signatures.ProcessAllAsync();
+            await rival.UpdateAsync(await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion), 0.3);
         })));
         await Assert.ThrowsAsync<NeighbourGraphConflictException>(() => slow.UpdateAsync(older, 0.3));
         Assert.Equal(newer.Count + 1, (await rival.ReadAsync(newer.ModelVersion, 0.3))!.Rows.Count);
@@ -293,15 +293,15 @@ public sealed class PipelineServicesTests : IDisposable
     public async Task Search_finds_the_family_member_first_by_id_and_by_uploaded_bytes()
     {
         var (coffee, copy) = Family("coffee.png");
-        await f.Ingest.IngestAsync("coffee.png", null, coffee);
-        await f.Ingest.IngestAsync("coffee-copy.jpg", null, copy);
+        await _f.Ingest.IngestAsync("coffee.png", null, coffee);
+        await _f.Ingest.IngestAsync("coffee-copy.jpg", null, copy);
         foreach (var name in new[] { "chelsea.png", "rocket.jpg", "astronaut.png", "camera.png" })
         {
-            await f.Ingest.IngestAsync(name, null, Photo(name));
+            await _f.Ingest.IngestAsync(name, null, Photo(name));
         }
-        await f.Signatures.ProcessAllAsync();
-        var set = await SignatureSet.LoadAsync(f.Blobs, f.Catalog, f.Embedder.ModelVersion);
-        var search = new SearchService(set, f.Embedder);
+        await _f.Signatures.ProcessAllAsync();
+        var set = await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
+        var search = new SearchService(set, _f.Embedder);
 
         var byId = search.Nearest("coffee.png", 3);
         Assert.Equal("coffee-copy.jpg", byId[0].ImageId);
@@ -318,15 +318,15 @@ public sealed class PipelineServicesTests : IDisposable
     [Fact]
     public async Task Workspace_lease_admits_one_holder_at_a_time()
     {
-        await using (var lease = await WorkspaceLease.AcquireAsync(f.Blobs))
+        await using (var lease = await WorkspaceLease.AcquireAsync(_f.Blobs))
         {
-            await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(f.Blobs, wait: TimeSpan.Zero));
+            await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(_f.Blobs, wait: TimeSpan.Zero));
             Assert.Null(lease.Lost);
         }
-        await using var next = await WorkspaceLease.AcquireAsync(f.Blobs, wait: TimeSpan.Zero);
+        await using var next = await WorkspaceLease.AcquireAsync(_f.Blobs, wait: TimeSpan.Zero);
         // Another lock blob is another lease: the recluster singleton does not contend with the workspace.
-        await using var recluster = await WorkspaceLease.AcquireAsync(f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero);
-        await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero));
+        await using var recluster = await WorkspaceLease.AcquireAsync(_f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero);
+        await Assert.ThrowsAsync<WorkspaceBusyException>(() => WorkspaceLease.AcquireAsync(_f.Blobs, CollectionBlobs.ReclusterLock, wait: TimeSpan.Zero));
     }
 
     [Fact]
@@ -334,7 +334,7 @@ public sealed class PipelineServicesTests : IDisposable
     {
         var takenOver = false;
         // Renewals fail as if another process had taken the lease, once takenOver says so.
-        var blobs = new InterceptedBlobStore(f.Blobs, _ => Task.CompletedTask, beforeRenew: name => Volatile.Read(ref takenOver)
+        var blobs = new InterceptedBlobStore(_f.Blobs, _ => Task.CompletedTask, beforeRenew: name => Volatile.Read(ref takenOver)
             ? throw new BlobStoreException(BlobErrorCode.LeaseIdMismatch, name, "The lease id given is not the blob's lease.")
             : Task.CompletedTask);
         await using var lease = await WorkspaceLease.AcquireAsync(blobs, wait: TimeSpan.Zero);

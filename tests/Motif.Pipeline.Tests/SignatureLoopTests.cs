@@ -11,21 +11,21 @@ namespace Motif.Pipeline.Tests;
 public sealed class SignatureLoopTests : IDisposable
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(20);
-    private readonly PipelineFixture f = new();
+    private readonly PipelineFixture _f = new();
 
-    public void Dispose() => f.Dispose();
+    public void Dispose() => _f.Dispose();
 
     [Fact]
     public async Task Overlap_prepares_the_next_batch_during_the_forward_pass_and_signs_every_content_once()
     {
-        var queue = new CountingQueue(f.Jobs);
-        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        var queue = new CountingQueue(_f.Jobs);
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, queue, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         // Batches of two: (img0, img1), (img0 again, img2), (img3, img4), (img0 again). The second copy of img0 is looked
         // up while the first is still in the forward pass (a redelivery after a crash, a resend), the third long after.
         async Task Resend(string imageId)
         {
-            var record = await f.Catalog.GetImageAsync(imageId);
-            await f.Jobs.SendAsync(new SignatureJob(imageId, record!.ContentHash!, CollectionBlobs.Derivative(record.ContentHash!)).ToMessage());
+            var record = await _f.Catalog.GetImageAsync(imageId);
+            await _f.Jobs.SendAsync(new SignatureJob(imageId, record!.ContentHash!, CollectionBlobs.Derivative(record.ContentHash!)).ToMessage());
         }
         for (var i = 0; i < 5; i++)
         {
@@ -38,7 +38,7 @@ public sealed class SignatureLoopTests : IDisposable
         await Resend("img0.jpg");
 
         var overlapped = false;
-        var embedder = new HookedEmbedder(f.Embedder, call =>
+        var embedder = new HookedEmbedder(_f.Embedder, call =>
         {
             // The first forward pass waits until the producer has prepared the next batch and received the one after:
             // it only can if it overlaps.
@@ -47,24 +47,24 @@ public sealed class SignatureLoopTests : IDisposable
                 overlapped = SpinWait.SpinUntil(() => queue.NonEmptyReceives >= 3, Deadline);
             }
         });
-        var service = new SignatureService(f.Blobs, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 2 });
+        var service = new SignatureService(_f.Blobs, _f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 2 });
 
         var result = await service.ProcessAllAsync();
 
         Assert.True(overlapped, "Batch 2 was not received while batch 1 was in the forward pass.");
         Assert.Equal((7, 5, 2, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
         Assert.Equal(5, embedder.Rows);
-        Assert.Equal(5, (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count);
-        Assert.Equal(0, f.Jobs.Count());
-        Assert.Empty(await f.Jobs.PeekDeadLetteredAsync(10));
+        Assert.Equal(5, (await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion)).Count);
+        Assert.Equal(0, _f.Jobs.Count());
+        Assert.Empty(await _f.Jobs.PeekDeadLetteredAsync(10));
     }
 
     [Fact]
     public async Task A_receive_that_gets_less_than_a_batch_waits_a_little_to_fill_it()
     {
-        var ingest = new IngestService(f.Blobs, f.Catalog, f.Jobs, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, _f.Jobs, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         await ingest.IngestAsync("first.jpg", null, ImageFixtures.Jpeg(96, 64));
-        var service = new SignatureService(f.Blobs, f.Catalog, f.Jobs, f.Embedder,
+        var service = new SignatureService(_f.Blobs, _f.Catalog, _f.Jobs, _f.Embedder,
             new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2, BatchFillWait = TimeSpan.FromSeconds(10) });
         var batches = new List<SignatureBatchReport>();
         using var stop = new CancellationTokenSource();
@@ -85,7 +85,7 @@ public sealed class SignatureLoopTests : IDisposable
         {
             Assert.Equal(4, batches.First(b => b.Result.Received > 0).Result.Signed);
         }
-        Assert.Equal(1, f.Embedder.Calls);
+        Assert.Equal(1, _f.Embedder.Calls);
     }
 
     [Fact]
@@ -93,23 +93,23 @@ public sealed class SignatureLoopTests : IDisposable
     {
         // Two uploads of each of four files, queued side by side (a collection with duplicate files): eight jobs for four
         // contents. Received four at a time, the first batch would hold two contents and cost a whole forward pass.
-        var ingest = new IngestService(f.Blobs, f.Catalog, f.Jobs, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, _f.Jobs, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         for (var i = 0; i < 4; i++)
         {
             var photo = ImageFixtures.Jpeg(90 + 7 * i, 64);
             await ingest.IngestAsync($"a{i}.jpg", null, photo);
             await ingest.IngestAsync($"b{i}.jpg", null, photo);
         }
-        var service = new SignatureService(f.Blobs, f.Catalog, f.Jobs, f.Embedder, new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2 });
+        var service = new SignatureService(_f.Blobs, _f.Catalog, _f.Jobs, _f.Embedder, new SignatureServiceOptions { BatchSize = 4, PreprocessThreads = 2 });
         var batches = new List<SignatureBatchReport>();
 
         var result = await service.RunAsync(idleReceiveWait: null, new Collect(batches));
 
         Assert.Equal((8, 4, 4, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
         // One forward pass of four contents, not two of two.
-        Assert.Equal(1, f.Embedder.Calls);
-        Assert.Equal(0, f.Jobs.Count());
-        Assert.Empty(await f.Jobs.PeekDeadLetteredAsync(10));
+        Assert.Equal(1, _f.Embedder.Calls);
+        Assert.Equal(0, _f.Jobs.Count());
+        Assert.Empty(await _f.Jobs.PeekDeadLetteredAsync(10));
     }
 
     private sealed class Collect(List<SignatureBatchReport> batches) : IProgress<SignatureBatchReport>
@@ -127,16 +127,16 @@ public sealed class SignatureLoopTests : IDisposable
     public async Task Locks_are_renewed_while_jobs_wait_for_a_slow_forward_pass()
     {
         var options = new WorkQueueOptions { LockDuration = TimeSpan.FromMilliseconds(1500), MaxDeliveryCount = 3 };
-        using var queue = f.OpenQueue("slow", options);
-        using var rival = f.OpenQueue("slow", options);
-        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        using var queue = _f.OpenQueue("slow", options);
+        using var rival = _f.OpenQueue("slow", options);
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, queue, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         await ingest.IngestAsync("a.jpg", null, ImageFixtures.Jpeg(96, 64));
         await ingest.IngestAsync("b.jpg", null, ImageFixtures.Jpeg(97, 64));
 
         // The first forward pass outlasts two lock durations while the second job waits its turn in the channel;
         // meanwhile another consumer tries to take the jobs.
         var stolen = 0;
-        var embedder = new HookedEmbedder(f.Embedder, call =>
+        var embedder = new HookedEmbedder(_f.Embedder, call =>
         {
             for (var i = 0; i < (call == 1 ? 4 : 0); i++)
             {
@@ -144,7 +144,7 @@ public sealed class SignatureLoopTests : IDisposable
                 stolen += rival.ReceiveAsync(10).GetAwaiter().GetResult().Count;
             }
         });
-        var service = new SignatureService(f.Blobs, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
+        var service = new SignatureService(_f.Blobs, _f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
 
         var result = await service.ProcessAllAsync();
 
@@ -158,17 +158,17 @@ public sealed class SignatureLoopTests : IDisposable
     [Fact]
     public async Task Cancellation_mid_pipeline_abandons_every_unsettled_job_at_once()
     {
-        using var queue = f.OpenQueue("cancel", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
+        using var queue = _f.OpenQueue("cancel", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
         var counting = new CountingQueue(queue);
-        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, queue, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         for (var i = 0; i < 4; i++)
         {
             await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
         }
         using var release = new ManualResetEventSlim();
         using var cancel = new CancellationTokenSource();
-        var embedder = new HookedEmbedder(f.Embedder, _ => release.Wait(Deadline));
-        var service = new SignatureService(f.Blobs, f.Catalog, counting, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
+        var embedder = new HookedEmbedder(_f.Embedder, _ => release.Wait(Deadline));
+        var service = new SignatureService(_f.Blobs, _f.Catalog, counting, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
 
         var run = service.RunAsync(TimeSpan.FromSeconds(30), cancellationToken: cancel.Token);
         // Batch 1 in the forward pass, batch 2 prepared in the channel, batch 3 prepared and waiting to enter it.
@@ -178,7 +178,7 @@ public sealed class SignatureLoopTests : IDisposable
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
 
         // Nothing waits for its one-minute lock: what was not signed and completed is receivable now.
-        var signed = (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count;
+        var signed = (await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion)).Count;
         var back = await queue.ReceiveAsync(10);
         Assert.Equal(4, signed + back.Count);
         Assert.Equal(back.Count, queue.Count());
@@ -188,17 +188,17 @@ public sealed class SignatureLoopTests : IDisposable
     [Fact]
     public async Task Stopping_finishes_the_batch_in_the_forward_pass_and_gives_back_the_prepared_one()
     {
-        using var queue = f.OpenQueue("stop", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
+        using var queue = _f.OpenQueue("stop", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
         var counting = new CountingQueue(queue);
-        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, queue, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         for (var i = 0; i < 3; i++)
         {
             await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
         }
         using var release = new ManualResetEventSlim();
         using var stop = new CancellationTokenSource();
-        var embedder = new HookedEmbedder(f.Embedder, _ => release.Wait(Deadline));
-        var service = new SignatureService(f.Blobs, f.Catalog, counting, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
+        var embedder = new HookedEmbedder(_f.Embedder, _ => release.Wait(Deadline));
+        var service = new SignatureService(_f.Blobs, _f.Catalog, counting, embedder, new SignatureServiceOptions { BatchSize = 1, PreprocessThreads = 1 });
 
         var run = service.RunAsync(TimeSpan.FromSeconds(30), stopReceiving: stop.Token);
         Assert.True(SpinWait.SpinUntil(() => counting.NonEmptyReceives >= 2 && embedder.Calls >= 1, Deadline));
@@ -207,7 +207,7 @@ public sealed class SignatureLoopTests : IDisposable
         var result = await run;
 
         Assert.Equal(1, result.Signed);
-        Assert.Single(await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion));
+        Assert.Single(await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion));
         Assert.Equal(2, (await queue.ReceiveAsync(10)).Count);
     }
 
@@ -215,7 +215,7 @@ public sealed class SignatureLoopTests : IDisposable
     public async Task The_next_forward_pass_runs_while_the_previous_batch_commits_and_reports_stay_in_order()
     {
         var secondForward = new ManualResetEventSlim();
-        var embedder = new HookedEmbedder(f.Embedder, call =>
+        var embedder = new HookedEmbedder(_f.Embedder, call =>
         {
             if (call == 2)
             {
@@ -225,18 +225,18 @@ public sealed class SignatureLoopTests : IDisposable
         // The first shard write is held until the second forward pass has started: the loop only gets there if the
         // forward pass does not wait for the commit before it.
         var overlapped = false;
-        var shardPrefix = CollectionBlobs.SignatureShards(f.Embedder.ModelVersion);
-        var blobs = new InterceptedBlobStore(f.Blobs, OnceForShards(shardPrefix, () => Task.Run(() => overlapped = secondForward.Wait(Deadline))));
-        await IngestAsync(f.Jobs, 4);
+        var shardPrefix = CollectionBlobs.SignatureShards(_f.Embedder.ModelVersion);
+        var blobs = new InterceptedBlobStore(_f.Blobs, OnceForShards(shardPrefix, () => Task.Run(() => overlapped = secondForward.Wait(Deadline))));
+        await IngestAsync(_f.Jobs, 4);
         var batches = new List<SignatureBatchReport>();
-        var service = new SignatureService(blobs, f.Catalog, f.Jobs, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 });
+        var service = new SignatureService(blobs, _f.Catalog, _f.Jobs, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 });
 
         var result = await service.RunAsync(idleReceiveWait: null, new Collect(batches));
 
         Assert.True(overlapped, "The second forward pass did not start while the first batch's shard was being written.");
         Assert.Equal((4, 4, 0, 0), (result.Received, result.Signed, result.AlreadySigned, result.Failed));
-        Assert.Equal(4, (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count);
-        Assert.Equal(0, f.Jobs.Count());
+        Assert.Equal(4, (await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion)).Count);
+        Assert.Equal(0, _f.Jobs.Count());
         // One report per batch, in batch order, each after its own commit: the first one's commit waited for the second
         // forward pass, so it ended after that pass began.
         lock (batches)
@@ -249,8 +249,8 @@ public sealed class SignatureLoopTests : IDisposable
     [Fact]
     public async Task A_commit_that_fails_behind_the_next_forward_pass_gives_back_every_job_and_a_rerun_signs_each_content_once()
     {
-        using var queue = f.OpenQueue("failed-commit", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
-        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        using var queue = _f.OpenQueue("failed-commit", new WorkQueueOptions { LockDuration = TimeSpan.FromMinutes(1), MaxDeliveryCount = 5 });
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, queue, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         // Batches of two: (img0, img1), (img0 again, img2), (img3). The second img0 is looked up before the first batch's
         // commit and checked at its turn while that commit is under way: it rides on it instead of being embedded again.
         for (var i = 0; i < 4; i++)
@@ -258,30 +258,30 @@ public sealed class SignatureLoopTests : IDisposable
             await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));
             if (i == 1)
             {
-                var record = await f.Catalog.GetImageAsync("img0.jpg");
+                var record = await _f.Catalog.GetImageAsync("img0.jpg");
                 await queue.SendAsync(new SignatureJob("img0.jpg", record!.ContentHash!, CollectionBlobs.Derivative(record.ContentHash!)).ToMessage());
             }
         }
         var secondForward = new ManualResetEventSlim();
-        var embedder = new HookedEmbedder(f.Embedder, call =>
+        var embedder = new HookedEmbedder(_f.Embedder, call =>
         {
             if (call == 2)
             {
                 secondForward.Set();
             }
         });
-        var shardPrefix = CollectionBlobs.SignatureShards(f.Embedder.ModelVersion);
-        var failing = new InterceptedBlobStore(f.Blobs, OnceForShards(shardPrefix, async () =>
+        var shardPrefix = CollectionBlobs.SignatureShards(_f.Embedder.ModelVersion);
+        var failing = new InterceptedBlobStore(_f.Blobs, OnceForShards(shardPrefix, async () =>
         {
             Assert.True(await Task.Run(() => secondForward.Wait(Deadline)));
             throw new IOException("The store went away mid-commit.");
         }));
-        var service = new SignatureService(failing, f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 });
+        var service = new SignatureService(failing, _f.Catalog, queue, embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 });
 
         var failure = await Assert.ThrowsAsync<IOException>(() => service.RunAsync(TimeSpan.FromSeconds(30)));
 
         Assert.Contains("mid-commit", failure.Message, StringComparison.Ordinal);
-        Assert.Empty(await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion));
+        Assert.Empty(await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion));
         // Nothing was completed, the rider included, and nothing waits for its one-minute lock.
         Assert.Equal(5, queue.Count());
         var back = await queue.ReceiveAsync(10);
@@ -292,11 +292,11 @@ public sealed class SignatureLoopTests : IDisposable
         }
         Assert.Empty(await queue.PeekDeadLetteredAsync(10));
 
-        var rerun = await new SignatureService(f.Blobs, f.Catalog, queue, f.Embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 })
+        var rerun = await new SignatureService(_f.Blobs, _f.Catalog, queue, _f.Embedder, new SignatureServiceOptions { BatchSize = 2, PreprocessThreads = 1 })
             .ProcessAllAsync();
 
         Assert.Equal((5, 4, 1, 0), (rerun.Received, rerun.Signed, rerun.AlreadySigned, rerun.Failed));
-        Assert.Equal(4, (await f.Catalog.ListSignedAsync(f.Embedder.ModelVersion)).Count);
+        Assert.Equal(4, (await _f.Catalog.ListSignedAsync(_f.Embedder.ModelVersion)).Count);
         Assert.Equal(0, queue.Count());
     }
 
@@ -309,7 +309,7 @@ public sealed class SignatureLoopTests : IDisposable
 
     private async Task IngestAsync(IWorkQueue queue, int count)
     {
-        var ingest = new IngestService(f.Blobs, f.Catalog, queue, new IngestOptions { ModelVersion = f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
+        var ingest = new IngestService(_f.Blobs, _f.Catalog, queue, new IngestOptions { ModelVersion = _f.Embedder.ModelVersion, DerivativeSide = 128, ThumbnailSide = 32 });
         for (var i = 0; i < count; i++)
         {
             await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(90 + 7 * i, 64));

@@ -19,7 +19,7 @@ public sealed class UploadTraceTests : IDisposable
     private const string RunTrace = "0af7651916cd43dd8448eb211c80319c";
     private static readonly ClusteringParameters Parameters = new(0.13, 2, Extraction.Xi, 0.05, null, true, null);
 
-    private readonly PipelineFixture f = new();
+    private readonly PipelineFixture _f = new();
     private readonly ActivitySource _source = new($"{typeof(UploadTraceTests).FullName}-{Guid.NewGuid():N}");
     private readonly ActivityListener _listener;
 
@@ -37,7 +37,7 @@ public sealed class UploadTraceTests : IDisposable
     {
         _listener.Dispose();
         _source.Dispose();
-        f.Dispose();
+        _f.Dispose();
     }
 
     /// <summary>An activity of this class's source in the trace <paramref name="traceId"/>, as a caller that continued it would start.</summary>
@@ -56,21 +56,21 @@ public sealed class UploadTraceTests : IDisposable
         var original = TestData.Photo("coffee.png");
         using (Traced("ingest upload", UploadTrace))
         {
-            Assert.Equal(IngestOutcome.Accepted, await f.Ingest.IngestAsync("coffee.png/original", null, original));
-            Assert.Equal(IngestOutcome.Rejected, await f.Ingest.IngestAsync("broken.jpg", null, ImageFixtures.Truncated(ImageFixtures.Jpeg(400, 300))));
+            Assert.Equal(IngestOutcome.Accepted, await _f.Ingest.IngestAsync("coffee.png/original", null, original));
+            Assert.Equal(IngestOutcome.Rejected, await _f.Ingest.IngestAsync("broken.jpg", null, ImageFixtures.Truncated(ImageFixtures.Jpeg(400, 300))));
         }
         Assert.Null(Activity.Current);
-        await f.Ingest.IngestAsync("coffee.png/copy", null, ImageFixtures.Variant(original, 0.92, (1.04, 1.0, 0.97)));
-        await f.Signatures.ProcessAllAsync();
+        await _f.Ingest.IngestAsync("coffee.png/copy", null, ImageFixtures.Variant(original, 0.92, (1.04, 1.0, 0.97)));
+        await _f.Signatures.ProcessAllAsync();
 
-        Assert.Equal(UploadTrace, (await f.Catalog.GetImageAsync("coffee.png/original"))!.TraceId);
-        Assert.Equal(UploadTrace, (await f.Catalog.GetImageAsync("broken.jpg"))!.TraceId);
-        Assert.Null((await f.Catalog.GetImageAsync("coffee.png/copy"))!.TraceId);
+        Assert.Equal(UploadTrace, (await _f.Catalog.GetImageAsync("coffee.png/original"))!.TraceId);
+        Assert.Equal(UploadTrace, (await _f.Catalog.GetImageAsync("broken.jpg"))!.TraceId);
+        Assert.Null((await _f.Catalog.GetImageAsync("coffee.png/copy"))!.TraceId);
 
         ReclusterResult result;
         using (Traced("recluster", RunTrace))
         {
-            result = await f.UpdateGraphAndReclusterAsync(Parameters);
+            result = await _f.UpdateGraphAndReclusterAsync(Parameters);
         }
 
         Assert.True(result.Published);
@@ -79,7 +79,7 @@ public sealed class UploadTraceTests : IDisposable
         Assert.Equal([("coffee.png/copy", null), ("coffee.png/original", UploadTrace)], manifest.Images.Select(i => (i.ImageId, i.TraceId)));
 
         // What readers get: the published JSON, where an untraced upload's entry has no traceId at all.
-        var json = JsonNode.Parse(await f.ReadTextAsync(ManifestPublisher.LatestName))!;
+        var json = JsonNode.Parse(await _f.ReadTextAsync(ManifestPublisher.LatestName))!;
         Assert.Equal(RunTrace, (string?)json["traceId"]);
         var images = json["images"]!.AsArray().ToDictionary(i => (string)i!["imageId"]!, i => i!.AsObject());
         Assert.Equal(UploadTrace, (string?)images["coffee.png/original"]["traceId"]);
@@ -91,15 +91,15 @@ public sealed class UploadTraceTests : IDisposable
     public async Task Untraced_uploads_and_an_untraced_run_leave_no_trace_id_in_the_manifest_json()
     {
         var original = TestData.Photo("coffee.png");
-        await f.Ingest.IngestAsync("coffee.png/original", null, original);
-        await f.Ingest.IngestAsync("coffee.png/copy", null, ImageFixtures.Variant(original, 0.92, (1.04, 1.0, 0.97)));
-        await f.Signatures.ProcessAllAsync();
+        await _f.Ingest.IngestAsync("coffee.png/original", null, original);
+        await _f.Ingest.IngestAsync("coffee.png/copy", null, ImageFixtures.Variant(original, 0.92, (1.04, 1.0, 0.97)));
+        await _f.Signatures.ProcessAllAsync();
 
-        var result = await f.UpdateGraphAndReclusterAsync(Parameters);
+        var result = await _f.UpdateGraphAndReclusterAsync(Parameters);
 
         Assert.True(result.Published);
         Assert.Null(result.Manifest!.Manifest.TraceId);
         Assert.All(result.Manifest.Manifest.Images, i => Assert.Null(i.TraceId));
-        Assert.DoesNotContain("traceId", await f.ReadTextAsync(ManifestPublisher.LatestName), StringComparison.Ordinal);
+        Assert.DoesNotContain("traceId", await _f.ReadTextAsync(ManifestPublisher.LatestName), StringComparison.Ordinal);
     }
 }

@@ -23,17 +23,17 @@ public static partial class NpyFile
     /// complete (written beside it, then renamed), so an interrupted run leaves no half-written matrix.</summary>
     public sealed class Writer : IAsyncDisposable
     {
-        private readonly string path;
-        private readonly string partial;
-        private readonly FileStream stream;
-        private bool completed;
+        private readonly string _path;
+        private readonly string _partial;
+        private readonly FileStream _stream;
+        private bool _completed;
 
         public Writer(string path, int columns)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
-            (this.path, partial, Columns) = (path, path + ".partial", columns);
-            stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            stream.Write(Header(0, columns));
+            (_path, _partial, Columns) = (path, path + ".partial", columns);
+            _stream = new FileStream(_partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
+            _stream.Write(Header(0, columns));
         }
 
         public int Columns { get; }
@@ -50,26 +50,26 @@ public static partial class NpyFile
             {
                 throw new PlatformNotSupportedException("The .npy writer assumes a little-endian machine.");
             }
-            await stream.WriteAsync(MemoryMarshal.AsBytes(row.Span).ToArray(), cancellationToken);
+            await _stream.WriteAsync(MemoryMarshal.AsBytes(row.Span).ToArray(), cancellationToken);
             Rows++;
         }
 
         /// <summary>Writes the final row count and moves the file into place.</summary>
         public async ValueTask CompleteAsync(CancellationToken cancellationToken = default)
         {
-            stream.Position = 0;
-            await stream.WriteAsync(Header(Rows, Columns), cancellationToken);
-            await stream.DisposeAsync();
-            File.Move(partial, path, overwrite: true);
-            completed = true;
+            _stream.Position = 0;
+            await _stream.WriteAsync(Header(Rows, Columns), cancellationToken);
+            await _stream.DisposeAsync();
+            File.Move(_partial, _path, overwrite: true);
+            _completed = true;
         }
 
         public async ValueTask DisposeAsync()
         {
-            await stream.DisposeAsync();
-            if (!completed)
+            await _stream.DisposeAsync();
+            if (!_completed)
             {
-                File.Delete(partial);
+                File.Delete(_partial);
             }
         }
     }

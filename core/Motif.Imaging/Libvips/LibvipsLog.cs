@@ -23,18 +23,18 @@ internal static class LibvipsLog
 
     private const string TileFailure = "error in tile";
 
-    private static ILogger logger = NullLogger.Instance;
-    private static long tileFailures;
-    private static List<string>? capture;
+    private static ILogger _logger = NullLogger.Instance;
+    private static long _tileFailures;
+    private static List<string>? _capture;
 
     internal static ILogger Logger
     {
-        get => Volatile.Read(ref logger);
-        set => Volatile.Write(ref logger, value ?? NullLogger.Instance);
+        get => Volatile.Read(ref _logger);
+        set => Volatile.Write(ref _logger, value ?? NullLogger.Instance);
     }
 
     /// <summary>How many "error in tile" warnings libvips has emitted in this process.</summary>
-    internal static long TileFailures => Interlocked.Read(ref tileFailures);
+    internal static long TileFailures => Interlocked.Read(ref _tileFailures);
 
     internal static void Install()
     {
@@ -49,11 +49,11 @@ internal static class LibvipsLog
     /// while no other libvips call runs, i.e. under the gate's exclusive side, for a rerun whose first run's
     /// messages were logged already; <see cref="EndCapture"/> returns them.
     /// </summary>
-    internal static void BeginCapture() => Volatile.Write(ref capture, []);
+    internal static void BeginCapture() => Volatile.Write(ref _capture, []);
 
     internal static IReadOnlyList<string> EndCapture()
     {
-        var captured = Interlocked.Exchange(ref capture, null) ?? [];
+        var captured = Interlocked.Exchange(ref _capture, null) ?? [];
         lock (captured)
         {
             return [.. captured];
@@ -69,10 +69,10 @@ internal static class LibvipsLog
             var text = (message ?? string.Empty).Trim();
             if (text.StartsWith(TileFailure, StringComparison.Ordinal))
             {
-                Interlocked.Increment(ref tileFailures);
+                Interlocked.Increment(ref _tileFailures);
             }
             var level = Level(flags);
-            if (Volatile.Read(ref capture) is { } captured)
+            if (Volatile.Read(ref _capture) is { } captured)
             {
                 // A capture is the gate's exclusive rerun of a call that already ran, and logged, once in parallel:
                 // libvips is deterministic, so every message now is a repeat. Keep the warnings for the reason and

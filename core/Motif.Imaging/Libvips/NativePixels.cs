@@ -6,10 +6,10 @@ namespace Motif.Imaging.Libvips;
 /// </summary>
 internal readonly unsafe struct NativePixels : IDisposable
 {
-    private readonly nint memory;
-    private readonly int length;
+    private readonly nint _memory;
+    private readonly int _length;
 
-    private NativePixels(nint memory, int length) => (this.memory, this.length) = (memory, length);
+    private NativePixels(nint memory, int length) => (_memory, _length) = (memory, length);
 
     /// <summary>Renders all pixels, interleaved (height × width × bands samples).</summary>
     public static NativePixels Render(NetVips.Image image)
@@ -18,7 +18,7 @@ internal readonly unsafe struct NativePixels : IDisposable
         return new NativePixels(memory, checked((int)size));
     }
 
-    public ReadOnlySpan<byte> Span => new((void*)memory, length);
+    public ReadOnlySpan<byte> Span => new((void*)_memory, _length);
 
-    public void Dispose() => global::NetVips.NetVips.Free(memory);
+    public void Dispose() => global::NetVips.NetVips.Free(_memory);
 }

@@ -5,27 +5,27 @@ namespace Motif.Core.Tests.Signatures;
 
 public sealed class NpyFileTests : IDisposable
 {
-    private readonly string path = Path.Combine(Path.GetTempPath(), $"motif-npy-{Guid.NewGuid():N}.npy");
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"motif-npy-{Guid.NewGuid():N}.npy");
 
-    public void Dispose() => File.Delete(path);
+    public void Dispose() => File.Delete(_path);
 
     [Fact]
     public async Task Round_trips_and_writes_numpy_s_version_1_header()
     {
-        await using (var writer = new NpyFile.Writer(path, 3))
+        await using (var writer = new NpyFile.Writer(_path, 3))
         {
             await writer.AppendAsync(new float[] { 1, 2, 3 });
             await writer.AppendAsync(new float[] { -1, 0.5f, float.Epsilon });
             await writer.CompleteAsync();
         }
 
-        var bytes = File.ReadAllBytes(path);
+        var bytes = File.ReadAllBytes(_path);
         Assert.Equal(new byte[] { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0 }, bytes[..8]);
         var header = Encoding.ASCII.GetString(bytes, 10, BitConverter.ToUInt16(bytes, 8));
         Assert.StartsWith("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", header);
         Assert.EndsWith("\n", header);
         Assert.Equal(0, (10 + header.Length) % 64);
-        var (rows, columns, values) = NpyFile.Read(path);
+        var (rows, columns, values) = NpyFile.Read(_path);
         Assert.Equal((2, 3), (rows, columns));
         Assert.Equal([1, 2, 3, -1, 0.5f, float.Epsilon], values);
     }
@@ -33,21 +33,21 @@ public sealed class NpyFileTests : IDisposable
     [Fact]
     public async Task An_unfinished_writer_leaves_no_file()
     {
-        await using (var writer = new NpyFile.Writer(path, 2))
+        await using (var writer = new NpyFile.Writer(_path, 2))
         {
             await writer.AppendAsync(new float[] { 1, 2 });
         }
 
-        Assert.False(File.Exists(path));
-        Assert.False(File.Exists(path + ".partial"));
+        Assert.False(File.Exists(_path));
+        Assert.False(File.Exists(_path + ".partial"));
     }
 
     [Fact]
     public void Refuses_what_is_not_a_float32_matrix()
     {
-        File.WriteAllBytes(path, "not numpy"u8.ToArray());
+        File.WriteAllBytes(_path, "not numpy"u8.ToArray());
 
-        Assert.Throws<InvalidDataException>(() => NpyFile.Read(path));
+        Assert.Throws<InvalidDataException>(() => NpyFile.Read(_path));
     }
 
     [Fact]

@@ -64,7 +64,7 @@ public sealed class ServiceBusContractDoubleSender : ServiceBusSender
         cancellationToken.ThrowIfCancellationRequested();
         _broker.Queue(_queueName);
         // As the SDK: a batch may be smaller than the link allows, never larger.
-        long maxSize = options.MaxSizeInBytes ?? ServiceBusContractDouble.MaxMessageSizeInBytes;
+        var maxSize = options.MaxSizeInBytes ?? ServiceBusContractDouble.MaxMessageSizeInBytes;
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxSize, ServiceBusContractDouble.MaxMessageSizeInBytes, nameof(options));
         var store = new List<ServiceBusMessage>();
         long size = 0;
