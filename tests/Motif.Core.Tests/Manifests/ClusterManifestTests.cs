@@ -1,6 +1,7 @@
 using Motif.Testing;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
+using System.Text.Json;
+using Json.Schema;
 using Motif.Core.Clustering;
 using Motif.Core.Manifests;
 using Motif.Core.Signatures;
@@ -79,15 +80,19 @@ public sealed class ClusterManifestTests
         var json = manifest.ToJson();
 
         Assert.Equal(json, ClusterManifest.FromJson(json).ToJson());
-        var schema = Schema();
-        Assert.Empty(SchemaErrors(schema, JsonNode.Parse(json), "$"));
+        Assert.Empty(SchemaErrors(JsonNode.Parse(json)!));
 
-        // The checker does reject what the schema forbids.
+        // The validator does reject what the schema forbids, each where it is.
         var broken = JsonNode.Parse(json)!;
         broken["clusters"]![0]!["id"] = "cluster one";
         broken["counts"]!.AsObject().Remove("noise");
         broken["extra"] = 1;
-        Assert.Equal(3, SchemaErrors(schema, broken, "$").Count);
+        broken["createdAt"] = "last night";
+        var errors = SchemaErrors(broken);
+        Assert.Contains(errors, e => e.StartsWith("/clusters/0/id: pattern", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("/counts: required", StringComparison.Ordinal) && e.Contains("noise", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("/extra: ", StringComparison.Ordinal) || (e.StartsWith(": additionalProperties", StringComparison.Ordinal) && e.Contains("extra", StringComparison.Ordinal)));
+        Assert.Contains(errors, e => e.StartsWith("/createdAt: format", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -107,7 +112,7 @@ public sealed class ClusterManifestTests
         var node = JsonNode.Parse(json)!;
         Assert.Equal(runTrace, (string?)node["traceId"]);
         Assert.Equal([true, false, true], node["images"]!.AsArray().Select(i => i!.AsObject().ContainsKey("traceId")));
-        Assert.Empty(SchemaErrors(Schema(), node, "$"));
+        Assert.Empty(SchemaErrors(node));
         // Without trace ids the document is what it was before they existed.
         Assert.DoesNotContain("traceId", ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous: null).ToJson(), StringComparison.Ordinal);
 
@@ -243,8 +248,19 @@ public sealed class ClusterManifestTests
         Assert.NotEmpty(map);
     }
 
-    private static JsonNode Schema() =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(TestData.RepositoryRoot, "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json")))!;
+    /// <summary>The committed schema (draft 2020-12), as a validator reads it.</summary>
+    private static readonly JsonSchema ManifestSchema =
+        JsonSchema.FromFile(Path.Combine(TestData.RepositoryRoot, "core", "Motif.Core", "Manifests", "cluster-manifest.schema.json"));
+
+    /// <summary>Every way <paramref name="document"/> breaks the committed schema, as "instance location: message" (formats checked too).</summary>
+    private static List<string> SchemaErrors(JsonNode document)
+    {
+        using var parsed = JsonDocument.Parse(document.ToJsonString());
+        var results = ManifestSchema.Evaluate(parsed.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List, RequireFormatValidation = true });
+        return results.IsValid
+            ? []
+            : [.. (results.Details ?? [results]).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"))];
+    }
 
     private static string? Of(ClusterManifest manifest, string image) => manifest.Images.Single(i => i.ImageId == image).ClusterId;
 
@@ -262,106 +278,4 @@ public sealed class ClusterManifestTests
             [.. Enumerable.Range(0, n).Select(i => i - 1)]);
         return ClusterManifest.Create(Run, ids, x, 2, optics, labels, previous);
     }
-
-    /// <summary>
-    /// A checker for the JSON Schema keywords the manifest schema uses (type, const, enum, required,
-    /// properties, additionalProperties: false, items, minItems, minLength, pattern, minimum, maximum,
-    /// exclusiveMinimum). No validator package restores here; anything it does not know is an error, so
-    /// the schema cannot silently outgrow it.
-    /// </summary>
-    private static List<string> SchemaErrors(JsonNode schema, JsonNode? value, string path)
-    {
-        var errors = new List<string>();
-        var known = new HashSet<string> { "$schema", "$id", "title", "description", "type", "const", "enum", "required", "properties",
-            "additionalProperties", "items", "minItems", "minLength", "pattern", "minimum", "maximum", "exclusiveMinimum", "format" };
-        foreach (var keyword in schema.AsObject().Select(p => p.Key).Where(k => !known.Contains(k)))
-        {
-            errors.Add($"{path}: unknown keyword {keyword}");
-        }
-        var kind = value switch
-        {
-            null => "null",
-            JsonObject => "object",
-            JsonArray => "array",
-            JsonValue v when v.TryGetValue<bool>(out _) => "boolean",
-            JsonValue v when v.TryGetValue<string>(out _) => "string",
-            JsonValue v when v.TryGetValue<double>(out var d) => d == Math.Floor(d) ? "integer" : "number",
-            _ => "unknown",
-        };
-        if (schema["type"] is { } type)
-        {
-            var allowed = type is JsonArray a ? a.Select(t => (string)t!).ToArray() : [(string)type!];
-            if (!allowed.Contains(kind) && !(kind == "integer" && allowed.Contains("number")))
-            {
-                errors.Add($"{path}: {kind} is not {string.Join("|", allowed)}");
-            }
-        }
-        if (schema["const"] is { } constant && !JsonNode.DeepEquals(constant, value))
-        {
-            errors.Add($"{path}: not {constant.ToJsonString()}");
-        }
-        if (schema["enum"] is JsonArray options && !options.Any(o => JsonNode.DeepEquals(o, value)))
-        {
-            errors.Add($"{path}: not one of {options.ToJsonString()}");
-        }
-        if (value is JsonObject obj)
-        {
-            foreach (var name in schema["required"]?.AsArray().Select(r => (string)r!) ?? [])
-            {
-                if (!obj.ContainsKey(name))
-                {
-                    errors.Add($"{path}: missing {name}");
-                }
-            }
-            var properties = schema["properties"]?.AsObject();
-            foreach (var (name, child) in obj)
-            {
-                if (properties?[name] is { } sub)
-                {
-                    errors.AddRange(SchemaErrors(sub, child, $"{path}.{name}"));
-                }
-                else if (schema["additionalProperties"] is JsonValue extra && !extra.GetValue<bool>())
-                {
-                    errors.Add($"{path}: unexpected {name}");
-                }
-            }
-        }
-        if (value is JsonArray array)
-        {
-            if (schema["minItems"] is { } minItems && array.Count < (int)minItems)
-            {
-                errors.Add($"{path}: fewer than {minItems} items");
-            }
-            if (schema["items"] is { } itemSchema)
-            {
-                for (var i = 0; i < array.Count; i++)
-                {
-                    errors.AddRange(SchemaErrors(itemSchema, array[i], $"{path}[{i}]"));
-                }
-            }
-        }
-        if (kind == "string")
-        {
-            var s = value!.GetValue<string>();
-            if (schema["pattern"] is { } pattern && !Regex.IsMatch(s, (string)pattern!))
-            {
-                errors.Add($"{path}: '{s}' does not match {pattern}");
-            }
-            if (schema["minLength"] is { } minLength && s.Length < (int)minLength)
-            {
-                errors.Add($"{path}: shorter than {minLength}");
-            }
-        }
-        if (kind is "integer" or "number")
-        {
-            var d = value!.GetValue<double>();
-            if ((schema["minimum"] is { } min && d < (double)min) || (schema["maximum"] is { } max && d > (double)max)
-                || (schema["exclusiveMinimum"] is { } xmin && d <= (double)xmin))
-            {
-                errors.Add($"{path}: {d} out of range");
-            }
-        }
-        return errors;
-    }
-
 }
