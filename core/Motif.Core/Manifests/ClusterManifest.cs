@@ -1,3 +1,5 @@
+using CsvHelper;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -215,24 +217,28 @@ public sealed record ClusterManifest
     public string ToCsv()
     {
         var members = Clusters.SelectMany(c => c.Members.Select(m => (Cluster: c.Id, Member: m))).ToDictionary(x => x.Member.ImageId, StringComparer.Ordinal);
-        var csv = new StringBuilder("image_id,cluster_id,order,reachability,core_distance\r\n");
-        foreach (var image in Images)
+        using var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var csv = CsvWriter.Create(text, CsvWriterOptions.Default, leaveOpen: true))
         {
-            csv.Append(CsvField.Text(image.ImageId)).Append(',').Append(image.ClusterId is null ? "" : CsvField.Text(image.ClusterId));
-            if (members.TryGetValue(image.ImageId, out var m))
+            foreach (var name in new[] { "image_id", "cluster_id", "order", "reachability", "core_distance" })
             {
-                csv.Append(',').Append(m.Member.Order.ToString(System.Globalization.CultureInfo.InvariantCulture))
-                    .Append(',').Append(Format(m.Member.Reachability)).Append(',').Append(Format(m.Member.CoreDistance));
+                csv.WriteField(name);
             }
-            else
+            csv.EndRecord();
+            foreach (var image in Images)
             {
-                csv.Append(",,,");
+                csv.WriteField(CsvField.Text(image.ImageId));
+                csv.WriteField(image.ClusterId is null ? "" : CsvField.Text(image.ClusterId));
+                var known = members.TryGetValue(image.ImageId, out var m);
+                csv.WriteField(known ? m.Member.Order.ToString(CultureInfo.InvariantCulture) : "");
+                csv.WriteField(known ? Format(m.Member.Reachability) : "");
+                csv.WriteField(known ? Format(m.Member.CoreDistance) : "");
+                csv.EndRecord();
             }
-            csv.Append("\r\n");
         }
-        return csv.ToString();
+        return text.ToString();
 
-        static string Format(double? value) => value?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        static string Format(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
     }
 
     private static double? Finite(double value) => double.IsFinite(value) ? value : null;
