@@ -1,12 +1,13 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Motif.Core;
 
 namespace Motif.Bench;
 
 internal static class Repository
 {
-    /// <summary>The repository root (the same locator the CLI uses to find .cache/).</summary>
-    public static string Root() => Motif.Cli.ModelCatalog.Home;
+    /// <summary>The repository root (<see cref="MotifHome"/>, the locator the hosts use to find .cache/).</summary>
+    public static string Root() => MotifHome.Folder;
 
     /// <summary>Median seconds per call after one warm-up call (medians: this kind of VM is noisy).</summary>
     public static double MedianSeconds(int runs, Action call)

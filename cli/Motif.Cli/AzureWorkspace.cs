@@ -5,6 +5,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Pipeline.Composition;
 using Motif.Storage.Azure;
+using Motif.Core;
 
 namespace Motif.Cli;
 
@@ -37,7 +38,7 @@ internal static class AzureWorkspace
                 {
                     return null;
                 }
-                azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(ModelCatalog.Home), Location = location }, cancellationToken);
+                azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(MotifHome.Folder), Location = location }, cancellationToken);
                 configuration = new ConfigurationBuilder().AddInMemoryCollection([new(name, azurite.ConnectionString)]).Build();
                 where = $"{location} (Azurite on 127.0.0.1:{azurite.BlobPort}-{azurite.TablePort}, started for this command)";
             }

@@ -30,7 +30,7 @@ internal static class ClusterCommand
         var extract = new Option<string>("--extract") { Description = "xi or dbscan.", DefaultValueFactory = _ => "xi" };
         extract.AcceptOnlyFromAmong("xi", "dbscan");
         var eps = new Option<double?>("--eps") { Description = "Radius of the DBSCAN extraction (required with --extract dbscan; at most --max-eps)." };
-        var threads = new Option<int>("--threads") { Description = "Threads for the neighbour graph.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = SharedOptions.Threads("the neighbour graph");
         var manifest = new Option<FileInfo?>("--manifest") { Description = "Also write the cluster manifest (JSON); rows are named by <signatures>.ids.txt." };
         var command = new Command("cluster", "Cluster signatures with OPTICS (cosine), as scikit-learn does, and write one label per line.")
         {

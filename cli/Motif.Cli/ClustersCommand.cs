@@ -26,7 +26,7 @@ internal static class ClustersCommand
                 return 2;
             }
             var manifest = latest.Manifest;
-            var console = RunCommand.ConsoleFor(parse.InvocationConfiguration.Output);
+            var console = CommandConsole.For(parse.InvocationConfiguration.Output);
             console.WriteLine($"Run {manifest.RunId} ({manifest.CreatedAt:u}), model {manifest.ModelVersion}: {manifest.Counts.Clusters} clusters, " +
                               $"{manifest.Counts.Images - manifest.Counts.Noise} of {manifest.Counts.Images} images clustered, {manifest.Counts.Noise} noise.");
             var table = new Table().AddColumns("cluster", "size", "medoid", "members");

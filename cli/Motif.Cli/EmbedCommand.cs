@@ -18,13 +18,9 @@ internal static class EmbedCommand
     {
         var folder = new Argument<DirectoryInfo>("folder") { Description = "Folder of images, searched recursively." };
         var output = new Option<FileInfo>("--out") { Description = "The .npy file to write (rows named in <file>.ids.txt).", Required = true };
-        var model = new Option<string>("--model")
-        {
-            Description = $"{ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
-            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
-        };
-        var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
-        var threads = new Option<int>("--threads") { Description = "Engine and preprocessing threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var model = SharedOptions.Model();
+        var batch = SharedOptions.Batch();
+        var threads = SharedOptions.Threads("the network and preprocessing");
         var size = new Option<int>("--size") { Description = "Side of the square model input, in pixels.", DefaultValueFactory = _ => 224 };
         var precision = new Option<string?>("--precision")
         {

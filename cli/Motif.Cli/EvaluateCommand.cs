@@ -28,12 +28,8 @@ internal static class EvaluateCommand
             Description = "The part of the frozen split whose images are the queries: test (default), validation, train or all.",
             DefaultValueFactory = _ => "test",
         };
-        var model = new Option<string>("--model")
-        {
-            Description = $"The model whose signatures are scored: {ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
-            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
-        };
-        var precision = ModelCatalog.PrecisionOption();
+        var model = SharedOptions.Model("The model whose signatures are scored");
+        var precision = SharedOptions.Precision();
         var seed = new Option<int>("--seed") { Description = "Seed of the random negatives of the verification triplets.", DefaultValueFactory = _ => 0 };
         var command = new Command("evaluate", "Score a model's signatures in a workspace against its imported morphograph: mAP, recall@k, precision@k, " +
                                               "ranks, cluster precision/recall and triplet verification, on the frozen split's test part by default.")

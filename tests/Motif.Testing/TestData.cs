@@ -1,3 +1,5 @@
+using Motif.Core;
+
 namespace Motif.Testing;
 
 /// <summary>Files that infra/setup.sh fetches into .cache/ (pretrained weights, scikit-image's photographs).
@@ -16,15 +18,6 @@ public static class TestData
     private static string Existing(string path) =>
         File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run `make setup` (infra/setup.sh) first.", path);
 
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Serverless.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("The tests run from inside the repository's artifacts folder.");
-    }
+    private static string FindRoot() =>
+        MotifHome.RepositoryAbove(AppContext.BaseDirectory) ?? throw new InvalidOperationException("The tests run from inside the repository's artifacts folder.");
 }

@@ -22,7 +22,7 @@ internal static class DevCommand
         var output = OutOption();
         var port = new Option<int>("--port") { Description = "Port of the HTTP functions on 127.0.0.1 (the Functions host's default is 7071).", DefaultValueFactory = _ => 7071 };
         var workerPort = new Option<int>("--worker-port") { Description = "Port of the worker's search and health endpoints on 127.0.0.1.", DefaultValueFactory = _ => 7072 };
-        var threads = new Option<int>("--threads") { Description = "Threads of the worker (decoding, the network, the graph).", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = SharedOptions.Threads("the worker (decoding, the network, the graph)");
         var schedule = new Option<string>("--schedule")
         {
             Description = "When the Recluster timer fires: six-field CRON in UTC (second minute hour day month weekday), as Motif__ReclusterSchedule in Azure.",

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Motif.Pipeline.Composition;
 using Motif.Storage;
 using Motif.Storage.Azure;
+using Motif.Core;
 
 namespace Motif.Cli.Dev;
 
@@ -54,7 +55,7 @@ internal static class DevEnvironment
         AzuriteServer azurite;
         try
         {
-            azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(ModelCatalog.Home), Location = Path.Combine(root.FullName, "azurite") }, cancellationToken);
+            azurite = await AzuriteServer.StartAsync(new AzuriteOptions { Script = AzuriteOptions.ScriptBelow(MotifHome.Folder), Location = Path.Combine(root.FullName, "azurite") }, cancellationToken);
         }
         catch (AzuriteException e)
         {
@@ -94,7 +95,7 @@ internal static class DevEnvironment
         var workerEnvironment = new Dictionary<string, string>(appSettings)
         {
             ["ASPNETCORE_URLS"] = workerUri.ToString().TrimEnd('/'),
-            ["MOTIF_HOME"] = ModelCatalog.Home,
+            [MotifHome.Variable] = MotifHome.Folder,
             ["GLIBC_TUNABLES"] = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "glibc.malloc.hugetlb=1",
             // The worker shares the machine's cores with this process and Azurite: its OpenMP threads must not spin (./motif).
             ["OMP_WAIT_POLICY"] = Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") ?? "PASSIVE",
