@@ -1,4 +1,5 @@
-using System.Text;
+using System.Text.RegularExpressions;
+using CsvHelper;
 
 namespace Motif.Core.Evaluation;
 
@@ -52,7 +53,7 @@ public sealed record MorphographEdge(string Image1, string Image2, MorphographEd
 /// images that have at least one positive neighbour (an image with only other kinds of edges is in none). As in the
 /// research (train/val/test split by component; networkx weakly connected components), direction is ignored.</para>
 /// </remarks>
-public sealed class Morphograph
+public sealed partial class Morphograph
 {
     private static readonly IReadOnlyList<string> NoNeighbours = [];
 
@@ -143,8 +144,17 @@ public sealed class Morphograph
     public static Morphograph Read(TextReader reader)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var csv = new CsvRecordReader(reader);
-        var header = csv.ReadRecord(out var headerLine)
+        CsvMalformedRecord? malformed = null;
+        using var csv = CsvReader.Create(reader, new CsvReaderOptions
+        {
+            HasHeader = false,
+            TrackLineNumbers = true,
+            SkipEmptyLines = true,
+            // Recovered, then refused with the line and the reason: a morphograph with broken quoting is not guessed at.
+            MalformedData = CsvMalformedDataHandling.Recover,
+            OnMalformedRecord = record => malformed ??= record,
+        }, leaveOpen: true);
+        var header = NextRecord(out var headerLine)
             ?? throw new FormatException("The morphograph CSV is empty: expected a header naming type, img1 and img2.");
         if (header.Count > 0 && header[0].StartsWith('\uFEFF'))
         {
@@ -180,12 +190,8 @@ public sealed class Morphograph
         }
 
         var edges = new List<MorphographEdge>();
-        while (csv.ReadRecord(out var line) is { } record)
+        while (NextRecord(out var line) is { } record)
         {
-            if (record.Count == 1 && record[0].Length == 0 && !csv.LastRecordHadQuotes)
-            {
-                continue; // an empty line
-            }
             if (record.Count != header.Count)
             {
                 throw new FormatException($"Line {line}: {record.Count} field(s) where the header has {header.Count}.");
@@ -202,6 +208,26 @@ public sealed class Morphograph
             edges.Add(new MorphographEdge(image1, image2, type) { Uid = uidColumn >= 0 ? record[uidColumn] : null });
         }
         return new Morphograph([.. edges]);
+
+        List<string>? NextRecord(out long line)
+        {
+            if (!csv.Read())
+            {
+                line = csv.LineNumber;
+                return malformed is { } unfinished ? throw Malformed(unfinished) : null;
+            }
+            line = csv.LineNumber;
+            if (malformed is { } bad)
+            {
+                throw Malformed(bad);
+            }
+            var fields = new List<string>(csv.FieldCount);
+            for (var i = 0; i < csv.FieldCount; i++)
+            {
+                fields.Add(csv.GetString(i));
+            }
+            return fields;
+        }
 
         void Set(ref int column, int index, string name)
         {
@@ -305,137 +331,16 @@ public sealed class Morphograph
         return components;
     }
 
-    /// <summary>An RFC 4180 record reader that tracks physical line numbers for error messages.</summary>
-    private sealed class CsvRecordReader(TextReader reader)
+    private static FormatException Malformed(CsvMalformedRecord record) => new(record.Reason switch
     {
-        private readonly char[] _buffer = new char[16384];
-        private int _position;
-        private int _length;
-        private int _line = 1;
-        private readonly StringBuilder _field = new();
+        CsvMalformedReason.UnterminatedQuote => $"Line {record.LineNumber}: a quoted field is not closed before the end of the text.",
+        CsvMalformedReason.StrayQuote => $"Line {record.LineNumber}: a quote inside an unquoted field (quote the whole field and write the quote twice).",
+        CsvMalformedReason.TextAfterClosingQuote =>
+            $"Line {record.LineNumber}: '{(TextAfterClosingQuote().Match(record.RawRecord) is { Success: true } m ? m.Groups[1].Value : "?")}' after the closing quote of a field " +
+            "(a quote inside a quoted field is written twice).",
+        _ => $"Line {record.LineNumber}: malformed CSV ({record.Reason}).",
+    });
 
-        /// <summary>Whether the record last returned had a quoted field (tells <c>""</c> from an empty line).</summary>
-        public bool LastRecordHadQuotes { get; private set; }
-
-        private int Peek()
-        {
-            if (_position == _length)
-            {
-                _length = reader.Read(_buffer, 0, _buffer.Length);
-                _position = 0;
-                if (_length == 0)
-                {
-                    return -1;
-                }
-            }
-            return _buffer[_position];
-        }
-
-        private int Next()
-        {
-            var c = Peek();
-            if (c >= 0)
-            {
-                _position++;
-            }
-            return c;
-        }
-
-        /// <summary>Consumes a line end (CRLF, LF or CR) at the current position, if any.</summary>
-        private void EndOfLine()
-        {
-            var c = Peek();
-            if (c == '\r')
-            {
-                Next();
-                if (Peek() == '\n')
-                {
-                    Next();
-                }
-                _line++;
-            }
-            else if (c == '\n')
-            {
-                Next();
-                _line++;
-            }
-        }
-
-        /// <summary>The next record's fields, or null at the end of the text.</summary>
-        public List<string>? ReadRecord(out int startLine)
-        {
-            startLine = _line;
-            LastRecordHadQuotes = false;
-            if (Peek() < 0)
-            {
-                return null;
-            }
-            var fields = new List<string>();
-            while (true)
-            {
-                _field.Clear();
-                int c;
-                if (Peek() == '"')
-                {
-                    LastRecordHadQuotes = true;
-                    Next();
-                    while (true)
-                    {
-                        c = Next();
-                        if (c < 0)
-                        {
-                            throw new FormatException($"Line {startLine}: a quoted field is not closed before the end of the text.");
-                        }
-                        if (c == '"')
-                        {
-                            if (Peek() == '"')
-                            {
-                                Next();
-                                _field.Append('"');
-                                continue;
-                            }
-                            break;
-                        }
-                        if (c == '\n' || (c == '\r' && Peek() != '\n'))
-                        {
-                            _line++;
-                        }
-                        _field.Append((char)c);
-                    }
-                    c = Peek();
-                    if (c is not (',' or '\r' or '\n' or -1))
-                    {
-                        throw new FormatException($"Line {_line}: '{(char)c}' after the closing quote of a field " +
-                            "(a quote inside a quoted field is written twice).");
-                    }
-                }
-                else
-                {
-                    while (true)
-                    {
-                        c = Peek();
-                        if (c is ',' or '\r' or '\n' or -1)
-                        {
-                            break;
-                        }
-                        if (c == '"')
-                        {
-                            throw new FormatException($"Line {_line}: a quote inside an unquoted field " +
-                                "(quote the whole field and write the quote twice).");
-                        }
-                        _field.Append((char)c);
-                        Next();
-                    }
-                }
-                fields.Add(_field.ToString());
-                if (c == ',')
-                {
-                    Next();
-                    continue;
-                }
-                EndOfLine();
-                return fields;
-            }
-        }
-    }
+    [GeneratedRegex("(?:^|,)\"(?:[^\"]|\"\")*\"([^,])")]
+    private static partial Regex TextAfterClosingQuote();
 }
