@@ -17,7 +17,7 @@ internal static class ServeCommand
             Description = $"The model the workspace was run with, for search by image: {ModelCatalog.PackagedResNet50} (default) or a checkpoint file.",
             DefaultValueFactory = _ => ModelCatalog.PackagedResNet50,
         };
-        var precision = ModelCatalog.PrecisionOption();
+        var precision = SharedOptions.Precision();
         var command = new Command("serve", "Serve the curators' app (clusters, reachability, search by image) with its HTTP API, the manifest, CSV and IIIF on 127.0.0.1.")
         {
             port, model, precision,

@@ -15,11 +15,11 @@ public sealed class AnnotateCommandTests : IDisposable
 {
     private static readonly string Version = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50));
 
-    private readonly DirectoryInfo scratch = Directory.CreateTempSubdirectory("motif-annotate-");
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-annotate-");
 
-    public void Dispose() => scratch.Delete(recursive: true);
+    public void Dispose() => _scratch.Delete(recursive: true);
 
-    private string Workspace => Path.Combine(scratch.FullName, "workspace");
+    private string Workspace => Path.Combine(_scratch.FullName, "workspace");
 
     /// <summary>img-0 … img-7 signed (4-d vectors: three near-duplicate pairs and two loners) and clustered; the
     /// manifest's clusters.</summary>
@@ -114,7 +114,7 @@ public sealed class AnnotateCommandTests : IDisposable
             (Annotate("--label", "similar", "--cluster", clusters[0].Id, "--images", string.Join(",", members), "--note", "ok\r\nINFO forged"), "refused (invalid): the note has the character U+000D"),
             (Annotate("--undo", "../../etc/passwd"), "refused (invalid): an undo needs the id"),
             (Annotate("--undo", "20261130T0405060000000Z-0123456789abcdef"), "refused (unknown-annotation)"),
-            (["annotate", "--out", Path.Combine(scratch.FullName, "nowhere"), "--list"], "No workspace in"),
+            (["annotate", "--out", Path.Combine(_scratch.FullName, "nowhere"), "--list"], "No workspace in"),
         };
         foreach (var (args, expected) in cases)
         {

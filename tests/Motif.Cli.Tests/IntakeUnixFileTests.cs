@@ -75,17 +75,17 @@ public sealed class IntakeUnixFileTests : IDisposable
     [Fact]
     public async Task A_folder_swapped_for_a_link_to_outside_after_the_listing_cannot_redirect_the_read()
     {
-        var collection = Directory.CreateDirectory(Path.Combine(folder.FullName, "collection"));
+        var collection = Directory.CreateDirectory(Path.Combine(_folder.FullName, "collection"));
         var album = Directory.CreateDirectory(Path.Combine(collection.FullName, "album", "1900"));
         File.WriteAllText(Path.Combine(album.FullName, "a.jpg"), "inside");
-        var outside = Directory.CreateDirectory(Path.Combine(folder.FullName, "outside", "1900"));
+        var outside = Directory.CreateDirectory(Path.Combine(_folder.FullName, "outside", "1900"));
         File.WriteAllText(Path.Combine(outside.FullName, "a.jpg"), "a secret outside the collection");
         var listed = FolderIntake.List(collection).Single();
         Assert.Equal("album/1900/a.jpg", listed.Path);
 
         // Between listing and reading, the folder "album" becomes a link to a folder outside with the same layout.
-        Directory.Move(Path.Combine(collection.FullName, "album"), Path.Combine(folder.FullName, "album-moved"));
-        Directory.CreateSymbolicLink(Path.Combine(collection.FullName, "album"), Path.Combine(folder.FullName, "outside"));
+        Directory.Move(Path.Combine(collection.FullName, "album"), Path.Combine(_folder.FullName, "album-moved"));
+        Directory.CreateSymbolicLink(Path.Combine(collection.FullName, "album"), Path.Combine(_folder.FullName, "outside"));
         var (bytes, refused) = await FolderIntake.ReadAsync(listed, Motif.Imaging.ValidationLimits.Default, CancellationToken.None);
 
         Assert.Null(bytes);
@@ -97,10 +97,10 @@ public sealed class IntakeUnixFileTests : IDisposable
     public async Task A_collection_reached_through_a_link_is_still_read_only_its_inside_is_walked_without_links()
     {
         // The folder the user names may itself be a link (a mounted drive, a home folder elsewhere).
-        var real = Directory.CreateDirectory(Path.Combine(folder.FullName, "real", "sub"));
+        var real = Directory.CreateDirectory(Path.Combine(_folder.FullName, "real", "sub"));
         File.WriteAllText(Path.Combine(real.FullName, "b.jpg"), "inside");
-        var named = Path.Combine(folder.FullName, "named");
-        Directory.CreateSymbolicLink(named, Path.Combine(folder.FullName, "real"));
+        var named = Path.Combine(_folder.FullName, "named");
+        Directory.CreateSymbolicLink(named, Path.Combine(_folder.FullName, "real"));
 
         var listed = FolderIntake.List(new DirectoryInfo(named)).Single();
         var (bytes, refused) = await FolderIntake.ReadAsync(listed, Motif.Imaging.ValidationLimits.Default, CancellationToken.None);

@@ -14,22 +14,22 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
 {
     private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
     private static readonly CancellationToken None = CancellationToken.None;
-    private FunctionsFixture f = null!;
-    private string[][] clusters = [];
-    private string[] clusterIds = [];
+    private FunctionsFixture _f = null!;
+    private string[][] _clusters = [];
+    private string[] _clusterIds = [];
 
     public async Task InitializeAsync()
     {
-        f = await FunctionsFixture.StartAsync();
-        await ReclusterTests.UploadFamiliesAsync(f);
-        await f.Get<Recluster>().RunAsync(null, None);
-        var manifest = (await f.Get<ReclusterService>().ReadLatestAsync(None))!.Manifest;
-        clusterIds = [.. manifest.Clusters.Select(c => c.Id)];
-        clusters = [.. manifest.Clusters.Select(c => c.Members.Select(m => m.ImageId).ToArray())];
-        Assert.Equal(2, clusters.Length);
+        _f = await FunctionsFixture.StartAsync();
+        await ReclusterTests.UploadFamiliesAsync(_f);
+        await _f.Get<Recluster>().RunAsync(null, None);
+        var manifest = (await _f.Get<ReclusterService>().ReadLatestAsync(None))!.Manifest;
+        _clusterIds = [.. manifest.Clusters.Select(c => c.Id)];
+        _clusters = [.. manifest.Clusters.Select(c => c.Members.Select(m => m.ImageId).ToArray())];
+        Assert.Equal(2, _clusters.Length);
     }
 
-    public async Task DisposeAsync() => await f.DisposeAsync();
+    public async Task DisposeAsync() => await _f.DisposeAsync();
 
     private static (int Status, JsonElement Json) Body(IActionResult result)
     {
@@ -48,7 +48,7 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
     }
 
     private string Confirm(int cluster = 0, string extra = "") =>
-        JsonSerializer.Serialize(new { cluster = clusterIds[cluster], label = "confirm", images = clusters[cluster] }, Web).TrimEnd('}') + extra + "}";
+        JsonSerializer.Serialize(new { cluster = _clusterIds[cluster], label = "confirm", images = _clusters[cluster] }, Web).TrimEnd('}') + extra + "}";
 
     private static (int Status, string? Code) Problem(IActionResult result)
     {
@@ -60,7 +60,7 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
     [Fact]
     public async Task The_annotator_is_the_signed_in_principal_and_without_one_the_post_is_refused_unless_local()
     {
-        var api = f.Get<AnnotationsApi>();
+        var api = _f.Get<AnnotationsApi>();
 
         Assert.Equal(401, Problem(await api.PostAsync(Post(Confirm(), principal: null), None)).Status);
         Assert.Equal(401, Problem(await api.PostAsync(Post(Confirm(extra: ", \"annotator\": \"mallory\""), principal: null), None)).Status);
@@ -68,8 +68,8 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
         Assert.Equal(201, status);
         Assert.Equal("ada@museum.org", created.GetProperty("annotator").GetString());
         Assert.Equal("confirm", created.GetProperty("label").GetString());
-        Assert.Equal(clusterIds[0], created.GetProperty("cluster").GetString());
-        Assert.Equal(clusters[0], created.GetProperty("images").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(_clusterIds[0], created.GetProperty("cluster").GetString());
+        Assert.Equal(_clusters[0], created.GetProperty("images").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(JsonValueKind.Null, created.GetProperty("undoneBy").ValueKind);
         Assert.False(string.IsNullOrEmpty(created.GetProperty("runId").GetString()));
         Assert.Equal(TinyEmbedder.Version, created.GetProperty("modelVersion").GetString());
@@ -102,7 +102,7 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
     [Fact]
     public async Task Malformed_oversized_hostile_and_refused_posts_get_4xx_problems_with_a_code_and_store_nothing()
     {
-        var api = f.Get<AnnotationsApi>();
+        var api = _f.Get<AnnotationsApi>();
         var oversized = Post(Confirm());
         oversized.ContentLength = AnnotationsApi.MaxBodyBytes + 1;
         var unannounced = Post(Confirm(extra: $", \"note\": \"{new string('x', AnnotationsApi.MaxBodyBytes)}\""));
@@ -118,16 +118,16 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
             (unannounced, 413, "too-large"),
             (Post(Confirm().Replace("\"confirm\"", "\"great\"", StringComparison.Ordinal)), 400, "invalid"),
             (Post(Confirm().Replace("\"confirm\"", "\"undo\"", StringComparison.Ordinal)), 400, "invalid"),
-            (Post($"{{\"cluster\": \"{clusterIds[0]}\", \"label\": \"confirm\", \"images\": []}}"), 400, "invalid"),
+            (Post($"{{\"cluster\": \"{_clusterIds[0]}\", \"label\": \"confirm\", \"images\": []}}"), 400, "invalid"),
             (Post(Confirm(), principal: "ada\u001b[2J"), 400, "invalid"),
             (Post(Confirm(extra: ", \"note\": \"\\u202Eexe.jpg\"")), 400, "invalid"),
-            (Post(Confirm().Replace(clusterIds[0], "C404", StringComparison.Ordinal)), 404, "unknown-cluster"),
-            (Post(JsonSerializer.Serialize(new { cluster = clusterIds[0], label = "confirm", images = new[] { clusters[0][0], clusters[1][0] } }, Web)), 422, "not-in-cluster"),
-            (Post(JsonSerializer.Serialize(new { cluster = clusterIds[0], label = "confirm", images = new[] { clusters[0][0], "museum/none.jpg" } }, Web)), 422, "unknown-image"),
-            (Post(JsonSerializer.Serialize(new { cluster = clusterIds[0], label = "confirm", images = Enumerable.Range(0, 201).Select(i => $"i{i}") }, Web)), 413, "too-large"),
+            (Post(Confirm().Replace(_clusterIds[0], "C404", StringComparison.Ordinal)), 404, "unknown-cluster"),
+            (Post(JsonSerializer.Serialize(new { cluster = _clusterIds[0], label = "confirm", images = new[] { _clusters[0][0], _clusters[1][0] } }, Web)), 422, "not-in-cluster"),
+            (Post(JsonSerializer.Serialize(new { cluster = _clusterIds[0], label = "confirm", images = new[] { _clusters[0][0], "museum/none.jpg" } }, Web)), 422, "unknown-image"),
+            (Post(JsonSerializer.Serialize(new { cluster = _clusterIds[0], label = "confirm", images = Enumerable.Range(0, 201).Select(i => $"i{i}") }, Web)), 413, "too-large"),
             (Post("{\"undo\": \"20261130T0405060000000Z-0123456789abcdef\"}"), 404, "unknown-annotation"),
             (Post("{\"undo\": \"../x\"}"), 400, "invalid"),
-            (Post($"{{\"undo\": \"20261130T0405060000000Z-0123456789abcdef\", \"cluster\": \"{clusterIds[0]}\"}}"), 400, "invalid"),
+            (Post($"{{\"undo\": \"20261130T0405060000000Z-0123456789abcdef\", \"cluster\": \"{_clusterIds[0]}\"}}"), 400, "invalid"),
         };
         foreach (var (request, status, code) in cases)
         {
@@ -141,16 +141,16 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
     [Fact]
     public async Task A_cluster_lists_its_history_oldest_first_with_what_was_undone_and_undoing_twice_is_a_conflict()
     {
-        var api = f.Get<AnnotationsApi>();
+        var api = _f.Get<AnnotationsApi>();
         var confirm = Body(await api.PostAsync(Post(Confirm()), None)).Json.GetProperty("id").GetString()!;
-        var wrong = Body(await api.PostAsync(Post(JsonSerializer.Serialize(new { cluster = clusterIds[1], label = "wrong-member", images = new[] { clusters[1][0] }, note = "another print" }, Web)), None)).Json;
-        Assert.Equal([clusters[1][1]], wrong.GetProperty("others").EnumerateArray().Select(e => e.GetString()));
+        var wrong = Body(await api.PostAsync(Post(JsonSerializer.Serialize(new { cluster = _clusterIds[1], label = "wrong-member", images = new[] { _clusters[1][0] }, note = "another print" }, Web)), None)).Json;
+        Assert.Equal([_clusters[1][1]], wrong.GetProperty("others").EnumerateArray().Select(e => e.GetString()));
         var (status, undo) = Body(await api.PostAsync(Post($"{{\"undo\": \"{confirm}\"}}", principal: "bob@museum.org"), None));
         Assert.Equal(201, status);
-        Assert.Equal((confirm, clusterIds[0], "undo"), (undo.GetProperty("undoes").GetString(), undo.GetProperty("cluster").GetString(), undo.GetProperty("label").GetString()));
+        Assert.Equal((confirm, _clusterIds[0], "undo"), (undo.GetProperty("undoes").GetString(), undo.GetProperty("cluster").GetString(), undo.GetProperty("label").GetString()));
         Assert.Equal((409, "already-undone"), Problem(await api.PostAsync(Post($"{{\"undo\": \"{confirm}\"}}"), None)));
 
-        (status, var list) = Body(await api.GetAsync(FunctionsFixture.Request(query: $"?cluster={clusterIds[0]}"), None));
+        (status, var list) = Body(await api.GetAsync(FunctionsFixture.Request(query: $"?cluster={_clusterIds[0]}"), None));
         Assert.Equal(200, status);
         var items = list.GetProperty("annotations").EnumerateArray().ToArray();
         Assert.Equal([confirm, undo.GetProperty("id").GetString()], items.Select(i => i.GetProperty("id").GetString()));

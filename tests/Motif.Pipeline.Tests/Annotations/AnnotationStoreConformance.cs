@@ -24,7 +24,6 @@ public abstract class AnnotationStoreConformance
 
     private IBlobStore _blobs = null!;
     private IImageCatalog _catalog = null!;
-    private BlobAnnotationStore _store = null!;
 
     /// <summary>img-0 … img-7 accepted, "bad.jpg" rejected.</summary>
     private async Task<BlobAnnotationStore> StoreAsync()
@@ -35,7 +34,7 @@ public abstract class AnnotationStoreConformance
             await _catalog.PutImageAsync(new ImageRecord(id, "s", new string('a', 64), 10, ImageStatus.Accepted, null, null, "jpeg", 4, 4, DateTimeOffset.UnixEpoch));
         }
         await _catalog.PutImageAsync(new ImageRecord("bad.jpg", "s", null, 10, ImageStatus.Rejected, "corrupt", "broken", null, 0, 0, DateTimeOffset.UnixEpoch));
-        return _store = new BlobAnnotationStore(_blobs, _catalog);
+        return new BlobAnnotationStore(_blobs, _catalog);
     }
 
     private static AnnotationDraft Confirm(params string[] images) => new("ada", AnnotationLabel.Confirm, images) { ClusterId = "c1", RunId = "run-1", ModelVersion = "m" };
