@@ -78,7 +78,7 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
 /// What one signing loop's consumer remembers of its own recent commits, for the producer's lookups that may have
 /// missed them: a batch prepared while the one before it was being signed looked its contents up before that commit.
 /// </summary>
-internal sealed class SigningRun(HeldMessages held)
+internal sealed class SigningRun(HeldMessages held, bool decodeBesideForwardPass)
 {
     /// <summary>Commits remembered: more than the batches that can be prepared ahead (the channel holds at most a few).</summary>
     private const int Remembered = 16;
@@ -89,6 +89,12 @@ internal sealed class SigningRun(HeldMessages held)
     private int _commits;
 
     public HeldMessages Held { get; } = held;
+
+    /// <summary>
+    /// Taken by a batch's decoding and by a forward pass: one at a time when they take turns for the CPU's cores
+    /// (<see cref="SignatureServiceOptions.DecodeBesideForwardPass"/> false), never a wait otherwise.
+    /// </summary>
+    public SemaphoreSlim Cores { get; } = new(decodeBesideForwardPass ? int.MaxValue : 1);
 
     // The contents of the batches prepared lately, newest last: only the producer (the receive loop) reads and writes it.
     private readonly Queue<HashSet<string>> _prepared = new();

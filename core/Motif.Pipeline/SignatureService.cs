@@ -18,6 +18,13 @@ public sealed record SignatureServiceOptions
     /// <summary>Threads that decode and preprocess a batch.</summary>
     public int PreprocessThreads { get; init; } = Environment.ProcessorCount;
 
+    /// <summary>
+    /// Whether a batch is decoded while the previous one is in the forward pass (on a GPU), or only between forward
+    /// passes (on a CPU, whose cores both need: <see cref="Composition.DecodeCores.TakeTurns"/>). Either way the
+    /// receive, the lookups, the downloads and the commits overlap the forward pass.
+    /// </summary>
+    public bool DecodeBesideForwardPass { get; init; } = true;
+
     public ValidationLimits Limits { get; init; } = ValidationLimits.Default;
 
     /// <summary>
@@ -157,7 +164,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             SingleWriter = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        var run = new SigningRun(new HeldMessages(signatureJobs, _options.Time, renew: true, _logger));
+        var run = new SigningRun(new HeldMessages(signatureJobs, _options.Time, renew: true, _logger), _options.DecodeBesideForwardPass);
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         using var inference = new InferenceThread();
         var producer = Task.Run(() => ProduceAsync(channel.Writer, run, idleReceiveWait, stopReceiving, abort.Token), CancellationToken.None);
@@ -343,7 +350,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             return new SignatureRunResult(0, 0, 0, 0);
         }
         // One batch, no lock renewal: a batch that outlasts its lock is redelivered, and the catalog keeps it exactly-once.
-        var run = new SigningRun(new HeldMessages(signatureJobs, _options.Time, renew: false, _logger));
+        var run = new SigningRun(new HeldMessages(signatureJobs, _options.Time, renew: false, _logger), _options.DecodeBesideForwardPass);
         var failure = "The worker was stopped before the job was signed";
         try
         {
@@ -478,8 +485,23 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         var spec = embedder.Preprocessing;
         var stride = spec.ValuesPerImage;
         batch.Inputs = new float[pending.Count * stride];
-        var results = pending.Count == 0 ? [] : ImageCodec.PreprocessBatch(pending.Select(p => (ReadOnlyMemory<byte>)p.Derivative).ToArray(), spec, batch.Inputs,
-            _options.PreprocessThreads, _options.Limits, cancellationToken);
+        IReadOnlyList<PreprocessResult> results = [];
+        if (pending.Count > 0)
+        {
+            // Taking turns, the wait for the cores is the forward pass itself: not part of the preparation's time.
+            var waitStarted = _options.Time.GetTimestamp();
+            await run.Cores.WaitAsync(cancellationToken).ConfigureAwait(false);
+            started += _options.Time.GetTimestamp() - waitStarted;
+            try
+            {
+                results = ImageCodec.PreprocessBatch(pending.Select(p => (ReadOnlyMemory<byte>)p.Derivative).ToArray(), spec, batch.Inputs,
+                    _options.PreprocessThreads, _options.Limits, cancellationToken);
+            }
+            finally
+            {
+                run.Cores.Release();
+            }
+        }
         for (var i = 0; i < pending.Count; i++)
         {
             var (message, job, _) = pending[i];
@@ -545,18 +567,26 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 cancellationToken.ThrowIfCancellationRequested();
                 var signatures = new float[ready.Count * embedder.Dimension];
                 var inputs = batch.Inputs;
+                await run.Cores.WaitAsync(cancellationToken).ConfigureAwait(false);
                 var embedStarted = _options.Time.GetTimestamp();
-                if (inference is null)
+                try
                 {
-                    embedder.Embed(inputs.AsSpan(0, ready.Count * stride), ready.Count, signatures);
-                }
-                else
-                {
-                    await inference.RunAsync(() =>
+                    if (inference is null)
                     {
                         embedder.Embed(inputs.AsSpan(0, ready.Count * stride), ready.Count, signatures);
-                        return true;
-                    }, cancellationToken).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await inference.RunAsync(() =>
+                        {
+                            embedder.Embed(inputs.AsSpan(0, ready.Count * stride), ready.Count, signatures);
+                            return true;
+                        }, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                finally
+                {
+                    run.Cores.Release();
                 }
                 batch.EmbedTime = _options.Time.GetElapsedTime(embedStarted);
                 batch.Signatures = signatures;

@@ -6,9 +6,9 @@ using Motif.Pipeline.Composition;
 namespace Motif.Pipeline.Tests;
 
 /// <summary>
-/// How many threads the composition gives the signing loop's decoding: all of Motif__Threads when the forward pass
-/// shares the CPU's cores, one fewer when it runs on an accelerator (its feeding thread keeps a core), and what
-/// Motif__DecodeCores says when it is set.
+/// How many threads the composition gives the signing loop's decoding, and whether they decode during a forward pass:
+/// all of Motif__Threads, taking turns with the forward pass, when it runs on the CPU's cores; one fewer, beside it,
+/// when it runs on an accelerator (its feeding thread keeps a core); and what Motif__DecodeCores says when it is set.
 /// </summary>
 public sealed class DecodeCoresTests : IDisposable
 {
@@ -17,16 +17,19 @@ public sealed class DecodeCoresTests : IDisposable
     public void Dispose() => _workspace.Delete(recursive: true);
 
     [Theory]
-    [InlineData(null, false, 4)]
-    [InlineData(null, true, 3)]
-    [InlineData("auto", true, 3)]
-    [InlineData("shared", true, 4)]
-    [InlineData("Leave-Inference-Core", false, 3)]
-    public void The_composition_chooses_the_decode_threads_from_the_setting_and_the_embedder(string? setting, bool onAccelerator, int expected)
+    [InlineData(null, false, 4, false)]
+    [InlineData(null, true, 3, true)]
+    [InlineData("auto", true, 3, true)]
+    [InlineData("shared", true, 4, true)]
+    [InlineData("shared", false, 4, true)]
+    [InlineData("Leave-Inference-Core", false, 3, true)]
+    [InlineData("take-turns", true, 4, false)]
+    public void The_composition_chooses_the_decode_threads_from_the_setting_and_the_embedder(string? setting, bool onAccelerator, int expected, bool beside)
     {
         using var services = Compose(new() { ["Motif:Threads"] = "4", ["Motif:DecodeCores"] = setting }, onAccelerator);
 
-        Assert.Equal(expected, services.GetRequiredService<SignatureService>().Options.PreprocessThreads);
+        var options = services.GetRequiredService<SignatureService>().Options;
+        Assert.Equal((expected, beside), (options.PreprocessThreads, options.DecodeBesideForwardPass));
     }
 
     [Fact]

@@ -65,11 +65,12 @@ public static class MotifPipeline
             }
             // A host may register SignatureServiceOptions for what only it decides (prepared batches, its activity
             // source); the batch size and threads are the pipeline's settings whatever it registers. Decoding leaves
-            // the inference thread a core when the forward pass runs on a GPU (Motif__DecodeCores).
+            // the inference thread a core when the forward pass runs on a GPU, and takes turns with it on a CPU (Motif__DecodeCores).
             var signing = (sp.GetService<SignatureServiceOptions>() ?? new SignatureServiceOptions()) with
             {
                 BatchSize = options.BatchSize,
                 PreprocessThreads = options.DecodeThreads(embedder.OnAccelerator),
+                DecodeBesideForwardPass = options.DecodeBesideForwardPass(embedder.OnAccelerator),
                 Time = sp.GetRequiredService<TimeProvider>(),
             };
             return new SignatureService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), embedder,

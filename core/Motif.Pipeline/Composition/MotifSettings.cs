@@ -94,7 +94,7 @@ public static class MotifSettings
         new(InMotif(MinSamples), SettingReaders.Both, SettingReaders.Both, "OPTICS min_samples"),
         new(InMotif(Xi), SettingReaders.Both, SettingReaders.Both, "OPTICS xi"),
         new(InMotif(Threads), SettingReaders.Both, SettingReaders.None, "preprocessing and graph threads (default: processor count)"),
-        new(InMotif(DecodeCores), SettingReaders.Worker, SettingReaders.None, "decode threads beside inference: auto | shared | leave-inference-core"),
+        new(InMotif(DecodeCores), SettingReaders.Worker, SettingReaders.None, "decode threads beside inference: auto | shared | leave-inference-core | take-turns"),
         new(InMotif(BatchSize), SettingReaders.Worker, SettingReaders.None, "signature jobs per forward pass"),
         new(InMotif(SignatureLockSeconds), SettingReaders.Both, SettingReaders.None, "Queue Storage visibility timeout (Service Bus: the queue's lock)"),
         new(InMotif(UploadsContainer), SettingReaders.Both, SettingReaders.None, "the uploads container (default uploads, IngestImage's trigger path)"),
