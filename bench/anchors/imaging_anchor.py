@@ -52,21 +52,26 @@ def _torchvision(indices):
     for i in indices:
         pipeline(Image.open(io.BytesIO(_images[i])).convert("RGB"))
 
-def _pil_draft(indices):
+def _draft_crop(source):
+    """PIL with draft(): decoded at the smallest JPEG DCT scale that keeps 256 px, bilinear to a 256 px short side,
+    the centre 224x224 (HWC, float32)."""
     from PIL import Image
+    import numpy as np
+    image = Image.open(source)
+    image.draft("RGB", (256, 256))
+    image = image.convert("RGB")
+    w, h = image.size
+    scale = 256 / min(w, h)
+    image = image.resize((round(w * scale), round(h * scale)), Image.Resampling.BILINEAR)
+    left, top = round((image.width - 224) / 2), round((image.height - 224) / 2)
+    return np.asarray(image.crop((left, top, left + 224, top + 224)), np.float32)
+
+def _pil_draft(indices):
     import numpy as np
     mean = np.array([123.675, 116.28, 103.53], np.float32)
     std = np.array([58.395, 57.12, 57.375], np.float32)
     for i in indices:
-        image = Image.open(io.BytesIO(_images[i]))
-        image.draft("RGB", (256, 256))
-        image = image.convert("RGB")
-        w, h = image.size
-        scale = 256 / min(w, h)
-        image = image.resize((round(w * scale), round(h * scale)), Image.Resampling.BILINEAR)
-        left, top = round((image.width - 224) / 2), round((image.height - 224) / 2)
-        array = np.asarray(image.crop((left, top, left + 224, top + 224)), np.float32)
-        ((array - mean) / std).transpose(2, 0, 1).copy()
+        ((_draft_crop(io.BytesIO(_images[i])) - mean) / std).transpose(2, 0, 1).copy()
 
 def _pil_derivatives(indices):
     """Intake's derivative step the PIL way, at Motif's sizes and qualities (IngestService): a display derivative of
@@ -129,16 +134,7 @@ def _levels_torchvision(path):
     return np.asarray(image, np.float32).transpose(2, 0, 1)
 
 def _levels_pil_draft(path):
-    from PIL import Image
-    import numpy as np
-    image = Image.open(path)
-    image.draft("RGB", (256, 256))
-    image = image.convert("RGB")
-    w, h = image.size
-    scale = 256 / min(w, h)
-    image = image.resize((round(w * scale), round(h * scale)), Image.Resampling.BILINEAR)
-    left, top = round((image.width - 224) / 2), round((image.height - 224) / 2)
-    return np.asarray(image.crop((left, top, left + 224, top + 224)), np.float32).transpose(2, 0, 1)
+    return _draft_crop(path).transpose(2, 0, 1)
 
 def fidelity(listing, npy):
     import numpy as np
