@@ -194,18 +194,22 @@ internal static class CollectionRun
             signedThisRun, failures, set!.Count, graph, loadTime, graphTime, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
     }
 
-    private static async Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken)
+    private static Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken) =>
+        ingest.IngestAsync(file.Path, new FolderSource(file), cancellationToken);
+
+    /// <summary>A file of the intake folder, read by <see cref="FolderIntake.ReadAsync"/>.</summary>
+    private sealed class FolderSource(FolderFile file) : IntakeSource
     {
-        // A path that could not be examined has no stamp: it is looked at again on every run.
-        var stamp = file.IsLink ? "link" : file.Stamp ?? "unexamined";
-        if (await ingest.IsCurrentAsync(file.Path, stamp, cancellationToken))
+        // A path that could not be examined is "unexamined" until it can be: refused once, then taken in when it has a stamp.
+        public override string Stamp => file.IsLink ? "link" : file.Stamp ?? "unexamined";
+
+        public override async Task<IntakeRead> ReadAsync(ValidationLimits limits, CancellationToken cancellationToken)
         {
-            return IngestOutcome.Unchanged;
+            var (bytes, refused) = await FolderIntake.ReadAsync(file, limits, cancellationToken);
+            return refused is null
+                ? IntakeRead.Of(bytes!)
+                : IntakeRead.Refused(refused.Rejection!.Value, refused.Bytes, refused.Message ?? string.Empty);
         }
-        var (bytes, refused) = await FolderIntake.ReadAsync(file, ValidationLimits.Default, cancellationToken);
-        return refused is not null
-            ? await ingest.RejectUnreadableAsync(file.Path, stamp, refused.Bytes, refused.Rejection!.Value, refused.Message ?? string.Empty, cancellationToken)
-            : await ingest.IngestAsync(file.Path, stamp, bytes, cancellationToken);
     }
 
     private static Spectre.Console.Progress Progress(IAnsiConsole console) => console.Progress()

@@ -59,27 +59,42 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = logger ?? NullLogger<IngestService>.Instance;
 
-    /// <summary>The limits intake validates with; a caller that reads the bytes itself (the IngestImage Function) bounds its read by <see cref="ValidationLimits.MaxBytes"/>.</summary>
+    /// <summary>The limits intake validates with (query-by-image validates with them too).</summary>
     public ValidationLimits Limits => options.Limits;
 
     /// <summary>
-    /// Whether the catalog already holds the outcome for this source version, so the image need not be read at all
-    /// (a re-run over an unchanged folder then costs one catalog lookup per file).
+    /// Takes in <paramref name="source"/> as the image <paramref name="imageId"/>: nothing is read when the catalog
+    /// already holds the outcome for the source's stamp (a rerun over an unchanged folder, a duplicate event); otherwise
+    /// the bytes are read within the limits and taken in, or the image is rejected with the reason they could not be read.
     /// </summary>
-    public async Task<bool> IsCurrentAsync(string imageId, string sourceStamp, CancellationToken cancellationToken = default)
+    /// <remarks>The image is looked up once, here, and the record found is what the rest decides on: a second lookup
+    /// would cost a catalog round trip per upload and could not see anything this one does not.</remarks>
+    public async Task<IngestOutcome> IngestAsync(string imageId, IntakeSource source, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(imageId);
-        ArgumentNullException.ThrowIfNull(sourceStamp);
-        var record = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
-        return record is not null && record.SourceStamp == sourceStamp;
+        ArgumentNullException.ThrowIfNull(source);
+        var previous = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
+        if (previous is not null && previous.SourceStamp == source.Stamp)
+        {
+            return IngestOutcome.Unchanged;
+        }
+        var read = await source.ReadAsync(options.Limits, cancellationToken).ConfigureAwait(false);
+        return read.Refusal is { } reason
+            ? await RejectUnreadableAsync(imageId, source.Stamp, read.ByteLength, reason, read.Message!, cancellationToken).ConfigureAwait(false)
+            : await IngestAsync(imageId, source.Stamp, previous, read.Bytes, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Validates and takes in the bytes of <paramref name="imageId"/>.</summary>
     public async Task<IngestOutcome> IngestAsync(string imageId, string? sourceStamp, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(imageId);
-        var hash = ContentHash.Of(bytes.Span).Hex;
         var previous = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
+        return await IngestAsync(imageId, sourceStamp, previous, bytes, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IngestOutcome> IngestAsync(string imageId, string? sourceStamp, ImageRecord? previous, ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        var hash = ContentHash.Of(bytes.Span).Hex;
         if (previous is not null && previous.ContentHash == hash)
         {
             if (previous.SourceStamp != sourceStamp)
@@ -120,16 +135,11 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
 
     /// <summary>
     /// Records an image whose bytes could not be read at all (a link, a file over the byte limit, an I/O error):
-    /// it is rejected with <paramref name="reason"/> and a quarantine record without bytes.
+    /// it is rejected with <paramref name="reason"/> and a quarantine record without bytes. (The same stamp again never
+    /// gets here: <see cref="IngestAsync(string, IntakeSource, CancellationToken)"/> finds it current first.)
     /// </summary>
-    public async Task<IngestOutcome> RejectUnreadableAsync(string imageId, string? sourceStamp, long byteLength, RejectionReason reason, string message, CancellationToken cancellationToken = default)
+    private async Task<IngestOutcome> RejectUnreadableAsync(string imageId, string? sourceStamp, long byteLength, RejectionReason reason, string message, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(imageId);
-        var previous = await catalog.GetImageAsync(imageId, cancellationToken).ConfigureAwait(false);
-        if (previous is { Status: ImageStatus.Rejected, ContentHash: null } && previous.SourceStamp == sourceStamp && previous.ReasonCode == reason.Code())
-        {
-            return IngestOutcome.Unchanged;
-        }
         await WriteQuarantineRecordAsync(imageId, null, byteLength, reason, message, cancellationToken).ConfigureAwait(false);
         await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, null, byteLength, ImageStatus.Rejected, reason.Code(), message, null, 0, 0, _time.GetUtcNow())
             { TraceId = CurrentTrace.TraceId }, cancellationToken).ConfigureAwait(false);

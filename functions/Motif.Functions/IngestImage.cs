@@ -2,6 +2,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Motif.Core;
+using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
 using Motif.Storage;
@@ -48,42 +49,43 @@ public sealed class IngestImage(IngestService ingest, [FromKeyedServices(MotifPi
             logger.LogInformation("Upload {ImageId} was deleted before intake", imageId);
             return IngestOutcome.Unchanged;
         }
-        var stamp = properties.ETag;
-        if (await ingest.IsCurrentAsync(imageId, stamp, cancellationToken).ConfigureAwait(false))
-        {
-            return IngestOutcome.Unchanged;
-        }
-        var limit = ingest.Limits.MaxBytes;
-        if (properties.ContentLength > limit)
-        {
-            return await RejectTooLargeAsync(imageId, stamp, properties.ContentLength, limit, cancellationToken).ConfigureAwait(false);
-        }
-        var bytes = await ReadAtMostAsync(content, limit + 1, cancellationToken).ConfigureAwait(false);
-        if (bytes.Length > limit)
-        {
-            return await RejectTooLargeAsync(imageId, stamp, bytes.Length, limit, cancellationToken).ConfigureAwait(false);
-        }
-        return await ingest.IngestAsync(imageId, stamp, bytes, cancellationToken).ConfigureAwait(false);
+        return await ingest.IngestAsync(imageId, new Upload(properties, content), cancellationToken).ConfigureAwait(false);
     }
 
-    private Task<IngestOutcome> RejectTooLargeAsync(string imageId, string stamp, long length, long limit, CancellationToken cancellationToken) =>
-        ingest.RejectUnreadableAsync(imageId, stamp, length, RejectionReason.FileTooLarge,
-            $"The upload has {length:N0} bytes; at most {limit:N0} are accepted. It was not read.", cancellationToken);
-
-    /// <summary>Up to <paramref name="max"/> bytes of <paramref name="content"/>: a longer stream is cut, and the caller sees it by the length.</summary>
-    private static async Task<byte[]> ReadAtMostAsync(Stream content, long max, CancellationToken cancellationToken)
+    /// <summary>The triggering blob: its ETag is the stamp, its length is checked before a byte is read.</summary>
+    private sealed class Upload(BlobProperties properties, Stream content) : IntakeSource
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        while (buffer.Length < max)
+        public override string Stamp => properties.ETag;
+
+        public override async Task<IntakeRead> ReadAsync(ValidationLimits limits, CancellationToken cancellationToken)
         {
-            var read = await content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, max - buffer.Length)), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            var limit = limits.MaxBytes;
+            if (properties.ContentLength > limit)
             {
-                break;
+                return TooLarge(properties.ContentLength, limit);
             }
-            buffer.Write(chunk, 0, read);
+            var bytes = await ReadAtMostAsync(content, limit + 1, cancellationToken).ConfigureAwait(false);
+            return bytes.Length > limit ? TooLarge(bytes.Length, limit) : IntakeRead.Of(bytes);
         }
-        return buffer.ToArray();
+
+        private static IntakeRead TooLarge(long length, long limit) => IntakeRead.Refused(RejectionReason.FileTooLarge, length,
+            $"The upload has {length:N0} bytes; at most {limit:N0} are accepted. It was not read.");
+
+        /// <summary>Up to <paramref name="max"/> bytes of <paramref name="content"/>: a longer stream is cut, and the caller sees it by the length.</summary>
+        private static async Task<byte[]> ReadAtMostAsync(Stream content, long max, CancellationToken cancellationToken)
+        {
+            using var buffer = new MemoryStream();
+            var chunk = new byte[81920];
+            while (buffer.Length < max)
+            {
+                var read = await content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, max - buffer.Length)), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    break;
+                }
+                buffer.Write(chunk, 0, read);
+            }
+            return buffer.ToArray();
+        }
     }
 }

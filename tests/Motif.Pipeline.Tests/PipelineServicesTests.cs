@@ -41,9 +41,16 @@ public sealed class PipelineServicesTests : IDisposable
         Assert.Equal(1, _f.Jobs.Count());
 
         // The same bytes again (new stamp, e.g. a touched file): nothing redone, no second job.
-        Assert.True(await _f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-1"));
         Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.IngestAsync("a/coffee.png", "stamp-2", bytes));
-        Assert.True(await _f.Ingest.IsCurrentAsync("a/coffee.png", "stamp-2"));
+        Assert.Equal(1, _f.Jobs.Count());
+
+        // The recorded stamp again (a rerun, a duplicate event): the source is not even read.
+        var rerun = new StampedSource("stamp-2", IntakeRead.Of(bytes));
+        Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.IngestAsync("a/coffee.png", rerun));
+        Assert.Equal(0, rerun.Reads);
+        var touched = new StampedSource("stamp-3", IntakeRead.Of(bytes));
+        Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.IngestAsync("a/coffee.png", touched));
+        Assert.Equal((1, "stamp-3"), (touched.Reads, (await _f.Catalog.GetImageAsync("a/coffee.png"))!.SourceStamp));
         Assert.Equal(1, _f.Jobs.Count());
     }
 
@@ -61,10 +68,12 @@ public sealed class PipelineServicesTests : IDisposable
         Assert.Equal(broken, await _f.Blobs.ReadAllBytesAsync(folder + quarantine.ContentHash));
         Assert.Equal(0, _f.Jobs.Count());
 
-        Assert.Equal(IngestOutcome.Rejected, await _f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
+        var link = new StampedSource("link", IntakeRead.Refused(RejectionReason.Unreadable, 0, "A symbolic link."));
+        Assert.Equal(IngestOutcome.Rejected, await _f.Ingest.IngestAsync("link.jpg", link));
         Assert.Equal("unreadable", (await _f.Catalog.GetImageAsync("link.jpg"))!.ReasonCode);
         Assert.Contains("A symbolic link.", await _f.ReadTextAsync(CollectionBlobs.Quarantine("link.jpg") + "record.json"));
-        Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.RejectUnreadableAsync("link.jpg", "link", 0, RejectionReason.Unreadable, "A symbolic link."));
+        Assert.Equal(IngestOutcome.Unchanged, await _f.Ingest.IngestAsync("link.jpg", link));
+        Assert.Equal(1, link.Reads);
     }
 
     [Fact]
@@ -351,5 +360,19 @@ public sealed class PipelineServicesTests : IDisposable
         // The next renewal, at most a third of a term later, finds the lease gone.
         await cancelled.Task.WaitAsync(WorkspaceLease.Term);
         Assert.Equal(BlobErrorCode.LeaseIdMismatch, Assert.IsType<BlobStoreException>(lease.Lost).ErrorCode);
+    }
+
+    /// <summary>A source with a given stamp that counts how often it is read.</summary>
+    private sealed class StampedSource(string stamp, IntakeRead read) : IntakeSource
+    {
+        public int Reads { get; private set; }
+
+        public override string Stamp => stamp;
+
+        public override Task<IntakeRead> ReadAsync(ValidationLimits limits, CancellationToken cancellationToken)
+        {
+            Reads++;
+            return Task.FromResult(read);
+        }
     }
 }
