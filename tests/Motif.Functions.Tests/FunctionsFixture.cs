@@ -93,8 +93,7 @@ internal sealed class FunctionsFixture : IAsyncDisposable
 
     public async Task<IngestOutcome> IngestAsync(string name)
     {
-        await using var download = await Uploads.GetAsync(name);
-        return await Get<IngestImage>().RunAsync(download.Content, name, CancellationToken.None);
+        return await Get<IngestImage>().RunAsync(IngestImage.TriggerHandle(Services, name), name, CancellationToken.None);
     }
 
     /// <summary>What the worker does after intake: sign the queued images and update the stored graph.</summary>

@@ -54,7 +54,7 @@ public sealed class IngestImageTests : IAsyncLifetime
     public async Task A_hostile_name_is_refused_with_a_reason_without_crashing(string name)
     {
         // The trigger hands over whatever name the event carried; no blob needs to exist for a refusal.
-        var outcome = await _f.Get<IngestImage>().RunAsync(new MemoryStream(ImageFixtures.Jpeg()), name, CancellationToken.None);
+        var outcome = await _f.IngestAsync(name);
 
         Assert.Equal(IngestOutcome.Rejected, outcome);
         Assert.Empty(await _f.Catalog.ListImagesAsync());
@@ -79,15 +79,76 @@ public sealed class IngestImageTests : IAsyncLifetime
         await using var small = await FunctionsFixture.StartAsync();
         var bytes = ImageFixtures.Jpeg(400, 300);
         await small.Uploads.PutAsync("museum/huge.jpg", new MemoryStream(bytes));
+        var uploads = new CountingBlobStore(small.Uploads);
         var ingest = new IngestImage(
             new IngestService(small.Blobs, small.Catalog, small.Jobs, new IngestOptions { ModelVersion = TinyEmbedder.Version, Limits = Imaging.ValidationLimits.Default with { MaxBytes = bytes.Length - 1 } }),
-            small.Uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
-        var unread = new CountingStream(new MemoryStream(bytes));
+            uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
 
-        Assert.Equal(IngestOutcome.Rejected, await ingest.RunAsync(unread, "museum/huge.jpg", CancellationToken.None));
-        Assert.Equal(0, unread.BytesRead);
+        Assert.Equal(IngestOutcome.Rejected, await ingest.RunAsync(IngestImage.TriggerHandle(small.Services, "museum/huge.jpg"), "museum/huge.jpg", CancellationToken.None));
+        Assert.Equal((1, 0L), (uploads.Downloads, uploads.BytesRead));
         var record = await small.Catalog.GetImageAsync("museum/huge.jpg");
         Assert.Equal(("file-too-large", (long)bytes.Length), (record!.ReasonCode, record.ByteLength));
+    }
+
+    [Fact]
+    public async Task A_duplicate_event_reads_the_upload_once_and_not_its_body()
+    {
+        var uploads = new CountingBlobStore(_f.Uploads);
+        var ingest = new IngestImage(_f.Get<IngestService>(), uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
+        var bytes = ImageFixtures.Jpeg(160, 120);
+        await _f.Uploads.PutAsync("museum/once.jpg", new MemoryStream(bytes));
+        var handle = IngestImage.TriggerHandle(_f.Services, "museum/once.jpg");
+
+        Assert.Equal(IngestOutcome.Accepted, await ingest.RunAsync(handle, "museum/once.jpg", CancellationToken.None));
+        Assert.Equal((1, 0, (long)bytes.Length), (uploads.Downloads, uploads.PropertyReads, uploads.BytesRead));
+        Assert.Equal(IngestOutcome.Unchanged, await ingest.RunAsync(handle, "museum/once.jpg", CancellationToken.None));
+        Assert.Equal((2, 0, (long)bytes.Length), (uploads.Downloads, uploads.PropertyReads, uploads.BytesRead));
+        Assert.Equal((await _f.Uploads.GetPropertiesAsync("museum/once.jpg"))!.ETag, (await _f.Catalog.GetImageAsync("museum/once.jpg"))!.SourceStamp);
+    }
+
+    /// <summary>The uploads store, counting downloads, property reads and the bytes read from downloads.</summary>
+    private sealed class CountingBlobStore(IBlobStore inner) : IBlobStore
+    {
+        public int Downloads { get; private set; }
+
+        public int PropertyReads { get; private set; }
+
+        public long BytesRead => _streams.Sum(s => s.BytesRead);
+
+        private readonly List<CountingStream> _streams = [];
+
+        public async Task<BlobDownload> GetAsync(string name, BlobRange? range = null, CancellationToken cancellationToken = default)
+        {
+            Downloads++;
+            var download = await inner.GetAsync(name, range, cancellationToken);
+            var counting = new CountingStream(download.Content);
+            _streams.Add(counting);
+            return new BlobDownload(download.Properties, counting);
+        }
+
+        public Task<BlobProperties?> GetPropertiesAsync(string name, CancellationToken cancellationToken = default)
+        {
+            PropertyReads++;
+            return inner.GetPropertiesAsync(name, cancellationToken);
+        }
+
+        public Task<BlobProperties> PutAsync(string name, Stream content, BlobPutOptions? options = null, CancellationToken cancellationToken = default) =>
+            inner.PutAsync(name, content, options, cancellationToken);
+
+        public Task<BlobPage> ListAsync(string prefix, int pageSize = BlobPage.DefaultPageSize, string? continuationToken = null, CancellationToken cancellationToken = default) =>
+            inner.ListAsync(prefix, pageSize, continuationToken, cancellationToken);
+
+        public Task<bool> DeleteAsync(string name, BlobConditions? conditions = null, CancellationToken cancellationToken = default) =>
+            inner.DeleteAsync(name, conditions, cancellationToken);
+
+        public Task<BlobLease> AcquireLeaseAsync(string name, TimeSpan? duration, string? proposedLeaseId = null, CancellationToken cancellationToken = default) =>
+            inner.AcquireLeaseAsync(name, duration, proposedLeaseId, cancellationToken);
+
+        public Task<BlobLease> RenewLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) =>
+            inner.RenewLeaseAsync(name, leaseId, cancellationToken);
+
+        public Task ReleaseLeaseAsync(string name, string leaseId, CancellationToken cancellationToken = default) =>
+            inner.ReleaseLeaseAsync(name, leaseId, cancellationToken);
     }
 
     private sealed class CountingStream(Stream inner) : Stream
@@ -109,6 +170,22 @@ public sealed class IngestImageTests : IAsyncLifetime
             var read = inner.Read(buffer, offset, count);
             BytesRead += read;
             return read;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var read = await inner.ReadAsync(buffer, cancellationToken);
+            BytesRead += read;
+            return read;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+            base.Dispose(disposing);
         }
 
         public override void Flush()

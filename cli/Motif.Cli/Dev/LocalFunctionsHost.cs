@@ -99,20 +99,8 @@ internal sealed class LocalFunctionsHost : IAsyncDisposable
         using var activity = Source.StartActivity("Invoke " + nameof(IngestImage), ActivityKind.Consumer);
         activity?.SetTag("motif.upload", blobName);
         await using var scope = _app.Services.CreateAsyncScope();
-        var uploads = scope.ServiceProvider.GetRequiredKeyedService<IBlobStore>(MotifPipeline.Uploads);
-        BlobDownload download;
-        try
-        {
-            download = await uploads.GetAsync(blobName, cancellationToken: cancellationToken);
-        }
-        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
-        {
-            return;   // deleted since it was listed: the host would have no blob to bind either
-        }
-        await using (download)
-        {
-            await scope.ServiceProvider.GetRequiredService<IngestImage>().RunAsync(download.Content, blobName, cancellationToken);
-        }
+        await scope.ServiceProvider.GetRequiredService<IngestImage>()
+            .RunAsync(IngestImage.TriggerHandle(scope.ServiceProvider, blobName), blobName, cancellationToken);
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();
