@@ -5,8 +5,9 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
-using Motif.Storage;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Azurite;
+using Motif.Storage.Azure.Catalog;
+using Motif.Storage.Catalog;
 
 namespace Motif.Bench;
 

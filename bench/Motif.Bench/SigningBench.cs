@@ -5,7 +5,8 @@ using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Bench;
 

@@ -4,8 +4,13 @@ using System.Text.RegularExpressions;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using Motif.Storage;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Azurite;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Azure.Catalog;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
 namespace Motif.Bench;
 

@@ -3,9 +3,10 @@ using Azure.Identity;
 using Azure.Messaging.ServiceBus;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Motif.Pipeline.Composition;
-using Motif.Storage.Azure;
 using Motif.Core;
+using Motif.Pipeline.Composition;
+using Motif.Storage.Azure.Azurite;
+using Motif.Storage.Azure.Composition;
 
 namespace Motif.Cli;
 

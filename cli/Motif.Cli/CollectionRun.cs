@@ -8,7 +8,7 @@ using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Annotations;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
+using Motif.Storage.Catalog;
 using Spectre.Console;
 
 namespace Motif.Cli;

@@ -5,7 +5,6 @@ using Motif.Core.Evaluation;
 using Motif.Engine;
 using Motif.Pipeline;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Motif.Cli;

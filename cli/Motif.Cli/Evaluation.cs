@@ -3,7 +3,7 @@ using Motif.Core.Evaluation;
 using Motif.Core.Manifests;
 using Motif.Pipeline;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli;
 

@@ -3,7 +3,8 @@ using Motif.Engine;
 using Motif.Functions.Api;
 using Motif.Imaging;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Cli;
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Motif.Core.Evaluation;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli;
 

@@ -10,7 +10,8 @@ using Motif.Engine;
 using Motif.Functions;
 using Motif.Functions.Api;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Cli;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using Motif.Core;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Motif.Storage;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline;
 

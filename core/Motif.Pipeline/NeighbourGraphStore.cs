@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Motif.Core.Signatures;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline;
 

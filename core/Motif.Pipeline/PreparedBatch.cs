@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Motif.Storage;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline;
 

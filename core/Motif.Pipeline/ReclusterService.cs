@@ -3,7 +3,8 @@ using System.Text;
 using Motif.Core;
 using Motif.Core.Clustering;
 using Motif.Core.Manifests;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline;
 

@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Motif.Core;
 using Motif.Core.Signatures;
 using Motif.Imaging;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline;
 

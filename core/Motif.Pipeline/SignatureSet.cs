@@ -1,5 +1,6 @@
 using Motif.Core.Signatures;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline;
 

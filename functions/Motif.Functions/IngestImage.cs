@@ -6,7 +6,7 @@ using Motif.Core;
 using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Functions;
 

@@ -2,7 +2,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Functions;
 

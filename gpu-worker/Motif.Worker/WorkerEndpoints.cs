@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Motif.Core;
 using Motif.Imaging;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Catalog;
 
 namespace Motif.Worker;
 

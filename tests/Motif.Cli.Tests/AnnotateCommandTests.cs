@@ -5,7 +5,7 @@ using Motif.Core.Manifests;
 using Motif.Core.Signatures;
 using Motif.Engine;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Catalog;
 
 namespace Motif.Cli.Tests;
 

@@ -6,7 +6,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Motif.Cli.Dev;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;

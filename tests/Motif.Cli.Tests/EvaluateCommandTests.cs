@@ -4,7 +4,7 @@ using Motif.Core.Evaluation;
 using Motif.Core.Signatures;
 using Motif.Engine;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Catalog;
 
 namespace Motif.Cli.Tests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text.Json;
-using Motif.Storage;
+using Motif.Storage.Catalog;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;

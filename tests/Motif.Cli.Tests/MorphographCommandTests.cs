@@ -1,6 +1,6 @@
 using Motif.Core.Evaluation;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli.Tests;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Motif.Engine;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;

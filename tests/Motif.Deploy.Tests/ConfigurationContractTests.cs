@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 using System.Xml;
 using Motif.Functions;
 using Motif.Pipeline.Composition;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Composition;
 using Motif.Testing;
 
 namespace Motif.Deploy.Tests;

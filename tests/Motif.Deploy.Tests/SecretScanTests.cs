@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Azurite;
 using Motif.Testing;
 
 namespace Motif.Deploy.Tests;

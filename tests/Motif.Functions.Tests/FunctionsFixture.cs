@@ -4,8 +4,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
 using Motif.Storage.Azure.Tests;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
 namespace Motif.Functions.Tests;
 

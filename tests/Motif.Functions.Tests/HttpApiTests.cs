@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Motif.Core.Manifests;
 using Motif.Functions.Api;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Azurite;
 using Motif.Testing;
 
 namespace Motif.Functions.Tests;

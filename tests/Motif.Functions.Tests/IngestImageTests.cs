@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 using Motif.Testing;
 
 namespace Motif.Functions.Tests;

@@ -1,5 +1,4 @@
 using Motif.Pipeline;
-using Motif.Storage;
 using Motif.Testing;
 
 namespace Motif.Functions.Tests;

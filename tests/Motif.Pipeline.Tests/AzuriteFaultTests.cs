@@ -1,9 +1,12 @@
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Core;
 using Motif.Imaging;
-using Motif.Storage;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Azurite;
+using Motif.Storage.Azure.Composition;
 using Motif.Storage.Azure.Tests;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests;
 using Motif.Testing;
 

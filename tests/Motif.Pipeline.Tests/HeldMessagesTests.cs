@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Motif.Storage;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests;
 
 namespace Motif.Pipeline.Tests;

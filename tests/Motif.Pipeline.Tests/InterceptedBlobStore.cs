@@ -1,4 +1,4 @@
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline.Tests;
 

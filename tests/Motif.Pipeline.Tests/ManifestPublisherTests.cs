@@ -2,7 +2,7 @@ using System.Text;
 using Motif.Core.Clustering;
 using Motif.Core.Manifests;
 using Motif.Core.Signatures;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline.Tests;
 

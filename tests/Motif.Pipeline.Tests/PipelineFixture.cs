@@ -1,5 +1,7 @@
 using Motif.Imaging;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline.Tests;
 

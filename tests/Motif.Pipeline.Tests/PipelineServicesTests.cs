@@ -2,7 +2,9 @@ using System.Text.Json;
 using Motif.Core;
 using Motif.Core.Manifests;
 using Motif.Imaging;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 using Motif.Testing;
 
 namespace Motif.Pipeline.Tests;

@@ -1,5 +1,5 @@
 using Motif.Imaging;
-using Motif.Storage;
+using Motif.Storage.Queues;
 using Motif.Testing;
 
 namespace Motif.Pipeline.Tests;

@@ -1,4 +1,6 @@
 using Azure.Storage.Blobs;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Blobs;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Azure.Tests;

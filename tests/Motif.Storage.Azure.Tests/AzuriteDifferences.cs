@@ -2,6 +2,9 @@ using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Blobs;
+using BlobErrorCode = Motif.Storage.Blobs.BlobErrorCode;
 
 namespace Motif.Storage.Azure.Tests;
 

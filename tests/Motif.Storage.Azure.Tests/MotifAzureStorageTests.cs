@@ -2,6 +2,13 @@ using Azure.Messaging.ServiceBus;
 using Azure.Storage.Blobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Azure.Catalog;
+using Motif.Storage.Azure.Composition;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
 namespace Motif.Storage.Azure.Tests;
 

@@ -1,4 +1,6 @@
 using Azure.Storage.Queues;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Azure.Tests;

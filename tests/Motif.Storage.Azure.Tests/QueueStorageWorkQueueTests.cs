@@ -1,5 +1,7 @@
 using System.Text;
 using Azure.Storage.Queues;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Queues;
 
 namespace Motif.Storage.Azure.Tests;
 

@@ -1,3 +1,4 @@
+using Motif.Storage.Azure.Azurite;
 using Motif.Testing;
 
 namespace Motif.Storage.Azure.Tests;

@@ -1,4 +1,6 @@
 using Azure.Data.Tables;
+using Motif.Storage.Azure.Catalog;
+using Motif.Storage.Catalog;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Azure.Tests;

@@ -2,6 +2,8 @@ using System.Text.RegularExpressions;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Azure.Data.Tables;
+using Motif.Storage.Azure.Catalog;
+using Motif.Storage.Catalog;
 
 namespace Motif.Storage.Azure.Tests;
 

@@ -1,5 +1,6 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
+using Motif.Storage.Blobs;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Tests;

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Motif.Storage.Catalog;
 using Motif.Storage.Sqlite;
 using Motif.Storage.Tests.Conformance;
 

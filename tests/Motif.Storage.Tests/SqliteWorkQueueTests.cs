@@ -1,6 +1,7 @@
-using Microsoft.Extensions.Time.Testing;
 using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests.Conformance;
 
 namespace Motif.Storage.Tests;

@@ -5,8 +5,10 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
 using Motif.Storage.Azure.Tests;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests;
 using Motif.Testing;
 

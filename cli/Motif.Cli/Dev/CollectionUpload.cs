@@ -1,6 +1,6 @@
 using Motif.Core;
 using Motif.Imaging;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli.Dev;
 

@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Motif.Core;
 using Motif.Imaging;
 using Motif.Pipeline.Composition;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli.Dev;
 

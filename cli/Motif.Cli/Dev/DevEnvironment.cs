@@ -2,10 +2,10 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Motif.Pipeline.Composition;
-using Motif.Storage;
-using Motif.Storage.Azure;
 using Motif.Core;
+using Motif.Pipeline.Composition;
+using Motif.Storage.Azure.Azurite;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli.Dev;
 

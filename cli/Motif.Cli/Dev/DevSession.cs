@@ -15,7 +15,7 @@ internal sealed record DevSession(int ProcessId, int BlobPort, int QueuePort, in
     public const string FileName = "dev.json";
 
     /// <summary>Azurite's connection string (the emulator's public development key, valid only against an emulator).</summary>
-    public string StorageConnection => Motif.Storage.Azure.AzuriteServer.ConnectionStringFor(BlobPort, QueuePort, TablePort);
+    public string StorageConnection => Motif.Storage.Azure.Azurite.AzuriteServer.ConnectionStringFor(BlobPort, QueuePort, TablePort);
 
     public static string PathIn(DirectoryInfo root) => Path.Combine(root.FullName, FileName);
 

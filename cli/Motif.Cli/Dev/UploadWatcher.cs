@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Cli.Dev;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Motif.Core.Annotations;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline.Annotations;
 

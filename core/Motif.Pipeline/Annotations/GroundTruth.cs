@@ -1,7 +1,7 @@
 using System.Text;
 using Motif.Core.Annotations;
 using Motif.Core.Evaluation;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline.Annotations;
 

@@ -1,7 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Motif.Storage;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Azure.Composition;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline.Composition;
 

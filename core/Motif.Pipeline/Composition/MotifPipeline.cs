@@ -4,7 +4,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Motif.Imaging;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline.Composition;
 

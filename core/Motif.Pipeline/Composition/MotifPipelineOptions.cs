@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Motif.Core.Manifests;
-using Motif.Storage;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline.Composition;
 

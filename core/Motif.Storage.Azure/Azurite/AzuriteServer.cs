@@ -4,7 +4,7 @@ using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Azurite;
 
 /// <summary>How to start Azurite (the Azure Storage emulator, npm package <c>azurite</c>).</summary>
 public sealed record AzuriteOptions

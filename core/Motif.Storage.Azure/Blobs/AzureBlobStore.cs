@@ -4,9 +4,14 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using Motif.Storage.Blobs;
+using BlobErrorCode = Motif.Storage.Blobs.BlobErrorCode;
+using BlobName = Motif.Storage.Blobs.BlobName;
+using BlobLease = Motif.Storage.Blobs.BlobLease;
+using BlobProperties = Motif.Storage.Blobs.BlobProperties;
 using SdkBlobProperties = Azure.Storage.Blobs.Models.BlobProperties;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Blobs;
 
 /// <summary>Options of <see cref="AzureBlobStore"/>.</summary>
 public sealed record AzureBlobStoreOptions

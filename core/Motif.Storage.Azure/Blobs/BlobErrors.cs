@@ -1,7 +1,8 @@
 using Azure;
+using Motif.Storage.Blobs;
 using SdkCode = Azure.Storage.Blobs.Models.BlobErrorCode;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Blobs;
 
 /// <summary>Maps the Blob service's error codes (the x-ms-error-code header) onto the port's <see cref="BlobErrorCode"/>.</summary>
 /// <remarks>

@@ -1,6 +1,7 @@
 using Azure.Data.Tables;
+using Motif.Storage.Catalog;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Catalog;
 
 /// <summary>
 /// How <see cref="TableImageCatalog"/>'s records become table entities and back (the keys are <see cref="CatalogKeys"/>'),

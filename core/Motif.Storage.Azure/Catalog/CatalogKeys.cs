@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Catalog;
 
 /// <summary>
 /// The partition and row keys of <see cref="TableImageCatalog"/>. Every key is chosen so that each query the port

@@ -2,8 +2,9 @@ using System.Collections.Concurrent;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Data.Tables.Models;
+using Motif.Storage.Catalog;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Catalog;
 
 /// <summary>Options of <see cref="TableImageCatalog"/>.</summary>
 public sealed record TableImageCatalogOptions

@@ -1,7 +1,8 @@
 using System.Data.Common;
 using Microsoft.Extensions.Configuration;
+using Motif.Storage.Azure.Azurite;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Composition;
 
 /// <summary>
 /// A named connection read the way Azure Functions reads one, so a single set of settings serves the Functions app,

@@ -6,8 +6,14 @@ using Azure.Storage.Queues;
 using Microsoft.Extensions.Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Azure.Catalog;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Composition;
 
 /// <summary>Where Motif keeps its state in an Azure Storage account (and, optionally, a Service Bus namespace).</summary>
 public sealed record MotifAzureStorageOptions

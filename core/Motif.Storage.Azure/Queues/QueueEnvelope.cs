@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Queues;
 
 /// <summary>
 /// What a Queue Storage message carries beside its body. A Queue Storage message is only text (no properties, no

@@ -2,8 +2,9 @@ using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using Azure.Storage.Queues.Specialized;
+using Motif.Storage.Queues;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Queues;
 
 /// <summary>
 /// <see cref="IWorkQueue"/> on Azure Queue Storage (<see cref="QueueClient"/>): the offline transport, on Azurite, of the

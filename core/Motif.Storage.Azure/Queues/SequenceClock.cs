@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Queues;
 
 /// <summary>
 /// Sequence numbers for a service that assigns none (Azure Queue Storage): a hybrid logical clock per sender.

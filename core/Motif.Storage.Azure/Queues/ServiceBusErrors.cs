@@ -1,6 +1,7 @@
 using Azure.Messaging.ServiceBus;
+using Motif.Storage.Queues;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Queues;
 
 /// <summary>Maps <see cref="ServiceBusException.Reason"/> onto the port's <see cref="WorkQueueErrorCode"/>.</summary>
 /// <remarks>

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using Azure.Messaging.ServiceBus;
+using Motif.Storage.Queues;
 
-namespace Motif.Storage.Azure;
+namespace Motif.Storage.Azure.Queues;
 
 /// <summary>Options of <see cref="ServiceBusWorkQueue"/> that concern Service Bus only.</summary>
 public sealed record ServiceBusWorkQueueOptions

@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>What the store knows about one blob.</summary>
 /// <param name="Name">The blob's name.</param>

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>
 /// The rules every adapter applies to blob names, metadata and lease durations before touching storage.

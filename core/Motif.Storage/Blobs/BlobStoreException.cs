@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>Why a blob operation was refused. Each maps to the Azure Blob error code of the same name.</summary>
 public enum BlobErrorCode

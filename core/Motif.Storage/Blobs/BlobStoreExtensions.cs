@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>Conveniences over <see cref="IBlobStore"/> that every adapter gets for free.</summary>
 public static class BlobStoreExtensions

@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>A read-only view of the next <c>length</c> bytes of a stream (a range read); disposes the inner stream.</summary>
 internal sealed class BoundedReadStream(Stream inner, long length) : Stream

@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>
 /// A flat namespace of named blobs, modelled on Azure Blob Storage (block blobs in one container) so that the

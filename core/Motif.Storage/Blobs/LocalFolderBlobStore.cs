@@ -4,7 +4,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Motif.Storage.Sqlite;
 
-namespace Motif.Storage;
+namespace Motif.Storage.Blobs;
 
 /// <summary>
 /// The embedded <see cref="IBlobStore"/>: blob contents are files under a root folder, and an index in SQLite

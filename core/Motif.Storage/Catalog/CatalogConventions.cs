@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Catalog;
 
 /// <summary>What every catalog adapter stores and returns the same way: the image status codes and the port's id order.</summary>
 internal static class CatalogConventions

@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Catalog;
 
 /// <summary>What intake decided about one image.</summary>
 public enum ImageStatus

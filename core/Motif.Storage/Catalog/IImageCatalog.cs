@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Catalog;
 
 /// <summary>
 /// The catalog of a collection: what is known about each image (its outcome at intake) and where each image's

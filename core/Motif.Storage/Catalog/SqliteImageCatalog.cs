@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Motif.Storage.Sqlite;
 
-namespace Motif.Storage;
+namespace Motif.Storage.Catalog;
 
 /// <summary>
 /// The embedded <see cref="IImageCatalog"/>: two tables in a SQLite file (WAL, one writer at a time, safe across

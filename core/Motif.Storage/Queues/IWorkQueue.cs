@@ -1,4 +1,4 @@
-namespace Motif.Storage;
+namespace Motif.Storage.Queues;
 
 /// <summary>
 /// A durable queue of small work messages with peek-lock delivery, modelled on Azure Service Bus queues so that the

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Motif.Storage;
+namespace Motif.Storage.Queues;
 
 /// <summary>How a queue delivers: the same settings exist on a Service Bus queue and are passed per call to Azure Queue Storage.</summary>
 public sealed record WorkQueueOptions

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Motif.Storage.Sqlite;
 
-namespace Motif.Storage;
+namespace Motif.Storage.Queues;
 
 /// <summary>
 /// The embedded <see cref="IWorkQueue"/>: one named queue in a SQLite file. Several queues (e.g. "signatures" and

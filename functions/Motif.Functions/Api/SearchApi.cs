@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Motif.Imaging;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Catalog;
 
 namespace Motif.Functions.Api;
 

@@ -6,9 +6,11 @@ using Motif.Core.Clustering;
 using Motif.Core.Manifests;
 using Motif.Core.Signatures;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
-using Motif.Storage.Azure;
+using Motif.Storage.Azure.Blobs;
+using Motif.Storage.Azure.Catalog;
 using Motif.Storage.Azure.Tests;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 using Motif.Storage.Tests;
 
 namespace Motif.Pipeline.Tests.Annotations;

@@ -2,7 +2,8 @@ using System.Text;
 using Motif.Core.Annotations;
 using Motif.Core.Evaluation;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 using Motif.Storage.Tests;
 
 namespace Motif.Pipeline.Tests.Annotations;

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests;
 using Motif.Storage.Tests.Conformance;
 

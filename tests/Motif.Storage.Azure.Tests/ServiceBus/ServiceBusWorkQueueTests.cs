@@ -1,5 +1,7 @@
-using Microsoft.Extensions.Time.Testing;
 using Azure.Messaging.ServiceBus;
+using Microsoft.Extensions.Time.Testing;
+using Motif.Storage.Azure.Queues;
+using Motif.Storage.Queues;
 using Motif.Storage.Tests;
 
 namespace Motif.Storage.Azure.Tests.ServiceBus;

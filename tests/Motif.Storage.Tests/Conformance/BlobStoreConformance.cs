@@ -1,4 +1,5 @@
 using System.Text;
+using Motif.Storage.Blobs;
 
 namespace Motif.Storage.Tests.Conformance;
 

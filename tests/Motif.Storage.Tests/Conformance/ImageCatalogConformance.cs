@@ -1,3 +1,4 @@
+using Motif.Storage.Catalog;
 namespace Motif.Storage.Tests.Conformance;
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Motif.Storage.Queues;
 
 namespace Motif.Storage.Tests.Conformance;
 
