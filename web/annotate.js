@@ -34,11 +34,13 @@ function describe(a) {
 }
 
 /**
- * The annotation panel of cluster `clusterId`, whose members' checkboxes (made by `pick`) are inside `members`.
+ * The annotation panel of cluster `clusterId` of run `runId` (sent with each verdict, so that a later run refuses it
+ * rather than apply it to whatever group carries that id now), whose members' checkboxes (made by `pick`) are inside
+ * `members`.
  * Returns its two parts: `tools` (the actions, the message region and the annotator) and `history`; it loads the
  * history itself.
  */
-export function panel(clusterId, members, signal) {
+export function panel(clusterId, runId, members, signal) {
   const message = h('p', { id: 'annotation-message', class: 'message', 'aria-live': 'polite' });
   const annotator = h('p', { id: 'annotator', class: 'hint' }, 'The server records your name with each annotation.');
   const history = h('ol', { id: 'history', class: 'history' });
@@ -106,8 +108,8 @@ export function panel(clusterId, members, signal) {
     const ticked = boxes().filter((b) => b.checked).map((b) => b.dataset.image);
     const rest = boxes().filter((b) => !b.checked).map((b) => b.dataset.image);
     const posts = kind === 'confirm-rest-wrong'
-      ? [{ cluster: clusterId, label: 'confirm', images: ticked }, ...(rest.length ? [{ cluster: clusterId, label: 'wrong-member', images: rest }] : [])]
-      : [{ cluster: clusterId, label: kind, images: ticked }];
+      ? [{ cluster: clusterId, runId, label: 'confirm', images: ticked }, ...(rest.length ? [{ cluster: clusterId, runId, label: 'wrong-member', images: rest }] : [])]
+      : [{ cluster: clusterId, runId, label: kind, images: ticked }];
     const ok = await act(posts, (made) => `Recorded: ${made.map(describe).join('; ')}.`);
     if (ok) for (const box of boxes()) box.checked = false;
   }

@@ -41,7 +41,7 @@ export async function render(main, id, signal) {
     return;
   }
   const members = h('ul', { class: 'grid members', id: 'members' }, data.members.map((m, i) => member(m, data.medoid, i)));
-  const annotation = panel(data.id, members, signal);
+  const annotation = panel(data.id, data.runId, members, signal);
   replace(main,
     h('p', {}, h('a', { href: '#/' }, '← All clusters')),
     h('h1', {}, `Cluster ${data.id}`),

@@ -81,7 +81,7 @@ internal static class AnnotateCommand
                 }
                 var annotation = undoId is not null
                     ? await service.UndoAsync(who, undoId, parse.GetValue(note), cancellationToken)
-                    : await service.AnnotateAsync(who, clusterId!, parsed!.Value, selected, parse.GetValue(note), cancellationToken);
+                    : await service.AnnotateAsync(who, clusterId!, parsed!.Value, selected, parse.GetValue(note), cancellationToken: cancellationToken);
                 await output.WriteLineAsync(Describe(annotation));
                 return 0;
             }

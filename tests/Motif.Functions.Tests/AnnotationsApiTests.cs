@@ -139,6 +139,21 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_verdict_on_the_run_the_curator_saw_is_taken_and_on_an_earlier_run_refused_as_stale()
+    {
+        var api = _f.Get<AnnotationsApi>();
+        var latest = (await _f.Get<ReclusterService>().ReadLatestAsync(None))!.Manifest.RunId;
+
+        var (status, created) = Body(await api.PostAsync(Post(Confirm(extra: $", \"runId\": \"{latest}\"")), None));
+        Assert.Equal((201, latest), (status, created.GetProperty("runId").GetString()));
+        var stale = await api.PostAsync(Post(Confirm(extra: ", \"runId\": \"20261129T020000Z-0000\"")), None);
+        Assert.Equal((409, "stale-run"), Problem(stale));
+        Assert.Contains(latest, Body(stale).Json.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal((400, "invalid"), Problem(await api.PostAsync(Post($"{{\"undo\": \"{created.GetProperty("id").GetString()}\", \"runId\": \"{latest}\"}}"), None)));
+        Assert.Single(Body(await api.GetAsync(FunctionsFixture.Request(), None)).Json.GetProperty("annotations").EnumerateArray());
+    }
+
+    [Fact]
     public async Task A_cluster_lists_its_history_oldest_first_with_what_was_undone_and_undoing_twice_is_a_conflict()
     {
         var api = _f.Get<AnnotationsApi>();

@@ -17,6 +17,9 @@ public enum AnnotationRefusal
     UnknownAnnotation,
     /// <summary>An undo names an annotation that is already undone, or is itself an undo (HTTP 409).</summary>
     AlreadyUndone,
+    /// <summary>The request names the run the curator was looking at, and a later run has been published since: the
+    /// cluster ids may mean other groups now (HTTP 409).</summary>
+    StaleRun,
 }
 
 /// <summary>An annotation refused for a reason the curator can act on. The message is one line and never echoes
@@ -39,6 +42,7 @@ public static class AnnotationRefusals
         AnnotationRefusal.NotInCluster => "not-in-cluster",
         AnnotationRefusal.UnknownAnnotation => "unknown-annotation",
         AnnotationRefusal.AlreadyUndone => "already-undone",
+        AnnotationRefusal.StaleRun => "stale-run",
         _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal, null),
     };
 }

@@ -12,13 +12,16 @@ namespace Motif.Pipeline.Annotations;
 public sealed class AnnotationService(IAnnotationStore store, ReclusterService recluster)
 {
     /// <summary>Appends <paramref name="label"/> for <paramref name="images"/> of cluster <paramref name="clusterId"/>
-    /// in the latest manifest.</summary>
+    /// in the latest manifest. <paramref name="runId"/>, when given, is the run the curator was looking at: a cluster id
+    /// names a group only within its run, so a verdict on an older run is refused rather than applied to a new group
+    /// that happens to carry the same id.</summary>
     /// <exception cref="AnnotationRefusedException">Refused: the store's reasons, and
     /// <see cref="AnnotationRefusal.UnknownCluster"/> (no manifest, or no such cluster in it),
     /// <see cref="AnnotationRefusal.UnknownImage"/> (an image the manifest does not hold),
-    /// <see cref="AnnotationRefusal.NotInCluster"/> (an image of another cluster, or noise).</exception>
+    /// <see cref="AnnotationRefusal.NotInCluster"/> (an image of another cluster, or noise),
+    /// <see cref="AnnotationRefusal.StaleRun"/> (<paramref name="runId"/> is not the latest run).</exception>
     public async Task<Annotation> AnnotateAsync(string annotator, string clusterId, AnnotationLabel label, IReadOnlyList<string> images, string? note = null,
-        CancellationToken cancellationToken = default)
+        string? runId = null, CancellationToken cancellationToken = default)
     {
         if (label == AnnotationLabel.Undo)
         {
@@ -31,6 +34,11 @@ public sealed class AnnotationService(IAnnotationStore store, ReclusterService r
 
         var manifest = (await recluster.ReadLatestAsync(cancellationToken).ConfigureAwait(false))?.Manifest
             ?? throw new AnnotationRefusedException(AnnotationRefusal.UnknownCluster, "no manifest has been published yet: there is no cluster to annotate");
+        if (runId is not null && !string.Equals(runId, manifest.RunId, StringComparison.Ordinal))
+        {
+            throw new AnnotationRefusedException(AnnotationRefusal.StaleRun,
+                $"the clusters were recomputed since this page was loaded (run {AnnotationRules.Printable(runId)}; the latest is {manifest.RunId}): reload and annotate again");
+        }
         var cluster = manifest.Clusters.FirstOrDefault(c => string.Equals(c.Id, clusterId, StringComparison.Ordinal))
             ?? throw new AnnotationRefusedException(AnnotationRefusal.UnknownCluster, $"the latest manifest ({manifest.RunId}) has no cluster '{AnnotationRules.Printable(clusterId)}'");
         CheckMembership(manifest, cluster, images);

@@ -17,12 +17,13 @@ namespace Motif.Functions.Api;
 /// <para><b>POST /api/annotations</b>, <c>Content-Type: application/json</c>, at most <see cref="MaxBodyBytes"/> bytes
 /// (413 past it). Either a verdict on a cluster:</para>
 /// <code>
-/// { "cluster": "C12", "label": "confirm", "images": ["museum/a.jpg", "museum/b.jpg"], "note": "optional" }
+/// { "cluster": "C12", "label": "confirm", "images": ["museum/a.jpg", "museum/b.jpg"], "note": "optional", "runId": "optional" }
 /// </code>
 /// <para>where <c>label</c> is <c>confirm</c> (the images share the pattern; at least two), <c>wrong-member</c> (the images
 /// do not belong with the rest of the cluster; at least one), <c>wrong-cluster</c> (no two of them share the pattern; at
 /// least two) or <c>similar</c> (alike, not the same pattern; at least two), every image a member of the cluster in the
-/// latest manifest, at most 200; or an undo of an earlier annotation:</para>
+/// latest manifest, at most 200; <c>runId</c>, when sent, is the run whose clusters the curator was shown (the cluster
+/// API's <c>runId</c>), and a later run refuses the verdict with 409 <c>stale-run</c>; or an undo of an earlier annotation:</para>
 /// <code>
 /// { "undo": "20261130T0405060000000Z-0123456789abcdef", "note": "optional" }
 /// </code>
@@ -43,7 +44,7 @@ namespace Motif.Functions.Api;
 /// <c>{ "annotations": [ … as above, oldest first, undos included … ] }</c>.</para>
 /// <para><b>Errors</b> are problem details (<c>status</c>, <c>title</c>, <c>detail</c>) with a <c>code</c>: 400
 /// <c>invalid</c> (malformed JSON or field, hostile text, empty selection, an image twice), 401 (no principal), 404
-/// <c>unknown-cluster</c> (or no manifest yet) and <c>unknown-annotation</c> (undo), 409 <c>already-undone</c>, 413
+/// <c>unknown-cluster</c> (or no manifest yet) and <c>unknown-annotation</c> (undo), 409 <c>already-undone</c> and <c>stale-run</c>, 413
 /// <c>too-large</c> (body, selection or text), 415 (not JSON), 422 <c>unknown-image</c> and <c>not-in-cluster</c>.</para>
 /// </remarks>
 public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctionsOptions options)
@@ -104,7 +105,7 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
             Annotation annotation;
             if (parsed.Undo is not null)
             {
-                if (parsed.Cluster is not null || parsed.Label is not null || parsed.Images is not null)
+                if (parsed.Cluster is not null || parsed.Label is not null || parsed.Images is not null || parsed.RunId is not null)
                 {
                     return Refused(AnnotationRefusal.Invalid, "an undo names only the annotation it withdraws (and a note)");
                 }
@@ -120,7 +121,7 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
                 {
                     return Refused(AnnotationRefusal.Invalid, "cluster is missing");
                 }
-                annotation = await annotations.AnnotateAsync(annotator, parsed.Cluster, label, parsed.Images ?? [], parsed.Note, cancellationToken).ConfigureAwait(false);
+                annotation = await annotations.AnnotateAsync(annotator, parsed.Cluster, label, parsed.Images ?? [], parsed.Note, parsed.RunId, cancellationToken).ConfigureAwait(false);
             }
             return new ObjectResult(AnnotationResponse.Of(annotation, undoneBy: null)) { StatusCode = StatusCodes.Status201Created };
         }
@@ -161,7 +162,7 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
             AnnotationRefusal.Invalid => (StatusCodes.Status400BadRequest, "Bad request"),
             AnnotationRefusal.TooLarge => (StatusCodes.Status413PayloadTooLarge, "Too large"),
             AnnotationRefusal.UnknownCluster or AnnotationRefusal.UnknownAnnotation => (StatusCodes.Status404NotFound, "Not found"),
-            AnnotationRefusal.AlreadyUndone => (StatusCodes.Status409Conflict, "Conflict"),
+            AnnotationRefusal.AlreadyUndone or AnnotationRefusal.StaleRun => (StatusCodes.Status409Conflict, "Conflict"),
             _ => (StatusCodes.Status422UnprocessableEntity, "Annotation refused"),
         };
         var result = Problems.Create(status, title, detail);

@@ -83,7 +83,7 @@ public sealed record SearchResponse(string Model, int Signatures, IReadOnlyList<
 public sealed record SearchResultResponse(string ImageId, string Key, double Distance, string Link, string? Thumbnail);
 
 /// <summary>The body of <c>POST /api/annotations</c> (see <see cref="AnnotationsApi"/>): a verdict on a cluster, or an undo.</summary>
-public sealed record AnnotationRequest(string? Cluster, string? Label, IReadOnlyList<string>? Images, string? Undo, string? Note, string? Annotator);
+public sealed record AnnotationRequest(string? Cluster, string? Label, IReadOnlyList<string>? Images, string? Undo, string? Note, string? Annotator, string? RunId = null);
 
 /// <summary>One annotation as the API returns it (see <see cref="AnnotationsApi"/>).</summary>
 public sealed record AnnotationResponse(
