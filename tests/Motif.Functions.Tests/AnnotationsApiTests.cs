@@ -37,7 +37,7 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
         return (o.StatusCode ?? 200, JsonSerializer.SerializeToElement(o.Value, o.Value!.GetType(), Web));
     }
 
-    private static HttpRequest Post(string json, string? principal = "ada@museum.org", string contentType = "application/json")
+    private static HttpRequest Post(string json, string? principal = "ada@museum.org", string? contentType = "application/json")
     {
         var request = FunctionsFixture.Request("POST", body: Encoding.UTF8.GetBytes(json), contentType: contentType);
         if (principal is not null)
@@ -114,6 +114,7 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
             (Post("null"), 400, "invalid"),
             (Post(Confirm(extra: ", \"image\": \"x\"")), 400, "invalid"),
             (Post(Confirm(), contentType: "text/plain"), 415, null),
+            (Post(Confirm(), contentType: null), 415, null),
             (oversized, 413, "too-large"),
             (unannounced, 413, "too-large"),
             (Post(Confirm().Replace("\"confirm\"", "\"great\"", StringComparison.Ordinal)), 400, "invalid"),

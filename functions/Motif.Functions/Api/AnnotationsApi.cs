@@ -72,7 +72,9 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
             return Problems.Create(StatusCodes.Status401Unauthorized, "Sign-in required",
                 "Annotations record who made them: sign in through the app's authentication (no principal reached the API).");
         }
-        if (request.ContentType is { Length: > 0 } type && !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        // Required, not merely checked when present: a page on another site can POST without CORS only with a "simple"
+        // content type, or with none (a fetch of a typeless Blob), and a signed-in curator's cookies would go with it.
+        if (request.ContentType is not { } type || !type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
             return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "Unsupported media type", "Send the annotation as application/json.");
         }
