@@ -16,8 +16,9 @@ namespace Motif.Pipeline.Annotations;
 /// other annotation, needs no coordination between hosts, and is all-or-nothing in both stores. Ids sort by time and
 /// blob listings are in name order, so a listing is the history. Reading it costs one read per annotation (curators
 /// make a few thousand, not millions); the reads run a few at a time.</para>
-/// <para>Each blob's metadata carries its label and, for an undo, the id it withdraws, so checking for an earlier undo
-/// lists names and metadata without reading any annotation.</para>
+/// <para>Each blob's metadata carries its label, its cluster and, for an undo, the id it withdraws, so checking for an
+/// earlier undo lists names and metadata without reading any annotation, and a cluster's history reads only that
+/// cluster's annotations (and any written before the cluster was kept in the metadata).</para>
 /// <para>Image ids are checked against the catalog: each one by itself for a small annotation, against one listing of
 /// the catalog for a large one (a wrong-member annotation names the rest of its cluster).</para>
 /// </remarks>
@@ -30,6 +31,9 @@ public sealed class BlobAnnotationStore(IBlobStore blobs, IImageCatalog catalog,
     private const int ImagesCheckedOneByOne = 32;
 
     private const int ParallelReads = 8;
+
+    /// <summary>The metadata key of the annotation's cluster id (escaped).</summary>
+    private const string ClusterKey = "cluster";
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
 
@@ -64,6 +68,10 @@ public sealed class BlobAnnotationStore(IBlobStore blobs, IImageCatalog catalog,
         {
             var annotation = new Annotation(AnnotationIds.New(_time.GetUtcNow()), _time.GetUtcNow(), draft);
             var metadata = new Dictionary<string, string> { ["label"] = AnnotationRules.Label(draft.Label) };
+            if (draft.ClusterId is { } cluster)
+            {
+                metadata[ClusterKey] = Uri.EscapeDataString(cluster);   // metadata travels as HTTP headers: ASCII only
+            }
             if (draft.Undoes is { } undoes)
             {
                 metadata["undoes"] = undoes;
@@ -100,9 +108,13 @@ public sealed class BlobAnnotationStore(IBlobStore blobs, IImageCatalog catalog,
     public async Task<IReadOnlyList<Annotation>> ListAsync(string? clusterId = null, CancellationToken cancellationToken = default)
     {
         var names = new List<string>();
+        var wanted = clusterId is null ? null : Uri.EscapeDataString(clusterId);
         await foreach (var blob in blobs.ListAllAsync(CollectionBlobs.Annotations, cancellationToken).ConfigureAwait(false))
         {
-            names.Add(blob.Name);
+            if (wanted is null || !blob.Metadata.TryGetValue(ClusterKey, out var cluster) || cluster == wanted)
+            {
+                names.Add(blob.Name);
+            }
         }
         var annotations = new Annotation[names.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, names.Count), new ParallelOptions { MaxDegreeOfParallelism = ParallelReads, CancellationToken = cancellationToken },

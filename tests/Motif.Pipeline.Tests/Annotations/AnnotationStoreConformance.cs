@@ -12,6 +12,7 @@ using Motif.Storage.Azure.Tests;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
 using Motif.Storage.Tests;
+using Motif.Testing;
 
 namespace Motif.Pipeline.Tests.Annotations;
 
@@ -72,6 +73,24 @@ public abstract class AnnotationStoreConformance
         Assert.Equal([first.Id, second.Id], (await store.ListAsync()).Select(a => a.Id));
         Assert.Equal(["img-3", "img-4"], (await store.ListAsync("c2")).Single().Draft.Others);
         Assert.Empty(await store.ListAsync("c9"));
+    }
+
+    [Fact]
+    public async Task A_clusters_history_reads_only_that_clusters_annotations()
+    {
+        var store = await StoreAsync();
+        var ours = await store.AppendAsync(Confirm("img-0", "img-1"));
+        for (var i = 0; i < 3; i++)
+        {
+            await store.AppendAsync(Confirm("img-2", "img-3") with { ClusterId = $"c{i + 2}" });
+        }
+        var undo = await store.AppendAsync(new AnnotationDraft("ada", AnnotationLabel.Undo, []) { Undoes = ours.Id });
+        var counting = new CountingBlobStore(_blobs);
+        var listing = new BlobAnnotationStore(counting, _catalog);
+
+        Assert.Equal([ours.Id, undo.Id], (await listing.ListAsync("c1")).Select(a => a.Id));
+        Assert.Equal(2, counting.Downloads);
+        Assert.Equal(5, (await listing.ListAsync()).Count);
     }
 
     [Fact]
