@@ -39,6 +39,10 @@ public static class CollectionBlobs
     /// extends it, never rebuilds it.</summary>
     public const string MorphographSplit = "morphograph/split.json";
 
+    /// <summary>The folder of one training run (<c>TrainingService</c>): its checkpoint per epoch, its progress record
+    /// and its curves. <paramref name="runKey"/> is a hash the service computes from the run's inputs.</summary>
+    public static string TrainingRun(string runKey) => $"models/training/{KeyOf(runKey)}/";
+
     /// <summary>The folder of curators' annotations, one immutable blob each (<c>BlobAnnotationStore</c>).</summary>
     public const string Annotations = "annotations/";
 

@@ -1,0 +1,48 @@
+using Motif.Core.Training;
+
+namespace Motif.Pipeline.Training;
+
+/// <summary>One finished epoch as the progress record stores it. Epoch 0 is the base model before any step.</summary>
+/// <param name="Epoch">0 for the base model, then 1, 2, …</param>
+/// <param name="Steps">Optimiser steps taken by the end of this epoch, all epochs together.</param>
+/// <param name="Triplets">Triplets mined for this epoch.</param>
+/// <param name="StepLosses">The loss of each step of this epoch, in order.</param>
+/// <param name="ValidationMap">Validation mAP with the weights at the end of the epoch.</param>
+/// <param name="Checkpoint">The checkpoint blob of the weights at the end of the epoch.</param>
+/// <param name="WeightsHash">The engine's hash of those weights.</param>
+public sealed record TrainingEpoch(int Epoch, long Steps, int Triplets, IReadOnlyList<float> StepLosses, double ValidationMap, string Checkpoint, string WeightsHash)
+{
+    /// <summary>Mean step loss of the epoch; NaN for epoch 0.</summary>
+    public double MeanLoss => StepLosses.Count == 0 ? double.NaN : StepLosses.Average(l => (double)l);
+}
+
+/// <summary>The final evaluation of the best epoch's weights on the test part.</summary>
+public sealed record TrainingTest(int Epoch, double MeanAveragePrecision, int Queries, double RecallAt1, double RecallAt10);
+
+/// <summary>
+/// The stored progress of a training run (<c>progress.json</c> in its folder): what the run was given and every epoch
+/// that is complete, i.e. whose checkpoint is stored. A resumed run reads it to know where to continue.
+/// </summary>
+public sealed record TrainingProgress(int Schema, string RunKey, string BaseModel, string DataVersion, TrainingRunOptions Options,
+    IReadOnlyList<TrainingEpoch> Epochs, TrainingTest? Test)
+{
+    public const int CurrentSchema = 1;
+
+    /// <summary>The epoch with the best validation mAP, the earliest on ties (epoch 0, the base model, included).</summary>
+    public TrainingEpoch Best => Epochs.Aggregate((best, e) => e.ValidationMap > best.ValidationMap ? e : best);
+}
+
+/// <summary>What one epoch did, as it happens (not stored): the epoch and the triplets it was trained on.</summary>
+public sealed record TrainingEpochReport(TrainingEpoch Epoch, IReadOnlyList<MinedTriplet> MinedTriplets, bool Resumed);
+
+/// <summary>The outcome of <see cref="TrainingService.RunAsync"/>.</summary>
+/// <param name="Folder">The run's blob folder (checkpoints, progress, curves).</param>
+/// <param name="Progress">Every epoch and the test result.</param>
+/// <param name="BestCheckpoint">The blob of the best epoch's checkpoint.</param>
+/// <param name="StoppedEarly">Whether training stopped before the epoch budget for lack of improvement.</param>
+/// <param name="Curves">The curve blobs written next to the checkpoints.</param>
+public sealed record TrainingResult(string Folder, TrainingProgress Progress, string BestCheckpoint, bool StoppedEarly, IReadOnlyList<string> Curves);
+
+/// <summary>The run cannot start from what it was given (too little ground truth, no inputs…); the message says why
+/// in one line a person can act on.</summary>
+public sealed class TrainingRefusedException(string message) : Exception(message);

@@ -1,0 +1,81 @@
+using Motif.Imaging;
+
+namespace Motif.Pipeline.Training;
+
+/// <summary>
+/// The hyper-parameters of one training run (<see cref="TrainingService"/>). They are part of the run's identity:
+/// a rerun with the same options, base model and data version resumes; any change starts a new run.
+/// </summary>
+public sealed record TrainingRunOptions
+{
+    /// <summary>
+    /// The recipe for a CPU (the default): stem and stages 1–3 frozen (<see cref="FrozenStages"/> 4), so only the last
+    /// stage trains, with BatchNorm's statistics frozen and its scale and shift trained as the engine's recipe does;
+    /// 160² inputs instead of 224² (ResNets pool globally, so any size runs; half the pixels is about half the time, and
+    /// a network fine-tuned at a lower resolution than it is tested at loses little, Touvron et al. 2019, "Fixing the
+    /// train-test resolution discrepancy"); a learning rate ten times the replica's, because a tenth of the parameters
+    /// train for a few epochs. Untuned: the benchmark of issue 11 is what should set it.
+    /// </summary>
+    public static TrainingRunOptions Cpu { get; } = new();
+
+    /// <summary>The full recipe (a GPU's): the whole backbone trains, at 224², with the replica's learning rate 1e-6
+    /// (SEEDS.md), for longer.</summary>
+    public static TrainingRunOptions Full { get; } = new() { FrozenStages = 0, InputSize = 224, LearningRate = 1e-6, Epochs = 30, Patience = 5, BatchSize = 16 };
+
+    /// <summary>Epochs at most (early stopping may end sooner).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Triplets per optimiser step (pairs per step are twice as many under the contrastive loss).</summary>
+    public int BatchSize { get; init; } = 8;
+
+    public SignatureLoss Loss { get; init; } = SignatureLoss.CompoundHinge;
+
+    public double LearningRate { get; init; } = 1e-5;
+
+    /// <summary>The loss's margin, or null for the engine's recipe (the replica's 0.01 on cosine distances).</summary>
+    public double? Margin { get; init; }
+
+    /// <summary>0 trains everything; k ≥ 1 freezes the stem and stages 1 … k−1.</summary>
+    public int FrozenStages { get; init; } = 4;
+
+    /// <summary>Side of the square model input. The host builds the trainer at this size; the service checks it.</summary>
+    public int InputSize { get; init; } = 160;
+
+    /// <summary>Epochs without a better validation mAP after which training stops.</summary>
+    public int Patience { get; init; } = 3;
+
+    /// <summary>Seed of the mining and of the order of triplets.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Negatives per positive pair (the research's 10).</summary>
+    public int NegativesPerPair { get; init; } = 10;
+
+    /// <summary>Hard negatives come from this many nearest eligible artworks (the research's 10).</summary>
+    public int NearestCandidates { get; init; } = 10;
+
+    /// <summary>Throws with a message naming the option when a value is out of range.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value out of range.</exception>
+    public void Validate()
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(Epochs, 1, nameof(Epochs));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(Patience, 1, nameof(Patience));
+        ArgumentOutOfRangeException.ThrowIfLessThan(InputSize, 32, nameof(InputSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(FrozenStages, 0, nameof(FrozenStages));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(FrozenStages, 5, nameof(FrozenStages));
+        ArgumentOutOfRangeException.ThrowIfLessThan(NegativesPerPair, 1, nameof(NegativesPerPair));
+        ArgumentOutOfRangeException.ThrowIfLessThan(NearestCandidates, 1, nameof(NearestCandidates));
+        if (!double.IsFinite(LearningRate) || LearningRate <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "The learning rate must be a positive number.");
+        }
+        if (Margin is { } margin && (!double.IsFinite(margin) || margin < 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Margin), margin, "The margin must be a non-negative number.");
+        }
+        if (!Enum.IsDefined(Loss))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Loss), Loss, "Unknown loss.");
+        }
+    }
+}

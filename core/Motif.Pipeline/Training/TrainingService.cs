@@ -1,0 +1,356 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Motif.Core.Evaluation;
+using Motif.Core.Training;
+using Motif.Imaging;
+using Motif.Pipeline.Annotations;
+using Motif.Storage;
+
+namespace Motif.Pipeline.Training;
+
+/// <summary>
+/// Fine-tunes a signature network on a workspace's ground truth (issue 11, item 5): epochs of triplets mined from
+/// fresh signatures of the frozen split's training part, validation mAP after each epoch with early stopping, a
+/// checkpoint per epoch in the workspace's blob store, and a final evaluation of the best epoch on the test part.
+/// </summary>
+/// <remarks>
+/// <para><b>An epoch.</b> The signatures of the whole collection under the current weights (the ones the previous
+/// epoch was validated with) mine the epoch's triplets (<see cref="TripletMining"/>: pairs of the training part only,
+/// hard negatives excluding the anchor's component, SIMILAR partners and every held-out image), seeded by the run's
+/// seed and the epoch number; they are shuffled by the same seed and cut into steps of
+/// <see cref="TrainingRunOptions.BatchSize"/>. The contrastive loss trains each triplet as two pairs, (anchor,
+/// positive) same and (anchor, negative) different. The collection is then signed again and scored on the validation
+/// part (<see cref="MorphographEvaluation"/>), as the research chose its epochs.</para>
+/// <para><b>Inputs</b> are preprocessed once from the stored derivatives and kept in memory: nothing augments them,
+/// so every epoch would compute the same floats.</para>
+/// <para><b>Storage and resuming.</b> A run is identified by its base model, data version and options (the run key); its
+/// folder is <see cref="CollectionBlobs.TrainingRun"/>. Epoch 0 is the base model, validated and checkpointed like
+/// the others, so the best epoch always has a checkpoint. After each epoch the checkpoint blob is written first and
+/// the progress record second: the record is the commit. A kill between the two leaves a checkpoint the record does
+/// not name, which the rerun overwrites; the opposite order could leave a record naming a checkpoint that was never
+/// written, and the run could not resume. A rerun with the same arguments loads the last recorded checkpoint (weights,
+/// optimiser state, step) and continues with the next epoch; on a CPU the engine makes that bit-exact
+/// (<see cref="ISignatureTrainer"/>), and mining depends only on the signatures and the seed, so a resumed run ends
+/// with the same weights as one that never stopped. A finished run's rerun returns its record.</para>
+/// <para><b>Early stopping.</b> Training stops when <see cref="TrainingRunOptions.Patience"/> epochs in a row have not
+/// improved on the best validation mAP so far (computed from the record, so a resumed run stops where the original
+/// would have).</para>
+/// </remarks>
+public sealed class TrainingService
+{
+    private const string ProgressBlob = "progress.json";
+    private const int EmbedBatch = 16;
+
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    private readonly IBlobStore _blobs;
+    private readonly IImageCatalog _catalog;
+    private readonly ISignatureTrainer _trainer;
+    private readonly TrainingRunOptions _options;
+
+    /// <param name="blobs">The workspace's blob store: derivatives are read from it, the run's folder written to it.</param>
+    /// <param name="catalog">The workspace's catalog: which images the collection holds.</param>
+    /// <param name="trainer">The network, built at <see cref="TrainingRunOptions.InputSize"/>, with the base weights.</param>
+    /// <param name="options">The run's hyper-parameters.</param>
+    /// <exception cref="ArgumentException">An option is out of range, or the trainer's input size is not the options'.</exception>
+    public TrainingService(IBlobStore blobs, IImageCatalog catalog, ISignatureTrainer trainer, TrainingRunOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(blobs);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (trainer.Preprocessing.InputSize != options.InputSize)
+        {
+            throw new ArgumentException($"The trainer takes {trainer.Preprocessing.InputSize}² inputs; the options say {options.InputSize}².", nameof(trainer));
+        }
+        (_blobs, _catalog, _trainer, _options) = (blobs, catalog, trainer, options);
+    }
+
+    /// <summary>The run key of a run: a hash of everything that decides its result.</summary>
+    public static string RunKey(string baseModel, string dataVersion, TrainingRunOptions options) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{baseModel}\n{dataVersion}\n{JsonSerializer.Serialize(options, Json)}")))[..32];
+
+    /// <summary>
+    /// Trains (or resumes, or returns the finished run) on <paramref name="truth"/>, starting from
+    /// <paramref name="baseModel"/>'s weights, which the trainer holds.
+    /// </summary>
+    /// <param name="truth">The merged ground truth with its frozen split (<see cref="GroundTruth.LoadAsync"/>).</param>
+    /// <param name="baseModel">The version of the weights the trainer starts from (the parent of every checkpoint).</param>
+    /// <param name="progress">Told after each epoch, including epoch 0 and the epochs a resume finds done.</param>
+    /// <param name="cancellationToken">Stops between steps; the last complete epoch stays resumable.</param>
+    /// <exception cref="TrainingRefusedException">Too little ground truth or no usable image (the message says which).</exception>
+    public async Task<TrainingResult> RunAsync(GroundTruth truth, string baseModel, IProgress<TrainingEpochReport>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(truth);
+        ArgumentException.ThrowIfNullOrWhiteSpace(baseModel);
+        var runKey = RunKey(baseModel, truth.DataVersion, _options);
+        var folder = CollectionBlobs.TrainingRun(runKey);
+        var record = await ReadProgressAsync(folder, cancellationToken).ConfigureAwait(false);
+        if (record?.Test is not null)
+        {
+            foreach (var done in record.Epochs)
+            {
+                progress?.Report(new TrainingEpochReport(done, [], Resumed: true));
+            }
+            return await FinishAsync(folder, record, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (ids, inputs) = await LoadInputsAsync(cancellationToken).ConfigureAwait(false);
+        var mining = new TripletMining(truth.Duplicates, truth.Split, new TripletMiningOptions(_options.NegativesPerPair, _options.NearestCandidates));
+        var withInput = ids.ToHashSet(StringComparer.Ordinal);
+        var pairs = mining.PositivePairs.Count(p => withInput.Contains(p.Anchor) && withInput.Contains(p.Positive));
+        if (pairs == 0)
+        {
+            throw new TrainingRefusedException($"The training part has no positive pair with both images in the collection " +
+                                               $"({mining.PositivePairs.Count} pairs in the ground truth): import or annotate more connections.");
+        }
+        _trainer.Configure(new SignatureTrainingSettings(_options.Loss, _options.LearningRate, _options.FrozenStages, _options.Margin));
+        var stride = _trainer.Preprocessing.ValuesPerImage;
+        var row = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i, StringComparer.Ordinal);
+
+        var epochs = new List<TrainingEpoch>();
+        if (record is null)
+        {
+            var signatures = EmbedAll(inputs, ids.Count, cancellationToken);
+            var validation = Validate(truth, signatures, ids, cancellationToken);
+            var base0 = await CheckpointAsync(folder, 0, 0, 0, [], validation, truth, baseModel, epochs, cancellationToken).ConfigureAwait(false);
+            epochs.Add(base0);
+            record = new TrainingProgress(TrainingProgress.CurrentSchema, runKey, baseModel, truth.DataVersion, _options, epochs, null);
+            await WriteProgressAsync(folder, record, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new TrainingEpochReport(base0, [], Resumed: false));
+        }
+        else
+        {
+            epochs.AddRange(record.Epochs);
+            foreach (var done in epochs)
+            {
+                progress?.Report(new TrainingEpochReport(done, [], Resumed: true));
+            }
+            await LoadCheckpointAsync(epochs[^1].Checkpoint, cancellationToken).ConfigureAwait(false);
+        }
+
+        var current = EmbedAll(inputs, ids.Count, cancellationToken);
+        while (epochs[^1].Epoch < _options.Epochs && epochs[^1].Epoch - Best(epochs).Epoch < _options.Patience)
+        {
+            var epoch = epochs[^1].Epoch + 1;
+            var triplets = mining.Mine(current, ids, SeedOf(epoch)).ToArray();
+            if (triplets.Length == 0)
+            {
+                throw new TrainingRefusedException("No triplet could be mined: the training part has positive pairs but no image may be their negative " +
+                                                   "(every other image is in their components, SIMILAR to them or held out).");
+            }
+            new Random(SeedOf(epoch)).Shuffle(triplets);
+            var losses = new List<float>();
+            for (var start = 0; start < triplets.Length; start += _options.BatchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                losses.Add(Step(triplets.AsSpan(start, Math.Min(_options.BatchSize, triplets.Length - start)), inputs, row, stride));
+            }
+            current = EmbedAll(inputs, ids.Count, cancellationToken);
+            var validation = Validate(truth, current, ids, cancellationToken);
+            var done = await CheckpointAsync(folder, epoch, epochs[^1].Steps + losses.Count, triplets.Length, losses, validation, truth, baseModel,
+                epochs, cancellationToken).ConfigureAwait(false);
+            epochs.Add(done);
+            record = record with { Epochs = [.. epochs] };
+            // The checkpoint is stored; only now does the record name it (see the remarks).
+            await WriteProgressAsync(folder, record, cancellationToken).ConfigureAwait(false);
+            progress?.Report(new TrainingEpochReport(done, triplets, Resumed: false));
+        }
+
+        var best = Best(epochs);
+        if (best.Epoch != epochs[^1].Epoch)
+        {
+            await LoadCheckpointAsync(best.Checkpoint, cancellationToken).ConfigureAwait(false);
+            current = EmbedAll(inputs, ids.Count, cancellationToken);
+        }
+        var test = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Test, current, ids, cancellationToken: cancellationToken).Retrieval;
+        record = record with
+        {
+            Epochs = [.. epochs],
+            Test = new TrainingTest(best.Epoch, test.MeanAveragePrecision, test.QueryCount, RecallAt(test, 1), RecallAt(test, 10)),
+        };
+        await WriteProgressAsync(folder, record, cancellationToken).ConfigureAwait(false);
+        return await FinishAsync(folder, record, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The stored progress of the run with these inputs, or null when it never completed an epoch.</summary>
+    public async Task<TrainingProgress?> ReadProgressAsync(string folder, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var bytes = await _blobs.ReadAllBytesAsync(folder + ProgressBlob, cancellationToken).ConfigureAwait(false);
+            return JsonSerializer.Deserialize<TrainingProgress>(bytes, Json) is { Schema: TrainingProgress.CurrentSchema } p
+                ? p
+                : throw new InvalidDataException($"{folder}{ProgressBlob} is not a training progress record of schema {TrainingProgress.CurrentSchema}.");
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{folder}{ProgressBlob} is unreadable: {e.Message}", e);
+        }
+    }
+
+    private static double RecallAt(RetrievalReport report, int k) => report.RecallAtK.FirstOrDefault(r => r.K == k)?.Recall ?? double.NaN;
+
+    private static TrainingEpoch Best(IReadOnlyList<TrainingEpoch> epochs) => new TrainingProgress(0, "", "", "", TrainingRunOptions.Cpu, epochs, null).Best;
+
+    /// <summary>The seed of epoch <paramref name="epoch"/>'s mining and order: the run's seed and the epoch, mixed so
+    /// that neighbouring seeds do not give neighbouring epochs' draws.</summary>
+    private int SeedOf(int epoch) => (int)(((uint)_options.Seed * 2654435761u) ^ ((uint)epoch * 40503u));
+
+    private float Step(ReadOnlySpan<MinedTriplet> batch, float[] inputs, Dictionary<string, int> row, int stride)
+    {
+        var n = batch.Length;
+        var (a, p, c) = (new float[n * stride], new float[n * stride], new float[n * stride]);
+        for (var i = 0; i < n; i++)
+        {
+            inputs.AsSpan(row[batch[i].Anchor] * stride, stride).CopyTo(a.AsSpan(i * stride));
+            inputs.AsSpan(row[batch[i].Positive] * stride, stride).CopyTo(p.AsSpan(i * stride));
+            inputs.AsSpan(row[batch[i].Negative] * stride, stride).CopyTo(c.AsSpan(i * stride));
+        }
+        if (_options.Loss != SignatureLoss.Contrastive)
+        {
+            return _trainer.TrainTriplets(a, p, c, n);
+        }
+        // Each triplet as two labelled pairs: (anchor, positive) same, (anchor, negative) different.
+        var first = new float[2 * n * stride];
+        var second = new float[2 * n * stride];
+        a.CopyTo(first, 0);
+        a.CopyTo(first, n * stride);
+        p.CopyTo(second, 0);
+        c.CopyTo(second, n * stride);
+        var same = Enumerable.Range(0, 2 * n).Select(i => i < n).ToArray();
+        return _trainer.TrainPairs(first, second, same, 2 * n);
+    }
+
+    private double Validate(GroundTruth truth, float[] signatures, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    {
+        var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Validation, signatures, ids, cancellationToken: cancellationToken);
+        return report.QueryImages > 0
+            ? report.Retrieval.MeanAveragePrecision
+            : throw new TrainingRefusedException("The validation part has no image with a positive partner in the collection, so no epoch could be chosen: " +
+                                                 "import or annotate more connections (the split puts about one component in six there).");
+    }
+
+    private float[] EmbedAll(float[] inputs, int count, CancellationToken cancellationToken)
+    {
+        var stride = _trainer.Preprocessing.ValuesPerImage;
+        var signatures = new float[count * _trainer.Dimension];
+        for (var start = 0; start < count; start += EmbedBatch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = Math.Min(EmbedBatch, count - start);
+            _trainer.Embed(inputs.AsSpan(start * stride, n * stride), n, signatures.AsSpan(start * _trainer.Dimension, n * _trainer.Dimension));
+        }
+        return signatures;
+    }
+
+    /// <summary>Every accepted image of the catalog with its derivative preprocessed to the trainer's input, in the
+    /// catalog's (ordinal) order; images whose derivative is missing or unusable are left out.</summary>
+    private async Task<(IReadOnlyList<string> Ids, float[] Inputs)> LoadInputsAsync(CancellationToken cancellationToken)
+    {
+        var images = (await _catalog.ListImagesAsync(cancellationToken).ConfigureAwait(false))
+            .Where(i => i is { Status: ImageStatus.Accepted, ContentHash: not null }).ToArray();
+        var derivatives = new List<(string Id, byte[] Bytes)>();
+        foreach (var image in images)
+        {
+            try
+            {
+                derivatives.Add((image.ImageId, await _blobs.ReadAllBytesAsync(CollectionBlobs.Derivative(image.ContentHash!), cancellationToken).ConfigureAwait(false)));
+            }
+            catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+            {
+            }
+        }
+        if (derivatives.Count == 0)
+        {
+            throw new TrainingRefusedException("The workspace holds no accepted image: add the collection first (`motif run`).");
+        }
+        var spec = _trainer.Preprocessing;
+        var all = new float[derivatives.Count * spec.ValuesPerImage];
+        var results = ImageCodec.PreprocessBatch(derivatives.Select(d => (ReadOnlyMemory<byte>)d.Bytes).ToArray(), spec, all, Environment.ProcessorCount,
+            cancellationToken: cancellationToken);
+        var ids = new List<string>();
+        var inputs = new float[results.Count(r => r.Succeeded) * spec.ValuesPerImage];
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i].Succeeded)
+            {
+                all.AsSpan(i * spec.ValuesPerImage, spec.ValuesPerImage).CopyTo(inputs.AsSpan(ids.Count * spec.ValuesPerImage));
+                ids.Add(derivatives[i].Id);
+            }
+        }
+        return (ids, inputs);
+    }
+
+    private async Task<TrainingEpoch> CheckpointAsync(string folder, int epoch, long steps, int triplets, IReadOnlyList<float> losses, double validationMap,
+        GroundTruth truth, string baseModel, IReadOnlyList<TrainingEpoch> before, CancellationToken cancellationToken)
+    {
+        var name = $"{folder}epoch-{epoch:D4}.ckpt";
+        var metadata = JsonSerializer.Serialize(new
+        {
+            epoch,
+            step = steps,
+            parentVersion = baseModel,
+            dataVersion = truth.DataVersion,
+            hyperParameters = _options,
+            validationMap = before.Select(e => e.ValidationMap).Append(validationMap).ToArray(),
+        }, Json);
+        var file = Path.Combine(Path.GetTempPath(), $"motif-train-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            var hash = _trainer.SaveCheckpoint(file, metadata);
+            await using (var content = File.OpenRead(file))
+            {
+                await _blobs.PutAsync(name, content, new BlobPutOptions { ContentType = "application/octet-stream" }, cancellationToken).ConfigureAwait(false);
+            }
+            return new TrainingEpoch(epoch, steps, triplets, [.. losses], validationMap, name, hash);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>Downloads a checkpoint blob to a temporary file (the engine loads from files) and loads it.</summary>
+    private async Task LoadCheckpointAsync(string name, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"motif-train-{Guid.NewGuid():N}.ckpt");
+        try
+        {
+            await using (var download = await _blobs.GetAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await using (var target = File.Create(file))
+            {
+                await download.Content.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+            _trainer.LoadCheckpoint(file);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    private Task WriteProgressAsync(string folder, TrainingProgress record, CancellationToken cancellationToken) =>
+        _blobs.PutAsync(folder + ProgressBlob, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(record, Json)),
+            new BlobPutOptions { ContentType = "application/json" }, cancellationToken);
+
+    private async Task<TrainingResult> FinishAsync(string folder, TrainingProgress record, CancellationToken cancellationToken)
+    {
+        var curves = await TrainingCurves.WriteAsync(_blobs, folder, record, cancellationToken).ConfigureAwait(false);
+        var last = record.Epochs[^1].Epoch;
+        return new TrainingResult(folder, record, record.Best.Checkpoint, StoppedEarly: last < record.Options.Epochs, curves);
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using Motif.Imaging;
+
+namespace Motif.Engine;
+
+/// <summary>
+/// The engine's <see cref="SignatureModel"/> as the training loop's <see cref="ISignatureTrainer"/> (it does not own
+/// the model). Trains in float32, the precision in which a CPU resume is bit-exact.
+/// </summary>
+public sealed class EngineSignatureTrainer : ISignatureTrainer
+{
+    private readonly SignatureModel _model;
+    private readonly EngineSignatureEmbedder _embedder;
+
+    public EngineSignatureTrainer(SignatureModel model, string modelName, int inputSize = 224)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _model = model;
+        _embedder = new EngineSignatureEmbedder(model, modelName, inputSize, Precision.Float32);
+    }
+
+    public string ModelVersion => _embedder.ModelVersion;
+
+    public int Dimension => _embedder.Dimension;
+
+    public PreprocessSpec Preprocessing => _embedder.Preprocessing;
+
+    public bool OnAccelerator => _embedder.OnAccelerator;
+
+    private int Size => Preprocessing.InputSize;
+
+    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) => _embedder.Embed(images, count, signatures);
+
+    /// <summary>The engine's replica recipe (margins, cosine distance, sum reduction, BatchNorm statistics frozen)
+    /// with the settings' loss, learning rate, frozen stages and margin.</summary>
+    public void Configure(SignatureTrainingSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        _model.ConfigureTraining(TrainingOptions.Default with
+        {
+            Loss = settings.Loss switch
+            {
+                SignatureLoss.CompoundHinge => TrainingLoss.CompoundHinge,
+                SignatureLoss.Triplet => TrainingLoss.TripletMargin,
+                SignatureLoss.Contrastive => TrainingLoss.Contrastive,
+                _ => throw new ArgumentOutOfRangeException(nameof(settings), settings.Loss, "Unknown loss."),
+            },
+            LearningRate = settings.LearningRate,
+            FrozenStages = settings.FrozenStages,
+            Margin = settings.Margin ?? TrainingOptions.Default.Margin,
+        });
+    }
+
+    public float TrainTriplets(ReadOnlySpan<float> anchors, ReadOnlySpan<float> positives, ReadOnlySpan<float> negatives, int count) =>
+        _model.TrainStep(anchors, positives, negatives, count, Size, Size).Loss;
+
+    public float TrainPairs(ReadOnlySpan<float> first, ReadOnlySpan<float> second, ReadOnlySpan<bool> same, int count) =>
+        _model.TrainStepPairs(first, second, same, count, Size, Size).Loss;
+
+    public string SaveCheckpoint(string path, string userMetadataJson)
+    {
+        _model.SaveCheckpoint(path, userMetadataJson);
+        using var metadata = JsonDocument.Parse(SignatureModel.ReadCheckpointMetadata(path));
+        return metadata.RootElement.GetProperty("content_hash").GetString()!;
+    }
+
+    public void LoadCheckpoint(string path) => _model.LoadCheckpoint(path);
+}
