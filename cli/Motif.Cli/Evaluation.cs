@@ -28,6 +28,23 @@ internal sealed record Evaluation(string TruthFile, GroundTruth Truth, Morphogra
     public static async Task<Evaluation> ComputeAsync(string truthFile, IBlobStore blobs, IAnnotationStore annotations, SignatureSet set, ClusterManifest manifest,
         int threads, CancellationToken cancellationToken)
     {
+        await ImportTruthAsync(truthFile, blobs, cancellationToken);
+        var truth = (await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken))!;
+
+        var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
+        var labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : clusterNumber[i.ClusterId], StringComparer.Ordinal);
+        MorphographEvaluationReport Score(SplitPart? part) =>
+            MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels, seed: 0, Math.Max(1, threads), cancellationToken);
+        return new Evaluation(truthFile, truth, Score(SplitPart.Test), Score(null));
+    }
+
+    /// <summary>
+    /// Stores <paramref name="truthFile"/> as the workspace's morphograph CSV when it differs from the stored one (the
+    /// next <see cref="GroundTruth.LoadAsync"/> extends the frozen split to it, never rebuilds it).
+    /// </summary>
+    /// <exception cref="FormatException">The CSV is unreadable; nothing is stored.</exception>
+    public static async Task ImportTruthAsync(string truthFile, IBlobStore blobs, CancellationToken cancellationToken)
+    {
         var bytes = await File.ReadAllBytesAsync(truthFile, cancellationToken);
         using (var reader = new StreamReader(new MemoryStream(bytes), Encoding.UTF8))
         {
@@ -40,12 +57,5 @@ internal sealed record Evaluation(string TruthFile, GroundTruth Truth, Morphogra
         {
             await blobs.PutAsync(CollectionBlobs.MorphographEdges, new MemoryStream(bytes), new BlobPutOptions { ContentType = "text/csv" }, cancellationToken);
         }
-        var truth = (await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken))!;
-
-        var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
-        var labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : clusterNumber[i.ClusterId], StringComparer.Ordinal);
-        MorphographEvaluationReport Score(SplitPart? part) =>
-            MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels, seed: 0, Math.Max(1, threads), cancellationToken);
-        return new Evaluation(truthFile, truth, Score(SplitPart.Test), Score(null));
     }
 }

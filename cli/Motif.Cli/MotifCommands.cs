@@ -15,6 +15,7 @@ public static class MotifCommands
         MorphographCommand.Create(),
         EvaluateCommand.Create(),
         AnnotateCommand.Create(),
+        TrainCommand.Create(),
         RunCommand.Create(process),
         SearchCommand.Create(),
         ClustersCommand.Create(),

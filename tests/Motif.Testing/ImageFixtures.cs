@@ -29,6 +29,23 @@ public static class ImageFixtures
         return pixels;
     }
 
+    /// <summary>A PNG of a 4×4 grid of colours drawn by a generator seeded with <paramref name="seed"/>: pictures that a
+    /// network tells apart by their colours, and their <see cref="Variant"/>s keep.</summary>
+    public static byte[] ColourGrid(int seed, int side = 128)
+    {
+        var random = new Random(seed);
+        var colours = Enumerable.Range(0, 16).Select(_ => new[] { (byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256) }).ToArray();
+        var pixels = new byte[side * side * 3];
+        for (var y = 0; y < side; y++)
+        {
+            for (var x = 0; x < side; x++)
+            {
+                colours[y * 4 / side * 4 + x * 4 / side].CopyTo(pixels, 3 * (y * side + x));
+            }
+        }
+        return Encode(pixels, side, side, 3, ".png");
+    }
+
     /// <summary>A solid colour.</summary>
     public static byte[] Solid(int width, int height, params byte[] colour)
     {

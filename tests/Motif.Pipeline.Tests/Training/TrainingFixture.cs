@@ -8,7 +8,7 @@ using Motif.Testing;
 namespace Motif.Pipeline.Tests.Training;
 
 /// <summary>
-/// A workspace for training: <see cref="Families"/> pairs of 128×128 pictures (a seeded 4×4 grid of colours, and a
+/// A workspace for training: <see cref="Families"/> pairs of 128×128 pictures (<see cref="ImageFixtures.ColourGrid"/>, and a
 /// cropped, colour-shifted JPEG copy of it) ingested into a <see cref="PipelineFixture"/>, with a morphograph of one
 /// POSITIVE edge per pair split half / quarter / quarter by component. Trivially learnable: partners share their colours.
 /// </summary>
@@ -28,7 +28,7 @@ internal sealed class TrainingFixture : IDisposable
         var csv = new StringBuilder("img1,img2,type\n");
         for (var k = 0; k < Families; k++)
         {
-            var original = Grid(k);
+            var original = ImageFixtures.ColourGrid(k);
             Assert.Equal(IngestOutcome.Accepted, await workspace.Ingest.IngestAsync($"f{k:D2}a.png", "s", original));
             Assert.Equal(IngestOutcome.Accepted, await workspace.Ingest.IngestAsync($"f{k:D2}b.jpg", "s", ImageFixtures.Variant(original, 0.9, (1.06, 0.95, 1.0))));
             csv.Append($"f{k:D2}a.png,f{k:D2}b.jpg,{(withEdges ? "POSITIVE" : "SIMILAR")}\n");
@@ -39,21 +39,6 @@ internal sealed class TrainingFixture : IDisposable
     }
 
     public void Dispose() => Workspace.Dispose();
-
-    private static byte[] Grid(int seed)
-    {
-        var random = new Random(seed);
-        var colours = Enumerable.Range(0, 16).Select(_ => new[] { (byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256) }).ToArray();
-        var pixels = new byte[128 * 128 * 3];
-        for (var y = 0; y < 128; y++)
-        {
-            for (var x = 0; x < 128; x++)
-            {
-                colours[y / 32 * 4 + x / 32].CopyTo(pixels, 3 * (y * 128 + x));
-            }
-        }
-        return ImageFixtures.Encode(pixels, 128, 128, 3, ".png");
-    }
 }
 
 /// <summary>

@@ -1,0 +1,220 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Engine;
+using Motif.Imaging;
+using Motif.Pipeline.Annotations;
+using Motif.Pipeline.Training;
+using Motif.Storage;
+
+namespace Motif.Cli;
+
+/// <summary>
+/// <c>motif train</c>: fine-tunes a signature network on a workspace's ground truth (<see cref="TrainingService"/>):
+/// the morphograph given by --truth or imported before, with the curators' annotations, on its frozen split. Prints a
+/// line per epoch and a final table; a rerun with the same arguments resumes an interrupted run.
+/// </summary>
+internal static class TrainCommand
+{
+    private static readonly string[] Recipes = ["cpu", "full"];
+    private static readonly string[] Losses = ["compound-hinge", "triplet", "contrastive"];
+
+    public static Command Create()
+    {
+        var workspaceArguments = new WorkspaceArguments();
+        var truth = new Option<FileInfo?>("--truth")
+        {
+            Description = "A morphograph CSV (type, img1, img2) to train on; it replaces the workspace's imported one, whose frozen split it extends. " +
+                          "Without it, the morphograph imported by `motif morphograph import`.",
+        };
+        var model = SharedOptions.Model("The weights training starts from");
+        var recipe = new Option<string>("--recipe")
+        {
+            Description = "cpu (default: stem and stages 1-3 frozen, 160px inputs, lr 1e-5, 10 epochs) or full (everything trains, 224px, lr 1e-6, 30 epochs).",
+            DefaultValueFactory = _ => "cpu",
+        };
+        var epochs = new Option<int?>("--epochs") { Description = "Epochs at most (the recipe's by default)." };
+        var batch = new Option<int?>("--batch") { Description = "Triplets per optimiser step." };
+        var loss = new Option<string>("--loss") { Description = "compound-hinge (default), triplet or contrastive.", DefaultValueFactory = _ => "compound-hinge" };
+        var learningRate = new Option<double?>("--lr") { Description = "Adam's learning rate." };
+        var margin = new Option<double?>("--margin") { Description = "The loss's margin (default the replica's 0.01 on cosine distances)." };
+        var frozen = new Option<int?>("--freeze-stages") { Description = "0 trains everything; k freezes the stem and stages 1..k-1 (4: only the last stage trains)." };
+        var size = new Option<int?>("--size") { Description = "Side of the square model input in pixels." };
+        var patience = new Option<int?>("--patience") { Description = "Epochs without a better validation mAP before stopping." };
+        var negatives = new Option<int?>("--negatives") { Description = "Negatives mined per positive pair (default 10)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the mining and of the order of triplets.", DefaultValueFactory = _ => 0 };
+        var save = new Option<FileInfo?>("--save") { Description = "Also write the best epoch's checkpoint to this file (for `--model` of the other commands)." };
+        var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
+                                           "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
+        {
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, seed, save,
+        };
+        workspaceArguments.AddTo(command);
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var error = parse.InvocationConfiguration.Error;
+            var output = parse.InvocationConfiguration.Output;
+            async Task<int> Fail(string message)
+            {
+                await error.WriteLineAsync(Display.Safe(message));
+                return 2;
+            }
+            var recipeName = parse.GetValue(recipe)!;
+            if (!Recipes.Contains(recipeName))
+            {
+                return await Fail($"--recipe: expected cpu or full; got '{recipeName}'.");
+            }
+            var lossName = parse.GetValue(loss)!;
+            if (!Losses.Contains(lossName))
+            {
+                return await Fail($"--loss: expected compound-hinge, triplet or contrastive; got '{lossName}'.");
+            }
+            var basis = recipeName == "full" ? TrainingRunOptions.Full : TrainingRunOptions.Cpu;
+            var options = basis with
+            {
+                Epochs = parse.GetValue(epochs) ?? basis.Epochs,
+                BatchSize = parse.GetValue(batch) ?? basis.BatchSize,
+                Loss = lossName switch { "triplet" => SignatureLoss.Triplet, "contrastive" => SignatureLoss.Contrastive, _ => SignatureLoss.CompoundHinge },
+                LearningRate = parse.GetValue(learningRate) ?? basis.LearningRate,
+                Margin = parse.GetValue(margin) ?? basis.Margin,
+                FrozenStages = parse.GetValue(frozen) ?? basis.FrozenStages,
+                InputSize = parse.GetValue(size) ?? basis.InputSize,
+                Patience = parse.GetValue(patience) ?? basis.Patience,
+                NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
+                Seed = parse.GetValue(seed),
+            };
+            try
+            {
+                options.Validate();
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                return await Fail($"{OptionName(e.ParamName)}: out of range ({e.ActualValue}).");
+            }
+            var truthFile = parse.GetValue(truth);
+            if (truthFile is not null && !truthFile.Exists)
+            {
+                return await Fail($"--truth: no such file: {truthFile.FullName}");
+            }
+            var modelName = parse.GetValue(model)!;
+            if (modelName != ModelCatalog.PackagedResNet50 && !File.Exists(modelName))
+            {
+                return await Fail($"--model: no such checkpoint file: {modelName}");
+            }
+
+            await using var workspace = await workspaceArguments.OpenExistingOrSayWhyAsync(parse, cancellationToken);
+            if (workspace is null)
+            {
+                return 2;
+            }
+            var root = parse.GetRequiredValue(workspaceArguments.Out);
+            var storage = parse.GetValue(workspaceArguments.Storage);
+            try
+            {
+                if (truthFile is not null)
+                {
+                    await Evaluation.ImportTruthAsync(truthFile.FullName, workspace.Blobs, cancellationToken);
+                }
+                var groundTruth = await GroundTruth.LoadAsync(workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken: cancellationToken);
+                if (groundTruth is null)
+                {
+                    return await Fail("The workspace has no morphograph: give --truth <csv>, run `motif morphograph import <csv>`, or annotate clusters (`motif annotate`) first.");
+                }
+                using var network = ModelCatalog.Open(modelName);
+                var baseVersion = ModelCatalog.VersionOf(modelName);
+                var trainer = new EngineSignatureTrainer(network, baseVersion, options.InputSize);
+                var service = new TrainingService(workspace.Blobs, workspace.Catalog, trainer, options);
+                await output.WriteLineAsync($"Training {Display.Safe(baseVersion)} on {workspace.Description} (data version {groundTruth.DataVersion[..12]}, " +
+                                            $"{recipeName} recipe, {lossName}, {options.InputSize}px, up to {options.Epochs} epochs).");
+                var result = await service.RunAsync(groundTruth, baseVersion, new Lines(output, options.Epochs), cancellationToken);
+                await output.WriteAsync(Table(result));
+                if (parse.GetValue(save) is { } target)
+                {
+                    await using var download = await workspace.Blobs.GetAsync(result.BestCheckpoint, cancellationToken: cancellationToken);
+                    await using var file = File.Create(target.FullName);
+                    await download.Content.CopyToAsync(file, cancellationToken);
+                    await output.WriteLineAsync($"Best checkpoint saved to {Display.Safe(target.FullName)}.");
+                }
+                return 0;
+            }
+            catch (TrainingRefusedException e)
+            {
+                return await Fail(e.Message);
+            }
+            catch (FormatException e)
+            {
+                return await Fail($"{truthFile?.FullName ?? "The workspace's morphograph"}: {e.Message}");
+            }
+            catch (InvalidDataException e)
+            {
+                return await Fail(e.Message);
+            }
+            catch (FileNotFoundException e)
+            {
+                return await Fail(e.Message);
+            }
+            catch (ModelMismatchException e)
+            {
+                return await Fail($"--model: {e.Message}");
+            }
+            catch (SignatureEngineException e)
+            {
+                // A checkpoint that is not one, or a stored one that is damaged: the engine says which.
+                return await Fail($"The engine refused: {e.Message}");
+            }
+            catch (Exception e) when (WorkspaceArguments.StorageFailure(storage, root, e) is { } message)
+            {
+                return await Fail(message);
+            }
+        });
+        return command;
+    }
+
+    /// <summary>The epochs as a table: loss (mean over the epoch's steps), validation mAP, the best marked; then the test result.</summary>
+    internal static string Table(TrainingResult result)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var text = new StringBuilder();
+        var best = result.Progress.Best.Epoch;
+        text.Append("epoch  steps   loss     val mAP\n");
+        foreach (var e in result.Progress.Epochs)
+        {
+            text.Append(string.Create(c, $"{e.Epoch,5}  {e.Steps,5}  {(double.IsNaN(e.MeanLoss) ? "     -" : e.MeanLoss.ToString("0.0000", c)),7}  {e.ValidationMap,7:0.0000}{(e.Epoch == best ? "  best" : "")}\n"));
+        }
+        if (result.Progress.Test is { } test)
+        {
+            text.Append(string.Create(c, $"Test part, epoch {test.Epoch}: mAP {test.MeanAveragePrecision:0.0000}, R@1 {test.RecallAt1:0.000}, R@10 {test.RecallAt10:0.000} over {test.Queries} queries.\n"));
+        }
+        text.Append(result.StoppedEarly ? "Stopped early: no better validation mAP for the patience's epochs.\n" : "");
+        text.Append($"Checkpoints, progress and curves in {Display.Safe(result.Folder)}; best: {Display.Safe(result.BestCheckpoint)}.\n");
+        return text.ToString();
+    }
+
+    private static string OptionName(string? parameter) => parameter switch
+    {
+        nameof(TrainingRunOptions.Epochs) => "--epochs",
+        nameof(TrainingRunOptions.BatchSize) => "--batch",
+        nameof(TrainingRunOptions.LearningRate) => "--lr",
+        nameof(TrainingRunOptions.Margin) => "--margin",
+        nameof(TrainingRunOptions.FrozenStages) => "--freeze-stages",
+        nameof(TrainingRunOptions.InputSize) => "--size",
+        nameof(TrainingRunOptions.Patience) => "--patience",
+        nameof(TrainingRunOptions.NegativesPerPair) => "--negatives",
+        _ => parameter ?? "an option",
+    };
+
+    /// <summary>One line per epoch as it ends (and for each epoch a resumed run finds done).</summary>
+    private sealed class Lines(TextWriter output, int epochs) : IProgress<TrainingEpochReport>
+    {
+        public void Report(TrainingEpochReport value)
+        {
+            var e = value.Epoch;
+            var c = CultureInfo.InvariantCulture;
+            var line = e.Epoch == 0
+                ? string.Create(c, $"epoch 0/{epochs}: base model, val mAP {e.ValidationMap:0.0000}")
+                : string.Create(c, $"epoch {e.Epoch}/{epochs}: loss {e.MeanLoss:0.0000} over {e.StepLosses.Count} steps ({e.Triplets} triplets), val mAP {e.ValidationMap:0.0000}");
+            output.WriteLine(value.Resumed ? line + " (stored)" : line);
+        }
+    }
+}

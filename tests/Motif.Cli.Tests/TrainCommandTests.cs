@@ -1,0 +1,169 @@
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Core.Evaluation;
+using Motif.Engine;
+using Motif.Pipeline;
+using Motif.Testing;
+
+namespace Motif.Cli.Tests;
+
+/// <summary>motif train from the outside: a workspace of colour-grid pictures and their copies, the engine's tiny ResNet.</summary>
+public sealed class TrainCommandTests : IDisposable
+{
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-train-");
+
+    public void Dispose() => _scratch.Delete(recursive: true);
+
+    private string Workspace => Path.Combine(_scratch.FullName, "workspace");
+
+    private string In(string relative) => Path.Combine(_scratch.FullName, relative);
+
+    /// <summary>A tiny random network as a checkpoint file, for --model.</summary>
+    private string TinyModel()
+    {
+        var path = In("tiny.ckpt");
+        using var tiny = SignatureModel.Create("torchvision:layers=1-1-1-1;base=8;classes=0");
+        tiny.SaveCheckpoint(path);
+        return path;
+    }
+
+    /// <summary>Ingests a picture and its copy per component and writes the morphograph CSV of their POSITIVE edges.</summary>
+    private async Task<string> CollectionAsync(IEnumerable<string> components)
+    {
+        var csv = new StringBuilder("type,img1,img2\n");
+        await using var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Embedded, create: true, CancellationToken.None))!;
+        var ingest = workspace.Services.GetRequiredService<IngestService>();
+        foreach (var (component, seed) in components.Select((c, i) => (c, i)))
+        {
+            var original = ImageFixtures.ColourGrid(seed);
+            Assert.Equal(IngestOutcome.Accepted, await ingest.IngestAsync($"{component}-a", "s", original));
+            Assert.Equal(IngestOutcome.Accepted, await ingest.IngestAsync($"{component}-b", "s", ImageFixtures.Variant(original, 0.9, (1.06, 0.95, 1.0))));
+            csv.Append($"POSITIVE,{component}-a,{component}-b\n");
+        }
+        var file = In("morphograph.csv");
+        await File.WriteAllTextAsync(file, csv.ToString());
+        return file;
+    }
+
+    private static IEnumerable<string> Components(int train, int validation, int test) =>
+        Enumerable.Range(0, train).Select(i => SplitComponents.ComponentIn(SplitPart.Train, $"t{(char)('a' + i)}"))
+            .Concat(Enumerable.Range(0, validation).Select(i => SplitComponents.ComponentIn(SplitPart.Validation, $"v{(char)('a' + i)}")))
+            .Concat(Enumerable.Range(0, test).Select(i => SplitComponents.ComponentIn(SplitPart.Test, $"x{(char)('a' + i)}")));
+
+    private static void AssertOneLine(int exit, string error, string expected)
+    {
+        Assert.Equal(2, exit);
+        Assert.Contains(expected, error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.DoesNotContain("   at ", error);
+    }
+
+    private string[] Quick(string truth, string model, int epochs = 2) =>
+        ["train", "--out", Workspace, "--truth", truth, "--model", model, "--size", "32", "--epochs", $"{epochs}", "--lr", "1e-3", "--margin", "0.2",
+         "--freeze-stages", "0", "--negatives", "2", "--batch", "4"];
+
+    [Fact]
+    public async Task Trains_with_a_line_per_epoch_and_a_table_then_a_rerun_finds_every_epoch_stored()
+    {
+        var truth = await CollectionAsync(Components(train: 6, validation: 2, test: 2));
+        var model = TinyModel();
+        var saved = In("best.ckpt");
+
+        var (exit, output, error) = await Cli.RunAsync([.. Quick(truth, model), "--save", saved]);
+
+        Assert.True(exit == 0, error);
+        Assert.Equal("", error);
+        // Two test components of two pictures each: four queries.
+        Assert.Matches(@"epoch 0/2: base model, val mAP \d\.\d{4}\n", output);
+        Assert.Matches(@"epoch 1/2: loss \d+\.\d{4} over \d+ steps \(\d+ triplets\), val mAP \d\.\d{4}\n", output);
+        Assert.Matches(@"epoch 2/2: loss ", output);
+        Assert.Contains("epoch  steps   loss     val mAP\n", output);
+        Assert.Matches(@"Test part, epoch \d: mAP \d\.\d{4}, R@1 \d\.\d{3}, R@10 \d\.\d{3} over 4 queries\.", output);
+        Assert.Contains("Checkpoints, progress and curves in models/training/", output);
+        using (var best = SignatureModel.FromCheckpoint(saved))
+        using (var tiny = SignatureModel.FromCheckpoint(model))
+        {
+            Assert.Equal(tiny.EmbeddingDimension, best.EmbeddingDimension);
+        }
+
+        (exit, output, error) = await Cli.RunAsync(Quick(truth, model));
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("epoch 2/2: loss ", output);
+        Assert.Equal(3, output.Split('\n').Count(l => l.EndsWith(" (stored)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task Too_few_training_components_are_refused_in_one_line()
+    {
+        var truth = await CollectionAsync(Components(train: 0, validation: 1, test: 1));
+
+        var (exit, _, error) = await Cli.RunAsync(Quick(truth, TinyModel()));
+
+        AssertOneLine(exit, error, "The training part has no positive pair");
+    }
+
+    [Fact]
+    public async Task No_validation_component_is_refused_in_one_line()
+    {
+        var truth = await CollectionAsync(Components(train: 2, validation: 0, test: 1));
+
+        var (exit, _, error) = await Cli.RunAsync(Quick(truth, TinyModel()));
+
+        AssertOneLine(exit, error, "The validation part has no image");
+    }
+
+    [Fact]
+    public async Task Bad_input_is_one_line_and_exit_2()
+    {
+        var truth = await CollectionAsync(Components(train: 1, validation: 0, test: 0));
+        var model = TinyModel();
+
+        var (exit, _, error) = await Cli.RunAsync("train", "--out", Workspace, "--model", model);
+        AssertOneLine(exit, error, "The workspace has no morphograph");
+
+        (exit, _, error) = await Cli.RunAsync(Quick(In("missing.csv"), model));
+        AssertOneLine(exit, error, "--truth: no such file");
+
+        var broken = In("broken.csv");
+        await File.WriteAllTextAsync(broken, "nothing,useful\n1,2\n");
+        (exit, _, error) = await Cli.RunAsync(Quick(broken, model));
+        AssertOneLine(exit, error, "broken.csv:");
+
+        (exit, _, error) = await Cli.RunAsync(Quick(truth, In("no-model.ckpt")));
+        AssertOneLine(exit, error, "--model: no such checkpoint file");
+
+        var notACheckpoint = In("not-a-checkpoint.ckpt");
+        await File.WriteAllTextAsync(notACheckpoint, "hello");
+        (exit, _, error) = await Cli.RunAsync(Quick(truth, notACheckpoint));
+        Assert.Equal(2, exit);
+        Assert.DoesNotContain("   at ", error);
+
+        (exit, _, error) = await Cli.RunAsync(Quick(truth, model, epochs: 0));
+        AssertOneLine(exit, error, "--epochs: out of range (0)");
+
+        (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--recipe", "gpu"]);
+        AssertOneLine(exit, error, "--recipe: expected cpu or full");
+
+        (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--loss", "hinge"]);
+        AssertOneLine(exit, error, "--loss: expected compound-hinge, triplet or contrastive");
+
+        (exit, _, error) = await Cli.RunAsync("train", "--out", In("nowhere"), "--model", model);
+        AssertOneLine(exit, error, "No workspace in");
+    }
+
+    [Fact]
+    public async Task A_read_only_workspace_says_so()
+    {
+        var truth = await CollectionAsync(Components(train: 1, validation: 0, test: 0));
+        using (var file = File.Open(Path.Combine(Workspace, "motif.db"), FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 18;
+            file.Write([3, 1]); // SQLite may read but not write this format (see CommandFailureTests)
+        }
+
+        var (exit, _, error) = await Cli.RunAsync(Quick(truth, TinyModel()));
+
+        AssertOneLine(exit, error, $"The workspace {Workspace} is read-only");
+    }
+}
