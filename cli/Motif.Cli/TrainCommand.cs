@@ -124,7 +124,7 @@ internal static class TrainCommand
                 using var network = ModelCatalog.Open(modelName);
                 var baseVersion = ModelCatalog.VersionOf(modelName);
                 var trainer = new EngineSignatureTrainer(network, baseVersion, options.InputSize);
-                var service = new TrainingService(workspace.Blobs, workspace.Catalog, trainer, options);
+                var service = new TrainingService(workspace.Blobs, workspace.Catalog, trainer, options, new ScottPlotCharts());
                 await output.WriteLineAsync($"Training {Display.Safe(baseVersion)} on {workspace.Description} (data version {groundTruth.DataVersion[..12]}, " +
                                             $"{recipeName} recipe, {lossName}, {options.InputSize}px, up to {options.Epochs} epochs).");
                 var result = await service.RunAsync(groundTruth, baseVersion, new Lines(output, options.Epochs), cancellationToken);

@@ -2,7 +2,9 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Core.Evaluation;
 using Motif.Engine;
+using Motif.Imaging;
 using Motif.Pipeline;
+using Motif.Storage;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;
@@ -80,6 +82,17 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("epoch  steps   loss     val mAP\n", output);
         Assert.Matches(@"Test part, epoch \d: mAP \d\.\d{4}, R@1 \d\.\d{3}, R@10 \d\.\d{3} over 4 queries\.", output);
         Assert.Contains("Checkpoints, progress and curves in models/training/", output);
+        // The curves beside the checkpoints, as SVG and as PNG (ScottPlot, headless).
+        var folder = System.Text.RegularExpressions.Regex.Match(output, "curves in (models/training/[0-9a-f]+/);").Groups[1].Value;
+        await using (var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Embedded, create: false, CancellationToken.None))!)
+        {
+            foreach (var png in new[] { "loss.png", "validation-map.png" })
+            {
+                var info = ImageCodec.Probe(await workspace.Blobs.ReadAllBytesAsync(folder + png));
+                Assert.Equal((ImageFormat.Png, 640, 400), (info.Format, info.Width, info.Height));
+            }
+            Assert.StartsWith("<svg", Encoding.UTF8.GetString(await workspace.Blobs.ReadAllBytesAsync(folder + "loss.svg")));
+        }
         using (var best = SignatureModel.FromCheckpoint(saved))
         using (var tiny = SignatureModel.FromCheckpoint(model))
         {

@@ -4,34 +4,55 @@ using Motif.Storage;
 
 namespace Motif.Pipeline.Training;
 
+/// <summary>One line chart: a title, axis labels and its points.</summary>
+public sealed record TrainingChart(string Title, string XLabel, string YLabel, IReadOnlyList<(double X, double Y)> Points);
+
+/// <summary>Renders a <see cref="TrainingChart"/> as a PNG: a port, because raster graphics need a native library
+/// (SkiaSharp) that the pipeline, which the Functions app builds too, does not carry. Hosts that train supply one.</summary>
+public interface ITrainingChartRenderer
+{
+    byte[] RenderPng(TrainingChart chart, int width, int height);
+}
+
 /// <summary>
 /// The curves of a training run, written next to its checkpoints: the loss of every step and the validation mAP of
-/// every epoch. Rendered here as SVG (plain text: no native graphics library in the pipeline, which the Functions app
-/// builds too); a host that has one may add raster images.
+/// every epoch. Always as SVG, rendered here as plain text; as PNG too when the host supplies an
+/// <see cref="ITrainingChartRenderer"/>.
 /// </summary>
 public static class TrainingCurves
 {
     public const string LossSvg = "loss.svg";
     public const string ValidationMapSvg = "validation-map.svg";
+    public const string LossPng = "loss.png";
+    public const string ValidationMapPng = "validation-map.png";
 
     /// <summary>Writes both curves of <paramref name="record"/> into <paramref name="folder"/>; returns the blob names.</summary>
-    public static async Task<IReadOnlyList<string>> WriteAsync(IBlobStore blobs, string folder, TrainingProgress record, CancellationToken cancellationToken = default)
+    public static async Task<IReadOnlyList<string>> WriteAsync(IBlobStore blobs, string folder, TrainingProgress record, ITrainingChartRenderer? png = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(record);
         var (loss, map) = Points(record);
         var written = new List<string>();
-        foreach (var (name, svg) in new[]
+        foreach (var (svgName, pngName, chart) in new[]
                  {
-                     (LossSvg, Svg("Training loss per step", "step", "loss", loss)),
-                     (ValidationMapSvg, Svg("Validation mAP per epoch", "epoch", "mAP", map)),
+                     (LossSvg, LossPng, new TrainingChart("Training loss per step", "step", "loss", loss)),
+                     (ValidationMapSvg, ValidationMapPng, new TrainingChart("Validation mAP per epoch", "epoch", "mAP", map)),
                  })
         {
-            await blobs.PutAsync(folder + name, new MemoryStream(Encoding.UTF8.GetBytes(svg)), new BlobPutOptions { ContentType = "image/svg+xml" }, cancellationToken)
-                .ConfigureAwait(false);
-            written.Add(folder + name);
+            await PutAsync(svgName, Encoding.UTF8.GetBytes(Svg(chart.Title, chart.XLabel, chart.YLabel, chart.Points)), "image/svg+xml").ConfigureAwait(false);
+            if (png is not null)
+            {
+                await PutAsync(pngName, png.RenderPng(chart, 640, 400), "image/png").ConfigureAwait(false);
+            }
         }
         return written;
+
+        async Task PutAsync(string name, byte[] content, string contentType)
+        {
+            await blobs.PutAsync(folder + name, new MemoryStream(content), new BlobPutOptions { ContentType = contentType }, cancellationToken).ConfigureAwait(false);
+            written.Add(folder + name);
+        }
     }
 
     /// <summary>The two series: (step, loss) over every step of every epoch, and (epoch, validation mAP) from epoch 0.</summary>

@@ -54,13 +54,15 @@ public sealed class TrainingService
     private readonly IImageCatalog _catalog;
     private readonly ISignatureTrainer _trainer;
     private readonly TrainingRunOptions _options;
+    private readonly ITrainingChartRenderer? _charts;
 
     /// <param name="blobs">The workspace's blob store: derivatives are read from it, the run's folder written to it.</param>
     /// <param name="catalog">The workspace's catalog: which images the collection holds.</param>
     /// <param name="trainer">The network, built at <see cref="TrainingRunOptions.InputSize"/>, with the base weights.</param>
     /// <param name="options">The run's hyper-parameters.</param>
+    /// <param name="charts">Renders the curves as PNG beside their SVG; null for SVG only.</param>
     /// <exception cref="ArgumentException">An option is out of range, or the trainer's input size is not the options'.</exception>
-    public TrainingService(IBlobStore blobs, IImageCatalog catalog, ISignatureTrainer trainer, TrainingRunOptions options)
+    public TrainingService(IBlobStore blobs, IImageCatalog catalog, ISignatureTrainer trainer, TrainingRunOptions options, ITrainingChartRenderer? charts = null)
     {
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(catalog);
@@ -71,7 +73,7 @@ public sealed class TrainingService
         {
             throw new ArgumentException($"The trainer takes {trainer.Preprocessing.InputSize}² inputs; the options say {options.InputSize}².", nameof(trainer));
         }
-        (_blobs, _catalog, _trainer, _options) = (blobs, catalog, trainer, options);
+        (_blobs, _catalog, _trainer, _options, _charts) = (blobs, catalog, trainer, options, charts);
     }
 
     /// <summary>The run key of a run: a hash of everything that decides its result.</summary>
@@ -349,7 +351,7 @@ public sealed class TrainingService
 
     private async Task<TrainingResult> FinishAsync(string folder, TrainingProgress record, CancellationToken cancellationToken)
     {
-        var curves = await TrainingCurves.WriteAsync(_blobs, folder, record, cancellationToken).ConfigureAwait(false);
+        var curves = await TrainingCurves.WriteAsync(_blobs, folder, record, _charts, cancellationToken).ConfigureAwait(false);
         var last = record.Epochs[^1].Epoch;
         return new TrainingResult(folder, record, record.Best.Checkpoint, StoppedEarly: last < record.Options.Epochs, curves);
     }
