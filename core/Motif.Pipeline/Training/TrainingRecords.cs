@@ -29,7 +29,10 @@ public sealed record TrainingProgress(int Schema, string RunKey, string BaseMode
     public const int CurrentSchema = 1;
 
     /// <summary>The epoch with the best validation mAP, the earliest on ties (epoch 0, the base model, included).</summary>
-    public TrainingEpoch Best => Epochs.Aggregate((best, e) => e.ValidationMap > best.ValidationMap ? e : best);
+    public TrainingEpoch Best => BestOf(Epochs);
+
+    /// <summary>Of <paramref name="epochs"/> (at least one), the one with the best validation mAP, the earliest on ties.</summary>
+    public static TrainingEpoch BestOf(IEnumerable<TrainingEpoch> epochs) => epochs.Aggregate((best, e) => e.ValidationMap > best.ValidationMap ? e : best);
 }
 
 /// <summary>What one epoch did, as it happens (not stored): the epoch and the triplets it was trained on.</summary>

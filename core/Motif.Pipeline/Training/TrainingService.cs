@@ -141,7 +141,7 @@ public sealed class TrainingService
         }
 
         var current = EmbedAll(inputs, ids.Count, cancellationToken);
-        while (epochs[^1].Epoch < _options.Epochs && epochs[^1].Epoch - Best(epochs).Epoch < _options.Patience)
+        while (epochs[^1].Epoch < _options.Epochs && epochs[^1].Epoch - TrainingProgress.BestOf(epochs).Epoch < _options.Patience)
         {
             var epoch = epochs[^1].Epoch + 1;
             var triplets = mining.Mine(current, ids, SeedOf(epoch)).ToArray();
@@ -168,7 +168,7 @@ public sealed class TrainingService
             progress?.Report(new TrainingEpochReport(done, triplets, Resumed: false));
         }
 
-        var best = Best(epochs);
+        var best = TrainingProgress.BestOf(epochs);
         if (best.Epoch != epochs[^1].Epoch)
         {
             await LoadCheckpointAsync(best.Checkpoint, cancellationToken).ConfigureAwait(false);
@@ -205,8 +205,6 @@ public sealed class TrainingService
     }
 
     private static double RecallAt(RetrievalReport report, int k) => report.RecallAtK.FirstOrDefault(r => r.K == k)?.Recall ?? double.NaN;
-
-    private static TrainingEpoch Best(IReadOnlyList<TrainingEpoch> epochs) => new TrainingProgress(0, "", "", "", TrainingRunOptions.Cpu, epochs, null).Best;
 
     /// <summary>The seed of epoch <paramref name="epoch"/>'s mining and order: the run's seed and the epoch, mixed so
     /// that neighbouring seeds do not give neighbouring epochs' draws.</summary>
