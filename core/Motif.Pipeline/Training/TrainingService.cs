@@ -34,6 +34,8 @@ namespace Motif.Pipeline.Training;
 /// optimiser state, step) and continues with the next epoch; on a CPU the engine makes that bit-exact
 /// (<see cref="ISignatureTrainer"/>), and mining depends only on the signatures and the seed, so a resumed run ends
 /// with the same weights as one that never stopped. A finished run's rerun returns its record.</para>
+/// <para><b>Kept checkpoints.</b> Every epoch writes one; once a later epoch is recorded, only the last (to resume)
+/// and the best (to evaluate and to keep) stay.</para>
 /// <para><b>Early stopping.</b> Training stops when <see cref="TrainingRunOptions.Patience"/> epochs in a row have not
 /// improved on the best validation mAP so far (computed from the record, so a resumed run stops where the original
 /// would have).</para>
@@ -166,6 +168,7 @@ public sealed class TrainingService
             // The checkpoint is stored; only now does the record name it (see the remarks).
             await WriteProgressAsync(folder, record, cancellationToken).ConfigureAwait(false);
             progress?.Report(new TrainingEpochReport(done, triplets, Resumed: false));
+            await PruneAsync(epochs, cancellationToken).ConfigureAwait(false);
         }
 
         var best = TrainingProgress.BestOf(epochs);
@@ -321,6 +324,21 @@ public sealed class TrainingService
         finally
         {
             File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the checkpoints that neither a resume (the last epoch's) nor the final evaluation (the best epoch's)
+    /// can need any more: with its optimiser state a ResNet-50 checkpoint is about 220 MB, and a run keeps two, not one
+    /// per epoch. Only after the progress record names the new last epoch, so a kill in between leaves extra blobs
+    /// (deleted by the next pass), never a record without its checkpoint.
+    /// </summary>
+    private async Task PruneAsync(IReadOnlyList<TrainingEpoch> epochs, CancellationToken cancellationToken)
+    {
+        var keep = new HashSet<string>(StringComparer.Ordinal) { epochs[^1].Checkpoint, TrainingProgress.BestOf(epochs).Checkpoint };
+        foreach (var epoch in epochs.Where(e => !keep.Contains(e.Checkpoint)))
+        {
+            await _blobs.DeleteAsync(epoch.Checkpoint, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -25,16 +25,25 @@ public sealed class TrainingServiceTests
         using var model = SignatureModel.Create(Tiny);
         var service = new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, new EngineSignatureTrainer(model, "tiny", 32), Quick);
         var reports = new List<TrainingEpochReport>();
+        var storedWhenReported = new List<bool>();
+        void Reported(TrainingEpochReport report)
+        {
+            reports.Add(report);
+            storedWhenReported.Add(fixture.Workspace.Blobs.GetPropertiesAsync(report.Epoch.Checkpoint).GetAwaiter().GetResult() is not null);
+        }
 
-        var result = await service.RunAsync(fixture.Truth, "tiny-base", new Synchronous<TrainingEpochReport>(reports.Add));
+        var result = await service.RunAsync(fixture.Truth, "tiny-base", new Synchronous<TrainingEpochReport>(Reported));
 
         var epochs = result.Progress.Epochs;
         Assert.Equal([0, 1, 2, 3, 4], epochs.Select(e => e.Epoch));
         Assert.True(epochs[1].MeanLoss > 0, "the first epoch has something to learn");
         Assert.True(epochs[^1].MeanLoss < epochs[1].MeanLoss, $"mean loss per epoch: {string.Join(", ", epochs.Skip(1).Select(e => e.MeanLoss))}");
+        // Each epoch's checkpoint was stored by the time the epoch was reported; in the end only the best and the last stay.
+        Assert.Equal([true, true, true, true, true], storedWhenReported);
         var stored = (await fixture.Workspace.Blobs.ListAsync(result.Folder)).Items.Select(b => b.Name[result.Folder.Length..]).ToHashSet();
-        Assert.Superset(new HashSet<string> { "epoch-0000.ckpt", "epoch-0001.ckpt", "epoch-0002.ckpt", "epoch-0003.ckpt", "epoch-0004.ckpt", "progress.json",
-            TrainingCurves.LossSvg, TrainingCurves.ValidationMapSvg }, stored);
+        var kept = new[] { result.Progress.Best.Epoch, 4 }.Select(e => $"epoch-{e:D4}.ckpt").ToHashSet();
+        Assert.Equal(kept, stored.Where(n => n.EndsWith(".ckpt", StringComparison.Ordinal)).ToHashSet());
+        Assert.Superset(new HashSet<string> { "progress.json", TrainingCurves.LossSvg, TrainingCurves.ValidationMapSvg }, stored);
         Assert.StartsWith("models/", result.Folder);
         Assert.Equal(result.Progress.Best.Checkpoint, result.BestCheckpoint);
         Assert.NotNull(result.Progress.Test);
@@ -50,14 +59,14 @@ public sealed class TrainingServiceTests
 
         // The checkpoint carries the run's metadata.
         var file = Path.GetTempFileName();
-        await File.WriteAllBytesAsync(file, await fixture.Workspace.Blobs.ReadAllBytesAsync(result.Folder + "epoch-0002.ckpt"));
+        await File.WriteAllBytesAsync(file, await fixture.Workspace.Blobs.ReadAllBytesAsync(result.Folder + "epoch-0004.ckpt"));
         using var metadata = System.Text.Json.JsonDocument.Parse(SignatureModel.ReadCheckpointMetadata(file));
         File.Delete(file);
         var user = metadata.RootElement.GetProperty("user");
         Assert.Equal("tiny-base", user.GetProperty("parentVersion").GetString());
         Assert.Equal(fixture.Truth.DataVersion, user.GetProperty("dataVersion").GetString());
-        Assert.Equal(2, user.GetProperty("epoch").GetInt32());
-        Assert.Equal(3, user.GetProperty("validationMap").GetArrayLength());
+        Assert.Equal(4, user.GetProperty("epoch").GetInt32());
+        Assert.Equal(5, user.GetProperty("validationMap").GetArrayLength());
         Assert.Equal(0.2, user.GetProperty("hyperParameters").GetProperty("margin").GetDouble());
     }
 
