@@ -32,7 +32,7 @@ internal sealed record BenchSettings
     /// <summary>The Python that runs the PyTorch anchor (Debian's here; the CUDA image's own elsewhere).</summary>
     public string Python { get; init; } = "/usr/bin/python3";
 
-    /// <summary>The clustering benchmark's sizes (<c>--points 8000,20000</c>), or null for all of them.</summary>
+    /// <summary>The clustering and map benchmarks' sizes (<c>--points 8000,20000</c>), or null for all of them.</summary>
     public IReadOnlyList<int>? Points { get; init; }
 
     /// <summary>Reads <c>--name value</c> pairs; throws <see cref="ArgumentException"/> with a one-line message on anything else.</summary>

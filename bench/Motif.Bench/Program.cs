@@ -2,7 +2,7 @@ using Motif.Bench;
 using Motif.Cli;
 
 // Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
-//   Motif.Bench [all|imaging|fidelity|engine|clustering|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
+//   Motif.Bench [all|imaging|fidelity|engine|clustering|map|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
 var which = args.FirstOrDefault() ?? "all";
 // The process-wide settings every Motif host makes (libvips' warnings on stderr, one libvips thread per image); each
 // benchmark that runs the engine sets libtorch's threads it measures with.
@@ -34,6 +34,10 @@ if (which is "engine" or "all")
 if (which is "clustering" or "all")
 {
     await ClusteringBench.RunAsync(repository, settings.Points);
+}
+if (which is "map" or "all")
+{
+    MapBench.Run(settings.Points);
 }
 if (which is "storage" or "all")
 {

@@ -136,7 +136,8 @@ internal static class RunCommand
         if (r.Published)
         {
             text.AppendLine(c, $"  OPTICS + xi extraction                   {r.Optics.TotalSeconds,8:0.00} s");
-            text.AppendLine(c, $"  publish manifest                         {r.Publish.TotalSeconds,8:0.00} s");
+            text.AppendLine(c, $"  map layout                               {r.Map.TotalSeconds,8:0.00} s  ({r.MapKept:N0} images kept in place)");
+            text.AppendLine(c, $"  publish manifest and map                 {r.Publish.TotalSeconds,8:0.00} s");
         }
         else
         {

@@ -1,4 +1,5 @@
 using System.Text;
+using Motif.Core.Layout;
 using Motif.Core.Manifests;
 using Motif.Storage.Blobs;
 
@@ -13,7 +14,8 @@ public sealed class ManifestPublishConflictException(string message, Exception i
 /// <summary>
 /// Publishes cluster manifests through the blob port so that readers only ever see whole runs:
 /// <list type="number">
-/// <item>the run's files go to <c>manifests/runs/{runId}/</c>, create-only (a run never changes once written);</item>
+/// <item>the run's files go to <c>manifests/runs/{runId}/</c>, create-only (a run never changes once written): the
+/// manifest, its CSV and, when there is one, its map (<see cref="CollectionMap"/>, <c>map.json</c>);</item>
 /// <item><c>manifests/latest.json</c> is then replaced only if it is still the version the run was computed from
 /// (If-Match on its ETag; create-only for the first run).</item>
 /// </list>
@@ -45,16 +47,54 @@ public sealed class ManifestPublisher(IBlobStore store)
         }
     }
 
+    /// <summary>The name of a run's map.</summary>
+    public static string MapName(string runId) => RunFolder(runId) + "map.json";
+
+    /// <summary>The map published with <paramref name="runId"/>, or null when that run has none (published before maps
+    /// were, or its map is damaged: the next run then lays every image out afresh).</summary>
+    public async Task<CollectionMap?> ReadMapAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(runId);
+        try
+        {
+            using var download = await store.GetAsync(MapName(runId), cancellationToken: cancellationToken).ConfigureAwait(false);
+            using var reader = new StreamReader(download.Content, Encoding.UTF8);
+            return CollectionMap.FromJson(await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false));
+        }
+        catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
+        {
+            return null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc cref="PublishAsync(ClusterManifest, PublishedManifest?, CollectionMap?, CancellationToken)"/>
+    public Task<PublishedManifest> PublishAsync(ClusterManifest manifest, PublishedManifest? basedOn, CancellationToken cancellationToken = default) =>
+        PublishAsync(manifest, basedOn, map: null, cancellationToken);
+
     /// <summary>Publishes <paramref name="manifest"/>, computed against <paramref name="basedOn"/> (what
-    /// <see cref="ReadLatestAsync"/> returned; null for the first run).</summary>
+    /// <see cref="ReadLatestAsync"/> returned; null for the first run), with its <paramref name="map"/> when given:
+    /// the map is written before latest.json moves, so a reader that finds a run finds its map.</summary>
     /// <exception cref="ManifestPublishConflictException">Another run was published after <paramref name="basedOn"/> was read.</exception>
-    public async Task<PublishedManifest> PublishAsync(ClusterManifest manifest, PublishedManifest? basedOn, CancellationToken cancellationToken = default)
+    public async Task<PublishedManifest> PublishAsync(ClusterManifest manifest, PublishedManifest? basedOn, CollectionMap? map,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
+        if (map is not null && !string.Equals(map.RunId, manifest.RunId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The map is of run {map.RunId}, not {manifest.RunId}.", nameof(map));
+        }
         var json = manifest.ToJson();
         var folder = RunFolder(manifest.RunId);
         await PutAsync(folder + "manifest.json", json, "application/json", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
         await PutAsync(folder + "clusters.csv", manifest.ToCsv(), "text/csv", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
+        if (map is not null)
+        {
+            await PutAsync(MapName(manifest.RunId), map.ToJson(), "application/json", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
+        }
 
         var swap = basedOn is null ? BlobConditions.CreateOnly : BlobConditions.Matching(basedOn.ETag);
         try

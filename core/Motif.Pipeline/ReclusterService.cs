@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using Motif.Core;
 using Motif.Core.Clustering;
+using Motif.Core.Layout;
 using Motif.Core.Manifests;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
@@ -17,6 +18,8 @@ namespace Motif.Pipeline;
 /// <param name="Load">Reading the latest manifest, the stored graph and the catalog.</param>
 /// <param name="Optics">OPTICS and cluster extraction.</param>
 /// <param name="Publish">Writing the run and swapping manifests/latest.json.</param>
+/// <param name="Map">Laying out the map (<see cref="MapLayout"/>), from the previous run's map where it has one.</param>
+/// <param name="MapKept">Images the map kept in their previous place.</param>
 public sealed record ReclusterResult(
     PublishedManifest? Manifest,
     bool Published,
@@ -25,13 +28,17 @@ public sealed record ReclusterResult(
     long NeighbourPairs,
     TimeSpan Load,
     TimeSpan Optics,
-    TimeSpan Publish);
+    TimeSpan Publish,
+    TimeSpan Map = default,
+    int MapKept = 0);
 
 /// <summary>
 /// The Recluster step (the nightly timer Function, and the last stage of <c>motif run</c>): read the stored cosine
 /// neighbour graph of the model's signatures within max_eps (<see cref="NeighbourGraphStore"/>, kept current by
 /// whoever signs), cut it to the rows whose image is still catalogued and signed with the same content, run OPTICS,
-/// extract clusters, and publish a manifest whose cluster ids are inherited from the previous one. Nothing is
+/// extract clusters, lay out the map over the same graph (<see cref="MapLayout"/>: images unchanged since the previous
+/// run's map keep their place), and publish a manifest whose cluster ids are inherited from the previous one, with
+/// its map beside it. Nothing is
 /// published when neither the input (image ids and their contents) nor the model nor the parameters changed since the
 /// latest manifest. Each image of the manifest carries its upload's trace id from its catalog record, and the manifest
 /// the trace id of the activity the run is called in, so a published run leads back to both traces.
@@ -88,8 +95,22 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         };
         var manifest = ClusterManifest.Create(run, [.. kept.Select(r => r.ImageId)], graph, optics, labels, latest?.Manifest,
             imageTraceIds: [.. kept.Select(r => signed[r])]);
-        var published = await _publisher.PublishAsync(manifest, latest, cancellationToken).ConfigureAwait(false);
-        return new ReclusterResult(published, true, kept.Length, stale, graph.EntryCount, load, opticsTime, clock.Elapsed);
+        var publishTime = clock.Elapsed;
+
+        // The map over the same graph, unchanged images (same id, same content) fixed where the previous map put them.
+        clock.Restart();
+        var previousMap = latest is null ? null : await _publisher.ReadMapAsync(latest.Manifest.RunId, cancellationToken).ConfigureAwait(false);
+        var ids = kept.Select(r => r.ImageId).ToArray();
+        var contents = kept.Select(r => r.ContentHash).ToArray();
+        var fixedPositions = previousMap?.PositionsOf(ids, contents);
+        var positions = MapLayout.Compute(graph, MapLayoutOptions.Default, fixedPositions, cancellationToken);
+        var map = CollectionMap.Create(manifest, positions, contents);
+        var mapTime = clock.Elapsed;
+
+        clock.Restart();
+        var published = await _publisher.PublishAsync(manifest, latest, map, cancellationToken).ConfigureAwait(false);
+        return new ReclusterResult(published, true, kept.Length, stale, graph.EntryCount, load, opticsTime, publishTime + clock.Elapsed,
+            mapTime, fixedPositions?.Count(p => p is not null) ?? 0);
     }
 
     /// <summary>The latest published manifest, or null.</summary>

@@ -95,6 +95,32 @@ public sealed class HttpApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Map_404_before_publication_then_the_latest_runs_map_as_published()
+    {
+        var api = _f.Get<MapApi>();
+        Assert.Equal(404, Body(await api.GetMapAsync(FunctionsFixture.Request(), None)).Status);
+
+        await ReclusterTests.UploadFamiliesAsync(_f);
+        await _f.Get<Recluster>().RunAsync(null, None);
+        var manifest = Body(await _f.Get<ClustersApi>().GetClustersAsync(FunctionsFixture.Request(), None)).Json;
+        var request = FunctionsFixture.Request();
+        var result = Assert.IsType<FileStreamResult>(await api.GetMapAsync(request, None));
+        string json;
+        using (var reader = new StreamReader(result.FileStream))
+        {
+            json = await reader.ReadToEndAsync();
+        }
+        var map = Motif.Core.Layout.CollectionMap.FromJson(json);
+
+        Assert.StartsWith("application/json", result.ContentType);
+        Assert.Equal(manifest.GetProperty("runId").GetString(), map.RunId);
+        Assert.Equal(map.RunId, request.HttpContext.Response.Headers["X-Motif-Run"].ToString());
+        Assert.Equal(manifest.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("imageId").GetString()), map.Ids);
+        Assert.Equal(manifest.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("clusterId").GetString()),
+            map.Cluster.Select(c => c < 0 ? null : map.Clusters[c]));
+    }
+
+    [Fact]
     public async Task Images_by_base64url_key_with_links_neighbours_and_files()
     {
         await ReclusterTests.UploadFamiliesAsync(_f);

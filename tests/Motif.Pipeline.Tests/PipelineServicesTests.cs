@@ -203,6 +203,48 @@ public sealed class PipelineServicesTests : IDisposable
     }
 
     [Fact]
+    public async Task Recluster_publishes_a_map_with_the_run_and_keeps_unchanged_images_in_place()
+    {
+        foreach (var name in new[] { "coffee.png", "chelsea.png" })
+        {
+            var (original, copy) = Family(name);
+            await _f.Ingest.IngestAsync($"{name}/original", null, original);
+            await _f.Ingest.IngestAsync($"{name}/copy", null, copy);
+        }
+        await _f.Ingest.IngestAsync("loner.png", null, Photo("horse.png"));
+        await _f.Signatures.ProcessAllAsync();
+        var publisher = new ManifestPublisher(_f.Blobs);
+
+        var first = await _f.UpdateGraphAndReclusterAsync(Parameters);
+        var manifest = first.Manifest!.Manifest;
+        var map = await publisher.ReadMapAsync(manifest.RunId);
+        Assert.NotNull(map);
+        Assert.Equal(manifest.Images.Select(i => i.ImageId), map.Ids);
+        Assert.Equal(manifest.Images.Select(i => i.ClusterId), map.Cluster.Select(c => c < 0 ? null : map.Clusters[c]));
+        Assert.Equal(0, first.MapKept);
+        // Each family's two images lie closer together than to the other family.
+        double Distance(string a, string b)
+        {
+            int i = map.Ids.ToList().IndexOf(a), j = map.Ids.ToList().IndexOf(b);
+            return Math.Sqrt(Math.Pow(map.X[i] - map.X[j], 2) + Math.Pow(map.Y[i] - map.Y[j], 2));
+        }
+        Assert.True(Distance("coffee.png/original", "coffee.png/copy") < Distance("coffee.png/original", "chelsea.png/original"));
+
+        await _f.Ingest.IngestAsync("moon.png", null, Photo("moon.png"));
+        await _f.Signatures.ProcessAllAsync();
+        var second = await _f.UpdateGraphAndReclusterAsync(Parameters);
+        var next = await publisher.ReadMapAsync(second.Manifest!.Manifest.RunId);
+
+        Assert.Equal(5, second.MapKept);
+        Assert.Equal(6, next!.Ids.Count);
+        foreach (var id in map.Ids)
+        {
+            int before = map.Ids.ToList().IndexOf(id), after = next.Ids.ToList().IndexOf(id);
+            Assert.Equal((map.X[before], map.Y[before]), (next.X[after], next.Y[after]));
+        }
+    }
+
+    [Fact]
     public async Task Recluster_reads_the_stored_graph_and_leaves_out_rows_that_left_the_catalog()
     {
         foreach (var name in new[] { "coffee.png", "chelsea.png" })
