@@ -133,8 +133,8 @@ export function panel(clusterId, runId, members, signal) {
   });
 
   reload();
-  // The tools follow the members in reading (and Tab) order, tick then act, and stick to the bottom of the window
-  // while the members scroll by; the history is a section of its own.
+  // The tools follow the members in reading (and Tab) order, tick then act, in the page's flow: a bar stuck to the
+  // window's bottom covered the lower half of the members it scrolled over; the history is a section of its own.
   return {
     tools: h('div', { class: 'annotate' },
       h('h3', { id: 'annotate-heading' }, 'Annotate the ticked images'),

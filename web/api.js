@@ -27,6 +27,9 @@ async function getJson(path, signal) {
 
 export const gallery = (signal) => getJson('/api/gallery', signal);
 
+/** The latest run's map: parallel columns ids, x, y, cluster (index into clusters, −1 for none) (GET /api/map). */
+export const map = (signal) => getJson('/api/map', signal);
+
 export const cluster = (id, signal) => getJson(`/api/clusters/${encodeURIComponent(id)}`, signal);
 
 /** POST /api/search with the file's bytes as the body. */

@@ -3,6 +3,7 @@ import * as clusters from './clusters.js';
 import * as cluster from './cluster.js';
 import * as image from './image.js';
 import * as search from './search.js';
+import * as map from './map.js';
 
 const main = document.getElementById('main');
 let current = null;
@@ -21,6 +22,9 @@ async function route() {
   } else if (imageMatch) {
     title = 'Image';
     await image.render(main, imageMatch[1], current.signal);
+  } else if (hash === '#/map') {
+    title = 'Map';
+    await map.render(main, current.signal);
   } else if (hash === '#/search') {
     title = 'Search by image';
     search.render(main);
@@ -29,11 +33,11 @@ async function route() {
   }
   document.title = `${title} · Motif`;
   for (const link of document.querySelectorAll('nav a')) {
-    if (link.getAttribute('href') === (hash === '#/search' ? '#/search' : '#/')) link.setAttribute('aria-current', 'page');
+    if (link.getAttribute('href') === (['#/search', '#/map'].includes(hash) ? hash : '#/')) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   document.getElementById('status').textContent = `${title} loaded.`;
-  document.body.dataset.view = clusterMatch ? 'cluster' : imageMatch ? 'image' : hash === '#/search' ? 'search' : 'clusters';
+  document.body.dataset.view = clusterMatch ? 'cluster' : imageMatch ? 'image' : hash === '#/search' ? 'search' : hash === '#/map' ? 'map' : 'clusters';
 }
 
 window.addEventListener('hashchange', () => {

@@ -3,6 +3,8 @@
 // reachability distance at which OPTICS reached it; a valley is a cluster. The radius the clusters were cut at (the
 // DBSCAN eps, else the graph's max_eps) is drawn as a line. An undefined (infinite) reachability, the point where
 // OPTICS entered the cluster from nothing, is a full-height bar of its own style.
+// The page shows one cluster, so its one valley is the cluster already open: each bar is instead a link to its member's
+// image page (focusable, named by its image and reachability), for the images nearest it in or out of the cluster.
 import { s } from './dom.js';
 
 const WIDTH = 720;
@@ -21,13 +23,17 @@ export function plot(cluster) {
     const undefinedReach = typeof m.reachability !== 'number';
     const value = undefinedReach ? top : m.reachability;
     const label = `${m.imageId}: reachability ${undefinedReach ? 'undefined' : m.reachability.toFixed(4)}`;
-    return s('rect', {
+    const bar = s('rect', {
       class: undefinedReach ? 'bar undefined' : 'bar',
       x: (PAD + i * step + step * 0.1).toFixed(2),
       y: y(value).toFixed(2),
       width: Math.max(step * 0.8, 1).toFixed(2),
       height: Math.max(PAD + inner - y(value), 1).toFixed(2),
     }, s('title', {}, label));
+    // The key is base64url ([A-Za-z0-9_-]); anything else, and the bar stays a plain bar.
+    return typeof m.key === 'string' && /^[A-Za-z0-9_-]+$/.test(m.key)
+      ? s('a', { href: `#/images/${m.key}`, class: 'bar-link', 'aria-label': `${label}. Open the image.` }, bar)
+      : bar;
   });
   const axis = s('line', { class: 'axis', x1: PAD, y1: PAD + inner, x2: WIDTH - PAD, y2: PAD + inner });
   const parts = [axis, ...bars];

@@ -139,6 +139,88 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
     }
 
     [Fact]
+    public async Task The_map_draws_every_image_and_a_click_on_a_point_opens_its_image()
+    {
+        var map = JsonDocument.Parse(await (await _page.APIRequest.GetAsync("/api/map")).TextAsync()).RootElement;
+        var ids = map.GetProperty("ids").EnumerateArray().Select(i => i.GetString()!).ToArray();
+        Assert.True(ids.Length >= 7, $"the sample's map has {ids.Length} points");
+
+        await _page.GotoAsync("/");
+        await _page.GetByRole(AriaRole.Link, new() { Name = "Map", Exact = true }).ClickAsync();
+        var canvas = _page.Locator("canvas#map");
+        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-drawn", "true");
+        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-points", ids.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await Assertions.Expect(canvas).ToHaveAttributeAsync("aria-label", new System.Text.RegularExpressions.Regex($"^Map of {ids.Length} images"));
+        var png = await canvas.ScreenshotAsync(new LocatorScreenshotOptions { Path = Path.Combine(ServedWorkspace.Screenshots, "map.png") });
+        AssertNotBlank(png);
+
+        // Zoom and pan from the keyboard move the view (the ring names the point nearest the centre), and 0 resets it.
+        await canvas.FocusAsync();
+        await _page.Keyboard.PressAsync("+");
+        await _page.Keyboard.PressAsync("ArrowLeft");
+        await Assertions.Expect(_page.Locator("#map-centre")).ToContainTextAsync("Press Enter to open it.");
+        await _page.Keyboard.PressAsync("0");
+
+        // Click where a point is drawn: the first pixel of the canvas that is not the white background.
+        var at = await _page.EvaluateAsync<double[]>("""
+            () => {
+              const canvas = document.getElementById('map');
+              const ratio = canvas.width / canvas.clientWidth;
+              const pixels = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+              for (let i = 0; i < pixels.length; i += 4) {
+                if (pixels[i] < 200 || pixels[i + 1] < 200 || pixels[i + 2] < 200) {
+                  const p = i / 4;
+                  return [(p % canvas.width) / ratio + 1, Math.floor(p / canvas.width) / ratio + 1];
+                }
+              }
+              return [];
+            }
+            """);
+        Assert.Equal(2, at.Length);
+        await canvas.ClickAsync(new LocatorClickOptions { Position = new Position { X = (float)at[0], Y = (float)at[1] } });
+        await Assertions.Expect(_page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("#/images/[A-Za-z0-9_-]+$"));
+        await Assertions.Expect(_page.Locator("h1")).Not.ToHaveTextAsync("Map");
+        Assert.Contains(await _page.Locator("h1").TextContentAsync(), ids);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task A_reachability_bar_is_a_focusable_link_to_its_image_and_the_action_bar_covers_no_member()
+    {
+        var coffee = (await GalleryAsync()).GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == "coffee.png"));
+        // A window shorter than the page, so that a bar stuck to its bottom would lie across the members.
+        await _page.SetViewportSizeAsync(1280, 500);
+        await _page.GotoAsync($"/#/clusters/{coffee.GetProperty("id").GetString()}");
+        var bars = _page.Locator("svg.reachability a.bar-link");
+        await Assertions.Expect(bars).ToHaveCountAsync(3);
+
+        var overlaps = await _page.EvaluateAsync<int>("""
+            () => {
+              const tools = document.querySelector('.annotate').getBoundingClientRect();
+              return [...document.querySelectorAll('#members li.member')].map(m => m.getBoundingClientRect())
+                .filter(m => m.bottom > tools.top && m.top < tools.bottom && m.right > tools.left && m.left < tools.right).length;
+            }
+            """);
+        Assert.Equal(0, overlaps);
+        await ScreenshotAsync("cluster-short-window");
+
+        // Named for screen readers, reached with Tab, opened with Enter.
+        var label = await bars.First.GetAttributeAsync("aria-label") ?? "";
+        Assert.Matches("^.+: reachability (undefined|0\\.\\d{4})\\. Open the image\\.$", label);
+        await bars.First.FocusAsync();
+        Assert.Equal("bar-link", await _page.EvaluateAsync<string>("() => document.activeElement.getAttribute('class')"));
+        await _page.Keyboard.PressAsync("Enter");
+        await Assertions.Expect(_page.Locator("h1")).ToHaveTextAsync(label[..label.IndexOf(": reachability", StringComparison.Ordinal)]);
+
+        // And with a click, the second bar.
+        await _page.GoBackAsync();
+        var second = await bars.Nth(1).GetAttributeAsync("aria-label") ?? "";
+        await bars.Nth(1).Locator("rect").ClickAsync();
+        await Assertions.Expect(_page.Locator("h1")).ToHaveTextAsync(second[..second.IndexOf(": reachability", StringComparison.Ordinal)]);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
     public async Task Search_by_a_chosen_image_shows_the_nearest_images_with_their_distances()
     {
         await _page.GotoAsync("/#/search");
