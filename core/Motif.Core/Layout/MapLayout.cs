@@ -15,8 +15,9 @@ public readonly record struct MapPoint(double X, double Y);
 /// <item>each point's k nearest neighbours, read from the graph's rows (nearest first);</item>
 /// <item>fuzzy memberships exp(−(d − ρᵢ)/σᵢ), ρᵢ the nearest non-zero distance and σᵢ found by bisection so that a
 /// row's memberships sum to log₂ k, then the fuzzy union w = a + b − ab of the two directions;</item>
-/// <item>random initial positions in [−10, 10]² (umap-learn's <c>init="random"</c>; its spectral start needs an
-/// eigensolver we do not have), then stochastic gradient descent: each edge is sampled in proportion to its weight,
+/// <item>random initial positions, each connected component in its own disc (umap-learn's <c>init="random"</c> within
+/// the component placement of its spectral start, whose eigensolver we do not have; see <c>InitialiseByComponent</c>),
+/// then stochastic gradient descent: each edge is sampled in proportion to its weight,
 /// pulls its ends together with the gradient of log(1 + a·d^2b), and each sample pushes its head away from
 /// <see cref="MapLayoutOptions.NegativeSampleRate"/> random points; the step shrinks linearly to 0.</item>
 /// </list>
@@ -269,6 +270,11 @@ public static class MapLayout
                 }
             }
         }
+        if (!anyFixed)
+        {
+            InitialiseByComponent(x, y, hasEdge, heads, tails, random);
+            return;
+        }
         // Random places first (every movable point draws, so a point's start does not depend on its neighbours' luck).
         for (var i = 0; i < n; i++)
         {
@@ -277,10 +283,6 @@ public static class MapLayout
                 x[i] = minX + (maxX - minX) * random.NextDouble();
                 y[i] = minY + (maxY - minY) * random.NextDouble();
             }
-        }
-        if (!anyFixed)
-        {
-            return;
         }
         // transform's start: the membership-weighted mean of the fixed neighbours, with a small jitter so that two new
         // points with the same fixed neighbours do not start on one spot (where no gradient separates them).
@@ -305,6 +307,83 @@ public static class MapLayout
                 x[i] = sumX[i] / sumW[i] + jitter * (random.NextDouble() - 0.5);
                 y[i] = sumY[i] / sumW[i] + jitter * (random.NextDouble() - 0.5);
             }
+        }
+    }
+
+    /// <summary>
+    /// The first layout's start: each connected component of the graph gets its own disc, of area in proportion to its
+    /// size (one component fills umap-learn's [−10, 10]² square's area), and its points random places in it. The discs
+    /// are packed largest first along a sunflower spiral (Vogel, "A better way to construct the sunflower head",
+    /// Mathematical Biosciences 44, 1979). This is umap-learn's <c>spectral.multi_component_layout</c> idea (components
+    /// laid out apart, each within its own region) with a random start inside each: a collection at max_eps is hundreds
+    /// of families with no edge between them, and strewing every family over the whole square (plain random init) leaves
+    /// 200 epochs too few to gather them, measured as trustworthiness 0.67 at 100,000 points against 0.999 at 10,000.
+    /// </summary>
+    private static void InitialiseByComponent(double[] x, double[] y, bool[] hasEdge, ReadOnlySpan<int> heads, ReadOnlySpan<int> tails, XorShift random)
+    {
+        var n = x.Length;
+        var parent = new int[n];
+        for (var i = 0; i < n; i++)
+        {
+            parent[i] = i;
+        }
+        int Find(int i)
+        {
+            while (parent[i] != i)
+            {
+                parent[i] = parent[parent[i]];
+                i = parent[i];
+            }
+            return i;
+        }
+        for (var e = 0; e < heads.Length; e++)
+        {
+            int a = Find(heads[e]), b = Find(tails[e]);
+            if (a != b)
+            {
+                parent[Math.Max(a, b)] = Math.Min(a, b);
+            }
+        }
+        var sizes = new Dictionary<int, int>();
+        var placed = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (hasEdge[i])
+            {
+                var root = Find(i);
+                sizes[root] = sizes.GetValueOrDefault(root) + 1;
+                placed++;
+            }
+        }
+        // Largest first, ties by the component's lowest row: the same order whatever the dictionary's.
+        var components = sizes.OrderByDescending(c => c.Value).ThenBy(c => c.Key).ToArray();
+        var centres = new Dictionary<int, (double X, double Y, double Radius)>(components.Length);
+        const double fullArea = 400; // [−10, 10]²
+        var cumulative = 0.0;
+        var golden = Math.PI * (3 - Math.Sqrt(5));
+        for (var c = 0; c < components.Length; c++)
+        {
+            var area = fullArea * components[c].Value / placed;
+            var radius = Math.Sqrt(area / Math.PI);
+            // The centre sits where the spiral has covered the area of the discs before it plus half its own;
+            // the 1.5 leaves gaps between discs, which the negative samples then widen.
+            var distance = 1.5 * Math.Sqrt((cumulative + area / 2) / Math.PI);
+            cumulative += area;
+            var angle = c * golden;
+            centres[components[c].Key] = (distance * Math.Cos(angle), distance * Math.Sin(angle), radius);
+        }
+        for (var i = 0; i < n; i++)
+        {
+            if (!hasEdge[i])
+            {
+                continue;
+            }
+            var (cx, cy, r) = centres[Find(i)];
+            // Uniform in the disc: radius ∝ √u.
+            var rho = r * Math.Sqrt(random.NextDouble());
+            var theta = 2 * Math.PI * random.NextDouble();
+            x[i] = cx + rho * Math.Cos(theta);
+            y[i] = cy + rho * Math.Sin(theta);
         }
     }
 
