@@ -6,7 +6,6 @@ using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline.Annotations;
 using Motif.Pipeline.Training;
-using Motif.Storage;
 
 namespace Motif.Cli;
 

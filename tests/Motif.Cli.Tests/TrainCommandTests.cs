@@ -4,7 +4,7 @@ using Motif.Core.Evaluation;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;

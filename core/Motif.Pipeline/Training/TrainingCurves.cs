@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline.Training;
 

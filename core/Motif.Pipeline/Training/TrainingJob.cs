@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Motif.Storage;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline.Training;
 

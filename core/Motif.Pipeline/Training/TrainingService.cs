@@ -6,7 +6,8 @@ using Motif.Core.Evaluation;
 using Motif.Core.Training;
 using Motif.Imaging;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline.Training;
 

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Functions.Api;
 

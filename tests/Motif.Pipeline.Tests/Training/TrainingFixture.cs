@@ -2,7 +2,6 @@ using System.Text;
 using Motif.Core.Evaluation;
 using Motif.Imaging;
 using Motif.Pipeline.Annotations;
-using Motif.Storage;
 using Motif.Testing;
 
 namespace Motif.Pipeline.Tests.Training;

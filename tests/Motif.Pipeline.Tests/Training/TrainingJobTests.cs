@@ -1,7 +1,7 @@
 using System.Text;
 using Motif.Imaging;
 using Motif.Pipeline.Training;
-using Motif.Storage;
+using Motif.Storage.Queues;
 
 namespace Motif.Pipeline.Tests.Training;
 

@@ -2,7 +2,8 @@ using Motif.Core.Evaluation;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline.Training;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline.Tests.Training;
 
