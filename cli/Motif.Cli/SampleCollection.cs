@@ -189,7 +189,7 @@ public static class SampleCollection
     /// <summary>Plans one family: its original and 3–6 distinct variant kinds, drawn from (seed, name). Returns the members' paths.</summary>
     private static string[] PlanFamily(Photo photo, Photo[] scenes, int seed, List<Job> jobs)
     {
-        var random = new Random(unchecked(seed * 16777619 ^ (int)Fnv1a(photo.Name)));
+        var random = new Random(unchecked(seed * 16777619 ^ (int)StableHash.Fnv1a(photo.Name)));
         var folder = $"families/{photo.Name}";
         var members = new List<string> { $"{folder}/original.jpg" };
         jobs.Add(new Job(members[0], () => photo.Display));
@@ -356,16 +356,6 @@ public static class SampleCollection
         }
         var safe = name.ToString().Trim('-');
         return safe.Length > 0 ? safe : "photo";
-    }
-
-    private static uint Fnv1a(string text)
-    {
-        var hash = 2166136261;
-        foreach (var b in Encoding.UTF8.GetBytes(text))
-        {
-            hash = unchecked((hash ^ b) * 16777619);
-        }
-        return hash;
     }
 
     /// <summary>

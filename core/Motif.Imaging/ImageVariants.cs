@@ -57,7 +57,7 @@ public readonly record struct RelativeArea(double Left, double Top, double Width
 /// raises <see cref="ArgumentException"/> naming the parameter. The same input and arguments always give the
 /// same bytes. Thread-safe.
 /// </remarks>
-public static class ImageVariants
+public static partial class ImageVariants
 {
     /// <summary>JPEG quality of the results unless a call says otherwise.</summary>
     public const int DefaultQuality = 90;
