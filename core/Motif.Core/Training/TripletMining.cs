@@ -11,8 +11,21 @@ public enum NegativeSource
     Hard,
 }
 
-/// <summary>One training triplet: anchor and positive share a pattern (a POSITIVE edge), the negative does not.</summary>
-public sealed record MinedTriplet(string Anchor, string Positive, string Negative, NegativeSource Source);
+/// <summary>One training triplet: anchor and positive share a pattern (a POSITIVE edge, or a synthetic copy), the
+/// negative does not.</summary>
+public sealed record MinedTriplet(string Anchor, string Positive, string Negative, NegativeSource Source)
+{
+    /// <summary>Null for a curated pair. Otherwise the positive is no stored image but a synthetic copy of
+    /// <see cref="Positive"/> (then equal to <see cref="Anchor"/>): the one this key names (<see cref="SyntheticTriplets"/>).</summary>
+    public DerivationKey? Derivation { get; init; }
+}
+
+/// <summary>
+/// Names a synthetic copy of an image: Motif.Imaging's <c>DerivationSampler.Sample(Seed, image id, Index, hosts)</c> is
+/// the derivation, and <c>DerivationRenderer</c> makes it. A key, not the recipe, because Core does no imaging: the
+/// training loop that holds the pixels turns it into a copy, and the same key always gives the same copy.
+/// </summary>
+public readonly record struct DerivationKey(int Seed, int Index);
 
 /// <summary>How many negatives <see cref="TripletMining"/> draws, and from how far.</summary>
 /// <param name="NegativesPerPair">Negatives per positive pair (the research's 10).</param>
@@ -169,7 +182,7 @@ public sealed class TripletMining
 
     /// <summary><paramref name="count"/> of <paramref name="items"/> without replacement (all when there are no more),
     /// kept in their input order: a partial Fisher–Yates shuffle of the indices (Knuth, TAOCP vol. 2, Algorithm P).</summary>
-    private static string[] Sample(string[] items, int count, Random random)
+    internal static string[] Sample(string[] items, int count, Random random)
     {
         if (count <= 0)
         {
