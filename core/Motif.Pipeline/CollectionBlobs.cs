@@ -26,6 +26,10 @@ public static class CollectionBlobs
     /// <summary>The folder of the signature shards of a model version.</summary>
     public static string SignatureShards(string modelVersion) => $"signatures/{KeyOf(modelVersion)}/";
 
+    /// <summary>The OPTICS radius calibrated for a model version (<see cref="RadiusCalibrator"/>), kept beside its
+    /// signatures' identity so that every run under that model reuses it.</summary>
+    public static string CalibratedRadius(string modelVersion) => $"models/{KeyOf(modelVersion)}/radius.json";
+
     /// <summary>The lease blob that makes one embedded run the sole worker of a workspace.</summary>
     public const string WorkspaceLock = "locks/workspace";
 

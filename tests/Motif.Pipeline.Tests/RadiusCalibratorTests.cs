@@ -1,0 +1,90 @@
+using Motif.Storage;
+using Motif.Testing;
+
+namespace Motif.Pipeline.Tests;
+
+/// <summary>The radius calibrated from a collection's own synthetic copies, stored with the model version and reused.</summary>
+public sealed class RadiusCalibratorTests : IDisposable
+{
+    private static readonly string[] Photos = ["coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg", "horse.png", "motorcycle_left.png"];
+    private readonly PipelineFixture _f = new();
+
+    public void Dispose() => _f.Dispose();
+
+    private async Task<SignatureSet> SignAsync(IEnumerable<string> photos)
+    {
+        foreach (var name in photos)
+        {
+            await _f.Ingest.IngestAsync(name, null, TestData.Photo(name));
+        }
+        await _f.Signatures.ProcessAllAsync();
+        return await SignatureSet.LoadAsync(_f.Blobs, _f.Catalog, _f.Embedder.ModelVersion);
+    }
+
+    [Fact]
+    public async Task A_calibration_measures_one_copy_and_the_nearest_other_image_of_each_sampled_image_the_same_way_twice()
+    {
+        var set = await SignAsync(Photos);
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder);
+
+        var first = await calibrator.CalibrateAsync(set);
+        var second = await calibrator.CalibrateAsync(set);
+
+        Assert.Equal((6, 6, 6, 6), (first.Sampled, first.CollectionSize, first.Result.Positives, first.Result.NonNeighbours));
+        Assert.Equal(first.Result, second.Result);
+        Assert.Equal(_f.Embedder.ModelVersion, first.ModelVersion);
+        // Six nearest other images allow none to be admitted (⌊0.1 × 6⌋ = 0): the radius lies below the nearest of them.
+        Assert.NotNull(first.Result.Radius);
+        Assert.Equal(0, first.Result.NonNeighboursAdmitted);
+        Assert.InRange(first.Result.PositivesKept, 1, 6);
+        var fewer = await new RadiusCalibrator(_f.Blobs, _f.Embedder, new RadiusCalibratorOptions(SampleSize: 4)).CalibrateAsync(set);
+        Assert.Equal((4, 4), (fewer.Sampled, fewer.Result.NonNeighbours));
+    }
+
+    [Fact]
+    public async Task The_radius_is_stored_with_the_model_version_and_reused_until_the_collection_doubles()
+    {
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, new RadiusCalibratorOptions(SampleSize: 8));
+        var set = await SignAsync(Photos[..3]);
+
+        var (calibration, reused) = await calibrator.GetOrCalibrateAsync(set);
+        Assert.False(reused);
+        Assert.NotNull(await _f.Blobs.GetPropertiesAsync(CollectionBlobs.CalibratedRadius(_f.Embedder.ModelVersion)));
+        Assert.Equal(calibration, await calibrator.ReadAsync(_f.Embedder.ModelVersion));
+
+        var again = await calibrator.GetOrCalibrateAsync(set);
+        Assert.True(again.Reused);
+        Assert.Equal(calibration, again.Calibration);
+        Assert.Null(await calibrator.ReadAsync("another model"));
+
+        // Six images, twice the three it was measured on from a sample below 8: measured again.
+        var grown = await SignAsync(Photos[3..]);
+        var (recalibrated, reusedAfterGrowth) = await calibrator.GetOrCalibrateAsync(grown);
+        Assert.False(reusedAfterGrowth);
+        Assert.Equal(6, recalibrated.CollectionSize);
+    }
+
+    [Fact]
+    public async Task A_damaged_stored_calibration_is_measured_again()
+    {
+        var set = await SignAsync(Photos[..3]);
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder);
+        using (var junk = new MemoryStream("{\"modelVersion\": 3"u8.ToArray()))
+        {
+            await _f.Blobs.PutAsync(CollectionBlobs.CalibratedRadius(set.ModelVersion), junk);
+        }
+
+        Assert.Null(await calibrator.ReadAsync(set.ModelVersion));
+        Assert.False((await calibrator.GetOrCalibrateAsync(set)).Reused);
+        Assert.NotNull(await calibrator.ReadAsync(set.ModelVersion));
+    }
+
+    [Fact]
+    public async Task Signatures_of_another_model_or_none_are_refused()
+    {
+        var set = await SignAsync(Photos[..2]);
+        var other = new RadiusCalibrator(_f.Blobs, new ThumbnailEmbedder { ModelVersion = "other" });
+
+        await Assert.ThrowsAsync<ArgumentException>(() => other.CalibrateAsync(set));
+    }
+}
