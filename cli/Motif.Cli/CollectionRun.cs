@@ -13,7 +13,8 @@ using Spectre.Console;
 
 namespace Motif.Cli;
 
-/// <summary>What <c>motif run</c> was asked to do.</summary>
+/// <summary>What <c>motif run</c> was asked to do. <see cref="ClusteringParameters.MaxEps"/> is the radius the user
+/// gave, or null for the model's calibrated radius (<see cref="RadiusCalibrator"/>).</summary>
 internal sealed record RunSettings(
     DirectoryInfo Folder,
     DirectoryInfo Out,
@@ -44,7 +45,29 @@ internal sealed record RunReport(
     TimeSpan Intake,
     TimeSpan Signing,
     TimeSpan Total,
-    Evaluation? Evaluation);
+    Evaluation? Evaluation,
+    RadiusChoice Radius,
+    ClusteringParameters Parameters)
+{
+    /// <summary>Time spent choosing the radius (measuring it, when it was calibrated in this run).</summary>
+    public TimeSpan Calibration { get; init; }
+}
+
+/// <summary>Where a run's radius came from.</summary>
+internal enum RadiusSource
+{
+    /// <summary>The user's <c>--max-eps</c>.</summary>
+    Given,
+    /// <summary>Calibrated for the model in this run, and stored.</summary>
+    Calibrated,
+    /// <summary>Calibrated for the model by an earlier run, read from the workspace.</summary>
+    Reused,
+    /// <summary><see cref="CollectionRun.FallbackRadius"/>: no calibration could justify a radius.</summary>
+    Fallback,
+}
+
+/// <summary>The radius a run clustered at, and why (the calibration's numbers when there was one).</summary>
+internal sealed record RadiusChoice(double Value, RadiusSource Source, CalibratedRadius? Calibration);
 
 /// <summary>
 /// <c>motif run</c>: a folder to clusters in one process, through the same services the cloud pipeline runs
@@ -60,6 +83,10 @@ internal sealed record RunReport(
 internal static class CollectionRun
 {
     public const string DefaultTruthFile = "morphograph.csv";
+
+    /// <summary>The radius when none is given and calibration cannot justify one (no signatures, or copies no nearer
+    /// their images than other images are): the research's max_eps, tuned for its fine-tuned model.</summary>
+    public const double FallbackRadius = 0.13;
 
     public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
@@ -108,10 +135,12 @@ internal static class CollectionRun
         var truthPath = truth is null ? null : System.Text.Encoding.UTF8.GetBytes(truth);
         var files = FolderIntake.List(settings.Folder).Where(f => truthPath is null || !f.NativePath.AsSpan().SequenceEqual(truthPath)).ToArray();
         int changed = 0, unchanged = 0, removed = 0, signedThisRun = 0;
-        TimeSpan intakeTime = default, signingTime = default, loadTime = default, graphTime = default;
+        TimeSpan intakeTime = default, signingTime = default, loadTime = default, graphTime = default, calibrationTime = default;
         ReclusterResult? clustering = null;
         SignatureSet? set = null;
         GraphUpdate? graph = null;
+        RadiusChoice? radius = null;
+        var parameters = settings.Parameters;
 
         await Progress(console).StartAsync(async context =>
         {
@@ -170,9 +199,13 @@ internal static class CollectionRun
             set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, embedder.ModelVersion, cancellationToken);
             loadTime = clock.Elapsed;
             clock.Restart();
-            graph = set.Count == 0 ? null : await graphs.UpdateAsync(set, NeighbourGraphStore.RadiusOf(settings.Parameters), settings.Threads, cancellationToken);
+            radius = await ChooseRadiusAsync(settings, workspace, set, cancellationToken);
+            calibrationTime = clock.Elapsed;
+            parameters = settings.Parameters with { MaxEps = radius.Value };
+            clock.Restart();
+            graph = set.Count == 0 ? null : await graphs.UpdateAsync(set, NeighbourGraphStore.RadiusOf(parameters), settings.Threads, cancellationToken);
             graphTime = clock.Elapsed;
-            clustering = await recluster.RunAsync(embedder.ModelVersion, settings.Parameters, cancellationToken);
+            clustering = await recluster.RunAsync(embedder.ModelVersion, parameters, cancellationToken);
             clusterTask.Value = 1;
             clusterTask.IsIndeterminate = false;
         });
@@ -191,7 +224,31 @@ internal static class CollectionRun
             images.Count(i => i.Status == ImageStatus.Accepted),
             images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count()),
-            signedThisRun, failures, set!.Count, graph, loadTime, graphTime, clustering!, intakeTime, signingTime, total.Elapsed, evaluation);
+            signedThisRun, failures, set!.Count, graph, loadTime, graphTime, clustering!, intakeTime, signingTime, total.Elapsed, evaluation, radius!, parameters)
+        {
+            Calibration = calibrationTime,
+        };
+    }
+
+    /// <summary>
+    /// The user's radius if given; otherwise the model's calibrated one, read from the workspace or measured now from the
+    /// collection's own synthetic copies (<see cref="RadiusCalibrator"/>: at most 64 images, once per model version);
+    /// <see cref="FallbackRadius"/> when there is nothing to measure or the measurement justifies no radius.
+    /// </summary>
+    private static async Task<RadiusChoice> ChooseRadiusAsync(RunSettings settings, Workspace workspace, SignatureSet set, CancellationToken cancellationToken)
+    {
+        if (settings.Parameters.MaxEps is { } given)
+        {
+            return new RadiusChoice(given, RadiusSource.Given, null);
+        }
+        if (set.Count == 0)
+        {
+            return new RadiusChoice(FallbackRadius, RadiusSource.Fallback, null);
+        }
+        var (calibration, reused) = await workspace.Services.GetRequiredService<RadiusCalibrator>().GetOrCalibrateAsync(set, cancellationToken);
+        return calibration.Result.Radius is { } calibrated
+            ? new RadiusChoice(calibrated, reused ? RadiusSource.Reused : RadiusSource.Calibrated, calibration)
+            : new RadiusChoice(FallbackRadius, RadiusSource.Fallback, calibration);
     }
 
     private static Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken) =>

@@ -16,7 +16,11 @@ internal static class RunCommand
         var workspace = new WorkspaceArguments();
         var model = SharedOptions.Model();
         var minSamples = new Option<double>("--min-samples") { Description = "OPTICS min_samples (the point itself counts).", DefaultValueFactory = _ => 2 };
-        var maxEps = new Option<double>("--max-eps") { Description = "OPTICS max_eps: the largest cosine distance that links two images.", DefaultValueFactory = _ => 0.13 };
+        var maxEps = new Option<double?>("--max-eps")
+        {
+            Description = "OPTICS max_eps: the largest cosine distance that links two images. Default: the radius calibrated for the model from the collection's " +
+                          $"own synthetic copies (measured once per model and stored in the workspace; {CollectionRun.FallbackRadius} when nothing can be measured).",
+        };
         var xi = new Option<double>("--xi") { Description = "OPTICS xi: the steepness that delimits a cluster.", DefaultValueFactory = _ => 0.05 };
         var threads = SharedOptions.Threads("decoding, the network and the neighbour graph");
         var precision = SharedOptions.Precision();
@@ -49,6 +53,11 @@ internal static class RunCommand
             {
                 await error.WriteLineAsync($"The workspace {Display.Safe(outFolder.FullName)} is inside the collection {Display.Safe(root.FullName)}, "
                     + "which would then take in its own derivatives: pass --out with a folder outside the collection.");
+                return 2;
+            }
+            if (parse.GetValue(maxEps) is { } givenRadius && !(givenRadius is > 0 and <= 2))
+            {
+                await error.WriteLineAsync($"--max-eps must be a cosine distance in (0, 2], not {givenRadius.ToString(CultureInfo.InvariantCulture)}.");
                 return 2;
             }
             var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(root.FullName, CollectionRun.DefaultTruthFile));
@@ -101,6 +110,32 @@ internal static class RunCommand
         return resolved == top.TrimEnd('/') || resolved.StartsWith(top.TrimEnd('/') + "/", StringComparison.Ordinal);
     }
 
+    /// <summary>Which radius the run clustered at and why, in one line: the user's, or the calibration's numbers.</summary>
+    internal static string DescribeRadius(RadiusChoice radius)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (radius.Source == RadiusSource.Given)
+        {
+            return "given by --max-eps";
+        }
+        if (radius.Calibration is not { Result: var result } calibration)
+        {
+            return "the fallback: no signatures to calibrate a radius from";
+        }
+        if (result.Positives == 0)
+        {
+            return $"the fallback: {result.Reason}";
+        }
+        var numbers = string.Create(c,
+            $"{result.PositivesKept} of {result.Positives} synthetic copies within it of their image, {result.NonNeighboursAdmitted} of {result.NonNeighbours} nearest other images admitted");
+        return radius.Source switch
+        {
+            RadiusSource.Calibrated => string.Create(c, $"calibrated for this model now from {calibration.Sampled} of {calibration.CollectionSize} images ({numbers}; {result.Reason}); stored for the next runs"),
+            RadiusSource.Reused => string.Create(c, $"calibrated for this model on {calibration.CalibratedAt:yyyy-MM-dd HH:mm} UTC from {calibration.Sampled} images ({numbers}), reused"),
+            _ => $"the fallback: calibration found no radius ({result.Reason}; {numbers})",
+        };
+    }
+
     internal static string Format(RunReport report, RunSettings settings)
     {
         var text = new StringBuilder();
@@ -123,14 +158,19 @@ internal static class RunCommand
         {
             text.AppendLine("  clusters            no signatures to cluster");
         }
+        text.AppendLine(c, $"  radius (max_eps)    {report.Radius.Value,8:0.####}  {DescribeRadius(report.Radius)}");
         text.AppendLine();
         text.AppendLine("Stage timings");
         text.AppendLine(c, $"  intake (validate, derivatives, catalog)  {report.Intake.TotalSeconds,8:0.00} s");
         text.AppendLine(c, $"  signatures (preprocess, embed, shards)   {report.Signing.TotalSeconds,8:0.00} s{(report.SignedThisRun > 0 ? $"  ({report.SignedThisRun / Math.Max(report.Signing.TotalSeconds, 1e-9):0.0} images/s)" : "")}");
         text.AppendLine(c, $"  load signatures                          {report.LoadSignatures.TotalSeconds,8:0.00} s");
+        if (report.Radius.Source == RadiusSource.Calibrated)
+        {
+            text.AppendLine(c, $"  radius calibration (copies, embed)       {report.Calibration.TotalSeconds,8:0.00} s");
+        }
         if (report.Graph is { } g)
         {
-            text.AppendLine(c, $"  neighbour graph update                   {report.GraphUpdate.TotalSeconds,8:0.00} s  ({g.Graph.EntryCount:N0} pairs within {settings.Parameters.MaxEps:0.###}; rows: {g.AppendedRows:N0} new, {g.KeptRows:N0} reused from the stored graph)");
+            text.AppendLine(c, $"  neighbour graph update                   {report.GraphUpdate.TotalSeconds,8:0.00} s  ({g.Graph.EntryCount:N0} pairs within {report.Parameters.MaxEps:0.####}; rows: {g.AppendedRows:N0} new, {g.KeptRows:N0} reused from the stored graph)");
         }
         text.AppendLine(c, $"  load graph and catalog                   {r.Load.TotalSeconds,8:0.00} s  ({r.Images:N0} rows clustered{(r.StaleRows > 0 ? $", {r.StaleRows:N0} stale rows left out" : "")})");
         if (r.Published)

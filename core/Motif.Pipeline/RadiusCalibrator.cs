@@ -13,7 +13,10 @@ namespace Motif.Pipeline;
 /// (the binomial standard error √(0.9 × 0.1 / 64) = 0.0375); the nearest non-neighbours' 10 % quantile alike.</param>
 /// <param name="Seed">Seeds the sample of images and their derivations: the same collection and model give the same radius.</param>
 /// <param name="Targets">The shares to keep and to admit (<see cref="RadiusCalibrationOptions"/>' defaults, 0.9 and 0.1).</param>
-public sealed record RadiusCalibratorOptions(int SampleSize = 64, int Seed = 0, RadiusCalibrationOptions? Targets = null)
+/// <param name="MinimumImages">Fewer signed images than this are not measured: the fallback radius stands. 10 is the
+/// fewest at which the 10 % cap on nearest other images admits one (⌊0.1 × m⌋ ≥ 1); below it a single true copy in the
+/// collection (its image's nearest other image) would set the radius on its own.</param>
+public sealed record RadiusCalibratorOptions(int SampleSize = 64, int Seed = 0, RadiusCalibrationOptions? Targets = null, int MinimumImages = 10)
 {
     /// <summary>Images nearer than this to a sampled image are the same picture stored twice, not its nearest non-neighbour
     /// (as <c>SyntheticTripletOptions.IdenticalDistance</c>).</summary>
@@ -61,6 +64,7 @@ public sealed class RadiusCalibrator
         ArgumentNullException.ThrowIfNull(embedder);
         options ??= new RadiusCalibratorOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(options.SampleSize, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MinimumImages, 2, nameof(options));
         (_blobs, _embedder, _options, _time) = (blobs, embedder, options, time ?? TimeProvider.System);
     }
 
@@ -121,6 +125,12 @@ public sealed class RadiusCalibrator
         if (set.ModelVersion != _embedder.ModelVersion)
         {
             throw new ArgumentException($"The signatures are from {set.ModelVersion}, the embedder computes {_embedder.ModelVersion}.", nameof(set));
+        }
+        if (set.Count < _options.MinimumImages)
+        {
+            var tooFew = new RadiusCalibrationResult(null, 0, 0, 0, 0, false,
+                $"{set.Count} signed images are too few to calibrate from (at least {_options.MinimumImages})");
+            return new CalibratedRadius(set.ModelVersion, tooFew, 0, set.Count, _options.Seed, _time.GetUtcNow());
         }
         // A seeded sample of rows, in a stable order whatever order the catalog listed them in.
         var rows = Enumerable.Range(0, set.Count).OrderBy(r => set.ImageIds[r], StringComparer.Ordinal).ToArray();

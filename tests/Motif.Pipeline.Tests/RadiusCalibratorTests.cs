@@ -9,6 +9,9 @@ public sealed class RadiusCalibratorTests : IDisposable
     private static readonly string[] Photos = ["coffee.png", "chelsea.png", "astronaut.png", "rocket.jpg", "horse.png", "motorcycle_left.png"];
     private readonly PipelineFixture _f = new();
 
+    /// <summary>The product's options, but calibrating from as few as two images.</summary>
+    private static readonly RadiusCalibratorOptions Small = new(MinimumImages: 2);
+
     public void Dispose() => _f.Dispose();
 
     private async Task<SignatureSet> SignAsync(IEnumerable<string> photos)
@@ -25,7 +28,7 @@ public sealed class RadiusCalibratorTests : IDisposable
     public async Task A_calibration_measures_one_copy_and_the_nearest_other_image_of_each_sampled_image_the_same_way_twice()
     {
         var set = await SignAsync(Photos);
-        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder);
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, Small);
 
         var first = await calibrator.CalibrateAsync(set);
         var second = await calibrator.CalibrateAsync(set);
@@ -37,14 +40,14 @@ public sealed class RadiusCalibratorTests : IDisposable
         Assert.NotNull(first.Result.Radius);
         Assert.Equal(0, first.Result.NonNeighboursAdmitted);
         Assert.InRange(first.Result.PositivesKept, 1, 6);
-        var fewer = await new RadiusCalibrator(_f.Blobs, _f.Embedder, new RadiusCalibratorOptions(SampleSize: 4)).CalibrateAsync(set);
+        var fewer = await new RadiusCalibrator(_f.Blobs, _f.Embedder, Small with { SampleSize = 4 }).CalibrateAsync(set);
         Assert.Equal((4, 4), (fewer.Sampled, fewer.Result.NonNeighbours));
     }
 
     [Fact]
     public async Task The_radius_is_stored_with_the_model_version_and_reused_until_the_collection_doubles()
     {
-        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, new RadiusCalibratorOptions(SampleSize: 8));
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, Small with { SampleSize = 8 });
         var set = await SignAsync(Photos[..3]);
 
         var (calibration, reused) = await calibrator.GetOrCalibrateAsync(set);
@@ -68,7 +71,7 @@ public sealed class RadiusCalibratorTests : IDisposable
     public async Task A_damaged_stored_calibration_is_measured_again()
     {
         var set = await SignAsync(Photos[..3]);
-        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder);
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, Small);
         using (var junk = new MemoryStream("{\"modelVersion\": 3"u8.ToArray()))
         {
             await _f.Blobs.PutAsync(CollectionBlobs.CalibratedRadius(set.ModelVersion), junk);
@@ -77,6 +80,21 @@ public sealed class RadiusCalibratorTests : IDisposable
         Assert.Null(await calibrator.ReadAsync(set.ModelVersion));
         Assert.False((await calibrator.GetOrCalibrateAsync(set)).Reused);
         Assert.NotNull(await calibrator.ReadAsync(set.ModelVersion));
+    }
+
+    [Fact]
+    public async Task Fewer_images_than_the_minimum_are_not_measured_and_nothing_is_stored()
+    {
+        var set = await SignAsync(Photos);
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, new RadiusCalibratorOptions(MinimumImages: 7));
+
+        var (calibration, reused) = await calibrator.GetOrCalibrateAsync(set);
+
+        Assert.False(reused);
+        Assert.Null(calibration.Result.Radius);
+        Assert.Equal((0, 0, 6), (calibration.Result.Positives, calibration.Sampled, calibration.CollectionSize));
+        Assert.Contains("too few", calibration.Result.Reason, StringComparison.Ordinal);
+        Assert.Null(await calibrator.ReadAsync(set.ModelVersion));
     }
 
     [Fact]

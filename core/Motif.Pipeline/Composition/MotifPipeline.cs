@@ -78,6 +78,9 @@ public static class MotifPipeline
             return new SignatureService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), embedder,
                 signing, sp.GetService<ILogger<SignatureService>>());
         });
+        // Like SignatureService, only resolvable where a host registered the model.
+        services.AddSingleton(sp => new RadiusCalibrator(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<ISignatureEmbedder>(),
+            sp.GetService<RadiusCalibratorOptions>(), sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 
