@@ -2,7 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Core;
+using Motif.Core.Evaluation;
 using Motif.Core.Manifests;
+using Motif.Core.Training;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
@@ -245,7 +247,15 @@ internal static class CollectionRun
         {
             return new RadiusChoice(FallbackRadius, RadiusSource.Fallback, null);
         }
-        var (calibration, reused) = await workspace.Services.GetRequiredService<RadiusCalibrator>().GetOrCalibrateAsync(set, cancellationToken);
+        // The ground truth, when the run has one, keeps known copies from passing for nearest non-neighbours.
+        Func<string, string, bool>? knownNeighbours = null;
+        if (settings.Truth is { } truthFile && File.Exists(truthFile.FullName))
+        {
+            var truth = await Evaluation.ImportAsync(truthFile.FullName, workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken);
+            var mining = new TripletMining(truth.Duplicates, MorphographSplit.Empty());
+            knownNeighbours = (a, b) => mining.IsExcluded(truth.Duplicates.Canonical(a), truth.Duplicates.Canonical(b));
+        }
+        var (calibration, reused) = await workspace.Services.GetRequiredService<RadiusCalibrator>().GetOrCalibrateAsync(set, knownNeighbours, cancellationToken);
         return calibration.Result.Radius is { } calibrated
             ? new RadiusChoice(calibrated, reused ? RadiusSource.Reused : RadiusSource.Calibrated, calibration)
             : new RadiusChoice(FallbackRadius, RadiusSource.Fallback, calibration);

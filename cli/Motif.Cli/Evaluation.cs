@@ -28,14 +28,21 @@ internal sealed record Evaluation(string TruthFile, GroundTruth Truth, Morphogra
     public static async Task<Evaluation> ComputeAsync(string truthFile, IBlobStore blobs, IAnnotationStore annotations, SignatureSet set, ClusterManifest manifest,
         int threads, CancellationToken cancellationToken)
     {
-        await ImportTruthAsync(truthFile, blobs, cancellationToken);
-        var truth = (await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken))!;
+        var truth = await ImportAsync(truthFile, blobs, annotations, cancellationToken);
 
         var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
         var labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : clusterNumber[i.ClusterId], StringComparer.Ordinal);
         MorphographEvaluationReport Score(SplitPart? part) =>
             MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels, seed: 0, Math.Max(1, threads), cancellationToken);
         return new Evaluation(truthFile, truth, Score(SplitPart.Test), Score(null));
+    }
+
+    /// <summary>Imports <paramref name="truthFile"/> (see <see cref="ImportTruthAsync"/>) and reads the merged ground truth.</summary>
+    /// <exception cref="FormatException">The CSV or the stored split is unreadable (the message says where).</exception>
+    public static async Task<GroundTruth> ImportAsync(string truthFile, IBlobStore blobs, IAnnotationStore annotations, CancellationToken cancellationToken)
+    {
+        await ImportTruthAsync(truthFile, blobs, cancellationToken);
+        return (await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken))!;
     }
 
     /// <summary>

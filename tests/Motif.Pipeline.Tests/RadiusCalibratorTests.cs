@@ -45,6 +45,24 @@ public sealed class RadiusCalibratorTests : IDisposable
     }
 
     [Fact]
+    public async Task Known_neighbours_are_never_taken_for_an_images_nearest_non_neighbour()
+    {
+        var set = await SignAsync(Photos);
+        var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, Small);
+        var unlabelled = await calibrator.CalibrateAsync(set);
+
+        // coffee and chelsea "known" to share a pattern: each one's nearest non-neighbour is now another picture, at
+        // least as far; with every pair known, no image has a non-neighbour left.
+        var paired = await calibrator.CalibrateAsync(set, (a, b) => new[] { a, b }.Order().SequenceEqual(["chelsea.png", "coffee.png"]));
+        var allKnown = await calibrator.CalibrateAsync(set, (_, _) => true);
+
+        Assert.Equal(6, paired.Result.NonNeighbours);
+        Assert.Equal(unlabelled.Result.Positives, paired.Result.Positives);
+        Assert.Equal((0, 6), (allKnown.Result.NonNeighbours, allKnown.Result.Positives));
+        Assert.True(allKnown.Result.MeetsTargets);
+    }
+
+    [Fact]
     public async Task The_radius_is_stored_with_the_model_version_and_reused_until_the_collection_doubles()
     {
         var calibrator = new RadiusCalibrator(_f.Blobs, _f.Embedder, Small with { SampleSize = 8 });
