@@ -3,7 +3,7 @@ using Motif.Core.Clustering;
 using Motif.Core.Signatures;
 using Motif.Imaging;
 using Motif.Imaging.Derivations;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline;
 

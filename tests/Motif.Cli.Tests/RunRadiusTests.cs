@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Motif.Engine;
 using Motif.Pipeline;
-using Motif.Storage;
+using Motif.Storage.Blobs;
 using Motif.Testing;
 
 namespace Motif.Cli.Tests;

@@ -1,4 +1,3 @@
-using Motif.Storage;
 using Motif.Testing;
 
 namespace Motif.Pipeline.Tests;
