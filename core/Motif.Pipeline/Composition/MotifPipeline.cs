@@ -19,7 +19,7 @@ namespace Motif.Pipeline.Composition;
 /// Registered, all singletons: the ports (<see cref="IBlobStore"/>, <see cref="IImageCatalog"/>, <see cref="IWorkQueue"/>
 /// for signature jobs, and the uploads container as the keyed <see cref="IBlobStore"/> <see cref="Uploads"/>), the
 /// <see cref="MotifPipelineOptions"/>, <see cref="IngestService"/>, <see cref="ReclusterService"/>,
-/// <see cref="NeighbourGraphStore"/> and <see cref="SignatureService"/> (which needs an embedder, so only a host with
+/// <see cref="NeighbourGraphStore"/>, <see cref="MetadataStore"/> and <see cref="SignatureService"/> (which needs an embedder, so only a host with
 /// one can resolve it). The Azure adapters live in a class of their own, compiled only when chosen, so an embedded
 /// host never loads an Azure SDK.
 /// </remarks>
@@ -53,6 +53,7 @@ public static class MotifPipeline
             new IngestOptions { ModelVersion = options.ModelVersion }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<IngestService>>()));
         services.AddSingleton(sp => new ReclusterService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>()));
+        services.AddSingleton(sp => new MetadataStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAnnotationStore>(sp => new BlobAnnotationStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new AnnotationService(sp.GetRequiredService<IAnnotationStore>(), sp.GetRequiredService<ReclusterService>()));
         services.AddSingleton(sp =>
