@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Motif.Core;
 using Motif.Core.Evaluation;
 using Motif.Core.Manifests;
+using Motif.Core.Metadata;
 using Motif.Core.Training;
 using Motif.Engine;
 using Motif.Imaging;
@@ -49,7 +50,9 @@ internal sealed record RunReport(
     TimeSpan Total,
     Evaluation? Evaluation,
     RadiusChoice Radius,
-    ClusteringParameters Parameters)
+    ClusteringParameters Parameters,
+    MetadataImport? Metadata = null,
+    string? MetadataRefused = null)
 {
     /// <summary>Time spent choosing the radius (measuring it, when it was calibrated in this run).</summary>
     public TimeSpan Calibration { get; init; }
@@ -135,7 +138,12 @@ internal static class CollectionRun
 
         var truth = settings.Truth?.FullName;
         var truthPath = truth is null ? null : System.Text.Encoding.UTF8.GetBytes(truth);
-        var files = FolderIntake.List(settings.Folder).Where(f => truthPath is null || !f.NativePath.AsSpan().SequenceEqual(truthPath)).ToArray();
+        var listed = FolderIntake.List(settings.Folder).Where(f => truthPath is null || !f.NativePath.AsSpan().SequenceEqual(truthPath)).ToArray();
+        // The museum's metadata.csv at the folder's root is metadata, not an image (one deeper down is an ordinary file).
+        var metadataFile = listed.FirstOrDefault(IsMetadataFile);
+        var files = listed.Where(f => !IsMetadataFile(f)).ToArray();
+        MetadataImport? metadata = null;
+        string? metadataRefused = null;
         int changed = 0, unchanged = 0, removed = 0, signedThisRun = 0;
         TimeSpan intakeTime = default, signingTime = default, loadTime = default, graphTime = default, calibrationTime = default;
         ReclusterResult? clustering = null;
@@ -170,6 +178,8 @@ internal static class CollectionRun
             removed = await workspace.Catalog.RemoveImagesAsync(gone, cancellationToken);
             // This run holds the workspace lease: no other intake can be between its blob writes and its catalog record.
             await ingest.SweepOrphanDerivativesAsync(TimeSpan.Zero, cancellationToken);
+            // After the catalog is current, so that rows naming no file are told apart.
+            (metadata, metadataRefused) = await ImportMetadataAsync(workspace.Services.GetRequiredService<MetadataStore>(), metadataFile, cancellationToken);
             intakeTime = clock.Elapsed;
 
             clock.Restart();
@@ -226,10 +236,41 @@ internal static class CollectionRun
             images.Count(i => i.Status == ImageStatus.Accepted),
             images.Where(i => i.Status == ImageStatus.Rejected).GroupBy(i => i.ReasonCode ?? "unknown").OrderBy(g => g.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.Count()),
-            signedThisRun, failures, set!.Count, graph, loadTime, graphTime, clustering!, intakeTime, signingTime, total.Elapsed, evaluation, radius!, parameters)
+            signedThisRun, failures, set!.Count, graph, loadTime, graphTime, clustering!, intakeTime, signingTime, total.Elapsed, evaluation, radius!, parameters,
+            metadata, metadataRefused)
         {
             Calibration = calibrationTime,
         };
+    }
+
+    private static bool IsMetadataFile(FolderFile file) => string.Equals(file.Path, MetadataCsv.FileName, StringComparison.Ordinal);
+
+    /// <summary>
+    /// Imports the folder's metadata.csv (scope "": its filenames are paths relative to the folder, turned into ids as
+    /// <see cref="FolderImageId"/> turns names), or removes the previous import when the file is gone. A file that
+    /// cannot be read or has no usable header is reported, the previous import stands and the run goes on: titles are
+    /// not worth losing a clustering for.
+    /// </summary>
+    private static async Task<(MetadataImport? Import, string? Refused)> ImportMetadataAsync(MetadataStore store, FolderFile? file, CancellationToken cancellationToken)
+    {
+        if (file is null)
+        {
+            await store.RemoveAsync(scope: "", cancellationToken);
+            return (null, null);
+        }
+        var (bytes, refused) = await FolderIntake.ReadAsync(file, ValidationLimits.Default with { MaxBytes = MetadataCsv.MaxBytes }, cancellationToken);
+        if (refused is not null)
+        {
+            return (null, refused.Message ?? "It cannot be read.");
+        }
+        try
+        {
+            return (await store.ImportAsync("", bytes!, name => FolderImageId.Of(System.Text.Encoding.UTF8.GetBytes(name)), cancellationToken), null);
+        }
+        catch (FormatException e)
+        {
+            return (null, e.Message);
+        }
     }
 
     /// <summary>

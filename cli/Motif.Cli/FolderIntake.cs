@@ -193,9 +193,10 @@ internal static class FolderIntake
     /// <summary>Validates every file below <paramref name="root"/>.</summary>
     public static async Task<IntakeReport> RunAsync(DirectoryInfo root, ValidationLimits limits, int parallelism, CancellationToken cancellationToken)
     {
-        var files = List(root);
-        var items = new IntakeItem[files.Count];
-        await Parallel.ForEachAsync(Enumerable.Range(0, files.Count),
+        // The museum's metadata.csv at the root is metadata (motif run imports it), not an image to validate.
+        var files = List(root).Where(f => !string.Equals(f.Path, Core.Metadata.MetadataCsv.FileName, StringComparison.Ordinal)).ToArray();
+        var items = new IntakeItem[files.Length];
+        await Parallel.ForEachAsync(Enumerable.Range(0, files.Length),
             new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken },
             async (i, ct) => items[i] = await InspectAsync(files[i], limits, ct));
         return new IntakeReport(items);

@@ -136,6 +136,34 @@ internal static class RunCommand
         };
     }
 
+    /// <summary>The metadata.csv line, then up to five refused, unknown and changed rows each, with their lines.</summary>
+    private static void AppendMetadata(StringBuilder text, RunReport report)
+    {
+        var c = CultureInfo.InvariantCulture;
+        if (report.MetadataRefused is { } refused)
+        {
+            text.AppendLine(c, $"  metadata.csv        refused: {Display.Safe(refused)} (the previous import stands)");
+            return;
+        }
+        if (report.Metadata is not { } m)
+        {
+            return;
+        }
+        var ignored = m.IgnoredColumns.Count > 0 ? $"; columns ignored: {Display.Safe(string.Join(", ", m.IgnoredColumns))}" : "";
+        text.AppendLine(c, $"  metadata.csv        {m.Imported,8:N0}  rows imported of {m.Records:N0} ({m.Refused.Count:N0} refused, {m.Unknown.Count:N0} naming no file, {m.Notes.Count:N0} changed){ignored}");
+        foreach (var (kind, problems) in new[] { ("refused", m.Refused), ("no file", m.Unknown), ("changed", m.Notes) })
+        {
+            foreach (var p in problems.Take(5))
+            {
+                text.AppendLine(c, $"      line {p.Line,6:N0} {kind}: {Display.Safe(p.Message)}");
+            }
+            if (problems.Count > 5)
+            {
+                text.AppendLine(c, $"      … and {problems.Count - 5:N0} more {kind}");
+            }
+        }
+    }
+
     internal static string Format(RunReport report, RunSettings settings)
     {
         var text = new StringBuilder();
@@ -148,6 +176,7 @@ internal static class RunCommand
         text.AppendLine(c, $"  accepted            {report.Accepted,8:N0}");
         text.AppendLine(c, $"  rejected            {report.RejectedByReason.Values.Sum(),8:N0}{(report.RejectedByReason.Count == 0 ? "" : "  (" + string.Join(", ", report.RejectedByReason.Select(p => $"{p.Key} {p.Value}")) + "; in quarantine with their reasons)")}");
         text.AppendLine(c, $"  signatures          {report.Signatures,8:N0}  ({report.SignedThisRun:N0} computed in this run{(report.SignatureFailures.Count > 0 ? $", {report.SignatureFailures.Count} failed: " + string.Join(", ", report.SignatureFailures.GroupBy(f => f.ReasonCode).Select(g => $"{g.Key} {g.Count()}")) : "")})");
+        AppendMetadata(text, report);
         if (manifest is not null)
         {
             text.AppendLine(c, $"  clusters            {manifest.Counts.Clusters,8:N0}  ({manifest.Counts.Images - manifest.Counts.Noise:N0} images in clusters, largest {(manifest.Clusters.Count == 0 ? 0 : manifest.Clusters.Max(k => k.Size))})");

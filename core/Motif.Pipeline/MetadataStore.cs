@@ -89,6 +89,13 @@ public sealed class MetadataStore(IBlobStore blobs, IImageCatalog catalog, TimeP
         return new MetadataImport(scope, sheet.Records, images.Count, [.. refused.OrderBy(r => r.Line)], unknown, sheet.Notes, sheet.IgnoredColumns);
     }
 
+    /// <summary>Forgets a scope's import (its CSV was removed). Returns whether there was one.</summary>
+    public Task<bool> RemoveAsync(string scope, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        return blobs.DeleteAsync(BlobName(scope), cancellationToken: cancellationToken);
+    }
+
     /// <summary>Every image's metadata, from every scope's blob; an id in two scopes (impossible with one scope per collection) keeps the first read.</summary>
     public async Task<IReadOnlyDictionary<string, ImageMetadata>> ReadAllAsync(CancellationToken cancellationToken = default)
     {

@@ -22,6 +22,13 @@ namespace Motif.Functions;
 /// <para><b>Outcomes.</b> A bad image is quarantined and the invocation succeeds: retrying cannot fix the bytes. A
 /// hostile name is refused with a quarantine record and succeeds too. A storage failure throws, so the host retries
 /// (host.json); intake is idempotent on the content hash, so a retry or a duplicate event adds nothing.</para>
+/// <para><b>metadata.csv.</b> The blob <c>uploads/{collection}/metadata.csv</c> is the museum's metadata for that
+/// collection, not an image: it is imported here (<see cref="MetadataStore"/>, its filenames relative to
+/// <c>{collection}/</c>), replacing the collection's previous import, and never catalogued. Imported at its upload
+/// rather than by the timer because the upload is when it changes, and the timer must stay a reader of the graph. Its
+/// images may arrive before or after it: rows naming none are kept and counted in the log. A file refused whole (too
+/// large, no filename column) is logged and the previous import stands; retrying cannot fix it, so the invocation
+/// succeeds. A <c>metadata.csv</c> deeper in a collection is an ordinary upload (and rejected as no image).</para>
 /// <para><b>One read of the upload.</b> The trigger binds a <see cref="BlobClient"/>, which costs no request (a
 /// <see cref="Stream"/> would have the host start a GET before the function runs); the function reads the upload through
 /// the uploads store in one GET, whose response carries the ETag of exactly the bytes it returns. (A HEAD for the ETag
@@ -30,13 +37,14 @@ namespace Motif.Functions;
 /// without reading it, and the body is read to at most <see cref="ValidationLimits.MaxBytes"/> + 1 bytes, whatever the
 /// headers said. A duplicate event with the stamp already recorded closes the response without reading the body.</para>
 /// </remarks>
-public sealed class IngestImage(IngestService ingest, [FromKeyedServices(MotifPipeline.Uploads)] IBlobStore uploads, ILogger<IngestImage> logger)
+public sealed class IngestImage(IngestService ingest, MetadataStore metadata, [FromKeyedServices(MotifPipeline.Uploads)] IBlobStore uploads, ILogger<IngestImage> logger)
 {
     /// <summary>
     /// Takes in the upload <paramref name="name"/> (the blob name inside the uploads container). <paramref name="upload"/>
     /// is the trigger's handle on the same blob; it is not read (see the remarks).
     /// </summary>
-    /// <returns>What intake did; <see cref="IngestOutcome.Rejected"/> also for a refused name, <see cref="IngestOutcome.Unchanged"/> for a blob already gone.</returns>
+    /// <returns>What intake did; <see cref="IngestOutcome.Rejected"/> also for a refused name or metadata file,
+    /// <see cref="IngestOutcome.Unchanged"/> for a blob already gone, <see cref="IngestOutcome.Accepted"/> for an imported metadata file.</returns>
     [Function(nameof(IngestImage))]
     public async Task<IngestOutcome> RunAsync(
         [BlobTrigger("uploads/{name}", Source = BlobTriggerSource.EventGrid, Connection = "MotifStorage")] BlobClient upload,
@@ -63,7 +71,44 @@ public sealed class IngestImage(IngestService ingest, [FromKeyedServices(MotifPi
         }
         await using (download.ConfigureAwait(false))
         {
+            if (CollectionOfMetadata(imageId) is { } collection)
+            {
+                return await ImportMetadataAsync(collection, imageId, download.Content, download.Properties.ContentLength, cancellationToken).ConfigureAwait(false);
+            }
             return await ingest.IngestAsync(imageId, new Upload(download), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The collection prefix (<c>{collection}/</c>) when <paramref name="imageId"/> is a collection's metadata.csv, else null.</summary>
+    internal static string? CollectionOfMetadata(string imageId)
+    {
+        var slash = imageId.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 && string.Equals(imageId[(slash + 1)..], Core.Metadata.MetadataCsv.FileName, StringComparison.OrdinalIgnoreCase) ? imageId[..(slash + 1)] : null;
+    }
+
+    private async Task<IngestOutcome> ImportMetadataAsync(string collection, string name, Stream content, long length, CancellationToken cancellationToken)
+    {
+        const int limit = Core.Metadata.MetadataCsv.MaxBytes;
+        if (length > limit)
+        {
+            logger.LogWarning("Metadata {Name} refused, the previous import stands: it has {Length:N0} bytes, at most {Limit:N0} are read", name, length, limit);
+            return IngestOutcome.Rejected;
+        }
+        // Read to the limit + 1, in case the blob grew since its properties were read: the import then refuses it.
+        var bytes = await ReadAtMostAsync(content, limit + 1L, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var import = await metadata.ImportAsync(collection, bytes, file => collection + file, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation(
+                "Metadata {Name}: {Imported} of {Records} rows imported, {Refused} refused, {Unknown} naming no catalogued image yet, {Changed} changed, ignored columns {Ignored}; first problems: {Problems}",
+                name, import.Imported, import.Records, import.Refused.Count, import.Unknown.Count, import.Notes.Count, import.IgnoredColumns,
+                string.Join(" | ", import.Refused.Concat(import.Unknown).Take(5).Select(p => $"line {p.Line}: {p.Message}")));
+            return IngestOutcome.Accepted;
+        }
+        catch (FormatException e)
+        {
+            logger.LogWarning("Metadata {Name} refused, the previous import stands: {Reason}", name, e.Message);
+            return IngestOutcome.Rejected;
         }
     }
 
@@ -97,22 +142,22 @@ public sealed class IngestImage(IngestService ingest, [FromKeyedServices(MotifPi
 
         private static IntakeRead TooLarge(long length, long limit) => IntakeRead.Refused(RejectionReason.FileTooLarge, length,
             $"The upload has {length:N0} bytes; at most {limit:N0} are accepted. It was not read.");
+    }
 
-        /// <summary>Up to <paramref name="max"/> bytes of <paramref name="content"/>: a longer stream is cut, and the caller sees it by the length.</summary>
-        private static async Task<byte[]> ReadAtMostAsync(Stream content, long max, CancellationToken cancellationToken)
+    /// <summary>Up to <paramref name="max"/> bytes of <paramref name="content"/>: a longer stream is cut, and the caller sees it by the length.</summary>
+    private static async Task<byte[]> ReadAtMostAsync(Stream content, long max, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        while (buffer.Length < max)
         {
-            using var buffer = new MemoryStream();
-            var chunk = new byte[81920];
-            while (buffer.Length < max)
+            var read = await content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, max - buffer.Length)), cancellationToken).ConfigureAwait(false);
+            if (read == 0)
             {
-                var read = await content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, max - buffer.Length)), cancellationToken).ConfigureAwait(false);
-                if (read == 0)
-                {
-                    break;
-                }
-                buffer.Write(chunk, 0, read);
+                break;
             }
-            return buffer.ToArray();
+            buffer.Write(chunk, 0, read);
         }
+        return buffer.ToArray();
     }
 }

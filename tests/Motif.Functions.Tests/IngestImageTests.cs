@@ -66,6 +66,28 @@ public sealed class IngestImageTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_collections_metadata_csv_is_imported_for_its_collection_and_never_catalogued()
+    {
+        // The CSV may come before its images: a row for an image not uploaded yet is kept for when it arrives.
+        var csv = "Filename,Title,Artist,Permalink\ncoffee.jpg,\"<script>alert(1)</script>\",Ann,javascript:alert(1)\nlater.jpg,Later,,https://example.org/later\n";
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/metadata.csv", System.Text.Encoding.UTF8.GetBytes(csv)));
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/coffee.jpg", ImageFixtures.Jpeg(120, 90)));
+        // Another collection's file of the same name is that collection's: its filenames resolve under it.
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("other/METADATA.CSV", "filename,title\ncoffee.jpg,Other\n"u8.ToArray()));
+
+        var all = await _f.Get<MetadataStore>().ReadAllAsync();
+        Assert.Equal(new Core.Metadata.ImageMetadata("<script>alert(1)</script>", "Ann", null, null, null, null), all["museum/coffee.jpg"]);
+        Assert.Equal("https://example.org/later", all["museum/later.jpg"].Source);
+        Assert.Equal("Other", all["other/coffee.jpg"].Title);
+        Assert.Equal("museum/coffee.jpg", Assert.Single(await _f.Catalog.ListImagesAsync()).ImageId);
+        Assert.Equal(1, await QueuedJobsAsync());
+
+        // A file without a filename column is refused whole; the collection's previous import stands.
+        Assert.Equal(IngestOutcome.Rejected, await _f.UploadAndIngestAsync("museum/metadata.csv", "title\nx\n"u8.ToArray()));
+        Assert.Equal("Ann", (await _f.Get<MetadataStore>().ReadAllAsync())["museum/coffee.jpg"].Artist);
+    }
+
+    [Fact]
     public void A_name_too_long_or_empty_has_no_image_id()
     {
         Assert.Null(UploadName.ToImageId("museum/" + new string('x', UploadName.MaxLength), out var problem));
@@ -83,7 +105,7 @@ public sealed class IngestImageTests : IAsyncLifetime
         var uploads = new CountingBlobStore(small.Uploads);
         var ingest = new IngestImage(
             new IngestService(small.Blobs, small.Catalog, small.Jobs, new IngestOptions { ModelVersion = TinyEmbedder.Version, Limits = Imaging.ValidationLimits.Default with { MaxBytes = bytes.Length - 1 } }),
-            uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
+            small.Get<MetadataStore>(), uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
 
         Assert.Equal(IngestOutcome.Rejected, await ingest.RunAsync(IngestImage.TriggerHandle(small.Services, "museum/huge.jpg"), "museum/huge.jpg", CancellationToken.None));
         Assert.Equal((1, 0L), (uploads.Downloads, uploads.BytesRead));
@@ -95,7 +117,7 @@ public sealed class IngestImageTests : IAsyncLifetime
     public async Task A_duplicate_event_reads_the_upload_once_and_not_its_body()
     {
         var uploads = new CountingBlobStore(_f.Uploads);
-        var ingest = new IngestImage(_f.Get<IngestService>(), uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
+        var ingest = new IngestImage(_f.Get<IngestService>(), _f.Get<MetadataStore>(), uploads, Microsoft.Extensions.Logging.Abstractions.NullLogger<IngestImage>.Instance);
         var bytes = ImageFixtures.Jpeg(160, 120);
         await _f.Uploads.PutAsync("museum/once.jpg", new MemoryStream(bytes));
         var handle = IngestImage.TriggerHandle(_f.Services, "museum/once.jpg");
