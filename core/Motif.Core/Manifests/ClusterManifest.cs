@@ -26,6 +26,10 @@ public sealed record ClusterManifest
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TraceId { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
+    /// <summary>The run this one was compared with (the latest manifest when it was computed), whose clusters each
+    /// cluster's <see cref="ManifestCluster.Change"/> is relative to; absent for a first run. Optional and additive.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? PreviousRunId { get; init; }
     public required string ModelVersion { get; init; }
     public required ClusteringParameters Parameters { get; init; }
     /// <summary>SHA-256 of the image ids in row order, one per line: the same ids in another order are another
@@ -169,17 +173,19 @@ public sealed record ClusterManifest
                 [.. rows.Select(i => new ManifestMember(imageIds[i], position[i], Finite(optics.Reachability[i]), Finite(optics.CoreDistances[i])))]));
         }
         var noise = clusterOfRow.Count(c => c is null);
+        var changes = ClusterChanges.Compare(clusters, previous);
         return new ClusterManifest
         {
             RunId = run.RunId,
             TraceId = run.TraceId,
             CreatedAt = run.CreatedAt,
+            PreviousRunId = previous?.RunId,
             ModelVersion = run.ModelVersion,
             Parameters = run.Parameters,
             InputSetHash = run.InputSetHash ?? ContentHash.Of(Encoding.UTF8.GetBytes(string.Concat(imageIds.Select(id => id + "\n")))).Hex,
             Counts = new ManifestCounts(n, clusters.Count, noise),
             LastClusterNumber = lastNumber,
-            Clusters = [.. clusters.OrderBy(c => c.Members[0].Order)],
+            Clusters = [.. clusters.OrderBy(c => c.Members[0].Order).Select(c => c with { Change = changes.GetValueOrDefault(c.Id) })],
             Images = [.. Enumerable.Range(0, n).Select(i => new ManifestImage(imageIds[i], clusterOfRow[i]) { TraceId = imageTraceIds?[i] })],
         };
     }
@@ -364,7 +370,13 @@ public sealed record ManifestCounts(int Images, int Clusters, int Noise);
 /// <summary>A cluster: its stable <c>Id</c> ("C" and a number), size, <c>Medoid</c> (image id of the member with the
 /// least summed cosine distance to the others; from a neighbour graph, distances beyond its radius count as the radius)
 /// and members in OPTICS order.</summary>
-public sealed record ManifestCluster(string Id, int Size, string Medoid, IReadOnlyList<ManifestMember> Members);
+public sealed record ManifestCluster(string Id, int Size, string Medoid, IReadOnlyList<ManifestMember> Members)
+{
+    /// <summary>How it changed since <see cref="ClusterManifest.PreviousRunId"/> (<see cref="ClusterChanges"/>); absent
+    /// from the JSON for a first run. Optional and additive, so the schema version stays 1.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ClusterChange? Change { get; init; }
+}
 
 /// <summary>A cluster member: its position in the OPTICS ordering, reachability and core distance (null where undefined, ∞).</summary>
 public sealed record ManifestMember(string ImageId, int Order, double? Reachability, double? CoreDistance);

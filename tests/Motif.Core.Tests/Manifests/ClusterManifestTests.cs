@@ -262,6 +262,53 @@ public sealed class ClusterManifestTests
             : [.. (results.Details ?? [results]).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Key}: {e.Value}"))];
     }
 
+    [Fact]
+    public void A_first_run_has_no_change_and_the_next_says_how_each_cluster_changed()
+    {
+        // Previous: C1 = {a,b,c}, C2 = {d,e,f}, C3 = {g,h}, C4 = {i,j,k,l}, C5 = {m,n}, C6 = {o,p,q,r}, C7 = {s,t}.
+        string[] before = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t"];
+        var first = Manifest(before, [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 5, 5, 5, 5, 6, 6], previous: null);
+        Assert.All(first.Clusters, c => Assert.Null(c.Change));
+        Assert.Null(first.PreviousRunId);
+        Assert.DoesNotContain("\"change\"", first.ToJson(), StringComparison.Ordinal);
+        var id = first.Clusters.ToDictionary(c => string.Concat(c.Members.Select(m => m.ImageId).Order()), c => c.Id);
+
+        // Next: {a,b,c} unchanged; {d,e,f,u} grown; {i,j,k} shrunk; {g,h,m,n} merges two previous pairs; {v,w} new;
+        // {o,p,q,x} has as many members as before but not the same ones; s and t become noise.
+        string[] after = ["a", "b", "c", "d", "e", "f", "u", "i", "j", "k", "l", "g", "h", "m", "n", "v", "w", "o", "p", "q", "x", "r", "s", "t"];
+        var next = Manifest(after, [0, 0, 0, 1, 1, 1, 1, 2, 2, 2, -1, 3, 3, 3, 3, 4, 4, 5, 5, 5, 5, -1, -1, -1], first);
+        Assert.Equal(first.RunId, next.PreviousRunId);
+        ClusterChange ChangeOf(string member) => next.Clusters.Single(c => c.Members.Any(m => m.ImageId == member)).Change!;
+
+        Assert.Equal((ClusterChangeKind.Unchanged, (int?)3, id["abc"]), (ChangeOf("a").Kind, ChangeOf("a").PreviousSize, Assert.Single(ChangeOf("a").From)));
+        Assert.Equal((ClusterChangeKind.Grown, (int?)3), (ChangeOf("u").Kind, ChangeOf("u").PreviousSize));
+        Assert.Equal((ClusterChangeKind.Shrunk, (int?)4), (ChangeOf("i").Kind, ChangeOf("i").PreviousSize));
+        var merged = ChangeOf("g");
+        Assert.Equal(ClusterChangeKind.Merged, merged.Kind);
+        Assert.Equal(new[] { id["gh"], id["mn"] }.Order(StringComparer.Ordinal), merged.From.Order(StringComparer.Ordinal));
+        Assert.Equal(merged.From[0], next.Clusters.Single(c => c.Members.Any(m => m.ImageId == "g")).Id);   // its own id first
+        Assert.Equal((ClusterChangeKind.New, (int?)null, 0), (ChangeOf("v").Kind, ChangeOf("v").PreviousSize, ChangeOf("v").From.Count));
+        Assert.Equal(ClusterChangeKind.Changed, ChangeOf("x").Kind);
+
+        // Published with the manifest, valid against the schema, and read back.
+        var node = JsonNode.Parse(next.ToJson())!;
+        Assert.Empty(SchemaErrors(node));
+        Assert.Equal("merged", (string?)node["clusters"]!.AsArray().Single(c => (string?)c!["id"] == next.Clusters.Single(k => k.Change!.Kind == ClusterChangeKind.Merged).Id)!["change"]!["kind"]);
+        Assert.Equal(next.ToJson(), ClusterManifest.FromJson(next.ToJson()).ToJson());
+    }
+
+    [Fact]
+    public void One_image_drifting_in_from_a_neighbour_is_growth_not_a_merger()
+    {
+        string[] before = ["a", "b", "c", "d", "e", "f"];
+        var first = Manifest(before, [0, 0, 0, 1, 1, 1], previous: null);
+        var next = Manifest(before, [0, 0, 0, 0, 1, 1], first);
+        var grown = next.Clusters.Single(c => c.Size == 4).Change!;
+        Assert.Equal(ClusterChangeKind.Grown, grown.Kind);
+        Assert.Equal(2, grown.From.Count);
+        Assert.Equal(ClusterChangeKind.Shrunk, next.Clusters.Single(c => c.Size == 2).Change!.Kind);
+    }
+
     private static string? Of(ClusterManifest manifest, string image) => manifest.Images.Single(i => i.ImageId == image).ClusterId;
 
     private static ClusterManifest Sample(ClusterManifest? previous) =>
