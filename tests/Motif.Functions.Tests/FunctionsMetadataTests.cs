@@ -27,7 +27,7 @@ public sealed class FunctionsMetadataTests
         var functions = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("bindings").EnumerateArray().ToArray());
 
         Assert.Equal(
-            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetMap", "GetThumbnail", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
+            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetMap", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
             functions.Keys.Order(StringComparer.Ordinal));
 
         var ingest = Assert.Single(functions["IngestImage"]);
@@ -51,6 +51,7 @@ public sealed class FunctionsMetadataTests
             ["Health"] = ("health", "get"),
             ["PostAnnotation"] = ("annotations", "post"),
             ["GetAnnotations"] = ("annotations", "get"),
+            ["GetWhoAmI"] = ("whoami", "get"),
         };
         foreach (var (name, (route, method)) in routes)
         {

@@ -121,6 +121,52 @@ public sealed class HttpApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Members_carry_their_metadata_the_gallery_its_filters_and_each_cluster_its_change_since_the_previous_run()
+    {
+        const string csv = "filename,title,artist,date,category,permalink\n" +
+                           "coffee.png/original.png,\"<script>alert(1)</script>\",Ann,1503,Prints,javascript:alert(1)\n" +
+                           "coffee.png/copy.jpg,Coffee copy,Bob,,Prints,https://example.org/copy\n" +
+                           "chelsea.png/original.png,Chelsea,Cat,,Photographs,\n";
+        Assert.Equal(Pipeline.IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/metadata.csv", System.Text.Encoding.UTF8.GetBytes(csv)));
+        await ReclusterTests.UploadFamiliesAsync(_f);
+        await _f.Get<Recluster>().RunAsync(null, None);
+        var clusters = _f.Get<ClustersApi>();
+
+        var (status, gallery) = Body(await clusters.GetGalleryAsync(FunctionsFixture.Request(), None));
+        Assert.Equal(200, status);
+        Assert.Equal(["Photographs", "Prints"], gallery.GetProperty("collections").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(JsonValueKind.Null, gallery.GetProperty("previousRunId").ValueKind);
+        var coffee = gallery.GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == "museum/coffee.png/copy.jpg"));
+        Assert.Equal(["Prints"], coffee.GetProperty("collections").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(["<script>alert(1)</script>", "Ann", "Bob", "Coffee copy"], coffee.GetProperty("text").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(JsonValueKind.Null, coffee.GetProperty("change").ValueKind);   // a first run
+
+        var coffeeId = coffee.GetProperty("id").GetString()!;
+        (status, var cluster) = Body(await clusters.GetClusterAsync(FunctionsFixture.Request(), coffeeId, None));
+        var original = cluster.GetProperty("members").EnumerateArray().Single(m => m.GetProperty("imageId").GetString() == "museum/coffee.png/original.png").GetProperty("metadata");
+        Assert.Equal(("<script>alert(1)</script>", "Ann", "1503", "Prints"),
+            (original.GetProperty("title").GetString(), original.GetProperty("artist").GetString(), original.GetProperty("date").GetString(), original.GetProperty("collection").GetString()));
+        Assert.Equal(JsonValueKind.Null, original.GetProperty("source").ValueKind);   // javascript: never becomes a link
+        (status, var image) = Body(await _f.Get<ImagesApi>().GetImageAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/coffee.png/copy.jpg"), None));
+        Assert.Equal(("Coffee copy", "https://example.org/copy"), (image.GetProperty("metadata").GetProperty("title").GetString(), image.GetProperty("metadata").GetProperty("source").GetString()));
+        (status, image) = Body(await _f.Get<ImagesApi>().GetImageAsync(FunctionsFixture.Request(), ApiIds.Encode("museum/chelsea.png/copy.jpg"), None));
+        Assert.Equal(JsonValueKind.Null, image.GetProperty("metadata").ValueKind);
+
+        // A third coffee joins: the next run says the coffee cluster grew from 2, the other is unchanged.
+        var photo = TestData.Photo("coffee.png");
+        Assert.Equal(Pipeline.IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/coffee.png/warm.jpg", ImageFixtures.Variant(photo, 0.95, (1.0, 1.02, 1.0))));
+        await _f.SignAndUpdateGraphAsync();
+        await _f.Get<Recluster>().RunAsync(null, None);
+        (status, var next) = Body(await clusters.GetGalleryAsync(FunctionsFixture.Request(), None));
+        Assert.Equal(gallery.GetProperty("runId").GetString(), next.GetProperty("previousRunId").GetString());
+        var changes = next.GetProperty("clusters").EnumerateArray().ToDictionary(c => c.GetProperty("id").GetString()!, c => c.GetProperty("change"));
+        Assert.Equal(("grown", 2), (changes[coffeeId].GetProperty("kind").GetString(), changes[coffeeId].GetProperty("previousSize").GetInt32()));
+        Assert.Equal("unchanged", Assert.Single(changes, c => c.Key != coffeeId).Value.GetProperty("kind").GetString());
+        (status, cluster) = Body(await clusters.GetClusterAsync(FunctionsFixture.Request(), coffeeId, None));
+        Assert.Equal("grown", cluster.GetProperty("change").GetProperty("kind").GetString());
+    }
+
+    [Fact]
     public async Task Images_by_base64url_key_with_links_neighbours_and_files()
     {
         await ReclusterTests.UploadFamiliesAsync(_f);

@@ -55,6 +55,9 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
     /// <summary>The header App Service authentication sets to the signed-in principal's name (and strips from clients).</summary>
     public const string PrincipalNameHeader = "X-MS-CLIENT-PRINCIPAL-NAME";
 
+    private static ObjectResult SignInRequired() => Problems.Create(StatusCodes.Status401Unauthorized, "Sign-in required",
+        "Annotations record who made them: sign in through the app's authentication (no principal reached the API).");
+
     private static readonly JsonSerializerOptions RequestJson = new(JsonSerializerDefaults.Web)
     {
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
@@ -69,8 +72,7 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
         var principal = request.Headers[PrincipalNameHeader].ToString();
         if (principal.Length == 0 && options.LocalAnnotator is null)
         {
-            return Problems.Create(StatusCodes.Status401Unauthorized, "Sign-in required",
-                "Annotations record who made them: sign in through the app's authentication (no principal reached the API).");
+            return SignInRequired();
         }
         // Required, not merely checked when present: a page on another site can POST without CORS only with a "simple"
         // content type, or with none (a fetch of a typeless Blob), and a signed-in curator's cookies would go with it.
@@ -131,6 +133,26 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
         {
             return Refused(e.Refusal, e.Message);
         }
+    }
+
+    /// <summary>
+    /// <c>GET /api/whoami</c>: the annotator a <c>POST /api/annotations</c> made now would record, so that the app can
+    /// say "Annotating as …" before the first action. 200 with <see cref="WhoAmIResponse"/>: the principal header when
+    /// there is one, else the local app's annotator; 401 (the same problem as a POST gets) when neither.
+    /// </summary>
+    [Function("GetWhoAmI")]
+    public IActionResult GetWhoAmI(
+        [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "whoami")] HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var principal = request.Headers[PrincipalNameHeader].ToString();
+        if (principal.Length > 0)
+        {
+            return new OkObjectResult(new WhoAmIResponse(principal, "principal"));
+        }
+        return options.LocalAnnotator is { } local
+            ? new OkObjectResult(new WhoAmIResponse(local, "local"))
+            : SignInRequired();
     }
 
     [Function("GetAnnotations")]

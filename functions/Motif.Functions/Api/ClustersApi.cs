@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Motif.Core.Manifests;
+using Motif.Core.Metadata;
 using Motif.Pipeline;
 using Motif.Storage.Catalog;
 
@@ -11,9 +12,11 @@ namespace Motif.Functions.Api;
 /// The latest published manifest: <c>GET /api/clusters</c>, byte for byte the document in manifests/latest.json (its
 /// schema is core/Motif.Core/Manifests/cluster-manifest.schema.json), with its ETag; <c>GET /api/clusters/{id}</c>, one
 /// cluster of it with what a page shows (<see cref="ClusterResponse"/>); <c>GET /api/gallery</c>, every cluster as a
-/// card, and the images in no cluster (<see cref="GalleryResponse"/>). 404 before the first publication.
+/// card, and the images in no cluster (<see cref="GalleryResponse"/>). 404 before the first publication. Members carry
+/// the museums' metadata (<see cref="MetadataStore"/>) and clusters their change since the previous run, as published
+/// with the manifest (<see cref="ClusterManifest.PreviousRunId"/>).
 /// </summary>
-public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalog)
+public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalog, MetadataStore metadata)
 {
     /// <summary>How many members a gallery card shows.</summary>
     public const int PreviewsPerCluster = 4;
@@ -46,6 +49,7 @@ public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalo
         {
             return Problems.NotFound("No such cluster in the latest manifest.");
         }
+        var described = await metadata.ReadAllAsync(cancellationToken).ConfigureAwait(false);
         var members = new List<ClusterMemberResponse>(cluster.Members.Count);
         // In OPTICS order, as the manifest promises and the reachability plot needs; sorted anyway, so that the plot
         // never depends on how a writer happened to list them.
@@ -56,9 +60,10 @@ public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalo
             var hash = Accepted(record);
             members.Add(new ClusterMemberResponse(member.ImageId, ApiIds.Encode(member.ImageId), member.Order, member.Reachability, member.CoreDistance,
                 record?.Format, record?.Width, record?.Height, record?.ByteLength,
-                hash is null ? null : $"/api/thumbnails/{hash}", hash is null ? null : $"/api/derivatives/{hash}"));
+                hash is null ? null : $"/api/thumbnails/{hash}", hash is null ? null : $"/api/derivatives/{hash}", described.GetValueOrDefault(member.ImageId)));
         }
-        return new OkObjectResult(new ClusterResponse(cluster.Id, cluster.Size, cluster.Medoid, latest!.Manifest.RunId, RadiusOf(latest.Manifest.Parameters), members));
+        return new OkObjectResult(new ClusterResponse(cluster.Id, cluster.Size, cluster.Medoid, latest!.Manifest.RunId, RadiusOf(latest.Manifest.Parameters), members,
+            ChangeResponse.Of(cluster.Change), latest.Manifest.PreviousRunId));
     }
 
     [Function("GetGallery")]
@@ -82,15 +87,23 @@ public sealed class ClustersApi(ReclusterService recluster, IImageCatalog catalo
                 hashes[record.ImageId] = hash;
             }
         }
+        var described = await metadata.ReadAllAsync(cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> Distinct(ManifestCluster c, Func<ImageMetadata, IEnumerable<string?>> fields) =>
+            [.. c.Members.SelectMany(m => described.TryGetValue(m.ImageId, out var d) ? fields(d) : []).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         GalleryImage Image(string id) => new(id, ApiIds.Encode(id), hashes.TryGetValue(id, out var hash) ? $"/api/thumbnails/{hash}" : null);
         var clusters = manifest.Clusters
             .OrderByDescending(c => c.Size).ThenBy(c => c.Id.Length).ThenBy(c => c.Id, StringComparer.Ordinal)
             .Select(c => new GalleryCluster(c.Id, c.Size, c.Medoid,
                 [.. new[] { c.Medoid }.Concat(c.Members.OrderBy(m => m.Order).Select(m => m.ImageId).Where(m => m != c.Medoid)).Take(PreviewsPerCluster).Select(Image)],
-                [.. c.Members.Select(m => m.ImageId)]))
+                [.. c.Members.Select(m => m.ImageId)],
+                ChangeResponse.Of(c.Change),
+                Distinct(c, d => [d.Collection]),
+                Distinct(c, d => [d.Title, d.Artist])))
             .ToArray();
         var unclustered = manifest.Images.Where(i => i.ClusterId is null).Select(i => Image(i.ImageId)).ToArray();
-        return new OkObjectResult(new GalleryResponse(manifest.RunId, manifest.CreatedAt, manifest.ModelVersion, manifest.Counts.Images, manifest.Counts.Noise, clusters, unclustered));
+        var collections = manifest.Images.Select(i => described.GetValueOrDefault(i.ImageId)?.Collection).OfType<string>().Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        return new OkObjectResult(new GalleryResponse(manifest.RunId, manifest.CreatedAt, manifest.ModelVersion, manifest.Counts.Images, manifest.Counts.Noise, clusters, unclustered,
+            manifest.PreviousRunId, collections));
     }
 
     /// <summary>The radius a reachability plot draws: the DBSCAN cut when there is one, else the graph's max_eps.</summary>

@@ -14,7 +14,7 @@ namespace Motif.Functions.Api;
 /// content-addressed JPEGs <c>GET /api/derivatives/{contentHash}</c> and <c>GET /api/thumbnails/{contentHash}</c>
 /// (immutable, so cached for a year).
 /// </summary>
-public sealed class ImagesApi(IImageCatalog catalog, IBlobStore blobs, ReclusterService recluster, NeighbourGraphStore graphs, MotifPipelineOptions options)
+public sealed class ImagesApi(IImageCatalog catalog, IBlobStore blobs, ReclusterService recluster, NeighbourGraphStore graphs, MetadataStore metadata, MotifPipelineOptions options)
 {
     public const int MaxNeighbours = 200;
 
@@ -43,7 +43,8 @@ public sealed class ImagesApi(IImageCatalog catalog, IBlobStore blobs, Recluster
             accepted ? $"/api/derivatives/{record.ContentHash}" : null,
             accepted ? $"/api/thumbnails/{record.ContentHash}" : null);
         return new OkObjectResult(new ImageResponse(id, key, accepted ? "accepted" : "rejected", record.ReasonCode, record.Message, record.Format,
-            record.Width, record.Height, record.ByteLength, record.ContentHash, record.UpdatedAt, clusterId, links));
+            record.Width, record.Height, record.ByteLength, record.ContentHash, record.UpdatedAt, clusterId, links,
+            (await metadata.ReadAllAsync(cancellationToken).ConfigureAwait(false)).GetValueOrDefault(id)));
     }
 
     [Function("GetImageNeighbours")]
