@@ -85,14 +85,14 @@ public sealed class AnnotationsApiTests : IAsyncLifetime
         Assert.Equal("ada@museum.org", Body(await localApi.PostAsync(Post(body.TrimEnd('}') + ", \"annotator\": \"zoe\"}"), None)).Json.GetProperty("annotator").GetString());
 
         // GET /api/whoami says beforehand who a post would record: the principal, else the local name, else 401.
-        Assert.Equal(401, Problem(api.GetWhoAmI(FunctionsFixture.Request())).Status);
+        Assert.Equal(401, Problem(await api.GetWhoAmIAsync(FunctionsFixture.Request())).Status);
         var principal = FunctionsFixture.Request();
         principal.Headers[AnnotationsApi.PrincipalNameHeader] = "ada@museum.org";
-        var me = Body(api.GetWhoAmI(principal)).Json;
+        var me = Body(await api.GetWhoAmIAsync(principal)).Json;
         Assert.Equal(("ada@museum.org", "principal"), (me.GetProperty("annotator").GetString(), me.GetProperty("source").GetString()));
-        me = Body(localApi.GetWhoAmI(FunctionsFixture.Request())).Json;
+        me = Body(await localApi.GetWhoAmIAsync(FunctionsFixture.Request())).Json;
         Assert.Equal(("dev-user", "local"), (me.GetProperty("annotator").GetString(), me.GetProperty("source").GetString()));
-        Assert.Equal("ada@museum.org", Body(localApi.GetWhoAmI(principal)).Json.GetProperty("annotator").GetString());
+        Assert.Equal("ada@museum.org", Body(await localApi.GetWhoAmIAsync(principal)).Json.GetProperty("annotator").GetString());
     }
 
     [Theory]

@@ -141,18 +141,16 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
     /// there is one, else the local app's annotator; 401 (the same problem as a POST gets) when neither.
     /// </summary>
     [Function("GetWhoAmI")]
-    public IActionResult GetWhoAmI(
+    public Task<IActionResult> GetWhoAmIAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "whoami")] HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // Nothing to wait for; a Task like every HTTP function, which is the shape motif serve's routes invoke.
         var principal = request.Headers[PrincipalNameHeader].ToString();
-        if (principal.Length > 0)
-        {
-            return new OkObjectResult(new WhoAmIResponse(principal, "principal"));
-        }
-        return options.LocalAnnotator is { } local
-            ? new OkObjectResult(new WhoAmIResponse(local, "local"))
+        IActionResult result = principal.Length > 0 ? new OkObjectResult(new WhoAmIResponse(principal, "principal"))
+            : options.LocalAnnotator is { } local ? new OkObjectResult(new WhoAmIResponse(local, "local"))
             : SignInRequired();
+        return Task.FromResult(result);
     }
 
     [Function("GetAnnotations")]
