@@ -133,6 +133,10 @@ export function panel(clusterId, runId, members, signal) {
   });
 
   reload();
+  // Who the server will record, before the first action; each stored annotation confirms it again.
+  api.whoami(signal).then((me) => showAnnotator(me.annotator), (error) => {
+    if (error.name !== 'AbortError') replace(annotator, `Annotations cannot be recorded: ${error.message}`);
+  });
   // The tools follow the members in reading (and Tab) order, tick then act, in the page's flow: a bar stuck to the
   // window's bottom covered the lower half of the members it scrolled over; the history is a section of its own.
   return {

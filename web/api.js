@@ -53,6 +53,12 @@ export const image = (key, signal) => getJson(`/api/images/${encodeURIComponent(
 /** Its nearest images in the stored neighbour graph, nearest first. */
 export const neighbours = (key, k, signal) => getJson(`/api/images/${encodeURIComponent(key)}/neighbours?k=${encodeURIComponent(k)}`, signal);
 
+/**
+ * GET /api/whoami: `{ annotator, source }`, the name an annotation made now would record (the signed-in principal, or
+ * the local user offline); rejects with the API's 401 when there is none.
+ */
+export const whoami = (signal) => getJson('/api/whoami', signal);
+
 /** The cluster's annotation history, oldest first, undos included (GET /api/annotations?cluster=ID). */
 export const annotations = (clusterId, signal) => getJson(`/api/annotations?cluster=${encodeURIComponent(clusterId)}`, signal);
 

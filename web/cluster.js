@@ -4,6 +4,8 @@ import * as api from './api.js';
 import { h, replace } from './dom.js';
 import { plot } from './reachability.js';
 import { panel, pick } from './annotate.js';
+import { badge } from './change.js';
+import * as metadata from './metadata.js';
 
 const number = new Intl.NumberFormat();
 
@@ -13,6 +15,7 @@ function distance(value) {
 
 function member(m, medoid, index) {
   const facts = [
+    ...metadata.facts(m.metadata),
     ['Order', m.order],
     ['Reachability', distance(m.reachability)],
     ['Core distance', distance(m.coreDistance)],
@@ -25,6 +28,7 @@ function member(m, medoid, index) {
       m.thumbnail ? h('img', { src: m.thumbnail, alt: m.imageId, width: 160, height: 160, loading: 'lazy' }) : h('div', { class: 'missing' }, 'no image'),
       h('figcaption', {},
         pick(m.imageId, index),
+        metadata.title(m.metadata) ? h('strong', { class: 'title' }, metadata.title(m.metadata)) : null,
         h('span', { class: 'id' }, m.imageId),
         m.imageId === medoid ? h('strong', { class: 'badge' }, ' medoid') : null,
         h('dl', {}, facts.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])),
@@ -45,6 +49,7 @@ export async function render(main, id, signal) {
   replace(main,
     h('p', {}, h('a', { href: '#/' }, '← All clusters')),
     h('h1', {}, `Cluster ${data.id}`),
+    data.change ? h('p', { id: 'cluster-change' }, `Since run ${data.previousRunId}: `, badge(data.change)) : null,
     h('p', {}, `${data.size} images, run ${data.runId}. Medoid `, h('span', { class: 'id' }, data.medoid), '. ',
       h('a', { href: api.iiifManifest(data.id), class: 'iiif' }, 'IIIF manifest'), ' (open it in any IIIF viewer).'),
     h('section', { 'aria-labelledby': 'reachability-heading' },

@@ -1,6 +1,8 @@
-// The clusters view: the latest manifest as a grid of cards, filtered by text and size and sorted.
+// The clusters view: the latest manifest as a grid of cards, each with its change since the previous run, filtered by
+// text (image name, or a member's title or artist), collection and size, and sorted.
 import * as api from './api.js';
 import { h, replace } from './dom.js';
+import { badge } from './change.js';
 
 const SORTS = {
   'size-desc': (a, b) => b.size - a.size || byId(a, b),
@@ -17,8 +19,9 @@ function card(cluster) {
   const previews = cluster.previews.map((image) =>
     h('img', { src: image.thumbnail, alt: image.id, width: 96, height: 96, loading: 'lazy' }));
   return h('li', { class: 'card', 'data-cluster': cluster.id },
-    h('h2', {}, h('a', { href: `#/clusters/${cluster.id}` }, `Cluster ${cluster.id}`)),
+    h('h2', {}, h('a', { href: `#/clusters/${cluster.id}` }, `Cluster ${cluster.id}`), ' ', badge(cluster.change)),
     h('p', { class: 'meta' }, `${cluster.size} images · medoid `, h('span', { class: 'id' }, cluster.medoid)),
+    cluster.collections?.length ? h('p', { class: 'collections' }, `Collection: ${cluster.collections.join(', ')}`) : null,
     h('div', { class: 'previews' }, previews),
     h('p', {}, h('a', { href: api.iiifManifest(cluster.id), class: 'iiif' }, 'IIIF manifest', h('span', { class: 'visually-hidden' }, ` of cluster ${cluster.id}`))));
 }
@@ -44,6 +47,9 @@ export async function render(main, signal) {
     return;
   }
   const text = h('input', { id: 'filter-text', type: 'search', autocomplete: 'off' });
+  const collection = h('select', { id: 'filter-collection' },
+    h('option', { value: '' }, 'Any collection'),
+    (data.collections ?? []).map((name) => h('option', { value: name }, name)));
   const minSize = h('input', { id: 'filter-size', type: 'number', min: 1, value: 1, inputmode: 'numeric' });
   const sort = h('select', { id: 'sort' },
     h('option', { value: 'size-desc' }, 'Largest first'),
@@ -57,21 +63,24 @@ export async function render(main, signal) {
     const least = Number(minSize.value) || 1;
     const shown = data.clusters
       .filter((c) => c.size >= least)
-      .filter((c) => needle === '' || c.id.toLowerCase() === needle || c.memberIds.some((m) => m.toLowerCase().includes(needle)))
+      .filter((c) => collection.value === '' || (c.collections ?? []).includes(collection.value))
+      .filter((c) => needle === '' || c.id.toLowerCase() === needle
+        || c.memberIds.some((m) => m.toLowerCase().includes(needle)) || (c.text ?? []).some((t) => t.toLowerCase().includes(needle)))
       .sort(SORTS[sort.value] ?? SORTS['size-desc']);
     replace(grid, shown.map(card));
     count.textContent = `Showing ${shown.length} of ${data.clusters.length} clusters.`;
   };
   for (const control of [text, minSize]) control.addEventListener('input', update);
-  sort.addEventListener('change', update);
+  for (const control of [sort, collection]) control.addEventListener('change', update);
 
   replace(main,
     h('h1', {}, 'Clusters'),
-    h('p', {}, `Run ${data.runId} of ${new Date(data.createdAt).toLocaleString()}: ${data.clusters.length} clusters over ${data.images} images, ${data.noise} in no cluster. Model ${data.modelVersion}. `,
+    h('p', {}, `Run ${data.runId} of ${new Date(data.createdAt).toLocaleString()}: ${data.clusters.length} clusters over ${data.images} images, ${data.noise} in no cluster. Model ${data.modelVersion}.${data.previousRunId ? ` Changes are since run ${data.previousRunId}.` : ''} `,
       h('a', { href: '/manifest.json' }, 'manifest.json'), ' · ', h('a', { href: '/clusters.csv' }, 'clusters.csv'), ' · ',
       h('a', { href: '/iiif/collection.json' }, 'IIIF collection')),
     h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter clusters' },
-      h('label', { for: 'filter-text' }, 'Image name contains'), text,
+      h('label', { for: 'filter-text' }, 'Name, title or artist contains'), text,
+      h('label', { for: 'filter-collection' }, 'Collection'), collection,
       h('label', { for: 'filter-size' }, 'At least this many images'), minSize,
       h('label', { for: 'sort' }, 'Sort'), sort),
     count,

@@ -12,6 +12,24 @@ export function localUrl(value) {
   return value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\') ? value : null;
 }
 
+/**
+ * A link out of the app to a museum's page, or null: only an absolute http(s) URL without credentials (the API already
+ * keeps no other, web/ checks again), so a `javascript:` or `data:` URL can never become a link. It opens with no
+ * referrer and no opener, so the museum's page cannot reach back into the app.
+ */
+export function externalLink(value, ...children) {
+  let url;
+  try {
+    url = new URL(String(value));
+  } catch {
+    return null;
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) return null;
+  const link = h('a', { rel: 'noopener noreferrer external', class: 'external' }, ...children);
+  link.setAttribute('href', url.href);
+  return link;
+}
+
 function build(element, attributes, children) {
   for (const [name, value] of Object.entries(attributes ?? {})) {
     if (value === null || value === undefined || value === false) continue;

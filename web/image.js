@@ -2,6 +2,7 @@
 // curator opens from a cluster member to see what else looks like it, in or out of the cluster.
 import * as api from './api.js';
 import { h, replace } from './dom.js';
+import * as metadata from './metadata.js';
 
 function neighbour(n, rank) {
   return h('li', { class: 'member' },
@@ -27,6 +28,9 @@ export async function render(main, key, signal) {
   replace(main,
     h('p', {}, record.clusterId ? h('a', { href: `#/clusters/${record.clusterId}` }, `← Cluster ${record.clusterId}`) : h('a', { href: '#/' }, '← All clusters')),
     h('h1', { class: 'id' }, record.id),
+    metadata.title(record.metadata) ? h('p', { class: 'title' }, metadata.title(record.metadata)) : null,
+    metadata.facts(record.metadata).length ? h('dl', { class: 'metadata' }, metadata.facts(record.metadata).map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])) : null,
+    metadata.description(record.metadata),
     h('figure', { class: 'single' },
       record.links.derivative ? h('img', { src: record.links.derivative, alt: record.id }) : null,
       h('figcaption', {}, `${record.format ?? ''} ${record.width} × ${record.height} px, ${record.clusterId ? `in cluster ${record.clusterId}` : 'in no cluster'}.`)),

@@ -17,7 +17,8 @@ export function render(main) {
   const input = h('input', { id: 'query-file', type: 'file', accept: 'image/*', required: true });
   const k = h('input', { id: 'query-k', type: 'number', min: 1, max: 100, value: 12, inputmode: 'numeric' });
   const button = h('button', { type: 'submit' }, 'Search');
-  const drop = h('div', { class: 'drop', id: 'drop' }, 'Or drop an image file here.');
+  // A button, so that Tab reaches it and Enter or Space opens the file chooser; a file dropped on it searches at once.
+  const drop = h('button', { type: 'button', class: 'drop', id: 'drop' }, 'Drop an image file here, or press to choose one.');
   const results = h('section', { id: 'results', 'aria-live': 'polite', 'aria-labelledby': 'results-heading' });
   const form = h('form', { id: 'search-form', class: 'search' },
     h('label', { for: 'query-file' }, 'Image file'), input,
@@ -47,6 +48,16 @@ export function render(main) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     if (input.files?.length) run(input.files[0]);
+  });
+  // A file chosen through the drop zone searches at once, as a dropped one does; the form's input waits for Search.
+  let searchOnChoice = false;
+  drop.addEventListener('click', () => {
+    searchOnChoice = true;
+    input.click();
+  });
+  input.addEventListener('change', () => {
+    if (searchOnChoice && input.files?.length) run(input.files[0]);
+    searchOnChoice = false;
   });
   drop.addEventListener('dragover', (event) => {
     event.preventDefault();

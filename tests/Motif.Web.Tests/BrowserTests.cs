@@ -81,10 +81,10 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
         await _page.GetByText("1 image in no cluster").ClickAsync();
         await Assertions.Expect(_page.Locator("#unclustered img[alt='rocket.jpg']")).ToBeVisibleAsync();
 
-        await _page.GetByLabel("Image name contains").FillAsync("coffee");
+        await _page.GetByLabel("Name, title or artist contains").FillAsync("coffee");
         await Assertions.Expect(cards).ToHaveCountAsync(1);
         await Assertions.Expect(cards.First.Locator("p.meta")).ToContainTextAsync("3 images");
-        await _page.GetByLabel("Image name contains").FillAsync("");
+        await _page.GetByLabel("Name, title or artist contains").FillAsync("");
         await _page.GetByLabel("At least this many images").FillAsync("3");
         await Assertions.Expect(cards).ToHaveCountAsync(1);
         await _page.GetByLabel("At least this many images").FillAsync("1");
@@ -240,13 +240,140 @@ public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedW
     }
 
     [Fact]
+    public async Task Metadata_from_the_csv_is_shown_as_text_links_only_to_http_and_filters_the_clusters()
+    {
+        // The run accounted for every row: the one naming no file is reported with its name.
+        Assert.Contains("4  rows imported of 4 (0 refused, 1 naming no file, 1 changed); columns ignored: Notes", served.RunOutput);
+        Assert.Contains("missing.jpg", served.RunOutput);
+        var clusters = (await GalleryAsync()).GetProperty("clusters").EnumerateArray().ToArray();
+        string IdOf(string member) => clusters.Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == member)).GetProperty("id").GetString()!;
+
+        await _page.GotoAsync("/");
+        var cards = _page.Locator("#clusters li.card");
+        await Assertions.Expect(cards).ToHaveCountAsync(clusters.Length);
+        await _page.GetByLabel("Collection", new() { Exact = true }).SelectOptionAsync("Photographs");
+        await Assertions.Expect(cards).ToHaveCountAsync(1);
+        Assert.Equal(IdOf("astronaut.png"), await cards.First.GetAttributeAsync("data-cluster"));
+        await _page.GetByLabel("Collection", new() { Exact = true }).SelectOptionAsync("");
+        await _page.GetByLabel("Name, title or artist contains").FillAsync("bob painter");
+        await Assertions.Expect(cards).ToHaveCountAsync(1);
+        Assert.Equal(IdOf("coffee.png"), await cards.First.GetAttributeAsync("data-cluster"));
+        await Assertions.Expect(cards.First.Locator("p.collections")).ToHaveTextAsync("Collection: Prints");
+
+        await _page.GotoAsync($"/#/clusters/{IdOf("coffee.png")}");
+        var warm = _page.Locator("#members li.member").Filter(new() { Has = _page.Locator("img[alt='coffee-warm.jpg']") });
+        await Assertions.Expect(warm.Locator(".title")).ToHaveTextAsync("Warm coffee");
+        await Assertions.Expect(warm.Locator("dl")).ToContainTextAsync("Bob Painter");
+        await Assertions.Expect(warm.Locator("dl")).ToContainTextAsync("1890");
+        await Assertions.Expect(warm.Locator("a.external")).ToHaveAttributeAsync("href", "https://example.org/works/warm");
+        await Assertions.Expect(warm.Locator("a.external")).ToHaveAttributeAsync("rel", "noopener noreferrer external");
+        // The markup title is text, its javascript: link is no link at all, and nothing ran.
+        var crop = _page.Locator("#members li.member").Filter(new() { Has = _page.Locator("img[alt='coffee-crop.jpg']") });
+        await Assertions.Expect(crop.Locator(".title")).ToHaveTextAsync(ServedWorkspace.ScriptTitle);
+        Assert.Equal(0, await crop.Locator("a.external").CountAsync());
+        Assert.Equal(0, await _page.Locator("a[href^='javascript' i], img[src='x']").CountAsync());
+        Assert.Equal(1, await _page.Locator("script").CountAsync());
+        await ScreenshotAsync("cluster-metadata");
+
+        await warm.GetByRole(AriaRole.Link, new() { Name = "Similar images" }).ClickAsync();
+        await Assertions.Expect(_page.Locator("h1")).ToHaveTextAsync("coffee-warm.jpg");
+        await Assertions.Expect(_page.Locator("p.title")).ToHaveTextAsync("Warm coffee");
+        await Assertions.Expect(_page.Locator("dl.metadata")).ToContainTextAsync("Prints");
+        Assert.Empty(_dialogs);
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task Each_cluster_says_how_it_changed_since_the_previous_run()
+    {
+        // The first run had coffee.png and coffee-warm.jpg; the second added coffee-crop.jpg.
+        var gallery = await GalleryAsync();
+        Assert.Equal(JsonValueKind.String, gallery.GetProperty("previousRunId").ValueKind);
+        var clusters = gallery.GetProperty("clusters").EnumerateArray().ToArray();
+        var coffee = clusters.Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == "coffee.png")).GetProperty("id").GetString()!;
+        var astronaut = clusters.Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == "astronaut.png")).GetProperty("id").GetString()!;
+
+        await _page.GotoAsync("/");
+        await Assertions.Expect(_page.Locator($"li.card[data-cluster='{coffee}'] .change")).ToHaveTextAsync("grown from 2");
+        await Assertions.Expect(_page.Locator($"li.card[data-cluster='{astronaut}'] .change")).ToHaveTextAsync("unchanged");
+        await _page.GotoAsync($"/#/clusters/{coffee}");
+        await Assertions.Expect(_page.Locator("#cluster-change .change")).ToHaveTextAsync("grown from 2");
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task The_annotator_is_shown_before_the_first_action_and_the_drop_zone_opens_the_chooser_from_the_keyboard()
+    {
+        var me = await _page.APIRequest.GetAsync("/api/whoami");
+        Assert.Equal(200, me.Status);
+        var annotator = (await me.JsonAsync())!.Value.GetProperty("annotator").GetString()!;
+        var id = (await GalleryAsync()).GetProperty("clusters")[0].GetProperty("id").GetString()!;
+        await _page.GotoAsync($"/#/clusters/{id}");
+        await Assertions.Expect(_page.Locator("#annotator")).ToHaveTextAsync($"Annotating as {annotator}.");
+
+        await _page.GotoAsync("/#/search");
+        await _page.Locator("#drop").FocusAsync();
+        foreach (var key in new[] { "Enter", " " })
+        {
+            // Each chooser is answered: one left open would keep Chromium from opening the next.
+            await _page.Locator("#drop").FocusAsync();
+            var chooser = await _page.RunAndWaitForFileChooserAsync(() => _page.Keyboard.PressAsync(key));
+            Assert.False(chooser.IsMultiple);
+            await chooser.SetFilesAsync(served.QueryImage);
+            await Assertions.Expect(_page.Locator("#hits li")).Not.ToHaveCountAsync(0, new() { Timeout = 120_000 });
+        }
+        await AssertCleanAsync();
+    }
+
+    [Fact]
+    public async Task Text_has_at_least_AA_contrast_against_its_background()
+    {
+        // WCAG 2.1 relative luminance and contrast ratio (https://www.w3.org/TR/WCAG21/#dfn-contrast-ratio) of every
+        // visible text element's colour against the first opaque background behind it; 4.5:1 for normal text.
+        const string check = """
+            () => {
+              const parse = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+              const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+                .reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+              const background = (e) => {
+                for (; e; e = e.parentElement) {
+                  const c = parse(getComputedStyle(e).backgroundColor);
+                  if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+                }
+                return [255, 255, 255];
+              };
+              const failures = [];
+              let checked = 0;
+              for (const e of document.querySelectorAll('body *')) {
+                const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+                if (!own || !e.getClientRects().length || e.closest('.visually-hidden, svg')) continue;
+                checked++;
+                const [a, b] = [lum(parse(getComputedStyle(e).color)), lum(background(e))];
+                const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+                if (ratio < 4.5) failures.push(`${e.tagName.toLowerCase()}.${e.className}: ${ratio.toFixed(2)}`);
+              }
+              return { checked, failures };
+            }
+            """;
+        var id = (await GalleryAsync()).GetProperty("clusters")[0].GetProperty("id").GetString()!;
+        foreach (var (url, ready) in new[] { ("/", "#clusters li.card"), ($"/#/clusters/{id}", "#members li.member"), ("/#/search", "#drop") })
+        {
+            await _page.GotoAsync(url);
+            await Assertions.Expect(_page.Locator(ready).First).ToBeVisibleAsync();
+            var result = await _page.EvaluateAsync<JsonElement>(check);
+            Assert.True(result.GetProperty("checked").GetInt32() > 5, url);
+            Assert.True(result.GetProperty("failures").GetArrayLength() == 0, $"{url}: {result.GetProperty("failures")}");
+        }
+    }
+
+    [Fact]
     public async Task Hostile_names_are_shown_as_text_run_nothing_and_violate_no_policy()
     {
         var hostile = (await GalleryAsync()).GetProperty("clusters").EnumerateArray().Single(c => c.GetProperty("memberIds").EnumerateArray().Any(m => m.GetString() == ServedWorkspace.ImgOnError));
         var id = hostile.GetProperty("id").GetString()!;
         await _page.GotoAsync("/");
         await Assertions.Expect(_page.Locator("#clusters li.card")).Not.ToHaveCountAsync(0);
-        await _page.GetByLabel("Image name contains").FillAsync("onerror");
+        await _page.GetByLabel("Name, title or artist contains").FillAsync("onerror");
         await Assertions.Expect(_page.Locator("#clusters li.card")).ToHaveCountAsync(1);
         await _page.GotoAsync($"/#/clusters/{id}");
         await Assertions.Expect(_page.Locator("#members li.member")).ToHaveCountAsync(2);

@@ -8,7 +8,9 @@ namespace Motif.Web.Tests;
 /// A small sample workspace, made once per test class with <c>motif run</c>, served by <c>motif serve --port 0</c> —
 /// both real processes of the built CLI — for the browser tests to open. Seven images: a family of three (one
 /// photograph and two variants), a pair whose names are hostile markup, a pair of another photograph, and one
-/// unrelated image, so the clusters view has several cards and one cluster has three reachability bars.
+/// unrelated image, so the clusters view has several cards and one cluster has three reachability bars; and a
+/// metadata.csv (<see cref="MetadataCsv"/>). Run twice, the family's third image joining in the second run, so that
+/// the clusters have changes since a previous run to show.
 /// </summary>
 public sealed partial class ServedWorkspace : IAsyncLifetime
 {
@@ -16,11 +18,28 @@ public sealed partial class ServedWorkspace : IAsyncLifetime
     public const string ImgOnError = "\"><img src=x onerror=alert(1)>.png";
     public const string ScriptTag = "<script>alert(2)<script>.jpg";
 
+    /// <summary>A title that is markup, on coffee-crop.jpg: it must appear as text, never run.</summary>
+    public const string ScriptTitle = "<script>alert(3)</script><img src=x onload=alert(4)>";
+
+    /// <summary>
+    /// The sample's metadata.csv: PixPlot-style columns in mixed case, one ignored column, a title that is markup with a
+    /// javascript: link (dropped), and a row naming no file (reported by the run).
+    /// </summary>
+    public const string MetadataCsv =
+        "Filename,Title,Creator,Year,Category,Permalink,Notes\n" +
+        "coffee-warm.jpg,Warm coffee,Bob Painter,1890,Prints,https://example.org/works/warm,kept out\n" +
+        "coffee-crop.jpg,\"<script>alert(3)</script><img src=x onload=alert(4)>\",Eve,,Prints,javascript:alert(5),\n" +
+        "astronaut.png,Astronaut,Nasa Archive,1984,Photographs,https://example.org/works/astronaut,\n" +
+        "missing.jpg,Not here,,,,,\n";
+
     private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-web-");
     private Process? _serve;
 
     /// <summary>The app's root, <c>http://127.0.0.1:{port}/</c>.</summary>
     public Uri Url { get; private set; } = null!;
+
+    /// <summary>What the second <c>motif run</c> printed (its report, with the metadata.csv line).</summary>
+    public string RunOutput { get; private set; } = null!;
 
     /// <summary>A query image for search: a variant of the hostile pair's photograph, not itself in the collection.</summary>
     public string QueryImage { get; private set; } = null!;
@@ -45,14 +64,16 @@ public sealed partial class ServedWorkspace : IAsyncLifetime
         QueryImage = Path.Combine(_scratch.FullName, "query.jpg");
         await File.WriteAllBytesAsync(QueryImage, ImageFixtures.Variant(chelsea, 0.9, (0.97, 1, 1.03)));
 
+        await File.WriteAllTextAsync(Path.Combine(folder, "metadata.csv"), MetadataCsv);
+
+        // Two runs, so that the clusters view has changes to show: the first without the crop, the second with it.
         var workspace = Path.Combine(_scratch.FullName, "workspace");
-        using (var run = Start("run", folder, "--out", workspace))
-        {
-            var error = run.StandardError.ReadToEndAsync();
-            var output = run.StandardOutput.ReadToEndAsync();
-            await run.WaitForExitAsync();
-            Assert.True(run.ExitCode == 0, $"motif run exited {run.ExitCode}: {await error} {await output}");
-        }
+        var crop = Path.Combine(folder, "coffee-crop.jpg");
+        var aside = Path.Combine(_scratch.FullName, "coffee-crop.jpg");
+        File.Move(crop, aside);
+        await RunAsync(folder, workspace);
+        File.Move(aside, crop);
+        RunOutput = await RunAsync(folder, workspace);
 
         _serve = Start("serve", "--out", workspace, "--port", "0");
         // "Serving http://127.0.0.1:PORT/ (Ctrl-C to stop)": the one line serve prints once it listens.
@@ -73,6 +94,16 @@ public sealed partial class ServedWorkspace : IAsyncLifetime
         }
         _serve?.Dispose();
         _scratch.Delete(recursive: true);
+    }
+
+    private static async Task<string> RunAsync(string folder, string workspace)
+    {
+        using var run = Start("run", folder, "--out", workspace);
+        var error = run.StandardError.ReadToEndAsync();
+        var output = run.StandardOutput.ReadToEndAsync();
+        await run.WaitForExitAsync();
+        Assert.True(run.ExitCode == 0, $"motif run exited {run.ExitCode}: {await error} {await output}");
+        return await output;
     }
 
     /// <summary>The CLI this test build built (same configuration folder), run with the environment ./motif gives it.</summary>
