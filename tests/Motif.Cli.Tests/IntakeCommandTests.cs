@@ -36,6 +36,20 @@ public sealed class IntakeCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task The_metadata_csv_at_the_root_is_not_an_image_but_one_deeper_down_is_an_ordinary_file()
+    {
+        Write("a.jpg", ImageFixtures.Jpeg(320, 240));
+        Write("metadata.csv", "filename,title\na.jpg,A\n"u8.ToArray());
+        Write("prints/metadata.csv", "filename,title\na.jpg,A\n"u8.ToArray());
+
+        var (exit, output, _) = await Cli.RunAsync("intake", _folder.FullName, "--json");
+
+        Assert.Equal(0, exit);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(["a.jpg", "prints/metadata.csv"], json.RootElement.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("path").GetString()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Json_report_accounts_for_every_file_with_a_reason()
     {
         WriteMixedCollection();
