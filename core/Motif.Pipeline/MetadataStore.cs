@@ -5,8 +5,8 @@ using Motif.Storage;
 
 namespace Motif.Pipeline;
 
-/// <summary>What importing one metadata CSV did; every data record of the file is in exactly one of
-/// <see cref="Imported"/> (minus those in <see cref="Unknown"/>, which are imported too), <see cref="Refused"/>.</summary>
+/// <summary>What importing one metadata CSV did. Every data record is accounted for: <see cref="Records"/> =
+/// <see cref="Imported"/> + <c>Refused.Count</c>, and the <see cref="Unknown"/> ones are among the imported.</summary>
 /// <param name="Scope">The id prefix the CSV's filenames were resolved under: "" for a folder, <c>{collection}/</c> for uploads.</param>
 /// <param name="Records">Data records in the file.</param>
 /// <param name="Imported">Records stored, each for one image id.</param>

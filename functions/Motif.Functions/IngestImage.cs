@@ -83,7 +83,7 @@ public sealed class IngestImage(IngestService ingest, MetadataStore metadata, [F
     internal static string? CollectionOfMetadata(string imageId)
     {
         var slash = imageId.IndexOf('/', StringComparison.Ordinal);
-        return slash > 0 && string.Equals(imageId[(slash + 1)..], Core.Metadata.MetadataCsv.FileName, StringComparison.OrdinalIgnoreCase) ? imageId[..(slash + 1)] : null;
+        return slash > 0 && string.Equals(imageId[(slash + 1)..], Core.Metadata.MetadataCsv.FileName, StringComparison.Ordinal) ? imageId[..(slash + 1)] : null;
     }
 
     private async Task<IngestOutcome> ImportMetadataAsync(string collection, string name, Stream content, long length, CancellationToken cancellationToken)

@@ -73,7 +73,7 @@ public sealed class IngestImageTests : IAsyncLifetime
         Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/metadata.csv", System.Text.Encoding.UTF8.GetBytes(csv)));
         Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/coffee.jpg", ImageFixtures.Jpeg(120, 90)));
         // Another collection's file of the same name is that collection's: its filenames resolve under it.
-        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("other/METADATA.CSV", "filename,title\ncoffee.jpg,Other\n"u8.ToArray()));
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("other/metadata.csv", "filename,title\ncoffee.jpg,Other\n"u8.ToArray()));
 
         var all = await _f.Get<MetadataStore>().ReadAllAsync();
         Assert.Equal(new Core.Metadata.ImageMetadata("<script>alert(1)</script>", "Ann", null, null, null, null), all["museum/coffee.jpg"]);
