@@ -1,7 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Motif.Core.Metadata;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline;
 

@@ -1,6 +1,7 @@
 using System.Text;
 using Motif.Core.Metadata;
-using Motif.Storage;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
 
 namespace Motif.Pipeline.Tests;
 
