@@ -9,16 +9,17 @@ import * as metadata from './metadata.js';
 
 const number = new Intl.NumberFormat();
 
-function distance(value) {
-  return typeof value === 'number' ? value.toFixed(4) : 'undefined';
+/** A distance, or what its absence means (OPTICS calls both "undefined", which reads as a fault to a curator). */
+function distance(value, absent) {
+  return typeof value === 'number' ? value.toFixed(4) : absent;
 }
 
 function member(m, medoid, index) {
   const facts = [
     ...metadata.facts(m.metadata),
     ['Order', m.order],
-    ['Reachability', distance(m.reachability)],
-    ['Core distance', distance(m.coreDistance)],
+    ['Reachability', distance(m.reachability, 'none: reached first')],
+    ['Core distance', distance(m.coreDistance, 'none: too few neighbours')],
     ['Format', m.format ?? '—'],
     ['Size', m.width && m.height ? `${m.width} × ${m.height} px` : '—'],
     ['Bytes', typeof m.byteLength === 'number' ? number.format(m.byteLength) : '—'],

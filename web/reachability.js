@@ -22,7 +22,7 @@ export function plot(cluster) {
   const bars = members.map((m, i) => {
     const undefinedReach = typeof m.reachability !== 'number';
     const value = undefinedReach ? top : m.reachability;
-    const label = `${m.imageId}: reachability ${undefinedReach ? 'undefined' : m.reachability.toFixed(4)}`;
+    const label = `${m.imageId}: reachability ${undefinedReach ? 'none, reached first' : m.reachability.toFixed(4)}`;
     const bar = s('rect', {
       class: undefinedReach ? 'bar undefined' : 'bar',
       x: (PAD + i * step + step * 0.1).toFixed(2),
