@@ -1,4 +1,4 @@
-using System.Globalization;
+using Motif.Core;
 
 namespace Motif.Functions;
 
@@ -30,21 +30,10 @@ public static class UploadName
             problem = $"The blob name has {name.Length} characters; at most {MaxLength} are allowed.";
             return null;
         }
-        for (var i = 0; i < name.Length; i++)
+        if (HostileText.FirstUnsafe(name, alsoRefused: '\\') is var unsafeAt and >= 0)
         {
-            var c = name[i];
-            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
-            {
-                i++;
-                continue;
-            }
-            var category = char.GetUnicodeCategory(c);
-            if (category is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.Surrogate or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator
-                || c == '\\')
-            {
-                problem = $"The blob name contains the character U+{(int)c:X4} at position {i}.";
-                return null;
-            }
+            problem = $"The blob name contains the character U+{(int)name[unsafeAt]:X4} at position {unsafeAt}.";
+            return null;
         }
         var slash = name.IndexOf('/', StringComparison.Ordinal);
         if (slash <= 0 || slash == name.Length - 1)

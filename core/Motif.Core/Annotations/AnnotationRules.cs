@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace Motif.Core.Annotations;
@@ -149,7 +148,7 @@ public static class AnnotationRules
         var sb = new StringBuilder(shown.Length);
         foreach (var c in shown)
         {
-            sb.Append(Unsafe(c) ? $"\\u{(int)c:X4}" : c.ToString());
+            sb.Append(HostileText.IsUnsafe(c) ? $"\\u{(int)c:X4}" : c.ToString());
         }
         return sb.ToString();
     }
@@ -187,16 +186,13 @@ public static class AnnotationRules
             {
                 continue;
             }
-            if (Unsafe(c))
+            if (HostileText.IsUnsafe(c))
             {
                 throw Invalid($"the {field} has the character U+{(int)c:X4} at {i} (control, format or line separator characters are refused)");
             }
         }
     }
 
-    private static bool Unsafe(char c) =>
-        char.IsControl(c) || char.IsSurrogate(c) || CharUnicodeInfo.GetUnicodeCategory(c) is UnicodeCategory.Format
-            or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     private static AnnotationRefusedException Invalid(string message) => new(AnnotationRefusal.Invalid, message);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using CsvHelper;
 
@@ -226,19 +225,10 @@ public static class MetadataCsv
             problem = $"The filename has {name.Length:N0} characters; at most {MaxFileNameLength:N0} are allowed.";
             return null;
         }
-        for (var i = 0; i < name.Length; i++)
+        if (HostileText.FirstUnsafe(name, alsoRefused: '\\') is var unsafeAt and >= 0)
         {
-            var c = name[i];
-            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
-            {
-                i++;
-                continue;
-            }
-            if (IsUnsafe(c) || c == '\\')
-            {
-                problem = $"The filename contains the character U+{(int)c:X4} at position {i + 1}.";
-                return null;
-            }
+            problem = $"The filename contains the character U+{(int)name[unsafeAt]:X4} at position {unsafeAt + 1}.";
+            return null;
         }
         if (name.StartsWith('/') || name.Split('/').Any(s => s.Length == 0 || s is "." or ".."))
         {
@@ -268,7 +258,7 @@ public static class MetadataCsv
             {
                 text.Append(' ');
             }
-            else if (IsUnsafe(c) && c is not '\u200C' and not '\u200D')
+            else if (HostileText.IsUnsafe(c) && c is not '\u200C' and not '\u200D')
             {
                 removed = true;
             }
@@ -304,7 +294,7 @@ public static class MetadataCsv
         {
             return null;
         }
-        if (text.Length <= MaxSourceLength && !text.Any(IsUnsafe) && !text.Contains(' ', StringComparison.Ordinal)
+        if (text.Length <= MaxSourceLength && !text.Any(HostileText.IsUnsafe) && !text.Contains(' ', StringComparison.Ordinal)
             && Uri.TryCreate(text, UriKind.Absolute, out var uri)
             && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             && uri.Host.Length > 0 && uri.UserInfo.Length == 0 && uri.AbsoluteUri.Length <= MaxSourceLength)
@@ -315,9 +305,6 @@ public static class MetadataCsv
         return null;
     }
 
-    private static bool IsUnsafe(char c) => char.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format
-        or UnicodeCategory.Surrogate or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
-
     private static string Name(Column column) => column.ToString().ToLowerInvariant();
 
     /// <summary>Hostile text for a message: unsafe characters as <c>\uXXXX</c>, at most <paramref name="max"/> characters.</summary>
@@ -326,7 +313,7 @@ public static class MetadataCsv
         var s = new StringBuilder();
         foreach (var c in text.Length > max ? text[..max] : text)
         {
-            s.Append(IsUnsafe(c) ? $"\\u{(int)c:X4}" : c.ToString());
+            s.Append(HostileText.IsUnsafe(c) ? $"\\u{(int)c:X4}" : c.ToString());
         }
         return text.Length > max ? s.Append('…').ToString() : s.ToString();
     }
