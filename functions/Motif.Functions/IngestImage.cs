@@ -94,8 +94,12 @@ public sealed class IngestImage(IngestService ingest, MetadataStore metadata, [F
             logger.LogWarning("Metadata {Name} refused, the previous import stands: it has {Length:N0} bytes, at most {Limit:N0} are read", name, length, limit);
             return IngestOutcome.Rejected;
         }
-        // Read to the limit + 1, in case the blob grew since its properties were read: the import then refuses it.
-        var bytes = await ReadAtMostAsync(content, limit + 1L, cancellationToken).ConfigureAwait(false);
+        // Bounded again, in case the blob grew since its properties were read.
+        if (await BoundedRead.ReadAtMostAsync(content, limit, cancellationToken).ConfigureAwait(false) is not { } bytes)
+        {
+            logger.LogWarning("Metadata {Name} refused, the previous import stands: it grew past {Limit:N0} bytes while it was read", name, limit);
+            return IngestOutcome.Rejected;
+        }
         try
         {
             var import = await metadata.ImportAsync(collection, bytes, file => collection + file, cancellationToken).ConfigureAwait(false);
@@ -136,28 +140,11 @@ public sealed class IngestImage(IngestService ingest, MetadataStore metadata, [F
             {
                 return TooLarge(download.Properties.ContentLength, limit);
             }
-            var bytes = await ReadAtMostAsync(download.Content, limit + 1, cancellationToken).ConfigureAwait(false);
-            return bytes.Length > limit ? TooLarge(bytes.Length, limit) : IntakeRead.Of(bytes);
+            var bytes = await BoundedRead.ReadAtMostAsync(download.Content, limit, cancellationToken).ConfigureAwait(false);
+            return bytes is null ? TooLarge(limit + 1, limit) : IntakeRead.Of(bytes);
         }
 
         private static IntakeRead TooLarge(long length, long limit) => IntakeRead.Refused(RejectionReason.FileTooLarge, length,
             $"The upload has {length:N0} bytes; at most {limit:N0} are accepted. It was not read.");
-    }
-
-    /// <summary>Up to <paramref name="max"/> bytes of <paramref name="content"/>: a longer stream is cut, and the caller sees it by the length.</summary>
-    private static async Task<byte[]> ReadAtMostAsync(Stream content, long max, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        while (buffer.Length < max)
-        {
-            var read = await content.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, max - buffer.Length)), cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                break;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
     }
 }

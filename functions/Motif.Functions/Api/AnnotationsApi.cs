@@ -84,7 +84,7 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
         {
             return TooLarge();
         }
-        var body = await ReadAtMostAsync(request.Body, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
+        var body = await BoundedRead.ReadAtMostAsync(request.Body, MaxBodyBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
             return TooLarge();
@@ -190,22 +190,5 @@ public sealed class AnnotationsApi(AnnotationService annotations, MotifFunctions
         var result = Problems.Create(status, title, detail);
         ((ProblemDetails)result.Value!).Extensions["code"] = AnnotationRefusals.Code(refusal);
         return result;
-    }
-
-    /// <summary>The body, or null when it holds more than <paramref name="max"/> bytes (reading stops there).</summary>
-    private static async Task<byte[]?> ReadAtMostAsync(Stream body, int max, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await body.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > max)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
     }
 }

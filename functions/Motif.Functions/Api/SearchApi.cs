@@ -56,11 +56,11 @@ public sealed class SearchApi(IngestService ingest, IQueryImageSearch search, II
                 return TooLarge(max);
             }
             await using var stream = file.OpenReadStream();
-            image = await ReadAtMostAsync(stream, max, cancellationToken).ConfigureAwait(false);
+            image = await BoundedRead.ReadAtMostAsync(stream, max, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            image = await ReadAtMostAsync(request.Body, max, cancellationToken).ConfigureAwait(false);
+            image = await BoundedRead.ReadAtMostAsync(request.Body, max, cancellationToken).ConfigureAwait(false);
         }
         if (image is null)
         {
@@ -99,21 +99,4 @@ public sealed class SearchApi(IngestService ingest, IQueryImageSearch search, II
 
     private static ObjectResult TooLarge(long max) =>
         Problems.Create(StatusCodes.Status413PayloadTooLarge, "Query image too large", $"A query image may have at most {max:N0} bytes.");
-
-    /// <summary>The stream's bytes, or null as soon as it proves longer than <paramref name="max"/>.</summary>
-    private static async Task<byte[]?> ReadAtMostAsync(Stream stream, long max, CancellationToken cancellationToken)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[81920];
-        int read;
-        while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
-        {
-            if (buffer.Length + read > max)
-            {
-                return null;
-            }
-            buffer.Write(chunk, 0, read);
-        }
-        return buffer.ToArray();
-    }
 }
