@@ -150,6 +150,7 @@ internal static class CollectionRun
         SignatureSet? set = null;
         GraphUpdate? graph = null;
         RadiusChoice? radius = null;
+        GroundTruth? groundTruth = null;   // read once, for the calibration or the evaluation, whichever needs it first
         var parameters = settings.Parameters;
 
         await Progress(console).StartAsync(async context =>
@@ -211,7 +212,7 @@ internal static class CollectionRun
             set = await SignatureSet.LoadAsync(workspace.Blobs, workspace.Catalog, embedder.ModelVersion, cancellationToken);
             loadTime = clock.Elapsed;
             clock.Restart();
-            radius = await ChooseRadiusAsync(settings, workspace, set, cancellationToken);
+            (radius, groundTruth) = await ChooseRadiusAsync(settings, workspace, set, cancellationToken);
             calibrationTime = clock.Elapsed;
             parameters = settings.Parameters with { MaxEps = radius.Value };
             clock.Restart();
@@ -227,8 +228,8 @@ internal static class CollectionRun
         Evaluation? evaluation = null;
         if (truth is not null && File.Exists(truth) && clustering!.Manifest is { } published)
         {
-            evaluation = await Evaluation.ComputeAsync(truth, workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), set!, published.Manifest,
-                settings.Threads, cancellationToken);
+            groundTruth ??= await Evaluation.ImportAsync(truth, workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken);
+            evaluation = Evaluation.Score(truth, groundTruth, set!, published.Manifest, settings.Threads, cancellationToken);
         }
         return new RunReport(
             workspace.Description,
@@ -276,30 +277,34 @@ internal static class CollectionRun
     /// <summary>
     /// The user's radius if given; otherwise the model's calibrated one, read from the workspace or measured now from the
     /// collection's own synthetic copies (<see cref="RadiusCalibrator"/>: at most 64 images, once per model version);
-    /// <see cref="FallbackRadius"/> when there is nothing to measure or the measurement justifies no radius.
+    /// <see cref="FallbackRadius"/> when there is nothing to measure or the measurement justifies no radius. Returns the
+    /// ground truth too when it read it, so that the run's evaluation does not import and read it again.
     /// </summary>
-    private static async Task<RadiusChoice> ChooseRadiusAsync(RunSettings settings, Workspace workspace, SignatureSet set, CancellationToken cancellationToken)
+    private static async Task<(RadiusChoice Radius, GroundTruth? Truth)> ChooseRadiusAsync(RunSettings settings, Workspace workspace, SignatureSet set, CancellationToken cancellationToken)
     {
         if (settings.Parameters.MaxEps is { } given)
         {
-            return new RadiusChoice(given, RadiusSource.Given, null);
+            return (new RadiusChoice(given, RadiusSource.Given, null), null);
         }
         if (set.Count == 0)
         {
-            return new RadiusChoice(FallbackRadius, RadiusSource.Fallback, null);
+            return (new RadiusChoice(FallbackRadius, RadiusSource.Fallback, null), null);
         }
         // The ground truth, when the run has one, keeps known copies from passing for nearest non-neighbours.
         Func<string, string, bool>? knownNeighbours = null;
+        GroundTruth? truth = null;
         if (settings.Truth is { } truthFile && File.Exists(truthFile.FullName))
         {
-            var truth = await Evaluation.ImportAsync(truthFile.FullName, workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken);
+            truth = await Evaluation.ImportAsync(truthFile.FullName, workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken);
             var mining = new TripletMining(truth.Duplicates, MorphographSplit.Empty());
-            knownNeighbours = (a, b) => mining.IsExcluded(truth.Duplicates.Canonical(a), truth.Duplicates.Canonical(b));
+            var duplicates = truth.Duplicates;
+            knownNeighbours = (a, b) => mining.IsExcluded(duplicates.Canonical(a), duplicates.Canonical(b));
         }
         var (calibration, reused) = await workspace.Services.GetRequiredService<RadiusCalibrator>().GetOrCalibrateAsync(set, knownNeighbours, cancellationToken);
-        return calibration.Result.Radius is { } calibrated
+        var choice = calibration.Result.Radius is { } calibrated
             ? new RadiusChoice(calibrated, reused ? RadiusSource.Reused : RadiusSource.Calibrated, calibration)
             : new RadiusChoice(FallbackRadius, RadiusSource.Fallback, calibration);
+        return (choice, truth);
     }
 
     private static Task<IngestOutcome> IngestAsync(IngestService ingest, FolderFile file, CancellationToken cancellationToken) =>

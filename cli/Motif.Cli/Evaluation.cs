@@ -20,16 +20,11 @@ namespace Motif.Cli;
 internal sealed record Evaluation(string TruthFile, GroundTruth Truth, MorphographEvaluationReport Test, MorphographEvaluationReport All)
 {
     /// <summary>
-    /// Imports <paramref name="truthFile"/> into the workspace when it differs from the CSV stored there (as
-    /// <c>motif morphograph import</c> does: the stored split is extended, never rebuilt), then scores
-    /// <paramref name="set"/> and <paramref name="manifest"/>'s clusters against the merged ground truth.
+    /// Scores <paramref name="set"/> and <paramref name="manifest"/>'s clusters against <paramref name="truth"/>, the
+    /// merged ground truth that <see cref="ImportAsync"/> read for <paramref name="truthFile"/>.
     /// </summary>
-    /// <exception cref="FormatException">The CSV or the stored split is unreadable (the message says where).</exception>
-    public static async Task<Evaluation> ComputeAsync(string truthFile, IBlobStore blobs, IAnnotationStore annotations, SignatureSet set, ClusterManifest manifest,
-        int threads, CancellationToken cancellationToken)
+    public static Evaluation Score(string truthFile, GroundTruth truth, SignatureSet set, ClusterManifest manifest, int threads, CancellationToken cancellationToken)
     {
-        var truth = await ImportAsync(truthFile, blobs, annotations, cancellationToken);
-
         var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
         var labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : clusterNumber[i.ClusterId], StringComparer.Ordinal);
         MorphographEvaluationReport Score(SplitPart? part) =>
@@ -37,7 +32,11 @@ internal sealed record Evaluation(string TruthFile, GroundTruth Truth, Morphogra
         return new Evaluation(truthFile, truth, Score(SplitPart.Test), Score(null));
     }
 
-    /// <summary>Imports <paramref name="truthFile"/> (see <see cref="ImportTruthAsync"/>) and reads the merged ground truth.</summary>
+    /// <summary>
+    /// Imports <paramref name="truthFile"/> (see <see cref="ImportTruthAsync"/>: as <c>motif morphograph import</c> does,
+    /// the stored split is extended, never rebuilt) and reads the merged ground truth: the imported morphograph with the
+    /// curators' annotations.
+    /// </summary>
     /// <exception cref="FormatException">The CSV or the stored split is unreadable (the message says where).</exception>
     public static async Task<GroundTruth> ImportAsync(string truthFile, IBlobStore blobs, IAnnotationStore annotations, CancellationToken cancellationToken)
     {
