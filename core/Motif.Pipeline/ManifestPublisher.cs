@@ -15,7 +15,8 @@ public sealed class ManifestPublishConflictException(string message, Exception i
 /// Publishes cluster manifests through the blob port so that readers only ever see whole runs:
 /// <list type="number">
 /// <item>the run's files go to <c>manifests/runs/{runId}/</c>, create-only (a run never changes once written): the
-/// manifest, its CSV and, when there is one, its map (<see cref="CollectionMap"/>, <c>map.json</c>);</item>
+/// manifest, its CSV and, when there are, its map (<see cref="CollectionMap"/>, <c>map.json</c>) and its whole
+/// reachability plot (<see cref="ReachabilityPlot"/>, <c>reachability.json</c>);</item>
 /// <item><c>manifests/latest.json</c> is then replaced only if it is still the version the run was computed from
 /// (If-Match on its ETag; create-only for the first run).</item>
 /// </list>
@@ -71,21 +72,29 @@ public sealed class ManifestPublisher(IBlobStore store)
         }
     }
 
-    /// <inheritdoc cref="PublishAsync(ClusterManifest, PublishedManifest?, CollectionMap?, CancellationToken)"/>
+    /// <summary>The name of a run's whole reachability plot.</summary>
+    public static string ReachabilityName(string runId) => RunFolder(runId) + "reachability.json";
+
+    /// <inheritdoc cref="PublishAsync(ClusterManifest, PublishedManifest?, CollectionMap?, ReachabilityPlot?, CancellationToken)"/>
     public Task<PublishedManifest> PublishAsync(ClusterManifest manifest, PublishedManifest? basedOn, CancellationToken cancellationToken = default) =>
-        PublishAsync(manifest, basedOn, map: null, cancellationToken);
+        PublishAsync(manifest, basedOn, map: null, reachability: null, cancellationToken);
 
     /// <summary>Publishes <paramref name="manifest"/>, computed against <paramref name="basedOn"/> (what
-    /// <see cref="ReadLatestAsync"/> returned; null for the first run), with its <paramref name="map"/> when given:
-    /// the map is written before latest.json moves, so a reader that finds a run finds its map.</summary>
+    /// <see cref="ReadLatestAsync"/> returned; null for the first run), with its <paramref name="map"/> and its
+    /// <paramref name="reachability"/> plot when given: both are written before latest.json moves, so a reader that
+    /// finds a run finds them.</summary>
     /// <exception cref="ManifestPublishConflictException">Another run was published after <paramref name="basedOn"/> was read.</exception>
     public async Task<PublishedManifest> PublishAsync(ClusterManifest manifest, PublishedManifest? basedOn, CollectionMap? map,
-        CancellationToken cancellationToken = default)
+        ReachabilityPlot? reachability, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         if (map is not null && !string.Equals(map.RunId, manifest.RunId, StringComparison.Ordinal))
         {
             throw new ArgumentException($"The map is of run {map.RunId}, not {manifest.RunId}.", nameof(map));
+        }
+        if (reachability is not null && !string.Equals(reachability.RunId, manifest.RunId, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The reachability plot is of run {reachability.RunId}, not {manifest.RunId}.", nameof(reachability));
         }
         var json = manifest.ToJson();
         var folder = RunFolder(manifest.RunId);
@@ -94,6 +103,10 @@ public sealed class ManifestPublisher(IBlobStore store)
         if (map is not null)
         {
             await PutAsync(MapName(manifest.RunId), map.ToJson(), "application/json", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
+        }
+        if (reachability is not null)
+        {
+            await PutAsync(ReachabilityName(manifest.RunId), reachability.ToJson(), "application/json", BlobConditions.CreateOnly, cancellationToken).ConfigureAwait(false);
         }
 
         var swap = basedOn is null ? BlobConditions.CreateOnly : BlobConditions.Matching(basedOn.ETag);

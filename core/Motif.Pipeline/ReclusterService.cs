@@ -38,7 +38,8 @@ public sealed record ReclusterResult(
 /// whoever signs), cut it to the rows whose image is still catalogued and signed with the same content, run OPTICS,
 /// extract clusters, lay out the map over the same graph (<see cref="MapLayout"/>: images unchanged since the previous
 /// run's map keep their place), and publish a manifest whose cluster ids are inherited from the previous one, with
-/// its map beside it. Nothing is
+/// its map and its whole reachability plot (<see cref="ReachabilityPlot"/>: every image, noise included) beside it.
+/// Nothing is
 /// published when neither the input (image ids and their contents) nor the model nor the parameters changed since the
 /// latest manifest. Each image of the manifest carries its upload's trace id from its catalog record, and the manifest
 /// the trace id of the activity the run is called in, so a published run leads back to both traces.
@@ -108,7 +109,7 @@ public sealed class ReclusterService(IBlobStore blobs, IImageCatalog catalog, Ti
         var mapTime = clock.Elapsed;
 
         clock.Restart();
-        var published = await _publisher.PublishAsync(manifest, latest, map, cancellationToken).ConfigureAwait(false);
+        var published = await _publisher.PublishAsync(manifest, latest, map, ReachabilityPlot.Create(manifest, optics), cancellationToken).ConfigureAwait(false);
         return new ReclusterResult(published, true, kept.Length, stale, graph.EntryCount, load, opticsTime, publishTime + clock.Elapsed,
             mapTime, fixedPositions?.Count(p => p is not null) ?? 0);
     }

@@ -45,6 +45,7 @@ public static class MotifFunctions
         services.AddTransient<Recluster>();
         services.AddTransient<ClustersApi>();
         services.AddTransient<MapApi>();
+        services.AddTransient<ReachabilityApi>();
         services.AddTransient<ImagesApi>();
         services.AddTransient<SearchApi>();
         services.AddTransient<HealthApi>();

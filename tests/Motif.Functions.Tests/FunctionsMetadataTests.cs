@@ -27,7 +27,7 @@ public sealed class FunctionsMetadataTests
         var functions = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("bindings").EnumerateArray().ToArray());
 
         Assert.Equal(
-            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetMap", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
+            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetMap", "GetReachability", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
             functions.Keys.Order(StringComparer.Ordinal));
 
         var ingest = Assert.Single(functions["IngestImage"]);
@@ -43,6 +43,7 @@ public sealed class FunctionsMetadataTests
             ["GetCluster"] = ("clusters/{id}", "get"),
             ["GetGallery"] = ("gallery", "get"),
             ["GetMap"] = ("map", "get"),
+            ["GetReachability"] = ("reachability", "get"),
             ["GetImage"] = ("images/{key}", "get"),
             ["GetImageNeighbours"] = ("images/{key}/neighbours", "get"),
             ["GetDerivative"] = ("derivatives/{contentHash}", "get"),

@@ -121,6 +121,41 @@ public sealed class HttpApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reachability_404_before_publication_then_every_image_of_the_latest_run_in_optics_order()
+    {
+        var api = _f.Get<ReachabilityApi>();
+        Assert.Equal(404, Body(await api.GetReachabilityAsync(FunctionsFixture.Request(), None)).Status);
+
+        await ReclusterTests.UploadFamiliesAsync(_f);
+        await _f.Get<Recluster>().RunAsync(null, None);
+        var manifest = (await _f.Get<Motif.Pipeline.ReclusterService>().ReadLatestAsync(None))!.Manifest;
+        var request = FunctionsFixture.Request();
+        var result = Assert.IsType<FileStreamResult>(await api.GetReachabilityAsync(request, None));
+        string json;
+        using (var reader = new StreamReader(result.FileStream))
+        {
+            json = await reader.ReadToEndAsync();
+        }
+        var plot = Motif.Core.Manifests.ReachabilityPlot.FromJson(json);
+
+        Assert.StartsWith("application/json", result.ContentType);
+        Assert.Equal(manifest.RunId, plot.RunId);
+        Assert.Equal(plot.RunId, request.HttpContext.Response.Headers["X-Motif-Run"].ToString());
+        // Every image once, noise included, in OPTICS order: each member's position is its manifest order.
+        Assert.Equal(manifest.Images.Select(i => i.ImageId).Order(StringComparer.Ordinal), plot.Ids.Order(StringComparer.Ordinal));
+        Assert.Equal(manifest.Clusters.Select(c => c.Id), plot.Clusters);
+        foreach (var member in manifest.Clusters.SelectMany(c => c.Members.Select(m => (c.Id, m))))
+        {
+            Assert.Equal(member.m.ImageId, plot.Ids[member.m.Order]);
+            Assert.Equal(member.Id, plot.Clusters[plot.Cluster[member.m.Order]]);
+            Assert.Equal(member.m.Reachability is { } r ? Math.Round(r, 6) : null, plot.Reachability[member.m.Order]);
+        }
+        Assert.Equal(manifest.Counts.Noise, plot.Cluster.Count(c => c < 0));
+        Assert.Null(plot.Reachability[0]);
+        Assert.Equal(manifest.Parameters.MaxEps, plot.Radius);
+    }
+
+    [Fact]
     public async Task Members_carry_their_metadata_the_gallery_its_filters_and_each_cluster_its_change_since_the_previous_run()
     {
         const string csv = "filename,title,artist,date,category,permalink\n" +
