@@ -30,6 +30,12 @@ export const gallery = (signal) => getJson('/api/gallery', signal);
 /** The latest run's map: parallel columns ids, x, y, cluster (index into clusters, −1 for none) (GET /api/map). */
 export const map = (signal) => getJson('/api/map', signal);
 
+/**
+ * The latest run's whole reachability plot: parallel columns ids, reachability (null: reached first), cluster (index
+ * into clusters, −1 for none), in OPTICS order, and the radius (GET /api/reachability).
+ */
+export const reachability = (signal) => getJson('/api/reachability', signal);
+
 export const cluster = (id, signal) => getJson(`/api/clusters/${encodeURIComponent(id)}`, signal);
 
 /** POST /api/search with the file's bytes as the body. */

@@ -4,6 +4,7 @@ import * as cluster from './cluster.js';
 import * as image from './image.js';
 import * as search from './search.js';
 import * as map from './map.js';
+import * as ordering from './collection-reachability.js';
 
 const main = document.getElementById('main');
 let current = null;
@@ -25,6 +26,9 @@ async function route() {
   } else if (hash === '#/map') {
     title = 'Map';
     await map.render(main, current.signal);
+  } else if (hash === '#/reachability') {
+    title = 'Reachability';
+    await ordering.render(main, current.signal);
   } else if (hash === '#/search') {
     title = 'Search by image';
     search.render(main);
@@ -33,11 +37,11 @@ async function route() {
   }
   document.title = `${title} · Motif`;
   for (const link of document.querySelectorAll('nav a')) {
-    if (link.getAttribute('href') === (['#/search', '#/map'].includes(hash) ? hash : '#/')) link.setAttribute('aria-current', 'page');
+    if (link.getAttribute('href') === (['#/search', '#/map', '#/reachability'].includes(hash) ? hash : '#/')) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
   document.getElementById('status').textContent = `${title} loaded.`;
-  document.body.dataset.view = clusterMatch ? 'cluster' : imageMatch ? 'image' : hash === '#/search' ? 'search' : hash === '#/map' ? 'map' : 'clusters';
+  document.body.dataset.view = clusterMatch ? 'cluster' : imageMatch ? 'image' : hash === '#/search' ? 'search' : hash === '#/map' ? 'map' : hash === '#/reachability' ? 'reachability' : 'clusters';
 }
 
 window.addEventListener('hashchange', () => {

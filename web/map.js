@@ -6,11 +6,8 @@
 // Enter for the point nearest the centre (ringed), to open its image page.
 import * as api from './api.js';
 import { h, replace } from './dom.js';
+import { NOISE, PALETTE } from './palette.js';
 
-// Tableau 10 without its grey, which marks images in no cluster; colours repeat beyond nine clusters, so nearby
-// clusters may share one: the map shows where families lie, the clusters view says which is which.
-const PALETTE = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f'];
-const NOISE = '#b8b8b8';
 const HEIGHT = 560;
 const PICK_RADIUS = 10; // CSS pixels around the pointer a click may hit
 const PAN_STEP = 60; // CSS pixels per arrow key

@@ -9,7 +9,7 @@ namespace Motif.Web.Tests;
 /// the clusters view, a cluster page with its reachability plot, search by image, keyboard use, and hostile names shown
 /// as text with no script run and no Content-Security-Policy violation. Screenshots are kept under screenshots/.
 /// </summary>
-public sealed class BrowserTests(ServedWorkspace served) : IClassFixture<ServedWorkspace>, IAsyncLifetime
+public sealed partial class BrowserTests(ServedWorkspace served) : IClassFixture<ServedWorkspace>, IAsyncLifetime
 {
     /// <summary>
     /// Headless, no sandbox (CI containers run as root), and none of Chromium's own traffic: without the background
