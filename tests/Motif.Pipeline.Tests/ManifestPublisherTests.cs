@@ -102,4 +102,32 @@ public sealed class ManifestPublisherTests : IDisposable
         await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishAsync(Manifest("../../etc"), basedOn: null));
         Assert.Null(await publisher.ReadLatestAsync());
     }
+
+    [Fact]
+    public async Task The_whole_reachability_plot_is_written_in_the_run_folder_before_latest_moves_and_only_for_its_own_run()
+    {
+        using var store = new LocalFolderBlobStore(_root.FullName);
+        var publisher = new ManifestPublisher(store);
+        float[] x = [1, 0, 0, 0, 0.99f, 0.05f, 0, 0, 0, 1, 0, 0, 0.05f, 0.99f, 0, 0, 0, 0, 1, 0, 0, 0.05f, 0.99f, 0, 0, 0, 0, 1, -1, 0, 0, 0];
+        var optics = Optics.Order(NeighbourGraph.Build(x, 4, 0.13), 2);
+        var first = Manifest("run-1");
+        var other = ReachabilityPlot.Create(Manifest("run-0"), optics);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => publisher.PublishAsync(first, null, map: null, other));
+        Assert.Null(await publisher.ReadLatestAsync());
+
+        await publisher.PublishAsync(first, null, map: null, ReachabilityPlot.Create(first, optics));
+        var plot = ReachabilityPlot.FromJson(await ReadTextAsync(store, ManifestPublisher.ReachabilityName("run-1")));
+        Assert.Equal("manifests/runs/run-1/reachability.json", ManifestPublisher.ReachabilityName("run-1"));
+        Assert.Equal(8, plot.Ids.Count);
+        Assert.Equal(first.Counts.Noise, plot.Cluster.Count(c => c < 0));
+
+        // A crash as latest.json is written leaves the plot in the run's folder: it was written first.
+        var crashing = new InterceptedBlobStore(store, name => name == ManifestPublisher.LatestName ? throw new IOException("simulated crash") : Task.CompletedTask);
+        var second = Manifest("run-2", first);
+        var latest = await publisher.ReadLatestAsync();
+        await Assert.ThrowsAsync<IOException>(() => new ManifestPublisher(crashing).PublishAsync(second, latest, null, ReachabilityPlot.Create(second, optics)));
+        Assert.Equal("run-2", ReachabilityPlot.FromJson(await ReadTextAsync(store, ManifestPublisher.ReachabilityName("run-2"))).RunId);
+        Assert.Equal("run-1", (await publisher.ReadLatestAsync())!.Manifest.RunId);
+    }
 }
