@@ -243,7 +243,6 @@ module functions 'infra/bicep/functions.bicep' = {
     maximumInstanceCount: functionsMaximumInstances
     runtimeVersion: functionsRuntimeVersion
     authClientId: authClientId
-    corsOrigins: corsOrigins
   }
   dependsOn: [roles]
 }

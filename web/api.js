@@ -50,8 +50,11 @@ export async function search(file, k, signal) {
   return response.json();
 }
 
-/** The IIIF Presentation 3 manifest of a cluster, served beside the API by `motif serve`. */
-export const iiifManifest = (id) => `/iiif/clusters/${encodeURIComponent(id)}/manifest.json`;
+/** The IIIF Presentation 3 manifest of a cluster: the Functions API's (GET /api/iiif/…), in Azure and locally alike. */
+export const iiifManifest = (id) => `/api/iiif/clusters/${encodeURIComponent(id)}/manifest.json`;
+
+/** The IIIF Presentation 3 collection of every cluster: the URL a museum gives to a IIIF viewer. */
+export const iiifCollection = '/api/iiif/collection.json';
 
 /** An image by its key (base64url of its id, as the API hands it out). */
 export const image = (key, signal) => getJson(`/api/images/${encodeURIComponent(key)}`, signal);

@@ -77,7 +77,7 @@ export async function render(main, signal) {
     h('h1', {}, 'Clusters'),
     h('p', {}, `Run ${data.runId} of ${new Date(data.createdAt).toLocaleString()}: ${data.clusters.length} clusters over ${data.images} images, ${data.noise} in no cluster. Model ${data.modelVersion}.${data.previousRunId ? ` Changes are since run ${data.previousRunId}.` : ''} `,
       h('a', { href: '/manifest.json' }, 'manifest.json'), ' · ', h('a', { href: '/clusters.csv' }, 'clusters.csv'), ' · ',
-      h('a', { href: '/iiif/collection.json' }, 'IIIF collection'), ' · ',
+      h('a', { href: api.iiifCollection }, 'IIIF collection'), ' · ',
       h('a', { href: '#/reachability', id: 'reachability-link' }, 'Reachability plot of the whole collection')),
     h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter clusters' },
       h('label', { for: 'filter-text' }, 'Name, title or artist contains'), text,

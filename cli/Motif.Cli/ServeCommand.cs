@@ -32,11 +32,13 @@ internal static class ServeCommand
                 return 2;
             }
             // No App Service authentication in front of a local server: annotations are the OS user's, set as the
-            // Functions app reads it (Motif__LocalAnnotator), exactly as motif dev sets it.
+            // Functions app reads it (Motif__LocalAnnotator), exactly as motif dev sets it. The IIIF ids name the
+            // server's own loopback address (Motif__PublicBaseUrl), so its port is chosen first.
+            var listenPort = Viewer.ChoosePort(parse.GetValue(port));
             MotifFunctionsOptions options;
             try
             {
-                options = MotifFunctionsOptions.Read(LocalSettings(Environment.UserName));
+                options = MotifFunctionsOptions.Read(LocalSettings(Environment.UserName, listenPort));
             }
             catch (PipelineConfigurationException e)
             {
@@ -49,7 +51,7 @@ internal static class ServeCommand
             {
                 return 2;
             }
-            await using var app = Viewer.Build(workspace, parse.GetValue(port));
+            await using var app = Viewer.Build(workspace, listenPort);
             try
             {
                 await app.StartAsync(cancellationToken);
@@ -57,7 +59,7 @@ internal static class ServeCommand
             catch (IOException e)
             {
                 // Kestrel's "Failed to bind to address …: address already in use".
-                await error.WriteLineAsync($"Cannot serve on 127.0.0.1:{parse.GetValue(port)}: {Display.Safe(e.Message)} (choose another --port).");
+                await error.WriteLineAsync($"Cannot serve on 127.0.0.1:{listenPort}: {Display.Safe(e.Message)} (choose another --port).");
                 return 2;
             }
             await parse.InvocationConfiguration.Output.WriteLineAsync($"Serving {string.Join(", ", app.Urls)}/ (Ctrl-C to stop)");
@@ -75,8 +77,14 @@ internal static class ServeCommand
         return command;
     }
 
-    /// <summary>The Functions app's settings for a local server: <paramref name="user"/> annotates without a sign-in.</summary>
-    internal static IConfiguration LocalSettings(string user) => new ConfigurationBuilder()
-        .AddInMemoryCollection([new($"{MotifPipelineOptions.Section}:{MotifSettings.LocalAnnotator}", user)])
+    /// <summary>
+    /// The Functions app's settings for a local server on <paramref name="port"/>: <paramref name="user"/> annotates
+    /// without a sign-in, and absolute URLs start at the server's loopback address.
+    /// </summary>
+    internal static IConfiguration LocalSettings(string user, int port) => new ConfigurationBuilder()
+        .AddInMemoryCollection([
+            new(MotifSettings.InMotif(MotifSettings.LocalAnnotator), user),
+            new(MotifSettings.InMotif(MotifSettings.PublicBaseUrl), Viewer.Root(port).AbsoluteUri),
+        ])
         .Build();
 }

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Logging;
-using Motif.Core.Manifests;
 using Motif.Engine;
 using Motif.Functions;
 using Motif.Functions.Api;
@@ -18,8 +17,8 @@ namespace Motif.Cli;
 /// <summary>
 /// <c>motif serve</c>'s web app over a workspace, on the loopback interface only: the curators' app (web/, static ES
 /// modules) over the Functions app's own HTTP API at <c>/api/*</c> — the same function classes, mapped by
-/// <see cref="HttpFunctionRoutes"/> as under <c>motif dev</c>, on the workspace's composition — plus the manifest itself
-/// (JSON, CSV), the IIIF Presentation 3.0 collection and one IIIF manifest per cluster, and the derivatives they point at.
+/// <see cref="HttpFunctionRoutes"/> as under <c>motif dev</c>, on the workspace's composition, IIIF included
+/// (<c>/api/iiif/…</c>, <see cref="IiifApi"/>) — plus the manifest itself (JSON, CSV).
 /// </summary>
 /// <remarks>
 /// Image ids are uploaded names, i.e. hostile: the app builds its DOM with text nodes, never markup, and images are
@@ -28,11 +27,12 @@ namespace Motif.Cli;
 /// The Host header is hostile too. Binding loopback does not stop DNS rebinding: a page of the attacker's site, whose
 /// name then resolves to 127.0.0.1, reads the collection from the user's browser under the attacker's Host. So only
 /// requests naming a loopback name (with the bound port, or none) are answered, and absolute URLs (IIIF ids) are built
-/// from the address the server is bound to, never from the request. Requests other than reads from another origin's page
-/// are refused (403), so a site the curator visits cannot annotate, or search, as the local user.
-/// The IIIF routes, and the derivatives they point at, answer GET to any origin (CORS <c>*</c>): IIIF viewers run on
-/// other origins and must read them. That makes the collection's images and cluster lists readable by any page the
-/// curator opens while serving; the API, with its search and catalog records, stays same-origin.
+/// from the address the server is bound to (<see cref="Root"/>, the Functions app's <c>PublicBaseUrl</c>), never from
+/// the request. Requests other than reads from another origin's page are refused (403), so a site the curator visits
+/// cannot annotate, or search, as the local user.
+/// The IIIF routes, and the derivatives they point at, answer GET to any origin (CORS <c>*</c>, set by the functions
+/// themselves, as in Azure): IIIF viewers run on other origins and must read them. That makes the collection's images
+/// and cluster lists readable by any page the curator opens while serving; the rest of the API stays same-origin.
 /// </remarks>
 internal static class Viewer
 {
@@ -74,14 +74,6 @@ internal static class Viewer
         });
         app.Use((context, next) => IsLoopbackHost(context.Request.Host, context.Connection.LocalPort) ? next(context) : RefuseHostAsync(context));
         app.Use((context, next) => IsSafe(context.Request) ? next(context) : RefuseOriginAsync(context));
-        app.Use((context, next) =>
-        {
-            if (HttpMethods.IsGet(context.Request.Method) && (context.Request.Path.StartsWithSegments("/iiif") || context.Request.Path.StartsWithSegments("/images")))
-            {
-                context.Response.Headers.AccessControlAllowOrigin = "*";
-            }
-            return next(context);
-        });
         var web = new PhysicalFileProvider(WebRoot);
         app.UseDefaultFiles(new DefaultFilesOptions { FileProvider = web });
         app.UseStaticFiles(new StaticFileOptions
@@ -100,32 +92,6 @@ internal static class Viewer
         {
             var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
             return latest is null ? Results.NotFound() : Results.Text(latest.Manifest.ToCsv(), "text/csv; charset=utf-8");
-        });
-        app.MapGet("/images/{hash}.jpg", async (string hash, CancellationToken cancellationToken) =>
-            CollectionBlobs.IsContentHash(hash) ? await BlobAsync(workspace.Blobs, CollectionBlobs.Derivative(hash), "image/jpeg", cancellationToken) : Results.NotFound());
-        app.MapGet("/iiif/collection.json", async (HttpRequest request, CancellationToken cancellationToken) =>
-        {
-            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
-            return latest is null ? Results.NotFound() : Results.Text(IiifExport.Collection(latest.Manifest, new Uri(Root(request), "iiif/")).ToJsonString(), "application/ld+json");
-        });
-        app.MapGet("/iiif/clusters/{id}/manifest.json", async (string id, HttpRequest request, CancellationToken cancellationToken) =>
-        {
-            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync(cancellationToken);
-            if (latest is null || latest.Manifest.Clusters.All(c => c.Id != id))
-            {
-                return Results.NotFound();
-            }
-            var images = (await workspace.Catalog.ListImagesAsync(cancellationToken)).ToDictionary(i => i.ImageId, StringComparer.Ordinal);
-            var root = Root(request);
-            var document = IiifExport.Manifest(latest.Manifest, id, new Uri(root, "iiif/"), imageId =>
-            {
-                var record = images[imageId];
-                // The derivative is the original scaled (never enlarged) to fit the derivative side.
-                var scale = Math.Min(1.0, IngestOptions.DefaultDerivativeSide / (double)Math.Max(record.Width, record.Height));
-                return new IiifImage(new Uri(root, $"images/{record.ContentHash}.jpg"), "image/jpeg",
-                    Math.Max(1, (int)Math.Round(record.Width * scale)), Math.Max(1, (int)Math.Round(record.Height * scale)));
-            });
-            return Results.Text(document.ToJsonString(), "application/ld+json");
         });
         return app;
     }
@@ -177,11 +143,28 @@ internal static class Viewer
     }
 
     /// <summary>
-    /// The server's own address, the root of every absolute URL it writes: the loopback address and port it is bound
-    /// to (the port the request came in on; Kestrel listens on <see cref="IPAddress.Loopback"/> alone), never the request's Host.
+    /// The server's own address, the root of every absolute URL it writes (the Functions app's
+    /// <see cref="MotifFunctionsOptions.PublicBaseUrl"/>): the loopback address Kestrel listens on alone, and
+    /// <paramref name="port"/>, never the request's Host.
     /// </summary>
-    private static Uri Root(HttpRequest request) =>
-        new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"http://{IPAddress.Loopback}:{request.HttpContext.Connection.LocalPort}/"));
+    public static Uri Root(int port) =>
+        new(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"http://{IPAddress.Loopback}:{port}/"));
+
+    /// <summary>
+    /// <paramref name="requested"/>, or for 0 a port free now: the absolute URLs the app writes name its port, so the port
+    /// is chosen before the composition is. Should another process take it in between, binding fails and
+    /// <c>motif serve</c> says so, as for any port in use.
+    /// </summary>
+    public static int ChoosePort(int requested)
+    {
+        if (requested != 0)
+        {
+            return requested;
+        }
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
 
     private static async Task<IResult> BlobAsync(IBlobStore blobs, string name, string contentType, CancellationToken cancellationToken)
     {

@@ -50,6 +50,7 @@ public static class MotifFunctions
         services.AddTransient<SearchApi>();
         services.AddTransient<HealthApi>();
         services.AddTransient<AnnotationsApi>();
+        services.AddTransient<IiifApi>();
         return services;
     }
 }

@@ -39,6 +39,16 @@ public sealed record MotifFunctionsOptions
     /// </summary>
     public string? LocalAnnotator { get; init; }
 
+    /// <summary>
+    /// The app's own public root (<c>Motif__PublicBaseUrl</c>), e.g. <c>https://motif-abc.azurewebsites.net/</c>: IIIF
+    /// documents are linked data, so every id in them, and every image URL, is absolute, and this is what they start
+    /// with. main.bicep sets it from the Function App's default host name; <c>motif serve</c> and <c>motif dev</c> set
+    /// their loopback address. Never taken from a request: the Host header is the client's to choose, and an id built
+    /// from it would let anyone make the app publish documents pointing at their own site. Null: the IIIF routes answer
+    /// 503.
+    /// </summary>
+    public Uri? PublicBaseUrl { get; init; }
+
     /// <summary>The options in <paramref name="configuration"/>'s <c>Motif</c> section; what is absent keeps its default.</summary>
     /// <exception cref="PipelineConfigurationException">A setting is malformed (the message names it).</exception>
     public static MotifFunctionsOptions Read(IConfiguration configuration)
@@ -54,6 +64,19 @@ public sealed record MotifFunctionsOptions
             {
                 throw new PipelineConfigurationException($"{MotifPipelineOptions.Section}__WorkerSearchUri must be an absolute http(s) URI without credentials.");
             }
+        }
+        Uri? publicBase = null;
+        if (section[MotifSettings.PublicBaseUrl] is { Length: > 0 } root)
+        {
+            // A root and nothing else: no credentials (it is published in every IIIF document), no query or fragment
+            // (the routes are appended to it).
+            if (!Uri.TryCreate(root, UriKind.Absolute, out publicBase) || publicBase.Scheme is not ("http" or "https") || publicBase.UserInfo.Length > 0
+                || publicBase.Query.Length > 0 || publicBase.Fragment.Length > 0)
+            {
+                throw new PipelineConfigurationException($"{MotifPipelineOptions.Section}__{MotifSettings.PublicBaseUrl} must be an absolute http(s) URL without credentials, query or fragment (the app's own root, e.g. https://name.azurewebsites.net/).");
+            }
+            // A root is a folder: with its slash, relative routes resolve under it rather than beside it.
+            publicBase = publicBase.AbsolutePath.EndsWith('/') ? publicBase : new Uri(publicBase.AbsoluteUri + "/");
         }
         var localAnnotator = section[MotifSettings.LocalAnnotator] is { Length: > 0 } name ? name : null;
         if (localAnnotator is not null)
@@ -71,6 +94,7 @@ public sealed record MotifFunctionsOptions
         {
             WorkerSearchUri = worker,
             LocalAnnotator = localAnnotator,
+            PublicBaseUrl = publicBase,
             ReclusterSchedule = string.IsNullOrWhiteSpace(section[MotifSettings.ReclusterSchedule]) ? defaults.ReclusterSchedule : section[MotifSettings.ReclusterSchedule]!,
         };
     }

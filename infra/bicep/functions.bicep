@@ -47,9 +47,6 @@ param runtimeVersion string
 @description('Entra ID app registration (client id) that App Service authentication accepts tokens for. Empty: no authentication in front of the API (not for production).')
 param authClientId string
 
-@description('Origins allowed to call the API from a browser (IIIF viewers reading manifests and derivatives).')
-param corsOrigins array
-
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: '${name}-plan'
   location: location
@@ -69,35 +66,39 @@ var identityAuth = {
   clientId: identityClientId
 }
 
-var appSettings = [
+// The app's settings, as one object (name → value) on the site's appsettings config below rather than in siteConfig:
+// Motif__PublicBaseUrl is the site's own default host name, which the site's own properties cannot refer to.
+var appSettings = {
   // The host's own storage (leases, timers' schedule monitor) as the identity.
-  { name: 'AzureWebJobsStorage__accountName', value: storageName }
-  { name: 'AzureWebJobsStorage__credential', value: identityAuth.credential }
-  { name: 'AzureWebJobsStorage__clientId', value: identityAuth.clientId }
+  AzureWebJobsStorage__accountName: storageName
+  AzureWebJobsStorage__credential: identityAuth.credential
+  AzureWebJobsStorage__clientId: identityAuth.clientId
   // The pipeline's storage: the blob trigger's connection (MotifStorage) and the adapters.
-  { name: 'MotifStorage__blobServiceUri', value: blobEndpoint }
-  { name: 'MotifStorage__queueServiceUri', value: queueEndpoint }
-  { name: 'MotifStorage__tableServiceUri', value: tableEndpoint }
-  { name: 'MotifStorage__credential', value: identityAuth.credential }
-  { name: 'MotifStorage__clientId', value: identityAuth.clientId }
-  // Signature jobs go through Service Bus.
-  { name: 'MotifServiceBus__fullyQualifiedNamespace', value: serviceBusNamespace }
-  { name: 'MotifServiceBus__credential', value: identityAuth.credential }
-  { name: 'MotifServiceBus__clientId', value: identityAuth.clientId }
-  { name: 'Motif__Storage', value: 'azure' }
-  { name: 'Motif__ReclusterSchedule', value: reclusterSchedule }
-  { name: 'Motif__WorkerSearchUri', value: workerSearchUri }
-  { name: 'Motif__ModelVersion', value: sharedSettings.Motif__ModelVersion }
-  { name: 'Motif__MaxEps', value: sharedSettings.Motif__MaxEps }
-  { name: 'Motif__MinSamples', value: sharedSettings.Motif__MinSamples }
-  { name: 'Motif__Xi', value: sharedSettings.Motif__Xi }
+  MotifStorage__blobServiceUri: blobEndpoint
+  MotifStorage__queueServiceUri: queueEndpoint
+  MotifStorage__tableServiceUri: tableEndpoint
+  MotifStorage__credential: identityAuth.credential
+  MotifStorage__clientId: identityAuth.clientId
+  // Signature and training jobs go through Service Bus.
+  MotifServiceBus__fullyQualifiedNamespace: serviceBusNamespace
+  MotifServiceBus__credential: identityAuth.credential
+  MotifServiceBus__clientId: identityAuth.clientId
+  Motif__Storage: 'azure'
+  Motif__ReclusterSchedule: reclusterSchedule
+  Motif__WorkerSearchUri: workerSearchUri
+  // The root of every IIIF id and image URL the API writes: the app's own host name, never a request's Host header.
+  Motif__PublicBaseUrl: 'https://${site.properties.defaultHostName}/'
+  Motif__ModelVersion: sharedSettings.Motif__ModelVersion
+  Motif__MaxEps: sharedSettings.Motif__MaxEps
+  Motif__MinSamples: sharedSettings.Motif__MinSamples
+  Motif__Xi: sharedSettings.Motif__Xi
   // Telemetry to Application Insights through Entra ID (local authentication is off there).
-  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insightsConnectionString }
-  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identityClientId};Authorization=AAD' }
-  { name: 'AZURE_CLIENT_ID', value: identityClientId }
+  APPLICATIONINSIGHTS_CONNECTION_STRING: insightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  AZURE_CLIENT_ID: identityClientId
   // App Service authentication's "client secret" is the identity's federated credential, named by this setting.
-  { name: 'OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID', value: identityClientId }
-]
+  OVERRIDE_USE_MI_FIC_ASSERTION_CLIENTID: identityClientId
+}
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
   name: '${name}-${uniqueString(resourceGroup().id)}'
@@ -117,10 +118,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      cors: {
-        allowedOrigins: corsOrigins
-      }
-      appSettings: appSettings
+      // No platform CORS: App Service's would answer for every route and override the app's own headers. The app sets
+      // Access-Control-Allow-Origin: * itself on the IIIF documents and the derivatives they paint (IiifApi,
+      // ImagesApi), which IIIF viewers on other origins must read; the rest of the API stays same-origin.
     }
     functionAppConfig: {
       deployment: {
@@ -164,7 +164,8 @@ resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@
 
 // App Service authentication in front of the HTTP API: bearer tokens for the app registration; no client secret
 // (the user-assigned identity is the app registration's federated credential). Event Grid's webhook carries the
-// blobs_extension key and the admin endpoint the master key instead; the health probe is open.
+// blobs_extension key and the admin endpoint the master key instead; the health probe is open, and so is IIIF: a
+// museum gives the collection's URL to IIIF viewers, which send no token, and the manifests paint the derivatives.
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)) {
   parent: site
   name: 'authsettingsV2'
@@ -179,6 +180,8 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)
         '/runtime/webhooks/blobs'
         '/admin/functions/Recluster'
         '/api/health'
+        '/api/iiif/*'
+        '/api/derivatives/*'
       ]
     }
     identityProviders: {
@@ -203,6 +206,14 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = if (!empty(authClientId)
       }
     }
   }
+}
+
+// Every setting, after the site exists (its default host name is one of them). This config replaces the app's whole
+// settings list: it is the only place the app's settings are written.
+resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: site
+  name: 'appsettings'
+  properties: appSettings
 }
 
 output name string = site.name

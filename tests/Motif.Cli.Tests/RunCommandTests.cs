@@ -204,9 +204,10 @@ public sealed class RunCommandTests : IDisposable
         var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
         Assert.True(exit == 0, error);
 
+        var port = Viewer.ChoosePort(0);
         await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None,
-            configure: Viewer.Functions(new Motif.Functions.MotifFunctionsOptions(), ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
-        await using var app = Viewer.Build(opened, port: 0);
+            configure: Viewer.Functions(new Motif.Functions.MotifFunctionsOptions { PublicBaseUrl = Viewer.Root(port) }, ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
+        await using var app = Viewer.Build(opened, port);
         await app.StartAsync();
         using var http = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
 
@@ -248,13 +249,21 @@ public sealed class RunCommandTests : IDisposable
         Assert.Equal(System.Net.HttpStatusCode.UnprocessableEntity, (await http.PostAsync("/api/search", junk)).StatusCode);
 
         // IIIF, readable from other origins (viewers); the API is not.
-        var iiif = await http.GetAsync("/iiif/clusters/C1/manifest.json");
-        Assert.Contains("\"type\":\"Canvas\"", await iiif.Content.ReadAsStringAsync());
+        var iiif = await http.GetAsync("/api/iiif/clusters/C1/manifest.json");
+        var iiifJson = await iiif.Content.ReadAsStringAsync();
+        Assert.Contains("\"type\":\"Canvas\"", iiifJson);
         Assert.Equal("*", iiif.Headers.GetValues("Access-Control-Allow-Origin").Single());
-        Assert.Contains("\"type\":\"Collection\"", await http.GetStringAsync("/iiif/collection.json"));
+        Assert.Equal("application/ld+json", iiif.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("\"type\":\"Collection\"", await http.GetStringAsync("/api/iiif/collection.json"));
+        // The images it paints are the API's derivatives, readable from other origins too.
+        var painted = System.Text.RegularExpressions.Regex.Match(iiifJson, "http://127\\.0\\.0\\.1:[0-9]+/api/derivatives/[0-9a-f]{64}").Value;
+        var derivative = await http.GetAsync(new Uri(painted).PathAndQuery);
+        Assert.Equal("image/jpeg", derivative.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("*", derivative.Headers.GetValues("Access-Control-Allow-Origin").Single());
         Assert.False((await http.GetAsync("/api/gallery")).Headers.Contains("Access-Control-Allow-Origin"));
         Assert.Contains("\"runId\"", await http.GetStringAsync("/manifest.json"));
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/images/..%2F..%2Fmotif.db.jpg")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.GetAsync("/api/derivatives/..%2F..%2Fmotif.db")).StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/iiif/collection.json")).StatusCode);   // one implementation: the API's
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, (await http.GetAsync("/api/thumbnails/..%2F..%2Fmotif.db")).StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/api/clusters/C999")).StatusCode);
         await app.StopAsync();

@@ -26,9 +26,10 @@ public sealed class ViewerHostTests : IDisposable
         var (exit, _, error) = await Cli.RunAsync("run", folder, "--out", workspace);
         Assert.True(exit == 0, error);
 
+        var port = Viewer.ChoosePort(0);
         await using var opened = (await Workspace.OpenAsync(new DirectoryInfo(workspace), StorageKind.Embedded, create: false, CancellationToken.None,
-            configure: Viewer.Functions(new Motif.Functions.MotifFunctionsOptions(), ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
-        await using var app = Viewer.Build(opened, port: 0);
+            configure: Viewer.Functions(new Motif.Functions.MotifFunctionsOptions { PublicBaseUrl = Viewer.Root(port) }, ModelCatalog.PackagedResNet50, Engine.Precision.Float32, TextWriter.Null)))!;
+        await using var app = Viewer.Build(opened, port);
         await app.StartAsync();
         var url = new Uri(app.Urls.Single());
         using var http = new HttpClient { BaseAddress = url };
@@ -41,7 +42,7 @@ public sealed class ViewerHostTests : IDisposable
         }
 
         // A rebound name (the attacker's, now resolving to 127.0.0.1), with or without the port: refused, nothing of the collection.
-        foreach (var path in new[] { "/", "/app.js", "/manifest.json", "/clusters.csv", "/iiif/collection.json", "/iiif/clusters/C1/manifest.json", "/api/gallery", "/api/clusters/C1", "/api/health" })
+        foreach (var path in new[] { "/", "/app.js", "/manifest.json", "/clusters.csv", "/api/iiif/collection.json", "/api/iiif/clusters/C1/manifest.json", "/api/derivatives/" + new string('0', 64), "/api/gallery", "/api/clusters/C1", "/api/health" })
         {
             foreach (var host in new[] { "evil.example", $"evil.example:{url.Port}", "localhost.evil.example", $"localhost:{url.Port + 1}" })
             {
@@ -59,8 +60,8 @@ public sealed class ViewerHostTests : IDisposable
         // goes over a raw connection.
         var dotted = string.Join('.', Enumerable.Repeat(new string('a', 62), 16)) + $":{url.Port}";
         Assert.True(dotted.Length > 1000);
-        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync("/iiif/collection.json", dotted)).Response.StatusCode);
-        Assert.StartsWith("HTTP/1.1 400 ", await RawGetAsync(url, "/iiif/collection.json", new string('a', 1000)));
+        Assert.Equal(HttpStatusCode.BadRequest, (await GetAsync("/api/iiif/collection.json", dotted)).Response.StatusCode);
+        Assert.StartsWith("HTTP/1.1 400 ", await RawGetAsync(url, "/api/iiif/collection.json", new string('a', 1000)));
 
         // The loopback names, with the bound port or none: answered.
         foreach (var host in new[] { $"localhost:{url.Port}", "localhost", $"127.0.0.1:{url.Port}", "127.0.0.1", $"[::1]:{url.Port}", "[::1]" })
@@ -77,14 +78,14 @@ public sealed class ViewerHostTests : IDisposable
 
         // IIIF ids are built from the server's own address, whatever loopback name the request used.
         var expected = $"http://127.0.0.1:{url.Port}/";
-        var (collection, collectionJson) = await GetAsync("/iiif/collection.json", $"localhost:{url.Port}");
+        var (collection, collectionJson) = await GetAsync("/api/iiif/collection.json", $"localhost:{url.Port}");
         Assert.Equal(HttpStatusCode.OK, collection.StatusCode);
-        Assert.Contains($"\"{expected}iiif/", collectionJson);
+        Assert.Contains($"\"{expected}api/iiif/", collectionJson);
         Assert.DoesNotContain("localhost", collectionJson);
-        var (manifest, manifestJson) = await GetAsync("/iiif/clusters/C1/manifest.json", $"[::1]:{url.Port}");
+        var (manifest, manifestJson) = await GetAsync("/api/iiif/clusters/C1/manifest.json", $"[::1]:{url.Port}");
         Assert.Equal(HttpStatusCode.OK, manifest.StatusCode);
-        Assert.Contains($"\"{expected}iiif/", manifestJson);
-        Assert.Contains($"\"{expected}images/", manifestJson);
+        Assert.Contains($"\"{expected}api/iiif/", manifestJson);
+        Assert.Contains($"\"{expected}api/derivatives/", manifestJson);
         Assert.DoesNotContain("::1", manifestJson);
 
         // Not found is still not found (the Host checks do not turn other answers into their message).

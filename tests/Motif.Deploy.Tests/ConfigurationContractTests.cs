@@ -208,6 +208,24 @@ public sealed partial class ConfigurationContractTests
     }
 
     [Fact]
+    public void IIIF_ids_start_at_the_app_s_own_host_name_and_IIIF_is_open_to_viewers()
+    {
+        // Never a request's Host header: the app's default host name, from the site itself.
+        var root = ProvidedSettings(SettingReaders.Functions)[MotifSettings.InMotif(MotifSettings.PublicBaseUrl).Replace(":", "__", StringComparison.Ordinal)];
+        Assert.Matches(@"^\[format\('https://\{0\}/', reference\(.*Microsoft\.Web/sites.*\)\.defaultHostName\)\]$", root);
+        // Viewers send no token: the IIIF documents and the derivatives they paint pass App Service authentication;
+        // the rest of the API does not. No platform CORS, which would override the app's own per-route headers.
+        var template = Bicep.Module("functions");
+        var auth = Bicep.Resources(template).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config" && ((string?)r["name"])!.Contains("'authsettingsV2'", StringComparison.Ordinal));
+        var excluded = auth["properties"]!["globalValidation"]!["excludedPaths"]!.AsArray().Select(p => (string?)p).ToArray();
+        Assert.Contains("/api/iiif/*", excluded);
+        Assert.Contains("/api/derivatives/*", excluded);
+        Assert.DoesNotContain(excluded, p => p!.StartsWith("/api/", StringComparison.Ordinal) && p is not ("/api/health" or "/api/iiif/*" or "/api/derivatives/*"));
+        var site = Bicep.Resources(template).Single(r => (string?)r["type"] == "Microsoft.Web/sites");
+        Assert.Null(site["properties"]!["siteConfig"]!["cors"]);
+    }
+
+    [Fact]
     public void No_connection_in_the_template_carries_a_key()
     {
         // Identity-based only: no listKeys except the Event Grid webhook's blobs_extension key, no connection strings.
@@ -242,25 +260,25 @@ public sealed partial class ConfigurationContractTests
     /// <summary>The app settings (Functions) or container environment (worker) main.bicep gives an app: name → ARM value.</summary>
     private static Dictionary<string, string?> ProvidedSettings(SettingReaders app)
     {
-        var (module, variable) = app == SettingReaders.Functions ? ("functions", "appSettings") : ("containerapps", "env");
-        var template = Bicep.Module(module);
-        var settings = template["variables"]![variable]!.AsArray().Select(s => s!.AsObject()).ToArray();
-        var reference = $"[variables('{variable}')]";
-        // The variable is what the resources use: the site's appSettings, the worker's and the training job's env.
         if (app == SettingReaders.Functions)
         {
+            // The site's appsettings config, written once after the site exists (one setting is the site's own host
+            // name); siteConfig carries none, so nothing else can replace them.
+            var template = Bicep.Module("functions");
             var site = Bicep.Resources(template).Single(r => (string?)r["type"] == "Microsoft.Web/sites");
-            Assert.Equal(reference, (string?)site["properties"]!["siteConfig"]!["appSettings"]);
+            Assert.Null(site["properties"]!["siteConfig"]!["appSettings"]);
+            var config = Bicep.Resources(template).Single(r => (string?)r["type"] == "Microsoft.Web/sites/config" && ((string?)r["name"])!.Contains("'appsettings'", StringComparison.Ordinal));
+            return config["properties"]!.AsObject().ToDictionary(p => p.Key, p => p.Value?.ToString(), StringComparer.Ordinal);
         }
-        else
+        var apps = Bicep.Module("containerapps");
+        var env = apps["variables"]!["env"]!.AsArray().Select(s => s!.AsObject()).ToArray();
+        // The variable is what the resources use: the worker's and the training job's env.
+        foreach (var type in new[] { "Microsoft.App/containerApps", "Microsoft.App/jobs" })
         {
-            foreach (var type in new[] { "Microsoft.App/containerApps", "Microsoft.App/jobs" })
-            {
-                var resource = Bicep.Resources(template).Single(r => (string?)r["type"] == type);
-                Assert.Equal(reference, (string?)resource["properties"]!["template"]!["containers"]![0]!["env"]);
-            }
+            var resource = Bicep.Resources(apps).Single(r => (string?)r["type"] == type);
+            Assert.Equal("[variables('env')]", (string?)resource["properties"]!["template"]!["containers"]![0]!["env"]);
         }
-        return settings.ToDictionary(s => (string)s["name"]!, s => s["value"]?.ToString(), StringComparer.Ordinal);
+        return env.ToDictionary(s => (string)s["name"]!, s => s["value"]?.ToString(), StringComparer.Ordinal);
     }
 
     /// <summary>artifacts/bin/Motif.Functions/{configuration}/functions.metadata, built before this project (it references the app).</summary>

@@ -27,7 +27,7 @@ public sealed class FunctionsMetadataTests
         var functions = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("bindings").EnumerateArray().ToArray());
 
         Assert.Equal(
-            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetImage", "GetImageNeighbours", "GetMap", "GetReachability", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
+            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetIiifCollection", "GetIiifManifest", "GetImage", "GetImageNeighbours", "GetMap", "GetReachability", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
             functions.Keys.Order(StringComparer.Ordinal));
 
         var ingest = Assert.Single(functions["IngestImage"]);
@@ -53,6 +53,8 @@ public sealed class FunctionsMetadataTests
             ["PostAnnotation"] = ("annotations", "post"),
             ["GetAnnotations"] = ("annotations", "get"),
             ["GetWhoAmI"] = ("whoami", "get"),
+            ["GetIiifCollection"] = ("iiif/collection.json", "get"),
+            ["GetIiifManifest"] = ("iiif/clusters/{id}/manifest.json", "get"),
         };
         foreach (var (name, (route, method)) in routes)
         {

@@ -94,7 +94,7 @@ public sealed partial class BrowserTests(ServedWorkspace served) : IClassFixture
         await Assertions.Expect(cards.First.Locator("p.meta")).ToContainTextAsync($"{smallest} images");
         // Every card links to its IIIF manifest, which answers with CORS for viewers on other origins.
         var iiif = await cards.First.Locator("a.iiif").GetAttributeAsync("href");
-        Assert.Matches("^/iiif/clusters/C[0-9]+/manifest.json$", iiif);
+        Assert.Matches("^/api/iiif/clusters/C[0-9]+/manifest.json$", iiif);
         var response = await _page.APIRequest.GetAsync(iiif!);
         Assert.Equal(200, response.Status);
         Assert.Equal("*", response.Headers["access-control-allow-origin"]);

@@ -75,6 +75,8 @@ internal static class DevEnvironment
             ["Motif__WorkerSearchUri"] = new Uri(workerUri, "search").ToString(),
             // Offline there is no App Service authentication in front of the API: annotations are the local user's.
             ["Motif__LocalAnnotator"] = Environment.UserName,
+            // The root of the IIIF ids and image URLs: this host's own address, as main.bicep gives the app its host name.
+            ["Motif__PublicBaseUrl"] = api.ToString(),
             // A worker killed mid-batch (or restarted by hand) gives its jobs back within 30 s rather than 5 minutes.
             ["Motif__SignatureLockSeconds"] = "30",
         };

@@ -58,6 +58,7 @@ public static class MotifSettings
     public const string ReclusterSchedule = "ReclusterSchedule";
     public const string WorkerSearchUri = "WorkerSearchUri";
     public const string LocalAnnotator = "LocalAnnotator";
+    public const string PublicBaseUrl = "PublicBaseUrl";
     public const string Model = "Model";
     public const string Precision = "Precision";
     public const string Device = "Device";
@@ -103,6 +104,7 @@ public static class MotifSettings
         new(InMotif(SignatureQueue), SettingReaders.Both, SettingReaders.None, "the signature job queue (default signatures)"),
         new(InMotif(ReclusterSchedule), SettingReaders.Functions, SettingReaders.Functions, "Recluster's NCRONTAB; the host refuses to index Recluster without it"),
         new(InMotif(WorkerSearchUri), SettingReaders.Functions, SettingReaders.Functions, "the worker's POST /search (search answers 503 without it)"),
+        new(InMotif(PublicBaseUrl), SettingReaders.Functions, SettingReaders.Functions, "the app's own https://host/, root of the IIIF ids and image URLs (main.bicep: the app's default host name; never the request's Host)"),
         new(InMotif(LocalAnnotator), SettingReaders.Functions, SettingReaders.None, "local use only (motif dev, motif serve): annotator of annotations posted without a sign-in; never set in Azure"),
         new(InMotif(Model), SettingReaders.Worker, SettingReaders.None, "the packaged network or a checkpoint"),
         new(InMotif(Precision), SettingReaders.Worker, SettingReaders.Worker, "fp32 | bf16 (part of the model version)"),

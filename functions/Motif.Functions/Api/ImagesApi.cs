@@ -12,7 +12,8 @@ namespace Motif.Functions.Api;
 /// Images by key (<see cref="ApiIds"/>): <c>GET /api/images/{key}</c> (catalog record, cluster, links),
 /// <c>GET /api/images/{key}/neighbours?k=20</c> (from the stored neighbour graph, as of its last update), and the
 /// content-addressed JPEGs <c>GET /api/derivatives/{contentHash}</c> and <c>GET /api/thumbnails/{contentHash}</c>
-/// (immutable, so cached for a year).
+/// (immutable, so cached for a year). Derivatives are what IIIF manifests paint (<see cref="IiifApi"/>), so they answer
+/// any origin (<c>Access-Control-Allow-Origin: *</c>).
 /// </summary>
 public sealed class ImagesApi(IImageCatalog catalog, IBlobStore blobs, ReclusterService recluster, NeighbourGraphStore graphs, MetadataStore metadata, MotifPipelineOptions options)
 {
@@ -90,8 +91,14 @@ public sealed class ImagesApi(IImageCatalog catalog, IBlobStore blobs, Recluster
     public Task<IActionResult> GetDerivativeAsync(
         [HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "derivatives/{contentHash}")] HttpRequest request,
         string contentHash,
-        CancellationToken cancellationToken) =>
-        JpegAsync(request, contentHash, CollectionBlobs.Derivative, cancellationToken);
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        // The images IIIF manifests paint (IiifApi): viewers on other origins must read them. Content-addressed JPEGs of
+        // the collection, nothing a catalog record would add; thumbnails and the rest of the API stay same-origin.
+        IiifApi.AllowAnyOrigin(request);
+        return JpegAsync(request, contentHash, CollectionBlobs.Derivative, cancellationToken);
+    }
 
     [Function("GetThumbnail")]
     public Task<IActionResult> GetThumbnailAsync(
