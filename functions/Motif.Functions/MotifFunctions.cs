@@ -51,6 +51,7 @@ public static class MotifFunctions
         services.AddTransient<HealthApi>();
         services.AddTransient<AnnotationsApi>();
         services.AddTransient<IiifApi>();
+        services.AddTransient<TrainApi>();
         return services;
     }
 }

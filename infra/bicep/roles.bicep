@@ -65,7 +65,8 @@ resource storageAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }]
 
-// IngestImage sends signature jobs; the worker receives, completes and abandons them (and may send follow-ups).
+// IngestImage sends signature jobs and POST /api/train training jobs (Data Sender on the namespace covers both
+// queues); the worker and the training job receive, complete and abandon them (and may send follow-ups).
 var busRoles = [
   { principal: functionsPrincipalId, role: roles.serviceBusDataSender }
   { principal: workerPrincipalId, role: roles.serviceBusDataReceiver }

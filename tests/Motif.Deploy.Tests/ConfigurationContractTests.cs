@@ -107,6 +107,8 @@ public sealed partial class ConfigurationContractTests
         Assert.Equal(azure.CatalogTable, names["catalogTable"]);
         Assert.Equal(pipeline.AzureNames.SignatureQueue, names["signatureQueue"]);
         Assert.Equal(azure.SignatureQueue, names["signatureQueue"]);
+        Assert.Equal(pipeline.AzureNames.TrainingQueue, names["trainingQueue"]);
+        Assert.Equal(azure.TrainingQueue, names["trainingQueue"]);
         Assert.Equal(MotifSettings.StorageConnection, azure.StorageConnection);
         Assert.Equal(MotifSettings.ServiceBusConnection, azure.ServiceBusConnection);
 
@@ -131,7 +133,11 @@ public sealed partial class ConfigurationContractTests
         var jobs = new MotifPipelineOptions().SignatureJobs;
         Assert.Equal(XmlConvert.ToString(jobs.LockDuration), (string?)signatures["lockDuration"]);
         Assert.Equal(jobs.MaxDeliveryCount, (int)signatures["maxDeliveryCount"]!);
-        Assert.Contains(queues, q => (string?)q!["name"] == "[variables('names').trainingQueue]");
+        var training = queues.Single(q => (string?)q!["name"] == "[variables('names').trainingQueue]")!;
+        var trainingJobs = new MotifPipelineOptions().TrainingJobs;
+        Assert.Equal(XmlConvert.ToString(trainingJobs.LockDuration), (string?)training["lockDuration"]);
+        Assert.Equal(trainingJobs.MaxDeliveryCount, (int)training["maxDeliveryCount"]!);
+        Assert.Equal(new MotifAzureStorageOptions().TrainingJobs, trainingJobs);
         var template = Bicep.Module("servicebus");
         var queue = Bicep.Resources(template).Single(r => (string?)r["type"] == "Microsoft.ServiceBus/namespaces/queues");
         Assert.True((bool)queue["properties"]!["deadLetteringOnMessageExpiration"]!);
@@ -223,6 +229,22 @@ public sealed partial class ConfigurationContractTests
         Assert.DoesNotContain(excluded, p => p!.StartsWith("/api/", StringComparison.Ordinal) && p is not ("/api/health" or "/api/iiif/*" or "/api/derivatives/*"));
         var site = Bicep.Resources(template).Single(r => (string?)r["type"] == "Microsoft.Web/sites");
         Assert.Null(site["properties"]!["siteConfig"]!["cors"]);
+    }
+
+    [Fact]
+    public void The_Functions_identity_may_send_to_the_training_queue()
+    {
+        // POST /api/train sends as the app's identity: Data Sender on the namespace, which holds the training queue.
+        Assert.Equal("[reference(resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', format('{0}-functions', parameters('name'))), '2023-01-31').principalId]",
+            (string?)Parameters("roles")["functionsPrincipalId"]!["value"]);
+        Assert.Contains("[variables('names').trainingQueue]", Parameters("roles")["queueNames"]!["value"]!.AsArray().Select(q => (string?)q));
+        var template = Bicep.Module("roles");
+        var sender = (string)template["variables"]!["roles"]!["serviceBusDataSender"]!;
+        Assert.Equal("69a216fc-b8fb-44d8-bc22-1f3c2cd27a39", sender);   // Azure Service Bus Data Sender (built-in roles list)
+        Assert.Contains(template["variables"]!["busRoles"]!.AsArray(), a =>
+            (string?)a!["principal"] == "[parameters('functionsPrincipalId')]" && (string?)a["role"] == "[variables('roles').serviceBusDataSender]");
+        var assignments = Bicep.Resources(template).Single(r => (string?)r["copy"]?["name"] == "busAssignments");
+        Assert.Equal("[resourceId('Microsoft.ServiceBus/namespaces', parameters('serviceBusName'))]", (string?)assignments["scope"]);
     }
 
     [Fact]

@@ -68,6 +68,7 @@ internal sealed class FunctionsFixture : IAsyncDisposable
             ["Motif:Container"] = name + "m",
             ["Motif:CatalogTable"] = name + "c",
             ["Motif:SignatureQueue"] = name + "q",
+            ["Motif:TrainingQueue"] = name + "t",
             ["Motif:UploadsContainer"] = name + "u",
             ["Motif:ModelVersion"] = TinyEmbedder.Version,
             ["Motif:MaxEps"] = "0.3",

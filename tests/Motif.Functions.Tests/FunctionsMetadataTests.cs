@@ -27,7 +27,7 @@ public sealed class FunctionsMetadataTests
         var functions = document.RootElement.EnumerateArray().ToDictionary(e => e.GetProperty("name").GetString()!, e => e.GetProperty("bindings").EnumerateArray().ToArray());
 
         Assert.Equal(
-            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetIiifCollection", "GetIiifManifest", "GetImage", "GetImageNeighbours", "GetMap", "GetReachability", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "Recluster", "Search"],
+            ["GetAnnotations", "GetCluster", "GetClusters", "GetDerivative", "GetGallery", "GetIiifCollection", "GetIiifManifest", "GetImage", "GetImageNeighbours", "GetMap", "GetReachability", "GetThumbnail", "GetWhoAmI", "Health", "IngestImage", "PostAnnotation", "PostTrain", "Recluster", "Search"],
             functions.Keys.Order(StringComparer.Ordinal));
 
         var ingest = Assert.Single(functions["IngestImage"]);
@@ -55,6 +55,7 @@ public sealed class FunctionsMetadataTests
             ["GetWhoAmI"] = ("whoami", "get"),
             ["GetIiifCollection"] = ("iiif/collection.json", "get"),
             ["GetIiifManifest"] = ("iiif/clusters/{id}/manifest.json", "get"),
+            ["PostTrain"] = ("train", "post"),
         };
         foreach (var (name, (route, method)) in routes)
         {

@@ -21,6 +21,8 @@ internal static class AzureAdapters
             Container = options.AzureNames.Container,
             CatalogTable = options.AzureNames.CatalogTable,
             SignatureQueue = options.AzureNames.SignatureQueue,
+            TrainingQueue = options.AzureNames.TrainingQueue,
+            TrainingJobs = options.TrainingJobs,
         };
         services.AddMotifAzureStorage(configuration, storage);
         services.AddKeyedSingleton(MotifPipeline.Uploads, (sp, _) =>

@@ -7,7 +7,7 @@ namespace Motif.Pipeline.Composition;
 
 /// <summary>
 /// The embedded adapters of one workspace folder: <c>blobs/</c> (a local-folder blob store), <c>uploads/</c> (the
-/// uploads container) and <c>motif.db</c> (SQLite: the catalog and the signature queue). The container disposes them.
+/// uploads container) and <c>motif.db</c> (SQLite: the catalog, the signature queue and the training queue). The container disposes them.
 /// </summary>
 internal static class EmbeddedAdapters
 {
@@ -36,5 +36,10 @@ internal static class EmbeddedAdapters
             return new SqliteWorkQueue(database, "signatures", options.SignatureJobs);
         });
         services.AddSingleton<IWorkQueue>(sp => sp.GetRequiredService<SqliteWorkQueue>());
+        services.AddKeyedSingleton<IWorkQueue>(WorkQueueKeys.Training, (sp, _) =>
+        {
+            _ = sp.GetRequiredService<LocalFolderBlobStore>();
+            return new SqliteWorkQueue(database, WorkQueueKeys.Training, options.TrainingJobs);
+        });
     }
 }

@@ -17,7 +17,8 @@ namespace Motif.Pipeline.Composition;
 /// </summary>
 /// <remarks>
 /// Registered, all singletons: the ports (<see cref="IBlobStore"/>, <see cref="IImageCatalog"/>, <see cref="IWorkQueue"/>
-/// for signature jobs, and the uploads container as the keyed <see cref="IBlobStore"/> <see cref="Uploads"/>), the
+/// for signature jobs, the keyed <see cref="IWorkQueue"/> <see cref="WorkQueueKeys.Training"/> for training jobs, and the
+/// uploads container as the keyed <see cref="IBlobStore"/> <see cref="Uploads"/>), the
 /// <see cref="MotifPipelineOptions"/>, <see cref="IngestService"/>, <see cref="ReclusterService"/>,
 /// <see cref="NeighbourGraphStore"/>, <see cref="MetadataStore"/> and <see cref="SignatureService"/> (which needs an embedder, so only a host with
 /// one can resolve it). The Azure adapters live in a class of their own, compiled only when chosen, so an embedded

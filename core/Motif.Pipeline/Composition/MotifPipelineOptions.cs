@@ -99,6 +99,9 @@ public sealed record MotifPipelineOptions
     /// </summary>
     public WorkQueueOptions SignatureJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 5 };
 
+    /// <summary>The training queue's delivery settings (Service Bus: the queue's own, from main.bicep; see <c>MotifAzureStorageOptions.TrainingJobs</c>).</summary>
+    public WorkQueueOptions TrainingJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 3 };
+
     /// <summary>Whether the signing loop decodes while a forward pass runs, for an embedder that does or does not compute on an accelerator (<see cref="DecodeCores"/>).</summary>
     public bool DecodeBesideForwardPass(bool embedderOnAccelerator) => (DecodeCores, embedderOnAccelerator) is not ((DecodeCores.TakeTurns, _) or (DecodeCores.Auto, false));
 
@@ -165,12 +168,13 @@ public sealed record MotifPipelineOptions
                 Container = SettingValues.Text(section, MotifSettings.Container, defaults.AzureNames.Container),
                 CatalogTable = SettingValues.Text(section, MotifSettings.CatalogTable, defaults.AzureNames.CatalogTable),
                 SignatureQueue = SettingValues.Text(section, MotifSettings.SignatureQueue, defaults.AzureNames.SignatureQueue),
+                TrainingQueue = SettingValues.Text(section, MotifSettings.TrainingQueue, defaults.AzureNames.TrainingQueue),
             },
         };
     }
 }
 
-/// <summary>Where the Azure adapters keep their state (<c>Motif__Container</c>, <c>Motif__CatalogTable</c>, <c>Motif__SignatureQueue</c>).</summary>
+/// <summary>Where the Azure adapters keep their state (<c>Motif__Container</c>, <c>Motif__CatalogTable</c>, <c>Motif__SignatureQueue</c>, <c>Motif__TrainingQueue</c>).</summary>
 public sealed record AzureStorageNames
 {
     public string Container { get; init; } = "motif";
@@ -178,6 +182,8 @@ public sealed record AzureStorageNames
     public string CatalogTable { get; init; } = "catalog";
 
     public string SignatureQueue { get; init; } = "signatures";
+
+    public string TrainingQueue { get; init; } = "training";
 }
 
 /// <summary>A pipeline setting is missing or malformed; the message names it, in one line.</summary>

@@ -55,6 +55,7 @@ public static class MotifSettings
     public const string Container = "Container";
     public const string CatalogTable = "CatalogTable";
     public const string SignatureQueue = "SignatureQueue";
+    public const string TrainingQueue = "TrainingQueue";
     public const string ReclusterSchedule = "ReclusterSchedule";
     public const string WorkerSearchUri = "WorkerSearchUri";
     public const string LocalAnnotator = "LocalAnnotator";
@@ -102,6 +103,7 @@ public static class MotifSettings
         new(InMotif(Container), SettingReaders.Both, SettingReaders.None, "the data container (default motif)"),
         new(InMotif(CatalogTable), SettingReaders.Both, SettingReaders.None, "the catalog table (default catalog)"),
         new(InMotif(SignatureQueue), SettingReaders.Both, SettingReaders.None, "the signature job queue (default signatures)"),
+        new(InMotif(TrainingQueue), SettingReaders.Both, SettingReaders.None, "the training job queue (default training): POST /api/train sends, the training job receives"),
         new(InMotif(ReclusterSchedule), SettingReaders.Functions, SettingReaders.Functions, "Recluster's NCRONTAB; the host refuses to index Recluster without it"),
         new(InMotif(WorkerSearchUri), SettingReaders.Functions, SettingReaders.Functions, "the worker's POST /search (search answers 503 without it)"),
         new(InMotif(PublicBaseUrl), SettingReaders.Functions, SettingReaders.Functions, "the app's own https://host/, root of the IIIF ids and image URLs (main.bicep: the app's default host name; never the request's Host)"),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Motif.Core;
 using Motif.Storage.Queues;
 
 namespace Motif.Pipeline.Training;
@@ -18,9 +19,34 @@ namespace Motif.Pipeline.Training;
 /// <param name="BaseModel">The weights to start from: the packaged network's name or a model version the worker can open.</param>
 /// <param name="Options">The run's hyper-parameters.</param>
 /// <param name="TraceParent">The W3C traceparent of the sender, when it was traced.</param>
-public sealed record TrainingJob(string BaseModel, TrainingRunOptions Options, string? TraceParent = null)
+/// <param name="RequestedBy">Who asked for the run (<c>POST /api/train</c>'s signed-in principal), when known.</param>
+public sealed record TrainingJob(string BaseModel, TrainingRunOptions Options, string? TraceParent = null, string? RequestedBy = null)
 {
-    private const int MaxBaseModelLength = 256;
+    /// <summary>The longest <see cref="BaseModel"/> and <see cref="RequestedBy"/>.</summary>
+    public const int MaxNameLength = 256;
+
+    /// <summary>
+    /// Checks what a sender controls: a base model and a requester of at most <see cref="MaxNameLength"/> characters
+    /// with none that <see cref="HostileText"/> refuses, and options in range. The sender checks before sending and the
+    /// receiver again on receipt, so a job that could not run never waits in the queue.
+    /// </summary>
+    /// <exception cref="ArgumentException">The parameter named is refused (<see cref="ArgumentOutOfRangeException"/> for an option).</exception>
+    public void Validate()
+    {
+        if (BaseModel is not { Length: > 0 and <= MaxNameLength } || HostileText.FirstUnsafe(BaseModel) >= 0)
+        {
+            throw new ArgumentException($"The base model must be 1 to {MaxNameLength} characters, none of them control or invisible.", nameof(BaseModel));
+        }
+        if (RequestedBy is not null && (RequestedBy.Length is 0 or > MaxNameLength || HostileText.FirstUnsafe(RequestedBy) >= 0))
+        {
+            throw new ArgumentException($"The requester must be 1 to {MaxNameLength} characters, none of them control or invisible.", nameof(RequestedBy));
+        }
+        if (Options is null)
+        {
+            throw new ArgumentException("The run's options are missing.", nameof(Options));
+        }
+        Options.Validate();
+    }
 
     public OutgoingMessage ToMessage() => OutgoingMessage.FromText(JsonSerializer.Serialize(this, TrainingService.Json));
 
@@ -32,11 +58,11 @@ public sealed record TrainingJob(string BaseModel, TrainingRunOptions Options, s
         try
         {
             var job = JsonSerializer.Deserialize<TrainingJob>(message.Body.Span, TrainingService.Json);
-            if (job is not { BaseModel: { Length: > 0 and <= MaxBaseModelLength } model, Options: not null } || model.Any(char.IsControl))
+            if (job is null)
             {
                 return null;
             }
-            job.Options.Validate();
+            job.Validate();
             return job;
         }
         catch (Exception e) when (e is JsonException or ArgumentException)

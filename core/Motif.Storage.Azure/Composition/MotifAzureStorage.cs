@@ -30,6 +30,16 @@ public sealed record MotifAzureStorageOptions
     /// <summary>The queue of signature jobs (a Queue Storage queue, with <c>-poison</c> beside it, or a Service Bus queue).</summary>
     public string SignatureQueue { get; init; } = "signatures";
 
+    /// <summary>The queue of training jobs, registered as the keyed <see cref="IWorkQueue"/> <see cref="WorkQueueKeys.Training"/>.</summary>
+    public string TrainingQueue { get; init; } = "training";
+
+    /// <summary>
+    /// The training queue's delivery settings, equal to the Service Bus queue's own (main.bicep): a run outlasts any
+    /// lock, so its receiver renews it; three deliveries, because a run resumes from its stored progress and a job that
+    /// fails three times will fail a fourth.
+    /// </summary>
+    public WorkQueueOptions TrainingJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 3 };
+
     /// <summary>The table holding the image catalog.</summary>
     public string CatalogTable { get; init; } = "catalog";
 
@@ -127,11 +137,14 @@ public static class MotifAzureStorage
         if (useServiceBus)
         {
             services.AddSingleton<IWorkQueue>(sp => new ServiceBusWorkQueue(sp.GetRequiredService<ServiceBusClient>(), options.SignatureQueue, options.SignatureJobs));
+            services.AddKeyedSingleton<IWorkQueue>(WorkQueueKeys.Training, (sp, _) => new ServiceBusWorkQueue(sp.GetRequiredService<ServiceBusClient>(), options.TrainingQueue, options.TrainingJobs));
         }
         else
         {
             services.AddSingleton<QueueStorageWorkQueue>(sp => new QueueStorageWorkQueue(sp.GetRequiredService<QueueServiceClient>(), options.SignatureQueue, options.SignatureJobs));
             services.AddSingleton<IWorkQueue>(sp => sp.GetRequiredService<QueueStorageWorkQueue>());
+            services.AddKeyedSingleton(WorkQueueKeys.Training, (sp, _) => new QueueStorageWorkQueue(sp.GetRequiredService<QueueServiceClient>(), options.TrainingQueue, options.TrainingJobs));
+            services.AddKeyedSingleton<IWorkQueue>(WorkQueueKeys.Training, (sp, key) => sp.GetRequiredKeyedService<QueueStorageWorkQueue>(key));
         }
         return services;
     }
@@ -148,6 +161,10 @@ public static class MotifAzureStorage
         if (services.GetService<QueueStorageWorkQueue>() is { } queue)
         {
             await queue.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        if (services.GetKeyedService<QueueStorageWorkQueue>(WorkQueueKeys.Training) is { } training)
+        {
+            await training.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
