@@ -74,7 +74,7 @@ param functionsRuntimeVersion string = '10.0'
 @description('Entra ID app registration (client id) whose tokens the HTTP API accepts. Empty: no App Service authentication (testing only).')
 param authClientId string = ''
 
-@description('Origins allowed to read derivatives and manifests from a browser (IIIF viewers).')
+@description('Origins allowed to call the blob service from a browser with an Entra token. Not for IIIF viewers: they read through the Functions API (public blob access stays off).')
 param corsOrigins array = ['*']
 
 @description('Quarantined files: days before the cool tier, and before deletion (catalog records stay).')
@@ -269,6 +269,8 @@ output blobEndpoint string = storage.outputs.blobEndpoint
 output uploadsContainer string = names.uploadsContainer
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output functionAppName string = functions.outputs.name
+@description('The IIIF Presentation 3 collection of the latest run: the URL a museum gives to a IIIF viewer.')
+output iiifCollectionUrl string = 'https://${functions.outputs.defaultHostName}/api/iiif/collection.json'
 output apiBaseUrl string = 'https://${functions.outputs.defaultHostName}/api'
 output registryName string = registry.outputs.name
 output registryLoginServer string = registry.outputs.loginServer

@@ -25,7 +25,7 @@ param catalogTable string
 @description('Queue Storage queues, for parity with motif dev on Azurite (in Azure the jobs go through Service Bus).')
 param queues array
 
-@description('Origins allowed to GET derivatives and manifests (IIIF viewers). Empty: no CORS rule.')
+@description('Origins allowed to call the blob service from a browser (with an Entra token: public access is off; IIIF goes through the Functions API). Empty: no CORS rule.')
 param corsOrigins array
 
 @description('Days after which a quarantined file moves to the cool tier.')
