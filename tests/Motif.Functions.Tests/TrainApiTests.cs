@@ -99,6 +99,17 @@ public sealed class TrainApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_host_s_activation_sends_to_the_training_queue_too()
+    {
+        // The isolated worker activates function classes with ActivatorUtilities, not from their registration: the
+        // keyed queue must be honoured there as well, or jobs would go to the unkeyed signature queue.
+        var api = ActivatorUtilities.CreateInstance<TrainApi>(_f.Services);
+        Assert.Equal(202, Body(await api.PostAsync(Post("{}"), None)).Status);
+        Assert.NotNull(TrainingJob.TryParse(Assert.Single(await Training.ReceiveAsync(10, TimeSpan.FromSeconds(5)))));
+        Assert.Empty(await _f.Jobs.ReceiveAsync(10, TimeSpan.Zero));
+    }
+
+    [Fact]
     public async Task A_local_app_names_its_local_user()
     {
         await using var local = await FunctionsFixture.StartAsync(new Dictionary<string, string?> { ["Motif:LocalAnnotator"] = "dev-user" });
