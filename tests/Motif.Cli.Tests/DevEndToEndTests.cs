@@ -115,6 +115,21 @@ public sealed class DevEndToEndTests : IDisposable
         }, dev, "a manifest of every signed image");
         Assert.True(manifest!.Counts.Clusters > 0);
 
+        // IIIF from the same function class as in Azure, its ids rooted at motif dev's own address (Motif__PublicBaseUrl).
+        using (var collection = await http.GetAsync("api/iiif/collection.json"))
+        {
+            Assert.Equal(HttpStatusCode.OK, collection.StatusCode);
+            Assert.Equal("*", collection.Headers.GetValues("Access-Control-Allow-Origin").Single());
+            var items = System.Text.Json.JsonDocument.Parse(await collection.Content.ReadAsStringAsync()).RootElement.GetProperty("items");
+            Assert.Equal(manifest.Counts.Clusters, items.GetArrayLength());
+            Assert.StartsWith(new Uri(session.Api, "api/iiif/clusters/").AbsoluteUri, items[0].GetProperty("id").GetString());
+        }
+        // A training request lands on motif dev's training queue (the Azurite twin of Service Bus's).
+        using (var trained = await http.PostAsync("api/train", new StringContent("{\"epochs\": 1}", System.Text.Encoding.UTF8, "application/json")))
+        {
+            Assert.True(trained.StatusCode == HttpStatusCode.Accepted, await trained.Content.ReadAsStringAsync());
+        }
+
         // The annotations API as the curators' app will call it, served by motif dev like every HTTP function. There is
         // no sign-in offline (Motif__LocalAnnotator): the local user annotates.
         var annotated = manifest.Clusters[0];
