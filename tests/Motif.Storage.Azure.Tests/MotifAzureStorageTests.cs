@@ -86,6 +86,7 @@ public sealed class MotifAzureStorageTests
         var queue = Assert.IsType<QueueStorageWorkQueue>(services.GetRequiredService<IWorkQueue>());
         Assert.Equal("signatures", queue.Name);
         Assert.Equal(TimeSpan.FromMinutes(5), queue.Options.LockDuration);
+        Assert.Equal("training", Assert.IsType<QueueStorageWorkQueue>(services.GetRequiredKeyedService<IWorkQueue>(WorkQueueKeys.Training)).Name);
         Assert.Equal("motif", services.GetRequiredService<BlobServiceClient>().GetBlobContainerClient("motif").Name);
     }
 
@@ -101,7 +102,10 @@ public sealed class MotifAzureStorageTests
             ["MotifServiceBus:clientId"] = "00000000-0000-0000-0000-000000000002",
         })).BuildServiceProvider();
 
-        Assert.IsType<ServiceBusWorkQueue>(services.GetRequiredService<IWorkQueue>());
+        Assert.Equal("signatures", Assert.IsType<ServiceBusWorkQueue>(services.GetRequiredService<IWorkQueue>()).QueueName);
+        // Training jobs too, on their own queue with its own deliveries (main.bicep's: 5-minute lock, 3 deliveries).
+        var training = Assert.IsType<ServiceBusWorkQueue>(services.GetRequiredKeyedService<IWorkQueue>(WorkQueueKeys.Training));
+        Assert.Equal(("training", TimeSpan.FromMinutes(5), 3), (training.QueueName, training.Options.LockDuration, training.Options.MaxDeliveryCount));
         var client = services.GetRequiredService<ServiceBusClient>();
         Assert.Equal("museum.servicebus.windows.net", client.FullyQualifiedNamespace);
         Assert.Equal(ServiceBusRetryMode.Exponential, MotifAzureStorage.ServiceBusRetry().Mode);
