@@ -44,8 +44,7 @@ public static class MotifFunctions
         services.AddTransient<IngestImage>();
         services.AddTransient<Recluster>();
         services.AddTransient<ClustersApi>();
-        services.AddTransient<MapApi>();
-        services.AddTransient<ReachabilityApi>();
+        services.AddTransient<RunFilesApi>();
         services.AddTransient<ImagesApi>();
         services.AddTransient<SearchApi>();
         services.AddTransient<HealthApi>();

@@ -97,7 +97,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     [Fact]
     public async Task Map_404_before_publication_then_the_latest_runs_map_as_published()
     {
-        var api = _f.Get<MapApi>();
+        var api = _f.Get<RunFilesApi>();
         Assert.Equal(404, Body(await api.GetMapAsync(FunctionsFixture.Request(), None)).Status);
 
         await ReclusterTests.UploadFamiliesAsync(_f);
@@ -123,7 +123,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     [Fact]
     public async Task Reachability_404_before_publication_then_every_image_of_the_latest_run_in_optics_order()
     {
-        var api = _f.Get<ReachabilityApi>();
+        var api = _f.Get<RunFilesApi>();
         Assert.Equal(404, Body(await api.GetReachabilityAsync(FunctionsFixture.Request(), None)).Status);
 
         await ReclusterTests.UploadFamiliesAsync(_f);
