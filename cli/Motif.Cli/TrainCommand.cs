@@ -11,7 +11,8 @@ namespace Motif.Cli;
 
 /// <summary>
 /// <c>motif train</c>: fine-tunes a signature network on a workspace's ground truth (<see cref="TrainingService"/>):
-/// the morphograph given by --truth or imported before, with the curators' annotations, on its frozen split. Prints a
+/// the morphograph given by --truth or imported before, with the curators' annotations, on its frozen split, mixed with
+/// synthetic copies of the collection's images; a workspace with no morphograph trains on the copies alone. Prints a
 /// line per epoch and a final table; a rerun with the same arguments resumes an interrupted run.
 /// </summary>
 internal static class TrainCommand
@@ -25,7 +26,7 @@ internal static class TrainCommand
         var truth = new Option<FileInfo?>("--truth")
         {
             Description = "A morphograph CSV (type, img1, img2) to train on; it replaces the workspace's imported one, whose frozen split it extends. " +
-                          "Without it, the morphograph imported by `motif morphograph import`.",
+                          "Without it, the morphograph imported by `motif morphograph import`; with none, synthetic copies of the collection's own images.",
         };
         var model = SharedOptions.Model("The weights training starts from");
         var recipe = new Option<string>("--recipe")
@@ -116,15 +117,16 @@ internal static class TrainCommand
                     await Evaluation.ImportTruthAsync(truthFile.FullName, workspace.Blobs, cancellationToken);
                 }
                 var groundTruth = await GroundTruth.LoadAsync(workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken: cancellationToken);
-                if (groundTruth is null)
-                {
-                    return await Fail("The workspace has no morphograph: give --truth <csv>, run `motif morphograph import <csv>`, or annotate clusters (`motif annotate`) first.");
-                }
                 using var network = ModelCatalog.Open(modelName);
                 var baseVersion = ModelCatalog.VersionOf(modelName);
                 var trainer = new EngineSignatureTrainer(network, baseVersion, options.InputSize);
                 var service = new TrainingService(workspace.Blobs, workspace.Catalog, trainer, options, new ScottPlotCharts());
-                await output.WriteLineAsync($"Training {Display.Safe(baseVersion)} on {workspace.Description} (data version {groundTruth.DataVersion[..12]}, " +
+                // Without a morphograph the collection teaches itself: synthetic copies of its images, validated on copies of
+                // images held out by id (TrainingService).
+                var data = groundTruth is null
+                    ? "no labels: synthetic copies of its own images, validated on held-out images' copies"
+                    : $"data version {groundTruth.DataVersion[..12]}, morphograph and synthetic copies";
+                await output.WriteLineAsync($"Training {Display.Safe(baseVersion)} on {workspace.Description} ({data}, " +
                                             $"{recipeName} recipe, {lossName}, {options.InputSize}px, up to {options.Epochs} epochs).");
                 var result = await service.RunAsync(groundTruth, baseVersion, new Lines(output, options.Epochs), cancellationToken);
                 await output.WriteAsync(Table(result));
@@ -183,7 +185,8 @@ internal static class TrainCommand
         }
         if (result.Progress.Test is { } test)
         {
-            text.Append(string.Create(c, $"Test part, epoch {test.Epoch}: mAP {test.MeanAveragePrecision:0.0000}, R@1 {test.RecallAt1:0.000}, R@10 {test.RecallAt10:0.000} over {test.Queries} queries.\n"));
+            var part = result.Progress.DataVersion.StartsWith("unlabelled-", StringComparison.Ordinal) ? "Held-out test images' copies" : "Test part";
+            text.Append(string.Create(c, $"{part}, epoch {test.Epoch}: mAP {test.MeanAveragePrecision:0.0000}, R@1 {test.RecallAt1:0.000}, R@10 {test.RecallAt10:0.000} over {test.Queries} queries.\n"));
         }
         text.Append(result.StoppedEarly ? "Stopped early: no better validation mAP for the patience's epochs.\n" : "");
         text.Append($"Checkpoints, progress and curves in {Display.Safe(result.Folder)}; best: {Display.Safe(result.BestCheckpoint)}.\n");

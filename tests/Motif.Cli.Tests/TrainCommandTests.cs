@@ -113,7 +113,23 @@ public sealed class TrainCommandTests : IDisposable
 
         var (exit, _, error) = await Cli.RunAsync(Quick(truth, TinyModel()));
 
-        AssertOneLine(exit, error, "The training part has no positive pair");
+        // Every image is held out: no curated pair and no image to copy either.
+        AssertOneLine(exit, error, "No triplet could be mined");
+    }
+
+    [Fact]
+    public async Task Without_a_morphograph_it_trains_on_synthetic_copies_and_scores_held_out_copies()
+    {
+        await CollectionAsync(Components(train: 8, validation: 2, test: 2));
+        string[] quick = ["train", "--out", Workspace, "--model", TinyModel(), "--size", "32", "--epochs", "1", "--lr", "1e-3", "--margin", "0.2",
+                          "--freeze-stages", "0", "--negatives", "2", "--batch", "4"];
+
+        var (exit, output, error) = await Cli.RunAsync(quick);
+
+        Assert.True(exit == 0, error);
+        Assert.Contains("(no labels: synthetic copies of its own images", output);
+        Assert.Matches(@"epoch 1/1: loss \d+\.\d{4} over \d+ steps \(\d+ triplets\), val mAP \d\.\d{4}\n", output);
+        Assert.Matches(@"Held-out test images' copies, epoch \d: mAP \d\.\d{4}, R@1 \d\.\d{3}, R@10 \d\.\d{3} over \d+ queries\.", output);
     }
 
     [Fact]
@@ -132,8 +148,9 @@ public sealed class TrainCommandTests : IDisposable
         var truth = await CollectionAsync(Components(train: 1, validation: 0, test: 0));
         var model = TinyModel();
 
+        // No morphograph: it would train on synthetic copies, but two images are too few to hold any out.
         var (exit, _, error) = await Cli.RunAsync("train", "--out", Workspace, "--model", model);
-        AssertOneLine(exit, error, "The workspace has no morphograph");
+        AssertOneLine(exit, error, "2 images are too few to hold out validation copies");
 
         (exit, _, error) = await Cli.RunAsync(Quick(In("missing.csv"), model));
         AssertOneLine(exit, error, "--truth: no such file");

@@ -15,6 +15,8 @@ namespace Motif.Pipeline.Training;
 /// Fine-tunes a signature network on a workspace's ground truth (issue 11, item 5): epochs of triplets mined from
 /// fresh signatures of the frozen split's training part, validation mAP after each epoch with early stopping, a
 /// checkpoint per epoch in the workspace's blob store, and a final evaluation of the best epoch on the test part.
+/// Synthetic copies of the collection's own images train beside the curated pairs, and alone when the workspace has no
+/// morphograph (item 3; <see cref="SyntheticData"/> says how they are mixed and what is held out without labels).
 /// </summary>
 /// <remarks>
 /// <para><b>An epoch.</b> The signatures of the whole collection under the current weights (the ones the previous
@@ -24,8 +26,10 @@ namespace Motif.Pipeline.Training;
 /// <see cref="TrainingRunOptions.BatchSize"/>. The contrastive loss trains each triplet as two pairs, (anchor,
 /// positive) same and (anchor, negative) different. The collection is then signed again and scored on the validation
 /// part (<see cref="MorphographEvaluation"/>), as the research chose its epochs.</para>
-/// <para><b>Inputs</b> are preprocessed once from the stored derivatives and kept in memory: nothing augments them,
-/// so every epoch would compute the same floats.</para>
+/// <para><b>Inputs</b> are preprocessed once from the stored derivatives and kept in memory, with the derivatives
+/// themselves: the epoch's synthetic copies are rendered from those (seeded by the epoch, so a resumed epoch renders the
+/// same floats). <b>Without labels</b> validation and test score the retrieval of held-out images from synthetic copies
+/// of them (<see cref="CopyRetrieval"/>), since there is no curated validation part.</para>
 /// <para><b>Storage and resuming.</b> A run is identified by its base model, data version and options (the run key); its
 /// folder is <see cref="CollectionBlobs.TrainingRun"/>. Epoch 0 is the base model, validated and checkpointed like
 /// the others, so the best epoch always has a checkpoint. After each epoch the checkpoint blob is written first and
@@ -45,6 +49,10 @@ public sealed class TrainingService
 {
     private const string ProgressBlob = "progress.json";
     private const int EmbedBatch = 16;
+
+    /// <summary>Fewest images a run without labels starts from: with one in six held out for validation and one in six
+    /// for test, fewer leave a validation score of one or two copies, which cannot choose an epoch.</summary>
+    private const int MinimumUnlabelledImages = 10;
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -84,20 +92,24 @@ public sealed class TrainingService
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{baseModel}\n{dataVersion}\n{JsonSerializer.Serialize(options, Json)}")))[..32];
 
     /// <summary>
-    /// Trains (or resumes, or returns the finished run) on <paramref name="truth"/>, starting from
+    /// Trains (or resumes, or returns the finished run) on <paramref name="truth"/> and synthetic copies of the
+    /// collection, or on synthetic copies alone when there is no ground truth, starting from
     /// <paramref name="baseModel"/>'s weights, which the trainer holds.
     /// </summary>
-    /// <param name="truth">The merged ground truth with its frozen split (<see cref="GroundTruth.LoadAsync"/>).</param>
+    /// <param name="truth">The merged ground truth with its frozen split (<see cref="GroundTruth.LoadAsync"/>), or null
+    /// for a collection without labels (see the remarks: synthetic pairs only, held-out copies for validation).</param>
     /// <param name="baseModel">The version of the weights the trainer starts from (the parent of every checkpoint).</param>
     /// <param name="progress">Told after each epoch, including epoch 0 and the epochs a resume finds done.</param>
     /// <param name="cancellationToken">Stops between steps; the last complete epoch stays resumable.</param>
     /// <exception cref="TrainingRefusedException">Too little ground truth or no usable image (the message says which).</exception>
-    public async Task<TrainingResult> RunAsync(GroundTruth truth, string baseModel, IProgress<TrainingEpochReport>? progress = null,
+    public async Task<TrainingResult> RunAsync(GroundTruth? truth, string baseModel, IProgress<TrainingEpochReport>? progress = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(truth);
         ArgumentException.ThrowIfNullOrWhiteSpace(baseModel);
-        var runKey = RunKey(baseModel, truth.DataVersion, _options);
+        var images = (await _catalog.ListImagesAsync(cancellationToken).ConfigureAwait(false))
+            .Where(i => i is { Status: ImageStatus.Accepted, ContentHash: not null }).OrderBy(i => i.ImageId, StringComparer.Ordinal).ToArray();
+        var dataVersion = truth?.DataVersion ?? SyntheticData.DataVersion(images.Select(i => (i.ImageId, i.ContentHash!)));
+        var runKey = RunKey(baseModel, dataVersion, _options);
         var folder = CollectionBlobs.TrainingRun(runKey);
         var record = await ReadProgressAsync(folder, cancellationToken).ConfigureAwait(false);
         if (record?.Test is not null)
@@ -109,14 +121,13 @@ public sealed class TrainingService
             return await FinishAsync(folder, record, cancellationToken).ConfigureAwait(false);
         }
 
-        var (ids, inputs) = await LoadInputsAsync(cancellationToken).ConfigureAwait(false);
-        var mining = new TripletMining(truth.Duplicates, truth.Split, new TripletMiningOptions(_options.NegativesPerPair, _options.NearestCandidates));
-        var withInput = ids.ToHashSet(StringComparer.Ordinal);
-        var pairs = mining.PositivePairs.Count(p => withInput.Contains(p.Anchor) && withInput.Contains(p.Positive));
-        if (pairs == 0)
+        var (ids, derivatives, inputs) = await LoadInputsAsync(images, cancellationToken).ConfigureAwait(false);
+        var data = new SyntheticData(truth, ids, derivatives, _trainer.Preprocessing,
+            new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates), _options.Seed);
+        if (truth is null && (ids.Count < MinimumUnlabelledImages || data.Validation.Count == 0))
         {
-            throw new TrainingRefusedException($"The training part has no positive pair with both images in the collection " +
-                                               $"({mining.PositivePairs.Count} pairs in the ground truth): import or annotate more connections.");
+            throw new TrainingRefusedException($"{ids.Count} images are too few to hold out validation copies from (about one image in six is held out; " +
+                                               $"at least {MinimumUnlabelledImages} images): add more images, or give a morphograph.");
         }
         _trainer.Configure(new SignatureTrainingSettings(_options.Loss, _options.LearningRate, _options.FrozenStages, _options.Margin));
         var stride = _trainer.Preprocessing.ValuesPerImage;
@@ -126,10 +137,10 @@ public sealed class TrainingService
         if (record is null)
         {
             var signatures = EmbedAll(inputs, ids.Count, cancellationToken);
-            var validation = Validate(truth, signatures, ids, cancellationToken);
-            var base0 = await CheckpointAsync(folder, 0, 0, 0, [], validation, truth, baseModel, epochs, cancellationToken).ConfigureAwait(false);
+            var validation = Validate(truth, data, signatures, ids, cancellationToken);
+            var base0 = await CheckpointAsync(folder, 0, 0, 0, [], validation, dataVersion, baseModel, epochs, cancellationToken).ConfigureAwait(false);
             epochs.Add(base0);
-            record = new TrainingProgress(TrainingProgress.CurrentSchema, runKey, baseModel, truth.DataVersion, _options, epochs, null);
+            record = new TrainingProgress(TrainingProgress.CurrentSchema, runKey, baseModel, dataVersion, _options, epochs, null);
             await WriteProgressAsync(folder, record, cancellationToken).ConfigureAwait(false);
             progress?.Report(new TrainingEpochReport(base0, [], Resumed: false));
         }
@@ -147,22 +158,22 @@ public sealed class TrainingService
         while (epochs[^1].Epoch < _options.Epochs && epochs[^1].Epoch - TrainingProgress.BestOf(epochs).Epoch < _options.Patience)
         {
             var epoch = epochs[^1].Epoch + 1;
-            var triplets = mining.Mine(current, ids, SeedOf(epoch)).ToArray();
+            var (triplets, copies) = data.Epoch(current, SeedOf(epoch), cancellationToken);
             if (triplets.Length == 0)
             {
-                throw new TrainingRefusedException("No triplet could be mined: the training part has positive pairs but no image may be their negative " +
-                                                   "(every other image is in their components, SIMILAR to them or held out).");
+                throw new TrainingRefusedException("No triplet could be mined: no training image has a usable synthetic copy and a possible negative " +
+                                                   "(every other image is in its component, SIMILAR to it or held out).");
             }
             new Random(SeedOf(epoch)).Shuffle(triplets);
             var losses = new List<float>();
             for (var start = 0; start < triplets.Length; start += _options.BatchSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                losses.Add(Step(triplets.AsSpan(start, Math.Min(_options.BatchSize, triplets.Length - start)), inputs, row, stride));
+                losses.Add(Step(triplets.AsSpan(start, Math.Min(_options.BatchSize, triplets.Length - start)), inputs, copies, row, stride));
             }
             current = EmbedAll(inputs, ids.Count, cancellationToken);
-            var validation = Validate(truth, current, ids, cancellationToken);
-            var done = await CheckpointAsync(folder, epoch, epochs[^1].Steps + losses.Count, triplets.Length, losses, validation, truth, baseModel,
+            var validation = Validate(truth, data, current, ids, cancellationToken);
+            var done = await CheckpointAsync(folder, epoch, epochs[^1].Steps + losses.Count, triplets.Length, losses, validation, dataVersion, baseModel,
                 epochs, cancellationToken).ConfigureAwait(false);
             epochs.Add(done);
             record = record with { Epochs = [.. epochs] };
@@ -178,12 +189,18 @@ public sealed class TrainingService
             await LoadCheckpointAsync(best.Checkpoint, cancellationToken).ConfigureAwait(false);
             current = EmbedAll(inputs, ids.Count, cancellationToken);
         }
-        var test = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Test, current, ids, cancellationToken: cancellationToken).Retrieval;
-        record = record with
+        TrainingTest tested;
+        if (truth is not null)
         {
-            Epochs = [.. epochs],
-            Test = new TrainingTest(best.Epoch, test.MeanAveragePrecision, test.QueryCount, RecallAt(test, 1), RecallAt(test, 10)),
-        };
+            var test = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Test, current, ids, cancellationToken: cancellationToken).Retrieval;
+            tested = new TrainingTest(best.Epoch, test.MeanAveragePrecision, test.QueryCount, RecallAt(test, 1), RecallAt(test, 10));
+        }
+        else
+        {
+            var test = CopyRetrieval.Evaluate(current, EmbedAll(data.Test.Inputs, data.Test.Count, cancellationToken), data.Test.Originals, _trainer.Dimension);
+            tested = new TrainingTest(best.Epoch, test.MeanAveragePrecision, test.Queries, test.RecallAt1, test.RecallAt10);
+        }
+        record = record with { Epochs = [.. epochs], Test = tested };
         await WriteProgressAsync(folder, record, cancellationToken).ConfigureAwait(false);
         return await FinishAsync(folder, record, cancellationToken).ConfigureAwait(false);
     }
@@ -214,14 +231,16 @@ public sealed class TrainingService
     /// that neighbouring seeds do not give neighbouring epochs' draws.</summary>
     private int SeedOf(int epoch) => (int)(((uint)_options.Seed * 2654435761u) ^ ((uint)epoch * 40503u));
 
-    private float Step(ReadOnlySpan<MinedTriplet> batch, float[] inputs, Dictionary<string, int> row, int stride)
+    private float Step(ReadOnlySpan<MinedTriplet> batch, float[] inputs, IReadOnlyDictionary<(string, DerivationKey), float[]> copies,
+        Dictionary<string, int> row, int stride)
     {
         var n = batch.Length;
         var (a, p, c) = (new float[n * stride], new float[n * stride], new float[n * stride]);
         for (var i = 0; i < n; i++)
         {
             inputs.AsSpan(row[batch[i].Anchor] * stride, stride).CopyTo(a.AsSpan(i * stride));
-            inputs.AsSpan(row[batch[i].Positive] * stride, stride).CopyTo(p.AsSpan(i * stride));
+            var positive = batch[i].Derivation is { } key ? copies[(batch[i].Positive, key)] : inputs.AsSpan(row[batch[i].Positive] * stride, stride);
+            positive.CopyTo(p.AsSpan(i * stride));
             inputs.AsSpan(row[batch[i].Negative] * stride, stride).CopyTo(c.AsSpan(i * stride));
         }
         if (_options.Loss != SignatureLoss.Contrastive)
@@ -239,8 +258,13 @@ public sealed class TrainingService
         return _trainer.TrainPairs(first, second, same, 2 * n);
     }
 
-    private double Validate(GroundTruth truth, float[] signatures, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    private double Validate(GroundTruth? truth, SyntheticData data, float[] signatures, IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
+        if (truth is null)
+        {
+            return CopyRetrieval.Evaluate(signatures, EmbedAll(data.Validation.Inputs, data.Validation.Count, cancellationToken), data.Validation.Originals,
+                _trainer.Dimension).MeanAveragePrecision;
+        }
         var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Validation, signatures, ids, cancellationToken: cancellationToken);
         return report.QueryImages > 0
             ? report.Retrieval.MeanAveragePrecision
@@ -261,12 +285,12 @@ public sealed class TrainingService
         return signatures;
     }
 
-    /// <summary>Every accepted image of the catalog with its derivative preprocessed to the trainer's input, in the
-    /// catalog's (ordinal) order; images whose derivative is missing or unusable are left out.</summary>
-    private async Task<(IReadOnlyList<string> Ids, float[] Inputs)> LoadInputsAsync(CancellationToken cancellationToken)
+    /// <summary>Every image of <paramref name="images"/> with its derivative (kept: synthetic copies are rendered from
+    /// it) preprocessed to the trainer's input, in the given (ordinal) order; images whose derivative is missing or
+    /// unusable are left out.</summary>
+    private async Task<(IReadOnlyList<string> Ids, IReadOnlyDictionary<string, byte[]> Derivatives, float[] Inputs)> LoadInputsAsync(
+        IReadOnlyList<ImageRecord> images, CancellationToken cancellationToken)
     {
-        var images = (await _catalog.ListImagesAsync(cancellationToken).ConfigureAwait(false))
-            .Where(i => i is { Status: ImageStatus.Accepted, ContentHash: not null }).ToArray();
         var derivatives = new List<(string Id, byte[] Bytes)>();
         foreach (var image in images)
         {
@@ -287,6 +311,7 @@ public sealed class TrainingService
         var results = ImageCodec.PreprocessBatch(derivatives.Select(d => (ReadOnlyMemory<byte>)d.Bytes).ToArray(), spec, all, Environment.ProcessorCount,
             cancellationToken: cancellationToken);
         var ids = new List<string>();
+        var kept = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         var inputs = new float[results.Count(r => r.Succeeded) * spec.ValuesPerImage];
         for (var i = 0; i < results.Length; i++)
         {
@@ -294,13 +319,14 @@ public sealed class TrainingService
             {
                 all.AsSpan(i * spec.ValuesPerImage, spec.ValuesPerImage).CopyTo(inputs.AsSpan(ids.Count * spec.ValuesPerImage));
                 ids.Add(derivatives[i].Id);
+                kept[derivatives[i].Id] = derivatives[i].Bytes;
             }
         }
-        return (ids, inputs);
+        return (ids, kept, inputs);
     }
 
     private async Task<TrainingEpoch> CheckpointAsync(string folder, int epoch, long steps, int triplets, IReadOnlyList<float> losses, double validationMap,
-        GroundTruth truth, string baseModel, IReadOnlyList<TrainingEpoch> before, CancellationToken cancellationToken)
+        string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> before, CancellationToken cancellationToken)
     {
         var name = $"{folder}epoch-{epoch:D4}.ckpt";
         var metadata = JsonSerializer.Serialize(new
@@ -308,7 +334,7 @@ public sealed class TrainingService
             epoch,
             step = steps,
             parentVersion = baseModel,
-            dataVersion = truth.DataVersion,
+            dataVersion,
             hyperParameters = _options,
             validationMap = before.Select(e => e.ValidationMap).Append(validationMap).ToArray(),
         }, Json);

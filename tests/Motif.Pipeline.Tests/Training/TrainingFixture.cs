@@ -10,18 +10,19 @@ namespace Motif.Pipeline.Tests.Training;
 /// A workspace for training: <see cref="Families"/> pairs of 128×128 pictures (<see cref="ImageFixtures.ColourGrid"/>, and a
 /// cropped, colour-shifted JPEG copy of it) ingested into a <see cref="PipelineFixture"/>, with a morphograph of one
 /// POSITIVE edge per pair split half / quarter / quarter by component. Trivially learnable: partners share their colours.
+/// Without a morphograph (<c>withMorphograph: false</c>) it is a collection with no labels and <see cref="Truth"/> is null.
 /// </summary>
 internal sealed class TrainingFixture : IDisposable
 {
     public const int Families = 16;
 
-    private TrainingFixture(PipelineFixture workspace, GroundTruth truth) => (Workspace, Truth) = (workspace, truth);
+    private TrainingFixture(PipelineFixture workspace, GroundTruth? truth) => (Workspace, Truth) = (workspace, truth);
 
     public PipelineFixture Workspace { get; }
 
-    public GroundTruth Truth { get; }
+    public GroundTruth? Truth { get; }
 
-    public static async Task<TrainingFixture> CreateAsync(bool withEdges = true)
+    public static async Task<TrainingFixture> CreateAsync(bool withEdges = true, bool withMorphograph = true)
     {
         var workspace = new PipelineFixture();
         var csv = new StringBuilder("img1,img2,type\n");
@@ -31,6 +32,10 @@ internal sealed class TrainingFixture : IDisposable
             Assert.Equal(IngestOutcome.Accepted, await workspace.Ingest.IngestAsync($"f{k:D2}a.png", "s", original));
             Assert.Equal(IngestOutcome.Accepted, await workspace.Ingest.IngestAsync($"f{k:D2}b.jpg", "s", ImageFixtures.Variant(original, 0.9, (1.06, 0.95, 1.0))));
             csv.Append($"f{k:D2}a.png,f{k:D2}b.jpg,{(withEdges ? "POSITIVE" : "SIMILAR")}\n");
+        }
+        if (!withMorphograph)
+        {
+            return new TrainingFixture(workspace, null);
         }
         await workspace.Blobs.PutAsync(CollectionBlobs.MorphographEdges, new MemoryStream(Encoding.UTF8.GetBytes(csv.ToString())));
         var truth = await GroundTruth.LoadAsync(workspace.Blobs, new BlobAnnotationStore(workspace.Blobs, workspace.Catalog), new SplitRatios(0.5, 0.25, 0.25));
