@@ -127,7 +127,7 @@ internal static class RunCommand
             return $"the fallback: {result.Reason}";
         }
         var numbers = string.Create(c,
-            $"{result.PositivesKept} of {result.Positives} synthetic copies within it of their image, {result.NonNeighboursAdmitted} of {result.NonNeighbours} nearest other images admitted");
+            $"{result.PositivesKept} of {result.Positives} synthetic copies within it of their image, {result.NonNeighboursAdmitted} of {result.NonNeighbours} {result.UnrelatedSide} admitted");
         return radius.Source switch
         {
             RadiusSource.Calibrated => string.Create(c, $"calibrated for this model now from {calibration.Sampled} of {calibration.CollectionSize} images ({numbers}; {result.Reason}); stored for the next runs"),

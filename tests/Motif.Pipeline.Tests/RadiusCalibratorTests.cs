@@ -1,3 +1,4 @@
+using Motif.Core.Clustering;
 using Motif.Testing;
 
 namespace Motif.Pipeline.Tests;
@@ -32,15 +33,14 @@ public sealed class RadiusCalibratorTests : IDisposable
         var first = await calibrator.CalibrateAsync(set);
         var second = await calibrator.CalibrateAsync(set);
 
-        Assert.Equal((6, 6, 6, 6), (first.Sampled, first.CollectionSize, first.Result.Positives, first.Result.NonNeighbours));
+        // Without labels the unrelated side is every sampled image's distance to each of the five others.
+        Assert.Equal((6, 6, 6, 30), (first.Sampled, first.CollectionSize, first.Result.Positives, first.Result.NonNeighbours));
+        Assert.Equal(RadiusCalibrationResult.PairDistances, first.Result.UnrelatedSide);
+        Assert.Contains("fitted from 30 pair distances", first.Result.Reason);
         Assert.Equal(first.Result, second.Result);
         Assert.Equal(_f.Embedder.ModelVersion, first.ModelVersion);
-        // Six nearest other images allow none to be admitted (⌊0.1 × 6⌋ = 0): the radius lies below the nearest of them.
-        Assert.NotNull(first.Result.Radius);
-        Assert.Equal(0, first.Result.NonNeighboursAdmitted);
-        Assert.InRange(first.Result.PositivesKept, 1, 6);
         var fewer = await new RadiusCalibrator(_f.Blobs, _f.Embedder, Small with { SampleSize = 4 }).CalibrateAsync(set);
-        Assert.Equal((4, 4), (fewer.Sampled, fewer.Result.NonNeighbours));
+        Assert.Equal((4, 20), (fewer.Sampled, fewer.Result.NonNeighbours));
     }
 
     [Fact]
@@ -56,6 +56,7 @@ public sealed class RadiusCalibratorTests : IDisposable
         var allKnown = await calibrator.CalibrateAsync(set, (_, _) => true);
 
         Assert.Equal(6, paired.Result.NonNeighbours);
+        Assert.Equal(RadiusCalibrationResult.NearestOthers, paired.Result.UnrelatedSide);
         Assert.Equal(unlabelled.Result.Positives, paired.Result.Positives);
         Assert.Equal((0, 6), (allKnown.Result.NonNeighbours, allKnown.Result.Positives));
         Assert.True(allKnown.Result.MeetsTargets);

@@ -39,9 +39,19 @@ public sealed record RadiusCalibrationOptions(double PositiveShare = 0.9, double
 /// <param name="MeetsTargets">Whether the radius keeps the target share of positives and admits no more than the target
 /// share of non-neighbours. False when the two distributions overlap too much: then the non-neighbour cap wins.</param>
 /// <param name="Reason">Why the radius is what it is, in one line.</param>
+/// <param name="UnrelatedSide">What <see cref="NonNeighbours"/> counts: each image's "nearest other images" (with
+/// labels, <see cref="RadiusCalibration.Calibrate"/>) or the "pair distances" the unrelated side was fitted to (without,
+/// <see cref="RadiusCalibration.CalibrateWithoutLabels"/>). A record stored before it existed reads as the first.</param>
 public sealed record RadiusCalibrationResult(
-    double? Radius, int PositivesKept, int Positives, int NonNeighboursAdmitted, int NonNeighbours, bool MeetsTargets, string Reason)
+    double? Radius, int PositivesKept, int Positives, int NonNeighboursAdmitted, int NonNeighbours, bool MeetsTargets, string Reason,
+    string UnrelatedSide = RadiusCalibrationResult.NearestOthers)
 {
+    /// <summary><see cref="UnrelatedSide"/> with labels.</summary>
+    public const string NearestOthers = "nearest other images";
+
+    /// <summary><see cref="UnrelatedSide"/> without labels.</summary>
+    public const string PairDistances = "pair distances";
+
     /// <summary>Share of positive pairs kept (0 when none were measured).</summary>
     public double PositiveShareKept => Positives == 0 ? 0 : (double)PositivesKept / Positives;
 
@@ -71,9 +81,8 @@ public sealed record RadiusCalibrationResult(
 /// <para>No radius is returned when there are no positives, or no positive lies below high (every synthetic copy is
 /// farther than the nearest unrelated images: the model cannot tell them apart at any radius), or the chosen radius is
 /// 0 (every positive at distance 0: nothing to separate).</para>
-/// <para>In a collection without labels an image's nearest non-identical image stands in for its nearest
-/// non-neighbour. Where the collection holds true copies some of those are in fact neighbours, so the admitted share
-/// is an over-estimate and the radius errs small, on the side of precision.</para>
+/// <para>In a collection without labels an image's nearest other image is often a true copy, not a non-neighbour:
+/// <see cref="CalibrateWithoutLabels"/> takes the unrelated side from the bulk of the pair distances instead.</para>
 /// </remarks>
 public static class RadiusCalibration
 {
@@ -100,6 +109,16 @@ public static class RadiusCalibration
         var low = positives[Math.Max(1, (int)Math.Ceiling(options.PositiveShare * n - 1e-9)) - 1];
         var allowed = (int)Math.Floor(options.NonNeighbourShare * m + 1e-9);
         var high = allowed >= m ? double.PositiveInfinity : others[allowed];
+        return Choose(positives, others, low, high, options,
+            $"keeps ≥ {options.PositiveShare:P0} of positive pairs and admits ≤ {options.NonNeighbourShare:P0} of nearest non-neighbours",
+            $"the distances overlap: no radius keeps {options.PositiveShare:P0} of positive pairs while admitting ≤ {options.NonNeighbourShare:P0} of nearest non-neighbours, so the cap on non-neighbours wins");
+    }
+
+    /// <summary>The radius between <paramref name="low"/> (the positives' limit) and <paramref name="high"/> (the
+    /// unrelated side's), as the class remarks describe; the reasons are the caller's words for each outcome.</summary>
+    private static RadiusCalibrationResult Choose(double[] positives, double[] others, double low, double high, RadiusCalibrationOptions options,
+        string meetsReason, string overlapReason)
+    {
         if (low < high)
         {
             var radius = Round(double.IsPositiveInfinity(high) ? low : (low + high) / 2, options.Resolution);
@@ -118,8 +137,7 @@ public static class RadiusCalibration
             }
             return radius <= 0
                 ? Result(null, positives, others, false, "every positive pair is at distance 0: nothing to separate")
-                : Result(radius, positives, others, true,
-                    $"keeps ≥ {options.PositiveShare:P0} of positive pairs and admits ≤ {options.NonNeighbourShare:P0} of nearest non-neighbours");
+                : Result(radius, positives, others, true, meetsReason);
         }
 
         // Overlap: the largest positive distance below high (sorted, so the last one that is).
@@ -129,8 +147,105 @@ public static class RadiusCalibration
             return Result(null, positives, others, false,
                 "every positive pair is at least as far apart as the nearest non-neighbours the cap allows: no radius separates them");
         }
-        return Result(positives[below], positives, others, false,
-            $"the distances overlap: no radius keeps {options.PositiveShare:P0} of positive pairs while admitting ≤ {options.NonNeighbourShare:P0} of nearest non-neighbours, so the cap on non-neighbours wins");
+        return Result(positives[below], positives, others, false, overlapReason);
+    }
+
+    /// <summary>
+    /// Calibrates the radius for a collection without labels, where an image's nearest other image cannot stand in for
+    /// its nearest non-neighbour (see the remarks): the limit on the unrelated side is extrapolated from the bulk of the
+    /// collection's pair distances instead.
+    /// </summary>
+    /// <remarks>
+    /// <para><b>Why not the nearest other image.</b> In a collection made of families of copies (a museum's prints after
+    /// a painting, <c>motif sample</c>'s families) an image's nearest other image is usually a true copy, so the 10 %
+    /// cap on "nearest non-neighbours" admitted drives the radius to the copies' own distances (0.008 on the sample:
+    /// nothing clusters). True copies are, however, a small share of all <i>pairs</i>: an image with s − 1 copies among
+    /// n images has s − 1 of its n − 1 pairs related, so the bulk of the pair distances describes unrelated images.</para>
+    /// <para><b>The model.</b> The unrelated pair distance is taken as normal, located and scaled by the median and the
+    /// upper quartile of the measured pair distances: μ = q50, σ = (q75 − q50) / Φ⁻¹(0.75). Copies only add small
+    /// distances, so they move the upper quartile least (with 10 % of pairs related the median and upper quartile are
+    /// the unrelated distribution's 45th and 73rd percentiles); the lower quartile would be dragged down by them. If
+    /// an image's n − 1 unrelated distances were independent draws, the share of images whose nearest unrelated image is
+    /// within r would be 1 − (1 − F(r))ⁿ⁻¹; setting it to <see cref="RadiusCalibrationOptions.NonNeighbourShare"/>
+    /// gives the limit high = μ + σ Φ⁻¹(1 − (1 − Q)^(1/(n−1))). The positive side and the choice between
+    /// <c>low</c> and high are <see cref="Calibrate"/>'s. The normal tail is an extrapolation: where the real lower tail
+    /// is heavier, more unrelated images are linked than the target says, and the benchmark's cluster precision is the
+    /// check.</para>
+    /// </remarks>
+    /// <param name="positiveDistances">Cosine distances of positive pairs (synthetic copies and their images).</param>
+    /// <param name="pairDistances">Distances from sampled images to other images of the collection (identical pictures
+    /// left out); fewer than 4 give no radius.</param>
+    /// <param name="candidates">How many other images each image is compared with when clustering (the collection's size − 1).</param>
+    /// <param name="options">Targets; default 0.9 of positives kept, at most 0.1 of images linked to an unrelated one.</param>
+    /// <exception cref="ArgumentException">A distance that is not a finite number ≥ 0.</exception>
+    public static RadiusCalibrationResult CalibrateWithoutLabels(IReadOnlyCollection<double> positiveDistances, IReadOnlyCollection<double> pairDistances,
+        int candidates, RadiusCalibrationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(positiveDistances);
+        ArgumentNullException.ThrowIfNull(pairDistances);
+        ArgumentOutOfRangeException.ThrowIfLessThan(candidates, 1);
+        options ??= new RadiusCalibrationOptions();
+        options.Validate();
+        var positives = Sorted(positiveDistances, nameof(positiveDistances));
+        var pairs = Sorted(pairDistances, nameof(pairDistances));
+        if (positives.Length == 0)
+        {
+            return new RadiusCalibrationResult(null, 0, 0, 0, pairs.Length, false, "no positive pairs to calibrate from", RadiusCalibrationResult.PairDistances);
+        }
+        if (pairs.Length < MinimumPairs)
+        {
+            return new RadiusCalibrationResult(null, 0, positives.Length, 0, pairs.Length, false, $"{pairs.Length} pair distances are too few to fit",
+                RadiusCalibrationResult.PairDistances);
+        }
+        var (median, upper) = (Quantile(pairs, 0.5), Quantile(pairs, 0.75));
+        var sigma = (upper - median) / NormalQuantile(0.75);
+        var perPair = 1 - Math.Pow(1 - options.NonNeighbourShare, 1.0 / candidates);
+        var high = options.NonNeighbourShare >= 1 ? double.PositiveInfinity
+            : perPair <= 0 ? 0
+            : median + sigma * NormalQuantile(perPair);
+        var low = positives[Math.Max(1, (int)Math.Ceiling(options.PositiveShare * positives.Length - 1e-9)) - 1];
+        var fitted = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"unrelated pairs fitted from {pairs.Length} pair distances (median {median:0.000}, σ {sigma:0.000}; expected nearest-unrelated {options.NonNeighbourShare:P0} quantile {high:0.000} over {candidates} others)");
+        return Choose(positives, pairs, low, high, options,
+            $"keeps ≥ {options.PositiveShare:P0} of positive pairs below the {fitted}",
+            $"the distances overlap: no radius keeps {options.PositiveShare:P0} of positive pairs below the {fitted}, so the unrelated side wins")
+            with { UnrelatedSide = RadiusCalibrationResult.PairDistances };
+    }
+
+    /// <summary>Fewest pair distances <see cref="CalibrateWithoutLabels"/> fits: a median and an upper quartile need a
+    /// few values between them (three images give six).</summary>
+    private const int MinimumPairs = 4;
+
+    /// <summary>Φ⁻¹(p), the standard normal quantile, by Acklam's rational approximation (relative error below 1.15e-9;
+    /// P. J. Acklam, "An algorithm for computing the inverse normal cumulative distribution function", 2003).</summary>
+    internal static double NormalQuantile(double p)
+    {
+        if (!(p is > 0 and < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(p), p, "A probability in (0, 1).");
+        }
+        ReadOnlySpan<double> a = [-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02, 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00];
+        ReadOnlySpan<double> b = [-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02, 6.680131188771972e+01, -1.328068155288572e+01];
+        ReadOnlySpan<double> c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00, -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00];
+        ReadOnlySpan<double> d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00, 3.754408661907416e+00];
+        const double low = 0.02425;
+        if (p < low || p > 1 - low)
+        {
+            var q = Math.Sqrt(-2 * Math.Log(p < low ? p : 1 - p));
+            var x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+            return p < low ? x : -x;
+        }
+        var r = p - 0.5;
+        var t = r * r;
+        return (((((a[0] * t + a[1]) * t + a[2]) * t + a[3]) * t + a[4]) * t + a[5]) * r / (((((b[0] * t + b[1]) * t + b[2]) * t + b[3]) * t + b[4]) * t + 1);
+    }
+
+    /// <summary>The linearly interpolated quantile of sorted values (type 7 of Hyndman &amp; Fan, 1996).</summary>
+    private static double Quantile(double[] sorted, double p)
+    {
+        var h = (sorted.Length - 1) * p;
+        var i = (int)Math.Floor(h);
+        return i + 1 < sorted.Length ? sorted[i] + (h - i) * (sorted[i + 1] - sorted[i]) : sorted[i];
     }
 
     private static RadiusCalibrationResult Result(double? radius, double[] positives, double[] others, bool meets, string reason)

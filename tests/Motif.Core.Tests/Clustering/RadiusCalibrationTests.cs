@@ -123,4 +123,78 @@ public sealed class RadiusCalibrationTests
 
         Assert.Equal(RadiusCalibration.Calibrate(Positives, Separate), reversed);
     }
+
+    // Without labels. Distances are drawn deterministically: the normal's quantiles at (i + 0.5) / n.
+    private static double[] Normal(double mean, double sigma, int n) =>
+        [.. Enumerable.Range(0, n).Select(i => mean + sigma * RadiusCalibration.NormalQuantile((i + 0.5) / n))];
+
+    private static double[] Uniform(double from, double to, int n) => [.. Enumerable.Range(0, n).Select(i => from + (to - from) * (i + 0.5) / n)];
+
+    [Fact]
+    public void Without_labels_a_collection_made_mostly_of_copies_still_gets_a_radius_between_its_copies_and_unrelated_images()
+    {
+        // 55 images in families of five to six, as motif sample makes them: every image's nearest other image is a copy
+        // (0.05-0.30 away), unrelated images are 0.6 ± 0.08 apart. 10 % of an image's pairs are copies.
+        var positives = Uniform(0.05, 0.30, 64);
+        var nearestOthers = Uniform(0.02, 0.25, 55);
+        var pairs = Normal(0.6, 0.08, 1300).Concat(Uniform(0.05, 0.30, 140)).ToArray();
+
+        // The nearest-other-image method collapses: its 10 % cap sits among the copies.
+        var old = RadiusCalibration.Calibrate(positives, nearestOthers);
+        Assert.True(old.Radius is null or < 0.1, $"{old.Radius}");
+
+        var result = RadiusCalibration.CalibrateWithoutLabels(positives, pairs, candidates: 54);
+
+        // low is the positives' 90 % point (0.275); the unrelated limit is μ − 2.89 σ ≈ 0.37 (the median and quartile
+        // are moved a little by the copies). The radius is the midpoint, about 0.32.
+        Assert.True(result.MeetsTargets, result.Reason);
+        Assert.InRange(result.Radius!.Value, 0.29, 0.35);
+        Assert.True(result.PositiveShareKept >= 0.9);
+        Assert.Contains("fitted from 1440 pair distances", result.Reason);
+    }
+
+    [Fact]
+    public void Without_labels_the_copies_barely_move_the_radius_and_a_larger_collection_gets_a_smaller_one()
+    {
+        var positives = Uniform(0.05, 0.30, 64);
+        var unrelated = Normal(0.6, 0.08, 1300);
+        var withCopies = unrelated.Concat(Uniform(0.05, 0.30, 140)).ToArray();
+
+        var clean = RadiusCalibration.CalibrateWithoutLabels(positives, unrelated, candidates: 54).Radius!.Value;
+        var polluted = RadiusCalibration.CalibrateWithoutLabels(positives, withCopies, candidates: 54).Radius!.Value;
+        // Exactly: high = 0.6 − 0.08 × 2.886 = 0.369, radius = (0.275 + 0.369) / 2 ≈ 0.322.
+        Assert.Equal(0.322, clean, 3);
+        Assert.InRange(polluted, clean - 0.015, clean);
+
+        // Among 10,000 images each has far more unrelated candidates: the nearest of them is nearer, so is the limit.
+        var large = RadiusCalibration.CalibrateWithoutLabels(positives, unrelated, candidates: 9999);
+        Assert.True(large.Radius < clean, $"{large.Radius} vs {clean}");
+    }
+
+    [Fact]
+    public void Without_labels_overlap_lets_the_unrelated_side_win_and_too_few_pairs_give_no_radius()
+    {
+        // Copies as far apart as unrelated images' lower tail: the radius stays below the fitted limit.
+        var positives = Uniform(0.2, 0.6, 50);
+        var result = RadiusCalibration.CalibrateWithoutLabels(positives, Normal(0.6, 0.08, 1000), candidates: 999);
+        Assert.False(result.MeetsTargets);
+        Assert.True(result.Radius < 0.6 - 0.08 * 3.3, $"{result.Radius}");
+        Assert.Contains("the unrelated side wins", result.Reason);
+
+        Assert.Null(RadiusCalibration.CalibrateWithoutLabels(positives, [0.5, 0.6], candidates: 2).Radius);
+        Assert.Null(RadiusCalibration.CalibrateWithoutLabels([], Normal(0.6, 0.08, 100), candidates: 99).Radius);
+        Assert.Throws<ArgumentException>(() => RadiusCalibration.CalibrateWithoutLabels([0.1], [double.NaN], candidates: 9));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RadiusCalibration.CalibrateWithoutLabels([0.1], [0.5], candidates: 0));
+    }
+
+    [Fact]
+    public void The_normal_quantile_matches_tabulated_values()
+    {
+        // Acklam's approximation is good to about 1e-9 relative: seven decimals.
+        Assert.Equal(0, RadiusCalibration.NormalQuantile(0.5), 9);
+        Assert.Equal(0.674489750, RadiusCalibration.NormalQuantile(0.75), 7);
+        Assert.Equal(-1.959963985, RadiusCalibration.NormalQuantile(0.025), 7);
+        Assert.Equal(-3.090232306, RadiusCalibration.NormalQuantile(0.001), 7);
+        Assert.Equal(-4.264890794, RadiusCalibration.NormalQuantile(1e-5), 6);
+    }
 }
