@@ -102,7 +102,7 @@ public static class ImageCodec
         }
         using var pixels = Decode(image, limits, (data, header) =>
         {
-            var rendered = RenderModelInput(data, header, spec);
+            var rendered = DecodeModelPixels(data, header, spec);
             try
             {
                 RejectDamagedPng(data, header);
@@ -114,7 +114,7 @@ public static class ImageCodec
             }
             return rendered;
         });
-        Normalise(pixels.Span, spec, destination);
+        ModelInput.Render(pixels.Span, pixels.Width, pixels.Height, spec, destination);
     }
 
     /// <summary>
@@ -286,54 +286,34 @@ public static class ImageCodec
         image.Contains(name) && image.Get(name) is int value ? value : absent;
 
     /// <summary>
-    /// The model input as interleaved 8-bit sRGB, InputSize × InputSize. Not vips_thumbnail: for display quality
-    /// it shrinks on load only to twice the target (a 2000×1500 JPEG decodes at 1000×750 for a 256 resize). A
-    /// model input needs less: take the largest JPEG DCT shrink (1/2, 1/4, 1/8) that still leaves the target
-    /// size, like PIL's Image.draft, then one resize by less than 2× with <see cref="ModelInputKernel"/>.
+    /// The decoded pixels the model input is made from (<see cref="ModelInput"/>): upright, interleaved 8-bit sRGB,
+    /// at the smallest size that still holds the model's resize. Not vips_thumbnail: for display quality it shrinks
+    /// on load only to twice the target (a 2000×1500 JPEG decodes at 1000×750 for a 256 resize). A model input needs
+    /// less: take the largest JPEG DCT shrink (1/2, 1/4, 1/8) that still leaves the target size, like PIL's
+    /// Image.draft, so that the resize after it shrinks by less than 2×. The load is the only decode: it runs under
+    /// <see cref="Strict"/>, so damage is rejected here, not by a separate validation pass.
     /// </summary>
-    /// <summary>
-    /// The model input is resized as torchvision's Resize does it, because that is the arithmetic the pretrained
-    /// weights were trained on: PIL's bilinear filter, which when shrinking is a triangle stretched over the
-    /// scale factor (antialiased). libvips' linear kernel is that same triangle, stretched the same way by
-    /// vips_reduce; <c>gap: 0</c> turns off vips_resize's box pre-shrink (by the largest integer factor that
-    /// leaves a reduce of at least 2×), which PIL's resize does not make. Measured on a 2000×1500 photo against
-    /// PIL's bilinear resize to 341×256 of the same pixels: 0.68 levels mean |difference| (0.78 with the box
-    /// pre-shrink, 1.85 with lanczos3). It is also cheaper than lanczos3's six taps per scale unit. Derivatives
-    /// people look at keep lanczos3 (vips_thumbnail's default).
-    /// </summary>
-    private const Enums.Kernel ModelInputKernel = Enums.Kernel.Linear;
-
-    private static NativePixels RenderModelInput(byte[] data, ImageInfo header, PreprocessSpec spec)
+    private static NativePixels DecodeModelPixels(byte[] data, ImageInfo header, PreprocessSpec spec)
     {
-        var size = spec.InputSize;
         var crop = spec.Resize == ResizeMode.ShortSideCentreCrop;
         // The side that must come out at `target` pixels: the short one for a crop, the long one for a letterbox.
-        // Either is the same before and after an EXIF rotation, so resizing can precede it.
+        // Either is the same before and after an EXIF rotation, so the shrink can be chosen before it.
         int Side(int width, int height) => crop ? Math.Min(width, height) : Math.Max(width, height);
-        var target = crop ? spec.ResizeTo : size;
+        var target = crop ? spec.ResizeTo : spec.InputSize;
         var shrink = header.Format == ImageFormat.Jpeg ? Array.Find([8, 4, 2], f => Side(header.Width, header.Height) / f >= target) : 0;
         // shrink is jpegload's own option: it goes in the option string, which only the JPEG loader then sees.
         var options = shrink > 1 ? $"shrink={shrink}" : string.Empty;
 
         using var loaded = VipsImage.NewFromBuffer(data, options, Enums.Access.Sequential, Strict);
         using var rgb = ToSrgb8(loaded);
-        var (width, height) = ResizedSize(rgb.Width, rgb.Height, target, crop);
-        using var resized = rgb.Resize((double)width / rgb.Width, ModelInputKernel, gap: 0, vscale: (double)height / rgb.Height);
-        // Rotation needs random access, which a sequential decode lacks: apply it to the small image in memory.
-        using var small = resized.CopyMemory();
-        using var upright = small.Autorot();
-        if (crop)
+        if (header.Orientation == 1)
         {
-            // torchvision's CenterCrop: top = int(round((height − size) / 2.0)), Python rounding half to even.
-            var left = (int)Math.Round((upright.Width - size) / 2.0, MidpointRounding.ToEven);
-            var top = (int)Math.Round((upright.Height - size) / 2.0, MidpointRounding.ToEven);
-            using var centre = upright.ExtractArea(left, top, size, size);
-            return NativePixels.Render(centre);
+            return NativePixels.Render(rgb);
         }
-        var (m0, m1, m2) = spec.Mean;
-        double[] padding = spec.Channels == ChannelOrder.Rgb ? [m0, m1, m2] : [m2, m1, m0];
-        using var boxed = upright.Embed((size - upright.Width) / 2, (size - upright.Height) / 2, size, size, Enums.Extend.Background, padding);
-        return NativePixels.Render(boxed);
+        // Rotation needs random access, which a sequential decode lacks: apply it to the shrunk image in memory.
+        using var inMemory = rgb.CopyMemory();
+        using var upright = inMemory.Autorot();
+        return NativePixels.Render(upright);
     }
 
     /// <summary>
@@ -390,28 +370,6 @@ public static class ImageCodec
         {
             previous.Dispose();
             return next;
-        }
-    }
-
-    /// <summary>HWC bytes → CHW floats: (pixel − mean[c]) / std[c], channels reordered for BGR models.</summary>
-    private static void Normalise(ReadOnlySpan<byte> interleaved, PreprocessSpec spec, Span<float> destination)
-    {
-        var plane = spec.InputSize * spec.InputSize;
-        if (interleaved.Length != 3 * plane)
-        {
-            throw new InvalidOperationException($"libvips rendered {interleaved.Length} bytes; expected {3 * plane}.");
-        }
-        ReadOnlySpan<float> mean = [spec.Mean.Item1, spec.Mean.Item2, spec.Mean.Item3];
-        ReadOnlySpan<float> std = [spec.Std.Item1, spec.Std.Item2, spec.Std.Item3];
-        for (var c = 0; c < 3; c++)
-        {
-            var source = spec.Channels == ChannelOrder.Rgb ? c : 2 - c;
-            var output = destination.Slice(c * plane, plane);
-            var (m, s) = (mean[c], std[c]);
-            for (var i = 0; i < plane; i++)
-            {
-                output[i] = (interleaved[3 * i + source] - m) / s;
-            }
         }
     }
 }

@@ -9,14 +9,18 @@ internal readonly unsafe struct NativePixels : IDisposable
     private readonly nint _memory;
     private readonly int _length;
 
-    private NativePixels(nint memory, int length) => (_memory, _length) = (memory, length);
+    private NativePixels(nint memory, int length, int width, int height) => (_memory, _length, Width, Height) = (memory, length, width, height);
 
     /// <summary>Renders all pixels, interleaved (height × width × bands samples).</summary>
     public static NativePixels Render(NetVips.Image image)
     {
         var memory = image.WriteToMemory(out var size);
-        return new NativePixels(memory, checked((int)size));
+        return new NativePixels(memory, checked((int)size), image.Width, image.Height);
     }
+
+    public int Width { get; }
+
+    public int Height { get; }
 
     public ReadOnlySpan<byte> Span => new((void*)_memory, _length);
 
