@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Motif.Imaging;
 
@@ -29,7 +31,15 @@ internal static class ModelInput
     private const int Half = 1 << (PrecisionBits - 1);
 
     /// <summary>Writes <see cref="PreprocessSpec.ValuesPerImage"/> floats, CHW, from <paramref name="rgb"/> (width × height × 3, row-major).</summary>
-    internal static void Render(ReadOnlySpan<byte> rgb, int width, int height, PreprocessSpec spec, Span<float> destination)
+    internal static void Render(ReadOnlySpan<byte> rgb, int width, int height, PreprocessSpec spec, Span<float> destination) =>
+        Render(rgb, width, height, spec, destination, Kernel);
+
+    /// <summary>The vertical pass's kernel this machine runs: 256-bit lanes where the JIT accelerates them (AVX2 on
+    /// x64; every CPU this project has met has it), else the scalar reference.</summary>
+    internal static ResizeKernel Kernel { get; } = Vector256.IsHardwareAccelerated ? ResizeKernel.Vector256 : ResizeKernel.Scalar;
+
+    /// <summary><see cref="Render(ReadOnlySpan{byte}, int, int, PreprocessSpec, Span{float})"/> with a chosen kernel (tests run both).</summary>
+    internal static void Render(ReadOnlySpan<byte> rgb, int width, int height, PreprocessSpec spec, Span<float> destination, ResizeKernel kernel)
     {
         if (rgb.Length != checked(3 * width * height))
         {
@@ -56,38 +66,61 @@ internal static class ModelInput
 
         var horizontal = Axis.Create(width, resizedWidth, left, columns);
         var vertical = Axis.Create(height, resizedHeight, top, rows);
-        var stride = 3 * columns;
         var firstRow = vertical.FirstSource;
         var sourceRows = vertical.EndSource - firstRow;
-        var pool = ArrayPool<byte>.Shared;
-        var across = pool.Rent(sourceRows * stride);
-        var resized = pool.Rent(rows * stride);
-        var sums = ArrayPool<int>.Shared.Rent(stride);
+        // The horizontal pass's output, one plane per channel (values 0..255, as 16 bits so that the vertical
+        // pass can widen them to 32-bit lanes in one instruction).
+        var planeLength = sourceRows * columns;
+        var across = ArrayPool<ushort>.Shared.Rent(3 * planeLength);
         try
         {
             for (var y = 0; y < sourceRows; y++)
             {
-                HorizontalRow(rgb.Slice(3 * width * (firstRow + y), 3 * width), horizontal, across.AsSpan(y * stride, stride));
+                HorizontalRow(rgb.Slice(3 * width * (firstRow + y), 3 * width), horizontal, across.AsSpan(0, 3 * planeLength), planeLength, y * columns);
             }
-            for (var y = 0; y < rows; y++)
+            var plane = size * size;
+            if (columns != size || rows != size)
             {
-                VerticalRow(across, stride, vertical, y, firstRow, sums.AsSpan(0, stride), resized.AsSpan(y * stride, stride));
+                destination.Clear(); // a letterbox's margins: the mean, 0 once normalised
             }
-            Normalise(resized.AsSpan(0, rows * stride), columns, rows, outLeft, outTop, spec, destination);
+            ReadOnlySpan<float> mean = [spec.Mean.Item1, spec.Mean.Item2, spec.Mean.Item3];
+            ReadOnlySpan<float> std = [spec.Std.Item1, spec.Std.Item2, spec.Std.Item3];
+            for (var c = 0; c < 3; c++)
+            {
+                // Output channel c is source channel c for RGB models, 2 − c for BGR ones; mean and std are given
+                // in the output's order.
+                var source = across.AsSpan((spec.Channels == ChannelOrder.Rgb ? c : 2 - c) * planeLength, planeLength);
+                for (var y = 0; y < rows; y++)
+                {
+                    var output = destination.Slice(c * plane + (outTop + y) * size + outLeft, columns);
+                    var k = vertical.Weights.AsSpan(y * vertical.KernelSize, vertical.Taps[y]);
+                    var first = (vertical.Start[y] - firstRow) * columns;
+                    if (kernel == ResizeKernel.Vector256)
+                    {
+                        VerticalRowVector256(source, columns, first, k, mean[c], std[c], output);
+                    }
+                    else
+                    {
+                        VerticalRowScalar(source, columns, first, k, mean[c], std[c], output, 0);
+                    }
+                }
+            }
         }
         finally
         {
-            pool.Return(across);
-            pool.Return(resized);
-            ArrayPool<int>.Shared.Return(sums);
+            ArrayPool<ushort>.Shared.Return(across);
         }
     }
 
-    /// <summary>One output row of the horizontal pass (ImagingResampleHorizontal_8bpc), for the window's columns.</summary>
-    private static void HorizontalRow(ReadOnlySpan<byte> source, Axis axis, Span<byte> output)
+    /// <summary>One row of the horizontal pass (ImagingResampleHorizontal_8bpc), for the window's columns, into
+    /// three planes of <paramref name="planeLength"/> at <paramref name="offset"/>.</summary>
+    private static void HorizontalRow(ReadOnlySpan<byte> source, Axis axis, Span<ushort> planes, int planeLength, int offset)
     {
+        var red = planes.Slice(offset, axis.Start.Length);
+        var green = planes.Slice(planeLength + offset, axis.Start.Length);
+        var blue = planes.Slice(2 * planeLength + offset, axis.Start.Length);
         var weights = axis.Weights.AsSpan();
-        for (var x = 0; x < axis.Start.Length; x++)
+        for (var x = 0; x < red.Length; x++)
         {
             var (start, taps) = (axis.Start[x], axis.Taps[x]);
             var k = weights.Slice(x * axis.KernelSize, taps);
@@ -100,67 +133,69 @@ internal static class ModelInput
                 s1 += pixels[3 * t + 1] * w;
                 s2 += pixels[3 * t + 2] * w;
             }
-            output[3 * x] = Clip8(s0);
-            output[3 * x + 1] = Clip8(s1);
-            output[3 * x + 2] = Clip8(s2);
+            red[x] = Clip8(s0);
+            green[x] = Clip8(s1);
+            blue[x] = Clip8(s2);
         }
     }
 
     /// <summary>
-    /// Output row <paramref name="y"/> of the vertical pass (ImagingResampleVertical_8bpc): the same sums as PIL's,
-    /// taken tap by tap across the whole row instead of pixel by pixel (integer addition is exact in any order).
+    /// One output row of one channel of the vertical pass (ImagingResampleVertical_8bpc), normalised:
+    /// (clip8(Σ weight × pixel) − mean) / std, from column <paramref name="from"/> on. The reference kernel; the
+    /// vector one must give the same floats (ModelInputTests compares them).
     /// </summary>
-    private static void VerticalRow(ReadOnlySpan<byte> across, int stride, Axis axis, int y, int firstRow, Span<int> sums, Span<byte> output)
+    private static void VerticalRowScalar(ReadOnlySpan<ushort> plane, int columns, int first, ReadOnlySpan<int> k, float mean, float std, Span<float> output, int from)
     {
-        sums.Fill(Half);
-        var k = axis.Weights.AsSpan(y * axis.KernelSize, axis.Taps[y]);
-        var start = axis.Start[y] - firstRow;
-        for (var t = 0; t < k.Length; t++)
+        for (var x = from; x < output.Length; x++)
         {
-            var w = k[t];
-            var row = across.Slice((start + t) * stride, stride);
-            for (var i = 0; i < row.Length; i++)
+            var sum = Half;
+            for (var t = 0; t < k.Length; t++)
             {
-                sums[i] += row[i] * w;
+                sum += plane[first + t * columns + x] * k[t];
             }
+            output[x] = (Clip8(sum) - mean) / std;
         }
-        for (var i = 0; i < output.Length; i++)
+    }
+
+    /// <summary>
+    /// <see cref="VerticalRowScalar"/> sixteen columns at a time in 256-bit lanes: the same integer sums (exact in
+    /// any order), the same saturation (an arithmetic shift then a clamp to 0..255 is clip8) and the same single-
+    /// precision subtraction and division, so the same floats; the last columns (fewer than 16) go to the scalar kernel.
+    /// </summary>
+    private static void VerticalRowVector256(ReadOnlySpan<ushort> plane, int columns, int first, ReadOnlySpan<int> k, float mean, float std, Span<float> output)
+    {
+        var (half, zero, max) = (Vector256.Create(Half), Vector256<int>.Zero, Vector256.Create(255));
+        var (meanLanes, stdLanes) = (Vector256.Create(mean), Vector256.Create(std));
+        ref var origin = ref MemoryMarshal.GetReference(plane);
+        ref var target = ref MemoryMarshal.GetReference(output);
+        var x = 0;
+        // Every load below reads plane[first + t × columns + x .. + 15] with x + 16 ≤ columns and t < taps, inside the
+        // plane, because the axis's source rows were sized to hold the taps of every output row.
+        if (plane.Length < first + (k.Length - 1) * columns + output.Length)
         {
-            output[i] = Clip8(sums[i]);
+            throw new InvalidOperationException("the vertical taps reach past the horizontal pass");
         }
+        for (; x + 2 * Vector256<int>.Count <= output.Length; x += 2 * Vector256<int>.Count)
+        {
+            var (low, high) = (half, half);
+            for (var t = 0; t < k.Length; t++)
+            {
+                var weight = Vector256.Create(k[t]);
+                var (l, h) = Vector256.Widen(Vector256.LoadUnsafe(ref origin, (nuint)(first + t * columns + x)));
+                low += l.AsInt32() * weight;
+                high += h.AsInt32() * weight;
+            }
+            var lowBytes = Vector256.ConvertToSingle(Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(low, PrecisionBits), zero), max));
+            var highBytes = Vector256.ConvertToSingle(Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(high, PrecisionBits), zero), max));
+            ((lowBytes - meanLanes) / stdLanes).StoreUnsafe(ref target, (nuint)x);
+            ((highBytes - meanLanes) / stdLanes).StoreUnsafe(ref target, (nuint)(x + Vector256<int>.Count));
+        }
+        VerticalRowScalar(plane, columns, first, k, mean, std, output, x);
     }
 
     // Resample.c's clip8: the fixed-point sum back to a byte, saturating.
-    private static byte Clip8(int sum) =>
-        sum >= (1 << PrecisionBits) << 8 ? (byte)255 : sum <= 0 ? (byte)0 : (byte)(sum >> PrecisionBits);
-
-    /// <summary>HWC bytes of the window → CHW floats: (pixel − mean[c]) / std[c], channels reordered for BGR models;
-    /// outside the window (a letterbox's margins) the mean itself, i.e. 0.</summary>
-    private static void Normalise(ReadOnlySpan<byte> window, int columns, int rows, int outLeft, int outTop, PreprocessSpec spec, Span<float> destination)
-    {
-        var size = spec.InputSize;
-        var plane = size * size;
-        ReadOnlySpan<float> mean = [spec.Mean.Item1, spec.Mean.Item2, spec.Mean.Item3];
-        ReadOnlySpan<float> std = [spec.Std.Item1, spec.Std.Item2, spec.Std.Item3];
-        if (columns != size || rows != size)
-        {
-            destination.Clear();
-        }
-        for (var c = 0; c < 3; c++)
-        {
-            var source = spec.Channels == ChannelOrder.Rgb ? c : 2 - c;
-            var (m, s) = (mean[c], std[c]);
-            for (var y = 0; y < rows; y++)
-            {
-                var output = destination.Slice(c * plane + (outTop + y) * size + outLeft, columns);
-                var input = window.Slice(3 * columns * y, 3 * columns);
-                for (var x = 0; x < output.Length; x++)
-                {
-                    output[x] = (input[3 * x + source] - m) / s;
-                }
-            }
-        }
-    }
+    private static ushort Clip8(int sum) =>
+        sum >= (1 << PrecisionBits) << 8 ? (ushort)255 : sum <= 0 ? (ushort)0 : (ushort)(sum >> PrecisionBits);
 
     /// <summary>
     /// PIL's resampling weights along one axis (precompute_coeffs with the bilinear filter, then
@@ -227,3 +262,6 @@ internal static class ModelInput
         }
     }
 }
+
+/// <summary>The kernels of <see cref="ModelInput"/>'s vertical pass.</summary>
+internal enum ResizeKernel { Scalar, Vector256 }

@@ -1,3 +1,6 @@
+using System.Runtime.Intrinsics;
+using Xunit.Abstractions;
+
 namespace Motif.Imaging.Tests;
 
 /// <summary>
@@ -5,7 +8,7 @@ namespace Motif.Imaging.Tests;
 /// PIL torchvision resizes with) from the same synthetic pixels, e.g. for the crop
 /// <c>src(23, 15).resize((15, 10), Image.Resampling.BILINEAR).crop((4, 1, 12, 9)).tobytes().hex()</c>.
 /// </summary>
-public sealed class ModelInputTests
+public sealed class ModelInputTests(ITestOutputHelper output)
 {
     // The crop window of a 23×15 image resized to a 10 px short side (15×10, int(10 × 23 / 15)), centre 8×8 at
     // (4, 1): round(3.5) is 4 under Python's half-to-even rounding.
@@ -55,6 +58,28 @@ public sealed class ModelInputTests
             Assert.Equal((plain[plane + i] - 2) / 4, reversed[plane + i]);
             Assert.Equal((plain[i] - 3) / 8, reversed[2 * plane + i]);
         }
+    }
+
+    [Theory]
+    [InlineData(500, 375, 224, ResizeMode.ShortSideCentreCrop)]   // a 2000×1500 JPEG after its 1/4 DCT shrink
+    [InlineData(375, 500, 224, ResizeMode.ShortSideCentreCrop)]
+    [InlineData(333, 217, 50, ResizeMode.ShortSideCentreCrop)]    // 50 columns: three 16-column steps and a scalar tail of 2
+    [InlineData(300, 100, 60, ResizeMode.Letterbox)]
+    [InlineData(1000, 37, 64, ResizeMode.Letterbox)]             // a 64×2 window in a 64² input
+    [InlineData(40, 90, 96, ResizeMode.Letterbox)]               // enlarged
+    public void The_vector_kernel_gives_the_scalar_kernels_floats_and_runs_where_it_is_accelerated(int width, int height, int size, ResizeMode mode)
+    {
+        output.WriteLine($"kernel on this machine: {ModelInput.Kernel} (Vector256 accelerated: {Vector256.IsHardwareAccelerated})");
+        Assert.Equal(Vector256.IsHardwareAccelerated ? ResizeKernel.Vector256 : ResizeKernel.Scalar, ModelInput.Kernel);
+        var pixels = new byte[3 * width * height];
+        new Random(width * 7919 + height).NextBytes(pixels);
+        var spec = new PreprocessSpec(size, mode, ChannelOrder.Bgr, (103.939f, 116.779f, 123.68f), (57.1f, 58.2f, 59.3f));
+        var (scalar, vector) = (new float[spec.ValuesPerImage], new float[spec.ValuesPerImage]);
+
+        ModelInput.Render(pixels, width, height, spec, scalar, ResizeKernel.Scalar);
+        ModelInput.Render(pixels, width, height, spec, vector, ResizeKernel.Vector256);
+
+        Assert.Equal(scalar, vector);
     }
 
     // The test image: every value different enough along both axes that a misplaced tap or weight shows.
