@@ -305,7 +305,15 @@ public static class ImageCodec
         var options = shrink > 1 ? $"shrink={shrink}" : string.Empty;
 
         using var loaded = VipsImage.NewFromBuffer(data, options, Enums.Access.Sequential, Strict);
-        using var rgb = ToSrgb8(loaded);
+        using var decoded = ToSrgb8(loaded);
+        // What is rendered to memory must stay small whatever the upload: a 89-megapixel PNG or TIFF (the pixel
+        // limit; no DCT shrink for them) would otherwise be 268 MB per decoding thread. So an image still more than
+        // twice the target after the DCT shrink is first box-averaged by the largest whole factor that keeps twice
+        // the target, while libvips streams it (vips_shrink on a sequential decode holds a few rows): Pillow's own
+        // Image.resize(..., reducing_gap=2.0). JPEGs of up to 8 × 2 × target pixels on that side never get here.
+        var box = Side(decoded.Width, decoded.Height) / (2 * target);
+        using var reduced = box > 1 ? decoded.Shrink(box, box) : null;
+        var rgb = reduced ?? decoded;
         if (header.Orientation == 1)
         {
             return NativePixels.Render(rgb);

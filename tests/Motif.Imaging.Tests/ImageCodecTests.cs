@@ -277,6 +277,24 @@ public sealed class ImageCodecTests
     }
 
     [Fact]
+    public void A_large_png_is_box_reduced_while_streaming_and_still_resized_like_pil()
+    {
+        // 2400×1800 PNG → short side 1800 for a 256 resize: box-averaged 3× by libvips (≥ 512 left), then PIL's
+        // bilinear; compared with PIL's bilinear straight from the full pixels (ModelInput on the raw array).
+        var pixels = ImageFixtures.Scene(2400, 1800);
+        var raw = new PreprocessSpec(224, ResizeMode.ShortSideCentreCrop, ChannelOrder.Rgb, (0, 0, 0), (1, 1, 1));
+        var (viaCodec, direct) = (new float[raw.ValuesPerImage], new float[raw.ValuesPerImage]);
+
+        ImageCodec.Preprocess(ImageFixtures.Encode(pixels, 2400, 1800, 3, ".png"), raw, viaCodec);
+        ModelInput.Render(pixels, 2400, 1800, raw, direct);
+
+        // Red and green are smooth ramps; blue is an 8-pixel checker that a box and a triangle alias differently.
+        var planes = 2 * 224 * 224;
+        var meanDifference = viaCodec[..planes].Zip(direct[..planes], (a, b) => Math.Abs(a - b)).Average();
+        Assert.True(meanDifference < 1.0, $"mean |box + PIL − PIL| over R and G is {meanDifference:0.00} levels");
+    }
+
+    [Fact]
     public void PreprocessBatch_fills_each_slot_and_isolates_broken_images()
     {
         var spec = PreprocessSpec.ImageNet(48);
