@@ -74,13 +74,18 @@ public sealed class RadiusCalibrator
     }
 
     /// <summary>The calibration stored for <paramref name="modelVersion"/>, or null when there is none or it cannot be read.</summary>
-    public async Task<CalibratedRadius?> ReadAsync(string modelVersion, CancellationToken cancellationToken = default)
+    public Task<CalibratedRadius?> ReadAsync(string modelVersion, CancellationToken cancellationToken = default) => ReadStoredAsync(_blobs, modelVersion, cancellationToken);
+
+    /// <summary>The calibration stored in <paramref name="blobs"/> for <paramref name="modelVersion"/> (a signature
+    /// version), or null when there is none or it cannot be read: for readers that measure nothing (<c>motif models</c>).</summary>
+    public static async Task<CalibratedRadius?> ReadStoredAsync(IBlobStore blobs, string modelVersion, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(modelVersion);
         byte[] bytes;
         try
         {
-            bytes = await _blobs.ReadAllBytesAsync(CollectionBlobs.CalibratedRadius(modelVersion), cancellationToken).ConfigureAwait(false);
+            bytes = await blobs.ReadAllBytesAsync(CollectionBlobs.CalibratedRadius(modelVersion), cancellationToken).ConfigureAwait(false);
         }
         catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobNotFound)
         {
