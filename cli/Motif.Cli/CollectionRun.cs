@@ -11,18 +11,20 @@ using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Annotations;
 using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
 using Motif.Storage.Catalog;
 using Spectre.Console;
 
 namespace Motif.Cli;
 
 /// <summary>What <c>motif run</c> was asked to do. <see cref="ClusteringParameters.MaxEps"/> is the radius the user
-/// gave, or null for the model's calibrated radius (<see cref="RadiusCalibrator"/>).</summary>
+/// gave, or null for the model's calibrated radius (<see cref="RadiusCalibrator"/>). <see cref="Model"/> is --model, or
+/// null for the workspace's own (<see cref="WorkspaceModels.ChooseAsync"/>).</summary>
 internal sealed record RunSettings(
     DirectoryInfo Folder,
     DirectoryInfo Out,
     StorageKind Storage,
-    string Model,
+    string? Model,
     Precision Precision,
     ClusteringParameters Parameters,
     int Threads,
@@ -56,6 +58,9 @@ internal sealed record RunReport(
 {
     /// <summary>Time spent choosing the radius (measuring it, when it was calibrated in this run).</summary>
     public TimeSpan Calibration { get; init; }
+
+    /// <summary>The model the run signed and clustered with, and why.</summary>
+    public ModelChoice? Model { get; init; }
 }
 
 /// <summary>Where a run's radius came from.</summary>
@@ -96,15 +101,18 @@ internal static class CollectionRun
     public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
+        var choice = settings.Model is { } given
+            ? new ModelChoice(given, ModelCatalog.VersionOf(given), null)
+            : await ChooseModelAsync(settings, cancellationToken);
         var options = new MotifPipelineOptions
         {
-            ModelVersion = EngineSignatureEmbedder.VersionOf(ModelCatalog.VersionOf(settings.Model), precision: settings.Precision),
+            ModelVersion = EngineSignatureEmbedder.VersionOf(choice.Version, precision: settings.Precision),
             Clustering = settings.Parameters,
             Threads = settings.Threads,
             BatchSize = settings.Batch,
         };
         await using var workspace = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken, options,
-            services => services.AddSignatureModel(() => ModelCatalog.Open(settings.Model), ModelCatalog.VersionOf(settings.Model), settings.Precision)))!;
+            services => services.AddSignatureModel(() => ModelCatalog.Open(choice.Model), choice.Version, settings.Precision)))!;
         await using var lease = await WorkspaceLease.AcquireAsync(workspace.Blobs,
             waiting: () => console.WriteLine("Waiting for the previous run's workspace lease to lapse (a crashed run holds it for up to 15 s)…"),
             cancellationToken: cancellationToken);
@@ -112,7 +120,7 @@ internal static class CollectionRun
         using var leased = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.LostToken);
         try
         {
-            return await RunLeasedAsync(settings, console, workspace, total, leased.Token);
+            return await RunLeasedAsync(settings, choice, console, workspace, total, leased.Token);
         }
         catch (OperationCanceledException e) when (lease.Lost is { } lost && !cancellationToken.IsCancellationRequested)
         {
@@ -122,7 +130,16 @@ internal static class CollectionRun
         }
     }
 
-    private static async Task<RunReport> RunLeasedAsync(RunSettings settings, IAnsiConsole console, Workspace workspace, Stopwatch total, CancellationToken cancellationToken)
+    /// <summary>The workspace's model (<see cref="WorkspaceModels.ChooseAsync"/>: serving, or pending during a rollout),
+    /// read before the workspace is opened with it. A new workspace has no registry: the packaged network.</summary>
+    private static async Task<ModelChoice> ChooseModelAsync(RunSettings settings, CancellationToken cancellationToken)
+    {
+        await using var probe = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken))!;
+        return await WorkspaceModels.ChooseAsync(WorkspaceModels.Registry(probe.Blobs), forSigning: true, cancellationToken);
+    }
+
+    private static async Task<RunReport> RunLeasedAsync(RunSettings settings, ModelChoice choice, IAnsiConsole console, Workspace workspace, Stopwatch total,
+        CancellationToken cancellationToken)
     {
         var released = workspace.ReleaseLocks();
         if (released > 0)
@@ -205,6 +222,16 @@ internal static class CollectionRun
             // This run holds the workspace lease, so no other worker can be between a shard write and its commit.
             await signing.SweepOrphanShardsAsync(TimeSpan.Zero, cancellationToken: cancellationToken);
             signingTime = clock.Elapsed;
+            if (choice.State == ModelVersionState.Pending)
+            {
+                // Every image is signed under the pending version now: the rollout switches before the run clusters, so
+                // what it publishes is under the version that serves (the previous one served until this point).
+                var rollout = new ModelRollout(WorkspaceModels.Registry(workspace.Blobs), workspace.Catalog, new CommandLineRollout(workspace.Catalog, settings.Precision));
+                if ((await rollout.AdvanceAsync(cancellationToken)).Switched)
+                {
+                    choice = choice with { State = ModelVersionState.Serving, Switched = true };
+                }
+            }
 
             var clusterTask = context.AddTask("Clustering", maxValue: 1).IsIndeterminate();
             // The two calls the cloud makes apart: the worker keeps the stored graph current, the timer reclusters it.
@@ -241,6 +268,7 @@ internal static class CollectionRun
             metadata, metadataRefused)
         {
             Calibration = calibrationTime,
+            Model = choice,
         };
     }
 

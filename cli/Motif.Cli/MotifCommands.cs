@@ -16,6 +16,7 @@ public static class MotifCommands
         EvaluateCommand.Create(),
         AnnotateCommand.Create(),
         TrainCommand.Create(),
+        ModelsCommand.Create(),
         RunCommand.Create(process),
         SearchCommand.Create(),
         ClustersCommand.Create(),

@@ -4,6 +4,7 @@ using System.Text;
 using Motif.Core.Evaluation;
 using Motif.Core.Manifests;
 using Motif.Pipeline;
+using Motif.Pipeline.Models;
 
 namespace Motif.Cli;
 
@@ -15,6 +16,8 @@ internal static class RunCommand
         var folder = new Argument<DirectoryInfo>("folder") { Description = "The collection: a folder of images, searched recursively." };
         var workspace = new WorkspaceArguments();
         var model = SharedOptions.Model();
+        model.Description = $"{ModelCatalog.PackagedResNet50} or a checkpoint file. Default: the workspace's serving model version (`motif models`; " +
+                            $"{ModelCatalog.PackagedResNet50} until `motif train` promotes one), or during a rollout the pending one, which this run signs and then makes serve.";
         var minSamples = new Option<double>("--min-samples") { Description = "OPTICS min_samples (the point itself counts).", DefaultValueFactory = _ => 2 };
         var maxEps = new Option<double?>("--max-eps")
         {
@@ -61,7 +64,7 @@ internal static class RunCommand
                 return 2;
             }
             var truthFile = parse.GetValue(truth) ?? new FileInfo(Path.Combine(root.FullName, CollectionRun.DefaultTruthFile));
-            var settings = new RunSettings(root, outFolder, parse.GetValue(workspace.Storage), parse.GetValue(model)!, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
+            var settings = new RunSettings(root, outFolder, parse.GetValue(workspace.Storage), parse.GetResult(model) is { Implicit: false } ? parse.GetValue(model) : null, ModelCatalog.ParsePrecision(parse.GetValue(precision)!),
                 new ClusteringParameters(parse.GetValue(maxEps), parse.GetValue(minSamples), Extraction.Xi, parse.GetValue(xi), null, PredecessorCorrection: true, null),
                 Math.Max(1, parse.GetValue(threads)), Math.Max(1, parse.GetValue(batch)), truthFile.Exists ? truthFile : null);
             var console = CommandConsole.For(parse.InvocationConfiguration.Output);
@@ -164,6 +167,14 @@ internal static class RunCommand
         }
     }
 
+    private static string DescribeModel(ModelChoice model) => model switch
+    {
+        { State: null } => "given by --model",
+        { Switched: true } => "promoted: its signatures are complete, so it serves from this run on",
+        { State: ModelVersionState.Pending } => "pending: being signed, the previous version still serves",
+        _ => "the workspace's serving version",
+    };
+
     internal static string Format(RunReport report, RunSettings settings)
     {
         var text = new StringBuilder();
@@ -188,6 +199,10 @@ internal static class RunCommand
             text.AppendLine("  clusters            no signatures to cluster");
         }
         text.AppendLine(c, $"  radius (max_eps)    {report.Radius.Value,8:0.####}  {DescribeRadius(report.Radius)}");
+        if (report.Model is { } model)
+        {
+            text.AppendLine(c, $"  model               {Display.Safe(model.Version)}  ({DescribeModel(model)})");
+        }
         text.AppendLine();
         text.AppendLine("Stage timings");
         text.AppendLine(c, $"  intake (validate, derivatives, catalog)  {report.Intake.TotalSeconds,8:0.00} s");

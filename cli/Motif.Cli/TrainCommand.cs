@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline.Annotations;
+using Motif.Pipeline.Models;
 using Motif.Pipeline.Training;
 
 namespace Motif.Cli;
@@ -29,6 +30,8 @@ internal static class TrainCommand
                           "Without it, the morphograph imported by `motif morphograph import`; with none, synthetic copies of the collection's own images.",
         };
         var model = SharedOptions.Model("The weights training starts from");
+        model.Description = $"The weights training starts from: {ModelCatalog.PackagedResNet50} or a checkpoint file. Default: the workspace's serving model version " +
+                            "(only a run from the serving version can be promoted).";
         var recipe = new Option<string>("--recipe")
         {
             Description = "cpu (default: stem and stages 1-3 frozen, 160px inputs, lr 1e-5, 10 epochs) or full (everything trains, 224px, lr 1e-6, 30 epochs).",
@@ -97,8 +100,8 @@ internal static class TrainCommand
             {
                 return await Fail($"--truth: no such file: {truthFile.FullName}");
             }
-            var modelName = parse.GetValue(model)!;
-            if (modelName != ModelCatalog.PackagedResNet50 && !File.Exists(modelName))
+            var modelName = parse.GetResult(model) is { Implicit: false } ? parse.GetValue(model) : null;
+            if (modelName is not null && modelName != ModelCatalog.PackagedResNet50 && !File.Exists(modelName))
             {
                 return await Fail($"--model: no such checkpoint file: {modelName}");
             }
@@ -117,8 +120,12 @@ internal static class TrainCommand
                     await Evaluation.ImportTruthAsync(truthFile.FullName, workspace.Blobs, cancellationToken);
                 }
                 var groundTruth = await GroundTruth.LoadAsync(workspace.Blobs, workspace.Services.GetRequiredService<IAnnotationStore>(), cancellationToken: cancellationToken);
-                using var network = ModelCatalog.Open(modelName);
-                var baseVersion = ModelCatalog.VersionOf(modelName);
+                var registry = WorkspaceModels.Registry(workspace.Blobs);
+                var choice = modelName is null
+                    ? await WorkspaceModels.ChooseAsync(registry, forSigning: false, cancellationToken)
+                    : new ModelChoice(modelName, ModelCatalog.VersionOf(modelName), null);
+                using var network = ModelCatalog.Open(choice.Model);
+                var baseVersion = choice.Version;
                 var trainer = new EngineSignatureTrainer(network, baseVersion, options.InputSize);
                 var service = new TrainingService(workspace.Blobs, workspace.Catalog, trainer, options, new ScottPlotCharts());
                 // Without a morphograph the collection teaches itself: synthetic copies of its images, validated on copies of
@@ -130,6 +137,10 @@ internal static class TrainCommand
                                             $"{recipeName} recipe, {lossName}, {options.InputSize}px, up to {options.Epochs} epochs).");
                 var result = await service.RunAsync(groundTruth, baseVersion, new Lines(output, options.Epochs), cancellationToken);
                 await output.WriteAsync(Table(result));
+                var version = await registry.RegisterAsync(result, cancellationToken);
+                var rollout = new ModelRollout(registry, workspace.Catalog, new CommandLineRollout(workspace.Catalog, Precision.Float32));
+                var promotion = await rollout.PromoteAsync(version.Id, cancellationToken);
+                await output.WriteLineAsync(Promotion(version, promotion));
                 if (parse.GetValue(save) is { } target)
                 {
                     await using var download = await workspace.Blobs.GetAsync(result.BestCheckpoint, cancellationToken: cancellationToken);
@@ -191,6 +202,24 @@ internal static class TrainCommand
         text.Append(result.StoppedEarly ? "Stopped early: no better validation mAP for the patience's epochs.\n" : "");
         text.Append($"Checkpoints, progress and curves in {Display.Safe(result.Folder)}; best: {Display.Safe(result.BestCheckpoint)}.\n");
         return text.ToString();
+    }
+
+    /// <summary>The registration and the promotion's outcome, in two lines.</summary>
+    internal static string Promotion(ModelVersionRecord version, ModelPromotion promotion)
+    {
+        var registered = $"Registered model version {version.Id} (epoch {version.Metrics.Epoch} of the run, parent {Display.Safe(version.Parent)}).";
+        var outcome = promotion.Outcome switch
+        {
+            PromotionOutcome.Promoted => $"Promoted: {promotion.Reason}. The next `motif run` signs the collection under it, then it serves.",
+            PromotionOutcome.AlreadyPromoted => $"Already promoted: {promotion.Reason}.",
+            _ => $"Not promoted ({promotion.Outcome switch
+            {
+                PromotionOutcome.NotBetter => "not better",
+                PromotionOutcome.Stale => "stale",
+                _ => "rollout underway",
+            }}): {promotion.Reason}. It stays a candidate (`motif models`).",
+        };
+        return registered + "\n" + Display.Safe(outcome);
     }
 
     private static string OptionName(string? parameter) => parameter switch

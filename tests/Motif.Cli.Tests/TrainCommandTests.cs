@@ -82,6 +82,10 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Contains("epoch  steps   loss     val mAP\n", output);
         Assert.Matches(@"Test part, epoch \d: mAP \d\.\d{4}, R@1 \d\.\d{3}, R@10 \d\.\d{3} over 4 queries\.", output);
         Assert.Contains("Checkpoints, progress and curves in models/training/", output);
+        // Registered, and refused because the run did not start from the serving version (the packaged network serves).
+        Assert.Matches(@"Registered model version checkpoint:[0-9a-f]{16} \(epoch \d of the run, parent checkpoint:[0-9a-f]{16}\)\.\n", output);
+        Assert.Contains("Not promoted (stale): stale: trained from checkpoint:", output);
+        Assert.Contains("It stays a candidate (`motif models`).", output);
         // The curves beside the checkpoints, as SVG and as PNG (ScottPlot, headless).
         var folder = System.Text.RegularExpressions.Regex.Match(output, "curves in (models/training/[0-9a-f]+/);").Groups[1].Value;
         await using (var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Embedded, create: false, CancellationToken.None))!)

@@ -206,8 +206,8 @@ public sealed class ModelRegistry
     /// Makes <paramref name="id"/> the pending version when the rules allow, else says why not; a refused version stays a
     /// registered candidate. The rules: it must have validated better than its parent in its own run (where the parent was
     /// epoch 0: the same data, input size and code, unlike a score remembered from an older run), its parent must be the
-    /// serving version (otherwise the comparison was against a version that no longer serves: stale), and no other version
-    /// may be pending. Serving does not change here: <see cref="ModelRollout"/> switches once the signatures are complete.
+    /// serving version (otherwise the comparison was against a version that no longer serves: stale, judged first since
+    /// then the run's comparison means nothing), and no other version may be pending. Serving does not change here: <see cref="ModelRollout"/> switches once the signatures are complete.
     /// </summary>
     /// <exception cref="ArgumentException">No such version is registered.</exception>
     public async Task<ModelPromotion> PromoteAsync(string id, CancellationToken cancellationToken = default)
@@ -290,15 +290,15 @@ public sealed class ModelRegistry
         {
             return new ModelPromotion(id, PromotionOutcome.AlreadyPromoted, id == pointer.Serving ? "it already serves" : "it is already pending", pointer);
         }
-        if (!record.Metrics.Improves)
-        {
-            return new ModelPromotion(id, PromotionOutcome.NotBetter,
-                $"validation mAP {record.Metrics.ValidationMap:0.0000} does not improve on its parent's {record.Metrics.BaseValidationMap:0.0000} in the same run", pointer);
-        }
         if (record.Parent != pointer.Serving)
         {
             return new ModelPromotion(id, PromotionOutcome.Stale,
                 $"stale: trained from {record.Parent}, but {pointer.Serving} serves now, so the run never measured it against the serving version", pointer);
+        }
+        if (!record.Metrics.Improves)
+        {
+            return new ModelPromotion(id, PromotionOutcome.NotBetter,
+                $"validation mAP {record.Metrics.ValidationMap:0.0000} does not improve on its parent's {record.Metrics.BaseValidationMap:0.0000} in the same run", pointer);
         }
         if (pointer.Pending is { } other)
         {

@@ -1,0 +1,114 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Engine;
+using Motif.Pipeline;
+using Motif.Pipeline.Models;
+using Motif.Pipeline.Training;
+using Motif.Storage.Blobs;
+using Motif.Testing;
+
+namespace Motif.Cli.Tests;
+
+/// <summary>The registry from the command line: <c>motif models</c>, <c>motif run</c> picking the workspace's version and
+/// completing a rollout, on the engine's tiny ResNet (the packaged network is never opened).</summary>
+public sealed class ModelRegistryCommandTests : IDisposable
+{
+    private const string Tiny = "torchvision:layers=1-1-1-1;base=8;classes=0";
+    private static readonly string Packaged = ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50);
+    private readonly DirectoryInfo _scratch = Directory.CreateTempSubdirectory("motif-models-");
+
+    public void Dispose() => _scratch.Delete(recursive: true);
+
+    private string Workspace => Path.Combine(_scratch.FullName, "workspace");
+
+    private string In(string relative) => Path.Combine(_scratch.FullName, relative);
+
+    /// <summary>Registers a tiny network as a version trained from <paramref name="parent"/> (a hand-made finished run
+    /// whose epoch 1 validated at <paramref name="validation"/> against the base's 0.5).</summary>
+    private async Task<ModelVersionRecord> RegisterTinyAsync(IBlobStore blobs, string parent, double validation)
+    {
+        var file = In($"tiny-{Guid.NewGuid():N}.ckpt");
+        using (var tiny = SignatureModel.Create(Tiny))
+        {
+            tiny.SaveCheckpoint(file);
+        }
+        var folder = CollectionBlobs.TrainingRun(Guid.NewGuid().ToString("N"));
+        await using (var content = File.OpenRead(file))
+        {
+            await blobs.PutAsync(folder + "epoch-0001.ckpt", content);
+        }
+        var epochs = new[]
+        {
+            new TrainingEpoch(0, 0, 0, [], 0.5, folder + "epoch-0000.ckpt", "h0"),
+            new TrainingEpoch(1, 4, 16, [0.3f], validation, folder + "epoch-0001.ckpt", "h1"),
+        };
+        var progress = new TrainingProgress(TrainingProgress.CurrentSchema, "k", parent, "data", TrainingRunOptions.Cpu, epochs, new TrainingTest(1, 0.6, 4, 0.5, 1));
+        return await WorkspaceModels.Registry(blobs).RegisterAsync(new TrainingResult(folder, progress, folder + "epoch-0001.ckpt", false, []));
+    }
+
+    [Fact]
+    public async Task A_run_signs_under_the_pending_version_then_it_serves_and_models_lists_it()
+    {
+        var collection = Directory.CreateDirectory(In("collection"));
+        for (var i = 0; i < 4; i++)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(collection.FullName, $"grid-{i}.png"), ImageFixtures.ColourGrid(i));
+        }
+        ModelVersionRecord version, stale;
+        await using (var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Embedded, create: true, CancellationToken.None))!)
+        {
+            await workspace.Catalog.GetImageAsync("");   // the catalog makes the folder a workspace
+            version = await RegisterTinyAsync(workspace.Blobs, Packaged, 0.6);
+            stale = await RegisterTinyAsync(workspace.Blobs, "checkpoint:ffffffffffffffff", 0.9);
+            Assert.True((await WorkspaceModels.Registry(workspace.Blobs).PromoteAsync(version.Id)).Promoted);
+        }
+
+        var (exit, output, error) = await Cli.RunAsync("models", "--out", Workspace);
+
+        Assert.True(exit == 0, error);
+        Assert.Matches($@"{Regex.Escape(Packaged)} +\(packaged\) .* serving\n", output);
+        Assert.Matches($@"{Regex.Escape(version.Id)} +{Regex.Escape(Packaged)} +0\.6000 +0\.5000 +0\.6000 +- +pending\n", output);
+        Assert.Matches($@"{Regex.Escape(stale.Id)} +checkpoint:ffffffffffffffff +0\.9000 .* candidate\n", output);
+
+        // No --model: the run signs under the pending version, and once every image is signed it serves.
+        (exit, output, error) = await Cli.RunAsync("run", collection.FullName, "--out", Workspace, "--max-eps", "0.3", "--threads", "2");
+
+        Assert.True(exit == 0, error);
+        Assert.Contains($"  model               {version.Id}  (promoted: its signatures are complete, so it serves from this run on)", output);
+        await using (var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Embedded, create: false, CancellationToken.None))!)
+        {
+            var (pointer, _) = await WorkspaceModels.Registry(workspace.Blobs).ReadPointerAsync();
+            Assert.Equal(new[] { version.Id, null, Packaged }, new[] { pointer.Serving, pointer.Pending, pointer.Previous });
+            Assert.Equal(4, (await workspace.Catalog.ListSignedAsync(EngineSignatureEmbedder.VersionOf(version.Id))).Count);
+            var latest = await workspace.Services.GetRequiredService<ReclusterService>().ReadLatestAsync();
+            Assert.Equal(EngineSignatureEmbedder.VersionOf(version.Id), latest!.Manifest.ModelVersion);
+        }
+
+        // The next run uses the serving version as it is.
+        (exit, output, error) = await Cli.RunAsync("run", collection.FullName, "--out", Workspace, "--max-eps", "0.3", "--threads", "2");
+        Assert.True(exit == 0, error);
+        Assert.Contains($"  model               {version.Id}  (the workspace's serving version)", output);
+        (exit, output, _) = await Cli.RunAsync("models", "--out", Workspace);
+        Assert.Matches($@"{Regex.Escape(version.Id)} .* serving\n", output);
+        Assert.Matches($@"{Regex.Escape(Packaged)} .* candidate\n", output);
+    }
+
+    [Fact]
+    public async Task Models_reads_one_line_errors()
+    {
+        var (exit, _, error) = await Cli.RunAsync("models", "--out", In("nowhere"));
+        Assert.Equal(2, exit);
+        Assert.Contains("No workspace in", error);
+
+        await using (var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Embedded, create: true, CancellationToken.None))!)
+        {
+            await workspace.Catalog.GetImageAsync("");
+            await workspace.Blobs.PutAsync(ModelRegistry.PointerBlob, new MemoryStream("{broken"u8.ToArray()));
+        }
+        (exit, _, error) = await Cli.RunAsync("models", "--out", Workspace);
+        Assert.Equal(2, exit);
+        Assert.True(error.Contains("models/serving.json is unreadable", StringComparison.Ordinal), error);
+        Assert.Single(error.TrimEnd('\n').Split('\n'));
+        Assert.DoesNotContain("   at ", error);
+    }
+}
