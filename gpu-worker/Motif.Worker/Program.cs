@@ -18,6 +18,11 @@ using OpenTelemetry.Trace;
 // failure ends the process with one line and a non-zero exit instead of a half-started worker.
 try
 {
+    if (args.Contains(TrainingJobHost.Argument))
+    {
+        // The training Container Apps Job runs this image with this argument: one training job, then exit.
+        return await TrainingJobHost.RunAsync([.. args.Where(a => a != TrainingJobHost.Argument)]);
+    }
     var builder = WebApplication.CreateBuilder(args);
     var pipeline = MotifPipelineOptions.Read(builder.Configuration);
     var worker = WorkerOptions.Read(builder.Configuration);

@@ -257,6 +257,10 @@ resource training 'Microsoft.App/jobs@2025-01-01' = {
         {
           name: 'training'
           image: empty(trainingImage) ? image : trainingImage
+          // The worker image in its training mode: one job from the training queue, then exit (Motif.Worker/TrainingJobHost.cs).
+          args: [
+            '--training-job'
+          ]
           env: env
           resources: {
             cpu: json(gpuResources[gpuProfileType].cpu)

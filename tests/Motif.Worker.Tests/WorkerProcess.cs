@@ -36,12 +36,16 @@ internal sealed class WorkerProcess : IAsyncDisposable
     public IReadOnlyList<string> Output => [.. _output];
 
     /// <summary>The settings every test's worker gets; <paramref name="settings"/> add to or replace them.</summary>
-    public static WorkerProcess Start(IReadOnlyDictionary<string, string?> settings, int? port = null)
+    public static WorkerProcess Start(IReadOnlyDictionary<string, string?> settings, int? port = null, params string[] arguments)
     {
         var chosen = port ?? FreePort();
         var dll = Path.Combine(TestData.RepositoryRoot, "artifacts", "bin", "Motif.Worker", new DirectoryInfo(AppContext.BaseDirectory).Name, "Motif.Worker.dll");
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(dll);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
         start.Environment["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1";
         start.Environment["OMP_WAIT_POLICY"] = "PASSIVE";
         start.Environment["MOTIF_HOME"] = TestData.RepositoryRoot;

@@ -99,7 +99,8 @@ public sealed record MotifPipelineOptions
     /// </summary>
     public WorkQueueOptions SignatureJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 5 };
 
-    /// <summary>The training queue's delivery settings (Service Bus: the queue's own, from main.bicep; see <c>MotifAzureStorageOptions.TrainingJobs</c>).</summary>
+    /// <summary>Lock and delivery limits of the training queue, as main.bicep sets the Service Bus queue: a 5-minute lock
+    /// that the training job renews while it runs, three deliveries (a run resumes from its stored epochs on each).</summary>
     public WorkQueueOptions TrainingJobs { get; init; } = new() { LockDuration = TimeSpan.FromMinutes(5), MaxDeliveryCount = 3 };
 
     /// <summary>Whether the signing loop decodes while a forward pass runs, for an embedder that does or does not compute on an accelerator (<see cref="DecodeCores"/>).</summary>
@@ -183,6 +184,7 @@ public sealed record AzureStorageNames
 
     public string SignatureQueue { get; init; } = "signatures";
 
+    /// <summary>The queue of training jobs (<c>Motif__TrainingQueue</c>; main.bicep's trainingQueue).</summary>
     public string TrainingQueue { get; init; } = "training";
 }
 
