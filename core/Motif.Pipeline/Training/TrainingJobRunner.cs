@@ -31,7 +31,7 @@ public enum TrainingJobResult
     /// <summary>Trained (or found trained), registered, promotion decided, message completed.</summary>
     Completed,
 
-    /// <summary>The job can never succeed as sent (malformed, unknown base model, too little ground truth): dead-lettered with the reason.</summary>
+    /// <summary>The job can never succeed as sent (malformed, unknown base model, too little data to train on): dead-lettered with the reason.</summary>
     DeadLettered,
 }
 
@@ -56,7 +56,7 @@ public sealed record TrainingJobRunnerOptions
 
 /// <summary>
 /// The worker's side of a <see cref="TrainingJob"/> (issue 11): receives one job from the training queue, runs
-/// <see cref="TrainingService"/> from the job's base model on the workspace's ground truth, registers the result and
+/// <see cref="TrainingService"/> from the job's base model on the workspace's ground truth (or, with none, on synthetic copies of its images), registers the result and
 /// decides its promotion (<see cref="ModelRollout"/>), completes the message. One execution of the Container Apps Job is
 /// one call.
 /// </summary>
@@ -70,7 +70,7 @@ public sealed record TrainingJobRunnerOptions
 /// the redelivered job finds the same run as long as the ground truth did not change meanwhile; if it did, the job trains
 /// on the new data from the start). Registration is idempotent, and promotion is judged against the pointer as it then is.</para>
 /// <para><b>Dead letters</b>: a job that cannot succeed however often it is delivered (a body that is not a job, a base model
-/// the registry does not know, a workspace without ground truth, a refusal of the training service) is dead-lettered at
+/// the registry does not know, a refusal of the training service) is dead-lettered at
 /// once with the reason. Anything else (storage, the engine) abandons the message and rethrows: the next delivery
 /// retries, and the queue dead-letters it after its maximum deliveries.</para>
 /// </remarks>
@@ -125,8 +125,8 @@ public sealed class TrainingJobRunner(IWorkQueue trainingJobs, IBlobStore blobs,
 
     private async Task<TrainingJobOutcome> TrainAsync(TrainingJob job, LockedMessage message, IProgress<TrainingEpochReport>? progress, CancellationToken cancellationToken)
     {
-        var truth = await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken).ConfigureAwait(false)
-                    ?? throw new TrainingDeadEnd("no-ground-truth", "The workspace has no morphograph and no annotations to train on.");
+        // Null without a morphograph or annotations: the run then trains on synthetic copies of the collection's images.
+        var truth = await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken).ConfigureAwait(false);
         string? weights = null;
         if (job.BaseModel != registry.InitialVersion)
         {
@@ -142,8 +142,8 @@ public sealed class TrainingJobRunner(IWorkQueue trainingJobs, IBlobStore blobs,
             var (trainer, owner) = trainers.Open(job.BaseModel, weights, job.Options.InputSize);
             using (owner)
             {
-                _logger.LogInformation("Training job {MessageId} (delivery {Delivery}): {Base} on data version {Data}", message.Current.MessageId,
-                    message.Current.DeliveryCount, job.BaseModel, truth.DataVersion);
+                _logger.LogInformation("Training job {MessageId} (delivery {Delivery}): {Base} on {Data}", message.Current.MessageId,
+                    message.Current.DeliveryCount, job.BaseModel, truth is null ? "synthetic copies (no labels)" : $"data version {truth.DataVersion}");
                 TrainingResult result;
                 try
                 {

@@ -62,7 +62,7 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
 
         Assert.Equal(TrainingJobResult.Completed, outcome.Result);
         Assert.Equal(BaseVersion, outcome.Version!.Parent);
-        Assert.Equal(fixture.Truth.DataVersion, outcome.Version.DataVersion);
+        Assert.Equal(fixture.Truth!.DataVersion, outcome.Version.DataVersion);
         Assert.Equal(Quick, outcome.Version.HyperParameters);
         Assert.Equal([outcome.Version], await registry.ListAsync());
         // Promoted exactly when the run's best epoch beat its base.
