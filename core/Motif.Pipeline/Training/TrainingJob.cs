@@ -10,30 +10,27 @@ namespace Motif.Pipeline.Training;
 /// <see cref="SignatureJob"/> it carries names and numbers, never data: the morphograph, annotations, split and images
 /// are read from the collection's stores when the job runs, so the data version is whatever they hold then.
 /// </summary>
-/// <remarks>
-/// What a worker needs to run it (not built yet): the engine opened on <see cref="BaseModel"/> at
-/// <see cref="TrainingRunOptions.InputSize"/> as an <c>EngineSignatureTrainer</c>; a chart renderer for the PNG curves;
-/// the lock renewal of a long job (an epoch can outlast a 5-minute Service Bus lock); and, because the run resumes from
-/// its stored progress, a kill by scale-in only costs the unfinished epoch: the redelivered job continues.
-/// </remarks>
-/// <param name="BaseModel">The weights to start from: the packaged network's name or a model version the worker can open.</param>
+/// <remarks>The worker's side is <see cref="TrainingJobRunner"/>.</remarks>
+/// <param name="BaseModel">The model version to start from: the packaged network's or a registered one; null for the
+/// version that serves when the job runs (only a run from the serving version can be promoted, and a job may wait in
+/// the queue while a promotion completes).</param>
 /// <param name="Options">The run's hyper-parameters.</param>
 /// <param name="TraceParent">The W3C traceparent of the sender, when it was traced.</param>
 /// <param name="RequestedBy">Who asked for the run (<c>POST /api/train</c>'s signed-in principal), when known.</param>
-public sealed record TrainingJob(string BaseModel, TrainingRunOptions Options, string? TraceParent = null, string? RequestedBy = null)
+public sealed record TrainingJob(string? BaseModel, TrainingRunOptions Options, string? TraceParent = null, string? RequestedBy = null)
 {
     /// <summary>The longest <see cref="BaseModel"/> and <see cref="RequestedBy"/>.</summary>
     public const int MaxNameLength = 256;
 
     /// <summary>
-    /// Checks what a sender controls: a base model and a requester of at most <see cref="MaxNameLength"/> characters
+    /// Checks what a sender controls: a base model (when named) and a requester of at most <see cref="MaxNameLength"/> characters
     /// with none that <see cref="HostileText"/> refuses, and options in range. The sender checks before sending and the
     /// receiver again on receipt, so a job that could not run never waits in the queue.
     /// </summary>
     /// <exception cref="ArgumentException">The parameter named is refused (<see cref="ArgumentOutOfRangeException"/> for an option).</exception>
     public void Validate()
     {
-        if (BaseModel is not { Length: > 0 and <= MaxNameLength } || HostileText.FirstUnsafe(BaseModel) >= 0)
+        if (BaseModel is not null && (BaseModel.Length is 0 or > MaxNameLength || HostileText.FirstUnsafe(BaseModel) >= 0))
         {
             throw new ArgumentException($"The base model must be 1 to {MaxNameLength} characters, none of them control or invisible.", nameof(BaseModel));
         }
@@ -50,7 +47,7 @@ public sealed record TrainingJob(string BaseModel, TrainingRunOptions Options, s
 
     public OutgoingMessage ToMessage() => OutgoingMessage.FromText(JsonSerializer.Serialize(this, TrainingService.Json));
 
-    /// <summary>The job in a received message, or null when the body is not a well-formed job: unreadable JSON, no or an
+    /// <summary>The job in a received message, or null when the body is not a well-formed job: unreadable JSON, an empty or
     /// over-long base model, a control character in it, or options out of range.</summary>
     public static TrainingJob? TryParse(ReceivedMessage message)
     {

@@ -127,28 +127,29 @@ public sealed class TrainingJobRunner(IWorkQueue trainingJobs, IBlobStore blobs,
     {
         // Null without a morphograph or annotations: the run then trains on synthetic copies of the collection's images.
         var truth = await GroundTruth.LoadAsync(blobs, annotations, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var baseModel = job.BaseModel ?? (await registry.ReadPointerAsync(cancellationToken).ConfigureAwait(false)).Pointer.Serving;
         string? weights = null;
-        if (job.BaseModel != registry.InitialVersion)
+        if (baseModel != registry.InitialVersion)
         {
-            if (await registry.GetAsync(job.BaseModel, cancellationToken).ConfigureAwait(false) is null)
+            if (await registry.GetAsync(baseModel, cancellationToken).ConfigureAwait(false) is null)
             {
-                throw new TrainingDeadEnd("unknown-base-model", $"No registered model version '{Printable(job.BaseModel)}' (nor the packaged {registry.InitialVersion}).");
+                throw new TrainingDeadEnd("unknown-base-model", $"No registered model version '{Printable(baseModel)}' (nor the packaged {registry.InitialVersion}).");
             }
             weights = Path.Combine(Path.GetTempPath(), $"motif-base-{Guid.NewGuid():N}.ckpt");
-            await registry.DownloadWeightsAsync(job.BaseModel, weights, cancellationToken).ConfigureAwait(false);
+            await registry.DownloadWeightsAsync(baseModel, weights, cancellationToken).ConfigureAwait(false);
         }
         try
         {
-            var (trainer, owner) = trainers.Open(job.BaseModel, weights, job.Options.InputSize);
+            var (trainer, owner) = trainers.Open(baseModel, weights, job.Options.InputSize);
             using (owner)
             {
                 _logger.LogInformation("Training job {MessageId} (delivery {Delivery}): {Base} on {Data}", message.Current.MessageId,
-                    message.Current.DeliveryCount, job.BaseModel, truth is null ? "synthetic copies (no labels)" : $"data version {truth.DataVersion}");
+                    message.Current.DeliveryCount, baseModel, truth is null ? "synthetic copies (no labels)" : $"data version {truth.DataVersion}");
                 TrainingResult result;
                 try
                 {
                     result = await new TrainingService(blobs, catalog, trainer, job.Options, _options.Charts)
-                        .RunAsync(truth, job.BaseModel, progress, cancellationToken).ConfigureAwait(false);
+                        .RunAsync(truth, baseModel, progress, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TrainingRefusedException e)
                 {

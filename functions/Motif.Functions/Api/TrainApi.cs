@@ -21,20 +21,21 @@ namespace Motif.Functions.Api;
 /// <para><c>Content-Type: application/json</c> (415 otherwise, for the reason <see cref="AnnotationsApi"/> gives), at
 /// most <see cref="MaxBodyBytes"/> bytes (413), every property optional, unknown ones refused:</para>
 /// <code>
-/// { "baseModel": "resnet50-imagenet@1.0.4 224px", "recipe": "cpu", "epochs": 10, "patience": 3, "learningRate": 1e-5, "margin": 0.01, "seed": 0 }
+/// { "baseModel": "checkpoint:0123456789abcdef", "recipe": "cpu", "epochs": 10, "patience": 3, "learningRate": 1e-5, "margin": 0.01, "seed": 0 }
 /// </code>
-/// <para><c>baseModel</c> defaults to the model version the app serves (<c>Motif__ModelVersion</c>): a run improves on
-/// what curators see. <c>recipe</c> is <c>cpu</c> (the default: the last stage trains, 160 px) or <c>full</c> (the whole
+/// <para><c>baseModel</c> names a version of the model registry (<c>motif models</c>) or the packaged network's; left out,
+/// the job trains from whichever version serves when it runs (null in the job), since only a run from the serving version
+/// can be promoted and a job may wait in the queue while a promotion completes. <c>recipe</c> is <c>cpu</c> (the default: the last stage trains, 160 px) or <c>full</c> (the whole
 /// backbone, 224 px; a GPU's); the numbers override the recipe's and are checked by
 /// <see cref="TrainingRunOptions.Validate"/>. The requester is the App Service authentication principal
 /// (<c>X-MS-CLIENT-PRINCIPAL-NAME</c>), as for annotations: 401 without one, unless the app is configured for local use
 /// (<see cref="MotifFunctionsOptions.LocalAnnotator"/>).</para>
-/// <para>202 with <c>{ "id": "…", "baseModel": "…", "requestedBy": "…", "options": { … } }</c>: <c>id</c> is the queue
+/// <para>202 with <c>{ "id": "…", "baseModel": "…" or null, "requestedBy": "…", "options": { … } }</c>: <c>id</c> is the queue
 /// message's id, which the training job's logs and traces carry. Errors are problem details: 400 (malformed JSON, an
 /// unknown property or recipe, a value out of range, a hostile base model), 401, 413, 415.</para>
 /// </remarks>
 public sealed class TrainApi(
-    [FromKeyedServices(WorkQueueKeys.Training)] IWorkQueue training, MotifPipelineOptions pipeline, MotifFunctionsOptions options)
+    [FromKeyedServices(WorkQueueKeys.Training)] IWorkQueue training, MotifFunctionsOptions options)
 {
     /// <summary>The largest request body: a handful of numbers and a model name.</summary>
     public const int MaxBodyBytes = 16 * 1024;
@@ -97,7 +98,7 @@ public sealed class TrainApi(
             Seed = parsed.Seed ?? recipe.Seed,
         };
         // A principal always wins; only a local app (no authentication in front of it) names the local user.
-        var job = new TrainingJob(parsed.BaseModel ?? pipeline.ModelVersion, run, Traceparent(), principal.Length > 0 ? principal : options.LocalAnnotator);
+        var job = new TrainingJob(parsed.BaseModel, run, Traceparent(), principal.Length > 0 ? principal : options.LocalAnnotator);
         try
         {
             job.Validate();
@@ -121,4 +122,4 @@ public sealed class TrainApi(
 public sealed record TrainRequest(string? BaseModel, string? Recipe, int? Epochs, int? Patience, double? LearningRate, double? Margin, int? Seed);
 
 /// <summary>The answer to <c>POST /api/train</c>: the sent job's id and what it will run.</summary>
-public sealed record TrainResponse(string Id, string BaseModel, string? RequestedBy, TrainingRunOptions Options);
+public sealed record TrainResponse(string Id, string? BaseModel, string? RequestedBy, TrainingRunOptions Options);

@@ -97,7 +97,8 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
         using var fixture = await TrainingFixture.CreateAsync();
         var queue = await QueueAsync();
         var registry = new ModelRegistry(fixture.Workspace.Blobs, BaseVersion);
-        await queue.SendAsync(new TrainingJob(BaseVersion, Quick).ToMessage());
+        // No base model named (as POST /api/train sends by default): the job trains from the version serving when it runs.
+        await queue.SendAsync(new TrainingJob(null, Quick).ToMessage());
         using var stop = new CancellationTokenSource();
         var stopAfterEpoch1 = new Synchronous<TrainingEpochReport>(r =>
         {
@@ -114,6 +115,7 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
         var outcome = await Runner(fixture, queue, registry).RunOneAsync(new Synchronous<TrainingEpochReport>(reports.Add));
 
         Assert.Equal(TrainingJobResult.Completed, outcome.Result);
+        Assert.Equal(BaseVersion, outcome.Version!.Parent);
         Assert.Equal([(0, true), (1, true), (2, false)], reports.Select(r => (r.Epoch.Epoch, r.Resumed)));
         Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.FromSeconds(3)));
     }

@@ -32,6 +32,15 @@ public sealed class TrainingJobTests
     public void A_malformed_job_is_null(string body) => Assert.Null(TrainingJob.TryParse(Received(body)));
 
     [Fact]
+    public void A_job_naming_no_base_model_is_well_formed()
+    {
+        var parsed = TrainingJob.TryParse(Received("{\"options\":{}}"));
+
+        Assert.NotNull(parsed);
+        Assert.Null(parsed.BaseModel);
+    }
+
+    [Fact]
     public void Options_left_out_take_the_cpu_recipe()
     {
         var parsed = TrainingJob.TryParse(Received("{\"baseModel\":\"m\",\"options\":{}}"));
