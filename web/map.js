@@ -103,7 +103,9 @@ export async function render(main, signal) {
 
   let focus = -1;
   let pending = false;
+  let draws = 0;
   const draw = () => {
+    const started = performance.now();
     pending = false;
     const ratio = window.devicePixelRatio || 1;
     width = Math.max(canvas.clientWidth, 1);
@@ -134,6 +136,9 @@ export async function render(main, signal) {
       context.strokeStyle = '#1b1b1b';
       context.stroke();
     }
+    // What a frame costs, for the browser test at 100,000 points (read, never asserted: speed lives in make bench).
+    canvas.dataset.draws = String(++draws);
+    canvas.dataset.drawMs = (performance.now() - started).toFixed(1);
   };
   const redraw = () => {
     if (!pending) {
