@@ -61,6 +61,17 @@ public sealed class DerivationTests
     }
 
     [Fact]
+    public void A_list_of_kinds_draws_only_those_and_every_one_of_them_and_the_full_list_draws_as_the_plain_overload()
+    {
+        var hard = Enumerable.Range(0, 300).Select(i => DerivationSampler.Sample(3, "a.jpg", i, Hosts, DerivationSampler.HardKinds)).ToArray();
+        Assert.Equal(DerivationSampler.HardKinds.Order(), hard.Select(d => d.Kind).Distinct().Order());
+        Assert.DoesNotContain(Enumerable.Range(0, 300), i => DerivationSampler.Sample(3, "a.jpg", i, null, DerivationSampler.HardKinds) is PastedMotif);
+        Assert.All(Enumerable.Range(0, 100), i => Assert.Equal(DerivationSampler.Sample(3, "a.jpg", i, Hosts), DerivationSampler.Sample(3, "a.jpg", i, Hosts, DerivationSampler.Kinds)));
+        Assert.Throws<ArgumentException>(() => DerivationSampler.Sample(3, "a.jpg", 0, null, ["pasted"]));
+        Assert.Throws<ArgumentException>(() => DerivationSampler.Sample(3, "a.jpg", 0, Hosts, ["sculpture"]));
+    }
+
+    [Fact]
     public void Without_another_image_there_is_no_pasted_motif_and_an_image_never_hosts_itself()
     {
         Assert.DoesNotContain(Enumerable.Range(0, 300), i => DerivationSampler.Sample(1, "a.jpg", i) is PastedMotif);

@@ -44,6 +44,14 @@ public static class DerivationSampler
     public static IReadOnlyList<string> Kinds { get; } =
         ["detail", "mirror", "greyscale", "monochrome", "photograph", "tilt", "perspective", "damage", "noise-patch", "pasted"];
 
+    /// <summary>
+    /// The kinds that validation without labels copies held-out images with: those that remove or hide part of the
+    /// pattern (detail, damage, noise-patch), move it into another composition (pasted), or change both its colours and
+    /// its geometry's alignment (monochrome, tilt). A pretrained backbone already finds a mirror image, a greyscale or a
+    /// photographic copy in a small collection every time, so those would score 1.000 at every epoch and choose none.
+    /// </summary>
+    public static IReadOnlyList<string> HardKinds { get; } = ["detail", "monochrome", "tilt", "damage", "noise-patch", "pasted"];
+
     private static readonly ((byte, byte, byte) Dark, (byte, byte, byte) Light)[] PrintTones =
     [
         ((44, 30, 16), (250, 236, 200)),    // sepia
@@ -59,13 +67,29 @@ public static class DerivationSampler
     /// own host); with no other host there, the kind is drawn from the other nine.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is negative.</exception>
-    public static Derivation Sample(int seed, string imageId, int index, IReadOnlyList<string>? hosts = null)
+    public static Derivation Sample(int seed, string imageId, int index, IReadOnlyList<string>? hosts = null) =>
+        Sample(seed, imageId, index, hosts, Kinds);
+
+    /// <summary>
+    /// As <see cref="Sample(int, string, int, IReadOnlyList{string}?)"/>, with the kind drawn uniformly from
+    /// <paramref name="kinds"/> (e.g. <see cref="HardKinds"/>) instead of all of them; "pasted" is dropped from them when
+    /// there is no other host.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="kinds"/> names no kind of <see cref="Kinds"/> that can be drawn.</exception>
+    public static Derivation Sample(int seed, string imageId, int index, IReadOnlyList<string>? hosts, IReadOnlyList<string> kinds)
     {
         ArgumentNullException.ThrowIfNull(imageId);
+        ArgumentNullException.ThrowIfNull(kinds);
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         var random = new Random(SeedOf(seed, imageId, index));
         var canPaste = hosts is not null && hosts.Any(h => !string.Equals(h, imageId, StringComparison.Ordinal));
-        var kind = Kinds[random.Next(canPaste ? Kinds.Count : Kinds.Count - 1)];
+        // Kinds keeps "pasted" last, so the full list without a host draws from the first nine exactly as before.
+        var pool = kinds.Where(k => Kinds.Contains(k) && (canPaste || k != "pasted")).ToArray();
+        if (pool.Length == 0)
+        {
+            throw new ArgumentException($"No kind to draw from among [{string.Join(", ", kinds)}].", nameof(kinds));
+        }
+        var kind = pool[random.Next(pool.Length)];
         return kind switch
         {
             "detail" => new Detail(Area(random, 0.45, 0.85)),

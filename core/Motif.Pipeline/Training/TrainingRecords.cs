@@ -14,6 +14,11 @@ public sealed record TrainingEpoch(int Epoch, long Steps, int Triplets, IReadOnl
 {
     /// <summary>Mean step loss of the epoch; NaN for epoch 0.</summary>
     public double MeanLoss => StepLosses.Count == 0 ? double.NaN : StepLosses.Average(l => (double)l);
+
+    /// <summary>Without labels, the validation copies' mean margin (<see cref="Motif.Core.Evaluation.CopyRetrievalReport.MeanMargin"/>):
+    /// how clearly the originals win, which orders epochs of equal mAP. NaN with a ground truth (and in records written
+    /// before it existed).</summary>
+    public double ValidationMargin { get; init; } = double.NaN;
 }
 
 /// <summary>The final evaluation of the best epoch's weights on the test part.</summary>
@@ -28,11 +33,25 @@ public sealed record TrainingProgress(int Schema, string RunKey, string BaseMode
 {
     public const int CurrentSchema = 1;
 
-    /// <summary>The epoch with the best validation mAP, the earliest on ties (epoch 0, the base model, included).</summary>
+    /// <summary>The best epoch by <see cref="BestOf"/> (epoch 0, the base model, included).</summary>
     public TrainingEpoch Best => BestOf(Epochs);
 
-    /// <summary>Of <paramref name="epochs"/> (at least one), the one with the best validation mAP, the earliest on ties.</summary>
-    public static TrainingEpoch BestOf(IEnumerable<TrainingEpoch> epochs) => epochs.Aggregate((best, e) => e.ValidationMap > best.ValidationMap ? e : best);
+    /// <summary>
+    /// Of <paramref name="epochs"/> (at least one), the one with the best validation mAP; on equal mAP the one with the
+    /// larger validation margin; on equal margins (or none: with a ground truth) the earliest.
+    /// </summary>
+    /// <remarks>An mAP is a mean of reciprocal ranks over a few dozen queries, so equal values are common (1.000 when
+    /// every original ranks first), and "earliest on ties" alone then keeps epoch 0, the base model, whatever training
+    /// did. The margin is continuous and measures what the loss optimises (the original nearer than the nearest wrong
+    /// answer), so it prefers the epoch that separates the same rankings more clearly — the base model when training
+    /// blurred them. Earliest on a full tie keeps the simpler model.</remarks>
+    public static TrainingEpoch BestOf(IEnumerable<TrainingEpoch> epochs) => epochs.Aggregate((best, e) => Better(e, best) ? e : best);
+
+    private static bool Better(TrainingEpoch candidate, TrainingEpoch best) =>
+        candidate.ValidationMap > best.ValidationMap ||
+        (candidate.ValidationMap == best.ValidationMap && MarginOf(candidate) > MarginOf(best));
+
+    private static double MarginOf(TrainingEpoch epoch) => double.IsNaN(epoch.ValidationMargin) ? double.NegativeInfinity : epoch.ValidationMargin;
 }
 
 /// <summary>What one epoch did, as it happens (not stored): the epoch and the triplets it was trained on.</summary>

@@ -42,8 +42,8 @@ namespace Motif.Pipeline.Training;
 /// <para><b>Kept checkpoints.</b> Every epoch writes one; once a later epoch is recorded, only the last (to resume)
 /// and the best (to evaluate and to keep) stay.</para>
 /// <para><b>Early stopping.</b> Training stops when <see cref="TrainingRunOptions.Patience"/> epochs in a row have not
-/// improved on the best validation mAP so far (computed from the record, so a resumed run stops where the original
-/// would have).</para>
+/// improved on the best epoch so far (<see cref="TrainingProgress.BestOf"/>: validation mAP, then the copies' margin),
+/// computed from the record, so a resumed run stops where the original would have.</para>
 /// </remarks>
 public sealed class TrainingService
 {
@@ -258,16 +258,19 @@ public sealed class TrainingService
         return _trainer.TrainPairs(first, second, same, 2 * n);
     }
 
-    private double Validate(GroundTruth? truth, SyntheticData data, float[] signatures, IReadOnlyList<string> ids, CancellationToken cancellationToken)
+    /// <summary>Validation mAP and, without labels, the copies' mean margin (NaN with a ground truth).</summary>
+    private (double Map, double Margin) Validate(GroundTruth? truth, SyntheticData data, float[] signatures, IReadOnlyList<string> ids,
+        CancellationToken cancellationToken)
     {
         if (truth is null)
         {
-            return CopyRetrieval.Evaluate(signatures, EmbedAll(data.Validation.Inputs, data.Validation.Count, cancellationToken), data.Validation.Originals,
-                _trainer.Dimension).MeanAveragePrecision;
+            var copies = CopyRetrieval.Evaluate(signatures, EmbedAll(data.Validation.Inputs, data.Validation.Count, cancellationToken), data.Validation.Originals,
+                _trainer.Dimension);
+            return (copies.MeanAveragePrecision, copies.MeanMargin);
         }
         var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Validation, signatures, ids, cancellationToken: cancellationToken);
         return report.QueryImages > 0
-            ? report.Retrieval.MeanAveragePrecision
+            ? (report.Retrieval.MeanAveragePrecision, double.NaN)
             : throw new TrainingRefusedException("The validation part has no image with a positive partner in the collection, so no epoch could be chosen: " +
                                                  "import or annotate more connections (the split puts about one component in six there).");
     }
@@ -325,8 +328,8 @@ public sealed class TrainingService
         return (ids, kept, inputs);
     }
 
-    private async Task<TrainingEpoch> CheckpointAsync(string folder, int epoch, long steps, int triplets, IReadOnlyList<float> losses, double validationMap,
-        string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> before, CancellationToken cancellationToken)
+    private async Task<TrainingEpoch> CheckpointAsync(string folder, int epoch, long steps, int triplets, IReadOnlyList<float> losses,
+        (double Map, double Margin) validation, string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> before, CancellationToken cancellationToken)
     {
         var name = $"{folder}epoch-{epoch:D4}.ckpt";
         var metadata = JsonSerializer.Serialize(new
@@ -336,7 +339,7 @@ public sealed class TrainingService
             parentVersion = baseModel,
             dataVersion,
             hyperParameters = _options,
-            validationMap = before.Select(e => e.ValidationMap).Append(validationMap).ToArray(),
+            validationMap = before.Select(e => e.ValidationMap).Append(validation.Map).ToArray(),
         }, Json);
         var file = Path.Combine(Path.GetTempPath(), $"motif-train-{Guid.NewGuid():N}.ckpt");
         try
@@ -346,7 +349,7 @@ public sealed class TrainingService
             {
                 await _blobs.PutAsync(name, content, new BlobPutOptions { ContentType = "application/octet-stream" }, cancellationToken).ConfigureAwait(false);
             }
-            return new TrainingEpoch(epoch, steps, triplets, [.. losses], validationMap, name, hash);
+            return new TrainingEpoch(epoch, steps, triplets, [.. losses], validation.Map, name, hash) { ValidationMargin = validation.Margin };
         }
         finally
         {

@@ -129,16 +129,20 @@ public sealed class TrainingServiceTests
         // It learns: retrieving held-out images from copies of them, which it never trained on, gets better. (The loss
         // itself need not fall epoch on epoch here: each epoch trains on new copies against negatives mined harder
         // under the improved weights; on this fixture it went 0.65, 0.46, 0.83, 0.66 while validation rose.)
+        var ids = (await fixture.Workspace.Catalog.ListImagesAsync()).Select(i => i.ImageId).ToArray();
         var curve = string.Join(", ", epochs.Select(e => e.ValidationMap.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)));
         Assert.True(result.Progress.Best.Epoch > 0 && result.Progress.Best.ValidationMap >= epochs[0].ValidationMap + 0.05, $"validation mAP per epoch: {curve}");
         Assert.StartsWith("unlabelled-", result.Progress.DataVersion);
         Assert.All(epochs, e => Assert.InRange(e.ValidationMap, 0, 1));
-        Assert.True(result.Progress.Test!.Queries > 0, "the test part's copies are scored");
+        // Several hard copies of each held-out image are ranked, each with a margin that orders epochs of equal mAP.
+        var testImages = ids.Count(id => MorphographSplit.HashedPart(id, SplitRatios.Research) == SplitPart.Test);
+        Assert.InRange(result.Progress.Test!.Queries, testImages + 1, 4 * testImages);
+        Assert.All(epochs, e => Assert.False(double.IsNaN(e.ValidationMargin), $"epoch {e.Epoch} has no margin"));
+        Assert.True(epochs[0].ValidationMap < 1, "epoch 0 does not saturate validation");
         Assert.InRange(result.Progress.Test.MeanAveragePrecision, 0, 1);
 
         // Every triplet is an image, a copy of it and another image, all three of the training part: the images held
         // out for validation and test (fixed by their ids) never train, as anchors, copies or negatives.
-        var ids = (await fixture.Workspace.Catalog.ListImagesAsync()).Select(i => i.ImageId).ToArray();
         var heldOut = ids.Where(id => MorphographSplit.HashedPart(id, SplitRatios.Research) != SplitPart.Train).ToHashSet();
         Assert.NotEmpty(heldOut);
         var mined = reports.Where(r => !r.Resumed).SelectMany(r => r.MinedTriplets).ToArray();
