@@ -13,6 +13,10 @@ public sealed record SampleOptions(DirectoryInfo Source)
     /// <summary>Seeds every random choice: the same seed and source give byte-identical files.</summary>
     public int Seed { get; init; } = SampleCollection.DefaultSeed;
 
+    /// <summary>Which of the source's usable photos the collection is built from: all of them, or one of two fixed,
+    /// disjoint halves, so that a model trained on a sample of one half can be tested on a sample of the other.</summary>
+    public SampleBases Bases { get; init; } = SampleBases.All;
+
     /// <summary>Most families written; null for as many as the source allows after reserving distractors and scenes.</summary>
     public int? Families { get; init; }
 
@@ -21,6 +25,24 @@ public sealed record SampleOptions(DirectoryInfo Source)
 
     /// <summary>Images derived at once.</summary>
     public int Parallelism { get; init; } = Environment.ProcessorCount;
+}
+
+/// <summary>
+/// Which photos of a source a sample uses (<see cref="SampleOptions.Bases"/>). The usable photos are sorted by name and
+/// dealt alternately into half A (1st, 3rd, 5th…) and half B (2nd, 4th…): two halves of equal size (A has one more when
+/// the count is odd) that share no photo, so a sample of half A and one of half B share no base, distractor or scene,
+/// whatever their seeds. The halves are fixed for a given source folder; adding a photo to it can move others.
+/// </summary>
+public enum SampleBases
+{
+    /// <summary>Every usable photo (the default).</summary>
+    All,
+
+    /// <summary>The odd-numbered usable photos in name order.</summary>
+    HalfA,
+
+    /// <summary>The even-numbered usable photos in name order.</summary>
+    HalfB,
 }
 
 /// <summary>What was written.</summary>
@@ -131,6 +153,7 @@ public static class SampleCollection
 
         // 1. Usable photos, shrunk to MaxSide once (the "original" of a family is exactly this image).
         var (photos, skipped, sourceFiles) = ReadSources(options, parallel);
+        (photos, skipped) = HalfOf(photos, skipped, options.Bases);
         if (photos.Count < 3)
         {
             throw new SampleException(
@@ -184,6 +207,22 @@ public static class SampleCollection
 
         return new SampleSummary(output.FullName, families.Count, families.Sum(f => f.Length), distractors.Length, scenes.Length,
             edges.Length, sourceFiles, skipped, clock.Elapsed);
+    }
+
+    /// <summary>The photos of <paramref name="bases"/>' half (see <see cref="SampleBases"/>); the others are reported as
+    /// skipped, with the half they belong to.</summary>
+    private static (List<Photo> Photos, List<(string File, string Reason)> Skipped) HalfOf(IReadOnlyList<Photo> photos,
+        IReadOnlyList<(string File, string Reason)> skipped, SampleBases bases)
+    {
+        if (bases == SampleBases.All)
+        {
+            return ([.. photos], [.. skipped]);
+        }
+        var sorted = photos.OrderBy(p => p.Name, StringComparer.Ordinal).ThenBy(p => p.File, StringComparer.Ordinal).ToArray();
+        var keep = bases == SampleBases.HalfA ? 0 : 1;
+        var kept = sorted.Where((_, i) => i % 2 == keep).ToList();
+        var other = bases == SampleBases.HalfA ? "b" : "a";
+        return (kept, [.. skipped, .. sorted.Where((_, i) => i % 2 != keep).Select(p => (p.File, $"in half {other} of the source (--bases {other})"))]);
     }
 
     /// <summary>Plans one family: its original and 3–6 distinct variant kinds, drawn from (seed, name). Returns the members' paths.</summary>

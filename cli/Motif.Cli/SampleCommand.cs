@@ -21,6 +21,13 @@ internal static class SampleCommand
             Description = "Seeds every random choice; the same seed and source write the same bytes.",
             DefaultValueFactory = _ => SampleCollection.DefaultSeed,
         };
+        var bases = new Option<string>("--bases")
+        {
+            Description = "Which usable photos to build from: all, or half a or b (sorted by name, dealt alternately). Samples of a and b share " +
+                          "no photo whatever their seeds: train on one, test on the other.",
+            DefaultValueFactory = _ => "all",
+        };
+        bases.AcceptOnlyFromAmong("all", "a", "b");
         var families = new Option<int?>("--families")
         {
             Description = "Most pattern families to write. Default: as many as the source allows after reserving distractors and scenes.",
@@ -28,7 +35,7 @@ internal static class SampleCommand
         var command = new Command("sample", "Write a reproducible sample collection: pattern families (a photo and variants derived from it) among " +
                                             "unrelated distractors, with the POSITIVE pairs in morphograph.csv.")
         {
-            folder, source, seed, families,
+            folder, source, seed, bases, families,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -37,7 +44,11 @@ internal static class SampleCommand
                 await parse.InvocationConfiguration.Error.WriteLineAsync("--families must be at least 1.");
                 return 2;
             }
-            var options = new SampleOptions(parse.GetRequiredValue(source)) { Seed = parse.GetValue(seed), Families = parse.GetValue(families) };
+            var options = new SampleOptions(parse.GetRequiredValue(source))
+            {
+                Seed = parse.GetValue(seed), Families = parse.GetValue(families),
+                Bases = parse.GetValue(bases) switch { "a" => SampleBases.HalfA, "b" => SampleBases.HalfB, _ => SampleBases.All },
+            };
             SampleSummary summary;
             try
             {
@@ -58,7 +69,8 @@ internal static class SampleCommand
     {
         var text = new System.Text.StringBuilder();
         var root = Display.Safe(summary.Directory);
-        text.AppendLine($"Motif sample in {root} ({summary.Elapsed.TotalSeconds:0.0} s, seed {options.Seed})");
+        var half = options.Bases switch { SampleBases.HalfA => ", half a of the source", SampleBases.HalfB => ", half b of the source", _ => "" };
+        text.AppendLine($"Motif sample in {root} ({summary.Elapsed.TotalSeconds:0.0} s, seed {options.Seed}{half})");
         text.AppendLine($"  {summary.Families} families: {summary.FamilyImages} images ({summary.Families} originals, {summary.FamilyImages - summary.Families} variants)");
         text.AppendLine($"  {summary.Distractors} distractors, {summary.Images} images in all (listed in {SampleCollection.ImagesFile})");
         text.AppendLine($"  {summary.Edges} POSITIVE pairs in {SampleCollection.MorphographFile}; image ids are paths relative to {root}");

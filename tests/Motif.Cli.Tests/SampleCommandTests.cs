@@ -119,6 +119,43 @@ public sealed class SampleCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Samples_of_the_two_halves_share_no_photo_whatever_their_seeds()
+    {
+        var source = SmallSource();
+
+        var (exitA, textA, errorA) = await Cli.RunAsync("sample", In("a"), "--source", source.FullName, "--bases", "a", "--seed", "2022");
+        var (exitB, _, errorB) = await Cli.RunAsync("sample", In("b"), "--source", source.FullName, "--bases", "b", "--seed", "2022");
+        var all = SampleCollection.Write(new DirectoryInfo(In("all")), new SampleOptions(source) { Seed = 7 });
+
+        Assert.True(exitA == 0, errorA);
+        Assert.True(exitB == 0, errorB);
+        Assert.Contains("half a of the source", textA, StringComparison.Ordinal);
+        // Every photo of a half is a base, a distractor or a scene: the names of families and distractors, plus the scene
+        // (the host of a pasted variant, written nowhere on its own) are disjoint when the whole halves are.
+        var (a, b) = (PhotosOf(In("a")), PhotosOf(In("b")));
+        Assert.NotEmpty(a);
+        Assert.NotEmpty(b);
+        Assert.Empty(a.Intersect(b));
+        var skippedA = SampleCollection.Write(new DirectoryInfo(In("a2")), new SampleOptions(source) { Bases = SampleBases.HalfA, Seed = 7 }).Skipped;
+        var skippedB = SampleCollection.Write(new DirectoryInfo(In("b2")), new SampleOptions(source) { Bases = SampleBases.HalfB, Seed = 99 }).Skipped;
+        var halfA = skippedB.Where(s => s.Reason.Contains("half a", StringComparison.Ordinal)).Select(s => s.File).ToHashSet();
+        var halfB = skippedA.Where(s => s.Reason.Contains("half b", StringComparison.Ordinal)).Select(s => s.File).ToHashSet();
+        // Six photos, dealt alternately in name order: three each, and together all six.
+        Assert.Equal(["astronaut.png", "chelsea.png", "motorcycle_left.png"], halfA.Order(StringComparer.Ordinal));
+        Assert.Equal(["camera.png", "coffee.png", "rocket.jpg"], halfB.Order(StringComparer.Ordinal));
+        Assert.Equal(all.Families + all.Distractors + all.Scenes, halfA.Count + halfB.Count);
+        // Any other half does not parse (exit 1, System.CommandLine's message).
+        Assert.Equal(1, (await Cli.RunAsync("sample", In("c"), "--source", source.FullName, "--bases", "c")).Exit);
+    }
+
+    /// <summary>The source photos a sample shows on their own: its families' and distractors' names.</summary>
+    private static HashSet<string> PhotosOf(string root) =>
+    [
+        .. Directory.GetDirectories(Path.Combine(root, "families")).Select(Path.GetFileName).OfType<string>(),
+        .. Directory.GetFiles(Path.Combine(root, "distractors")).Select(Path.GetFileNameWithoutExtension).OfType<string>(),
+    ];
+
+    [Fact]
     public async Task A_non_empty_folder_that_is_not_a_sample_is_refused_and_left_alone()
     {
         var output = Directory.CreateDirectory(In("photos"));
