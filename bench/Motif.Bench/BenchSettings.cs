@@ -5,7 +5,7 @@ namespace Motif.Bench;
 
 /// <summary>
 /// Options of the benchmarks that take them (<see cref="SigningBench"/>; <see cref="ImagingBench"/> reads --threads and
-/// --python). <c>make bench</c> takes the defaults (this 2-core CPU); a GPU machine passes
+/// --python; <see cref="TrainingBench"/> reads --families, --epochs and --labelled). <c>make bench</c> takes the defaults (this 2-core CPU); a GPU machine passes
 /// <c>signing --device cuda --precision bf16 --batch 256 --threads 16 --images 12000 --python python3</c>.
 /// </summary>
 internal sealed record BenchSettings
@@ -35,6 +35,16 @@ internal sealed record BenchSettings
     /// <summary>The clustering and map benchmarks' sizes (<c>--points 8000,20000</c>), or null for all of them.</summary>
     public IReadOnlyList<int>? Points { get; init; }
 
+    /// <summary>The training benchmark's families in the collection it trains on, or null for as many as its half of the
+    /// source allows (6 families, 27 images from scikit-image's photos); the collection it scores on is always whole.</summary>
+    public int? Families { get; init; }
+
+    /// <summary>The training benchmark's epochs at most (the cpu recipe's 10 by default).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Whether the training benchmark also trains on collection A's morphograph (a third row; twice the time).</summary>
+    public bool Labelled { get; init; }
+
     /// <summary>Reads <c>--name value</c> pairs; throws <see cref="ArgumentException"/> with a one-line message on anything else.</summary>
     public static BenchSettings Parse(IReadOnlyList<string> arguments)
     {
@@ -56,8 +66,11 @@ internal sealed record BenchSettings
                 "--upload-side" => settings with { UploadSide = Number(arguments[i], value, 256, 8192) },
                 "--prepared-batches" => settings with { PreparedBatches = Number(arguments[i], value, 1, 8) },
                 "--python" => settings with { Python = value },
+                "--families" => settings with { Families = Number(arguments[i], value, 1, 1000) },
+                "--epochs" => settings with { Epochs = Number(arguments[i], value, 1, 1000) },
+                "--labelled" => settings with { Labelled = value switch { "yes" => true, "no" => false, _ => throw new ArgumentException($"--labelled: yes or no, not '{value}'.") } },
                 "--points" => settings with { Points = value.Split(',').Select(v => Number(arguments[i], v, 2, 10_000_000)).ToArray() },
-                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points)."),
+                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points, --families, --epochs, --labelled)."),
             };
         }
         return settings;

@@ -2,7 +2,7 @@ using Motif.Bench;
 using Motif.Cli;
 
 // Speed targets live here, never in unit tests. Each benchmark prints its own table, anchor included.
-//   Motif.Bench [all|imaging|fidelity|engine|clustering|map|storage|signing|dev] [--threads N --python PATH --points N,N ... (BenchSettings)]
+//   Motif.Bench [all|imaging|fidelity|engine|clustering|map|storage|signing|dev|training] [--threads N --python PATH --points N,N ... (BenchSettings)]
 var which = args.FirstOrDefault() ?? "all";
 // The process-wide settings every Motif host makes (libvips' warnings on stderr, one libvips thread per image); each
 // benchmark that runs the engine sets libtorch's threads it measures with.
@@ -50,5 +50,9 @@ if (which is "signing" or "all")
 if (which is "dev" or "all")
 {
     await DevBench.RunAsync(repository);
+}
+if (which is "training" or "all")
+{
+    TrainingBench.Run(repository, settings);
 }
 return 0;

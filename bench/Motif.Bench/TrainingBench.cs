@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Motif.Cli;
+
+namespace Motif.Bench;
+
+/// <summary>
+/// What fine-tuning buys on a collection Motif was not trained on (issue 11's benchmark): <c>motif train</c> (cpu
+/// recipe, ResNet-50, no labels) on sample collection A, then the pretrained backbone (the anchor) and the fine-tuned
+/// one scored on sample collection B, which shares no photograph with A (the other half of the source,
+/// <see cref="SampleBases"/>, and another seed). Optionally a third row: the same training given A's morphograph.
+/// </summary>
+/// <remarks>
+/// <para>Everything runs through <c>./motif</c>, as a user would: <c>sample</c>, <c>run</c> (intake, signatures,
+/// radius, OPTICS with the product's defaults), <c>train --save</c>, <c>morphograph import</c>, <c>evaluate --split
+/// all</c>. Both samples' morphographs are moved out of their folders before <c>motif run</c>, which would otherwise
+/// import them: the training on A has no labels, and B's radius is calibrated without labels (the way a museum's first
+/// run is). B's ground truth is imported only after its run, for scoring: mAP, R@1 and R@10 over every image of B with
+/// a partner, and cluster precision and recall per component of the manifest that run published.</para>
+/// <para><b>Size.</b> scikit-image's folder has 16 usable photos, 8 a half: A is 6 families and a distractor (27
+/// images), B 5 families and a distractor (30 images, 45+ POSITIVE pairs). <c>--families N</c> shrinks A only. The
+/// cpu recipe's steps are about 0.8 per image of A per epoch (two thirds train, 10 negatives each, 8 triplets a step);
+/// at the 3 s a step measured with 15 images on this machine while it was loaded, 27 images × 10 epochs would be about
+/// 12 minutes (not yet measured at that size).</para>
+/// <para>The training's wall time and CPU time (user + system of <c>motif train</c> and its threads, read by bash's
+/// <c>times</c>) are printed: the goal is 15 minutes of wall on this 2-core machine for the default size.</para>
+/// </remarks>
+internal static partial class TrainingBench
+{
+    private sealed record Scores(double Radius, double Map, double RecallAt1, double RecallAt10, double ClusterPrecision, double ClusterRecall);
+
+    private sealed record Training(string Checkpoint, double WallSeconds, double CpuSeconds, string Table);
+
+    public static void Run(string repository, BenchSettings settings)
+    {
+        var scratch = Directory.CreateTempSubdirectory("motif-bench-training-");
+        try
+        {
+            var (a, aTruth, aImages) = Sample(scratch, "a", 2022, settings.Families);
+            // B is always its whole half: scoring costs two runs of signing, not training.
+            var (b, bTruth, bImages) = Sample(scratch, "b", 7, families: null);
+            var pairs = File.ReadAllLines(bTruth).Length - 1;
+
+            // Training collection: taken in without labels (its morphograph is outside the folder).
+            Repository.RunMotif("run", a, "--out", Path.Combine(scratch.FullName, "ws-a"), "--threads", "2");
+            var epochs = settings.Epochs.ToString(CultureInfo.InvariantCulture);
+            var motif = Path.Combine(repository, "motif");
+            var unlabelled = Train(motif, scratch, "ws-a", "no-labels.ckpt", ["--epochs", epochs]);
+            Training? labelled = null;
+            if (settings.Labelled)
+            {
+                // The same workspace, now given A's morphograph (split by component): a run of its own, keyed by the data version.
+                labelled = Train(motif, scratch, "ws-a", "labelled.ckpt", ["--epochs", epochs, "--truth", aTruth]);
+            }
+
+            var pretrained = Score(scratch, b, bTruth, "ws-b-pretrained", ModelCatalog.PackagedResNet50);
+            var fineTuned = Score(scratch, b, bTruth, "ws-b-no-labels", unlabelled.Checkpoint);
+            var withLabels = labelled is null ? null : Score(scratch, b, bTruth, "ws-b-labelled", labelled.Checkpoint);
+
+            var c = CultureInfo.InvariantCulture;
+            // Whole numbers only: no culture changes how they print.
+            Console.WriteLine($"Training (cpu recipe, ResNet-50, up to {settings.Epochs} epochs) on motif sample A (half a of the source, seed 2022, " +
+                              $"{aImages} images), scored on motif sample B (half b, seed 7, {bImages} images, {pairs} POSITIVE pairs; no photo in common " +
+                              "with A; B's ground truth used only to score, after its unlabelled run)");
+            Console.Write(unlabelled.Table);
+            Console.WriteLine(string.Create(c, $"motif train without labels: wall {unlabelled.WallSeconds:0} s, CPU {unlabelled.CpuSeconds:0} s (user + system)"));
+            if (labelled is not null)
+            {
+                Console.Write(labelled.Table);
+                Console.WriteLine(string.Create(c, $"motif train with A's morphograph: wall {labelled.WallSeconds:0} s, CPU {labelled.CpuSeconds:0} s (user + system)"));
+            }
+            Console.WriteLine("| model on B | radius | mAP | R@1 | R@10 | cluster P | cluster R | Δ mAP |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+            Row("pretrained ResNet-50 (anchor)", pretrained, pretrained);
+            Row("fine-tuned on A, no labels", fineTuned, pretrained);
+            if (withLabels is not null)
+            {
+                Row("fine-tuned on A, its morphograph", withLabels, pretrained);
+            }
+            Console.WriteLine("(radius: calibrated without labels by motif run on B, OPTICS min_samples 2, xi 0.05; mAP and R@k over every image of B with a partner; " +
+                              "cluster P/R: mean per component, latest manifest. Goal: fine-tuned mAP ≥ anchor + 0.15; clusters R ≥ 0.7 at P ≥ 0.9.)");
+        }
+        finally
+        {
+            // Two workspaces hold ResNet-50 checkpoints with Adam's state (about 220 MB each).
+            scratch.Delete(recursive: true);
+        }
+    }
+
+    private static void Row(string name, Scores s, Scores anchor) =>
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {s.Radius:0.000} | {s.Map:0.000} | {s.RecallAt1:0.000} | {s.RecallAt10:0.000} | {s.ClusterPrecision:0.000} | {s.ClusterRecall:0.000} | {s.Map - anchor.Map:+0.000;-0.000;0.000} |"));
+
+    /// <summary>Writes <c>motif sample</c> of one half of the source, and moves its morphograph out of the folder.</summary>
+    private static (string Folder, string Truth, int Images) Sample(DirectoryInfo scratch, string half, int seed, int? families)
+    {
+        var folder = Path.Combine(scratch.FullName, $"sample-{half}");
+        List<string> arguments = ["sample", folder, "--bases", half, "--seed", seed.ToString(CultureInfo.InvariantCulture)];
+        if (families is { } n)
+        {
+            arguments.AddRange(["--families", n.ToString(CultureInfo.InvariantCulture)]);
+        }
+        Repository.RunMotif([.. arguments]);
+        var truth = Path.Combine(scratch.FullName, $"sample-{half}-morphograph.csv");
+        File.Move(Path.Combine(folder, SampleCollection.MorphographFile), truth);
+        return (folder, truth, File.ReadAllLines(Path.Combine(folder, SampleCollection.ImagesFile)).Length);
+    }
+
+    /// <summary><c>motif train --save</c> in a workspace, timed (wall, and CPU from bash's <c>times</c> for its child).</summary>
+    private static Training Train(string motif, DirectoryInfo scratch, string workspace, string checkpoint, string[] arguments)
+    {
+        var saved = Path.Combine(scratch.FullName, checkpoint);
+        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
+        // `times` prints the shell's own and then its children's user and system time; the second line is motif's.
+        foreach (var argument in (string[])["-c", "\"$@\"; code=$?; times >&2; exit $code", "bash", motif,
+                     "train", "--out", Path.Combine(scratch.FullName, workspace), "--recipe", "cpu", "--save", saved, .. arguments])
+        {
+            start.ArgumentList.Add(argument);
+        }
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("cannot start bash");
+        var error = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        var wall = clock.Elapsed.TotalSeconds;
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"motif train {string.Join(' ', arguments)} exited with {process.ExitCode}: {error.Result}");
+        }
+        var times = error.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var children = TimesLine().Match(times[^1]);
+        if (!children.Success)
+        {
+            throw new InvalidOperationException($"bash's times printed '{times[^1]}'");
+        }
+        var cpu = Minutes(children.Groups[1]) + Minutes(children.Groups[2]);
+        // The epochs' table and the test line, without the per-epoch progress lines printed before them.
+        var table = string.Concat(output.Split('\n').SkipWhile(l => !l.StartsWith("epoch  steps", StringComparison.Ordinal))
+            .TakeWhile(l => !l.StartsWith("Checkpoints", StringComparison.Ordinal)).Select(l => l + "\n"));
+        return new Training(saved, wall, cpu, table);
+
+        static double Minutes(Group group) =>
+            double.Parse(group.Value.Split('m')[0], CultureInfo.InvariantCulture) * 60 + double.Parse(group.Value.Split('m')[1].TrimEnd('s'), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary><c>motif run</c> on B without labels under <paramref name="model"/>, then B's ground truth imported and
+    /// <c>motif evaluate --split all</c>.</summary>
+    private static Scores Score(DirectoryInfo scratch, string collection, string truth, string workspace, string model)
+    {
+        var root = Path.Combine(scratch.FullName, workspace);
+        var run = Repository.RunMotif("run", collection, "--out", root, "--model", model, "--threads", "2");
+        Repository.RunMotif("morphograph", "import", truth, "--out", root);
+        var evaluation = Repository.RunMotif("evaluate", "--out", root, "--split", "all", "--model", model);
+        var clusters = ClustersLine().Match(evaluation);
+        return new Scores(
+            Number(RadiusLine().Match(run), "radius", run),
+            Number(MetricLine("mAP").Match(evaluation), "mAP", evaluation),
+            Number(MetricLine("R@1").Match(evaluation), "R@1", evaluation),
+            Number(MetricLine("R@10").Match(evaluation), "R@10", evaluation),
+            Number(clusters, "cluster precision", evaluation),
+            clusters.Success ? double.Parse(clusters.Groups[2].Value, CultureInfo.InvariantCulture) : double.NaN);
+    }
+
+    private static double Number(Match match, string what, string text) =>
+        match.Success && double.TryParse(match.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new InvalidOperationException($"No {what} in:\n{text}");
+
+    private static Regex MetricLine(string name) => new($@"^\s+{Regex.Escape(name)}\s+([0-9.]+)", RegexOptions.Multiline);
+
+    [GeneratedRegex(@"^\s+radius \(max_eps\)\s+([0-9.]+)", RegexOptions.Multiline)]
+    private static partial Regex RadiusLine();
+
+    [GeneratedRegex(@"^clusters\s+precision\s+([0-9.]+)\s+recall\s+([0-9.]+)", RegexOptions.Multiline)]
+    private static partial Regex ClustersLine();
+
+    [GeneratedRegex(@"^\s*([0-9]+m[0-9.]+s)\s+([0-9]+m[0-9.]+s)\s*$")]
+    private static partial Regex TimesLine();
+}
