@@ -317,6 +317,9 @@ public sealed partial class BrowserTests(ServedWorkspace served) : IClassFixture
         {
             // Each chooser is answered: one left open would keep Chromium from opening the next.
             await _page.Locator("#drop").FocusAsync();
+            // The key goes to whatever has the focus: make sure it is the drop zone of the search view as rendered now.
+            await Assertions.Expect(_page.Locator("body")).ToHaveAttributeAsync("data-view", "search");
+            await Assertions.Expect(_page.Locator("#drop")).ToBeFocusedAsync();
             var chooser = await _page.RunAndWaitForFileChooserAsync(() => _page.Keyboard.PressAsync(key));
             Assert.False(chooser.IsMultiple);
             await chooser.SetFilesAsync(served.QueryImage);
