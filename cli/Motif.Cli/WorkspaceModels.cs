@@ -23,8 +23,9 @@ internal sealed record ModelChoice(string Model, string Version, ModelVersionSta
 /// </summary>
 internal static class WorkspaceModels
 {
-    /// <summary>The registry of a workspace; the packaged network serves until a promotion completes.</summary>
-    public static ModelRegistry Registry(IBlobStore blobs) => new(blobs, ModelCatalog.VersionOf(ModelCatalog.PackagedResNet50));
+    /// <summary>The registry of a workspace as every host opens it (<see cref="ModelRegistry.ForWorkspace"/>); the packaged
+    /// network serves until a promotion completes.</summary>
+    public static ModelRegistry Registry(IBlobStore blobs) => ModelRegistry.ForWorkspace(blobs);
 
     /// <summary>Where downloaded versions are kept between runs (a version's weights never change, so they are reused once
     /// their hash checks out).</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Motif.Imaging;
 using Motif.Storage.Queues;
 
 namespace Motif.Pipeline;
@@ -19,6 +20,10 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
     public static PreparedBatch Empty { get; } = new([], default);
 
     public IReadOnlyList<ReceivedMessage> Messages { get; } = messages;
+
+    /// <summary>The network that signs the batch (one per forward pass; jobs naming other model versions are in other
+    /// batches). Set for every batch but <see cref="Empty"/>.</summary>
+    public ISignatureEmbedder Embedder { get; init; } = null!;
 
     public List<(ReceivedMessage Message, SignatureJob Job)> Ready { get; } = [];
 
@@ -42,8 +47,8 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
     /// <summary>The rows of <see cref="Ready"/>'s signatures, once the forward pass has run.</summary>
     public float[] Signatures { get; set; } = [];
 
-    /// <summary>The contents of <see cref="Ready"/>: what this batch's commit records.</summary>
-    public IReadOnlySet<string> Contents => new HashSet<string>(Ready.Select(r => r.Job.ContentHash), StringComparer.Ordinal);
+    /// <summary>The contents of <see cref="Ready"/> as <see cref="SigningRun.Key(ISignatureEmbedder, string)"/> keys: what this batch's commit records.</summary>
+    public IReadOnlySet<string> Contents => new HashSet<string>(Ready.Select(r => SigningRun.Key(Embedder, r.Job.ContentHash)), StringComparer.Ordinal);
 
     /// <summary>When its turn began (<see cref="TimeProvider.GetTimestamp"/>).</summary>
     public long TurnStarted { get; set; }
@@ -80,6 +85,13 @@ internal sealed class PreparedBatch(IReadOnlyList<ReceivedMessage> messages, Dat
 /// </summary>
 internal sealed class SigningRun(HeldMessages held, bool decodeBesideForwardPass)
 {
+    /// <summary>What the run remembers a content by: its signature version and hash, since one loop may sign the same
+    /// content under two model versions (a rollout's job and an upload's) and neither settles the other.</summary>
+    public static string Key(ISignatureEmbedder embedder, string contentHash) => Key(embedder.ModelVersion, contentHash);
+
+    /// <inheritdoc cref="Key(ISignatureEmbedder, string)"/>
+    public static string Key(string version, string contentHash) => version + "\n" + contentHash;
+
     /// <summary>Commits remembered: more than the batches that can be prepared ahead (the channel holds at most a few).</summary>
     private const int Remembered = 16;
 

@@ -13,7 +13,11 @@ namespace Motif.Pipeline;
 /// <param name="TraceParent">The W3C traceparent of the activity that sent the job (the upload's ingestion), so the
 /// worker's batch continues the upload's trace; in the body because not every queue behind the port carries
 /// message properties (Queue Storage has none). Absent when the sender was not traced.</param>
-public sealed record SignatureJob(string ImageId, string ContentHash, string Derivative, string? TraceParent = null)
+/// <param name="ModelVersion">The registered model version to sign under (a rollout's re-signing: see
+/// <see cref="Models.ModelRollout"/>), or absent: the worker's configured model, which is what every job meant before
+/// versions were named, so jobs already in a queue keep their meaning. The worker computes the signature version from it
+/// with its own input size and precision, as it does for its configured model.</param>
+public sealed record SignatureJob(string ImageId, string ContentHash, string Derivative, string? TraceParent = null, string? ModelVersion = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -24,6 +28,13 @@ public sealed record SignatureJob(string ImageId, string ContentHash, string Der
     public static SignatureJob For(string imageId, string contentHash) =>
         new(imageId, contentHash, CollectionBlobs.Derivative(contentHash), CurrentTrace.TraceParent);
 
+    /// <summary>A job for the content under the registered model version <paramref name="modelVersion"/>.</summary>
+    public static SignatureJob For(string imageId, string contentHash, string modelVersion)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelVersion);
+        return For(imageId, contentHash) with { ModelVersion = modelVersion };
+    }
+
     public OutgoingMessage ToMessage() => OutgoingMessage.FromText(JsonSerializer.Serialize(this, Json));
 
     /// <summary>The job in a received message, or null when the body is not a well-formed job.</summary>
@@ -33,8 +44,10 @@ public sealed record SignatureJob(string ImageId, string ContentHash, string Der
         try
         {
             var job = JsonSerializer.Deserialize<SignatureJob>(message.Body.Span, Json);
+            // A version, when named, must be a plausible name (it is looked up in the registry, never used as a path).
             return job is { ImageId: not null, ContentHash: not null, Derivative: not null }
                    && job.Derivative == CollectionBlobs.Derivative(job.ContentHash)
+                   && (job.ModelVersion is null || job.ModelVersion.Length is > 0 and <= 200 && !job.ModelVersion.Any(char.IsControl))
                 ? job
                 : null;
         }

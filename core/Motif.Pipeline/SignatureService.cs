@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Motif.Core;
 using Motif.Core.Signatures;
 using Motif.Imaging;
+using Motif.Pipeline.Models;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
 using Motif.Storage.Queues;
@@ -49,6 +50,13 @@ public sealed record SignatureServiceOptions
 
     /// <summary>The clock of lock renewals and of the reports' durations.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The networks of the model versions jobs may name (<see cref="SignatureJob.ModelVersion"/>, a rollout's
+    /// re-signing). Null: this host signs only its own model (<c>motif run</c>), and a job naming another version is
+    /// dead-lettered as <c>unknown-model-version</c>.
+    /// </summary>
+    public Models.ModelVersionEmbedders? ModelVersions { get; init; }
 }
 
 /// <summary>One batch as <see cref="SignatureService.RunAsync"/> reports it: what it did and where its time went.</summary>
@@ -332,9 +340,15 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         {
             foreach (var message in received)
             {
-                if (SignatureJob.TryParse(message) is { } job && !run.RecentlyPrepared(job.ContentHash))
+                // Keyed by the version the job names (its signature version is known only once prepared): a versioned job
+                // may count as fresh when it is not, which costs at most a smaller forward pass.
+                if (SignatureJob.TryParse(message) is { } job)
                 {
-                    fresh.Add(job.ContentHash);
+                    var key = job.ModelVersion is { } version ? SigningRun.Key(version, job.ContentHash) : SigningRun.Key(embedder, job.ContentHash);
+                    if (!run.RecentlyPrepared(key))
+                    {
+                        fresh.Add(key);
+                    }
                 }
             }
         }
@@ -357,9 +371,13 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         try
         {
             run.Held.Add(messages);
-            var batch = await PrepareAsync(messages, run, cancellationToken).ConfigureAwait(false);
-            var turn = await EmbedAsync(batch, run, inference: null, committing: null, cancellationToken).ConfigureAwait(false);
-            return (await CommitAsync(turn, run, cancellationToken).ConfigureAwait(false)).Result;
+            var total = new SignatureRunResult(0, 0, 0, 0);
+            foreach (var batch in await PrepareAllAsync(messages, run, cancellationToken).ConfigureAwait(false))
+            {
+                var turn = await EmbedAsync(batch, run, inference: null, committing: null, cancellationToken).ConfigureAwait(false);
+                total += (await CommitAsync(turn, run, cancellationToken).ConfigureAwait(false)).Result;
+            }
+            return total;
         }
         catch (Exception e)
         {
@@ -426,9 +444,11 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 idle = false;
                 run.Held.Add(messages);
                 messages = await FillAsync(messages, run, receiving.Token).ConfigureAwait(false);
-                var batch = await PrepareAsync(messages, run, cancellationToken).ConfigureAwait(false);
-                run.Prepared(batch.Contents);
-                await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                foreach (var batch in await PrepareAllAsync(messages, run, cancellationToken).ConfigureAwait(false))
+                {
+                    run.Prepared(batch.Contents);
+                    await writer.WriteAsync(batch, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (Exception e)
@@ -443,17 +463,80 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     }
 
     /// <summary>
+    /// Splits received jobs by the model they name into one batch per model (a forward pass runs one network), this
+    /// host's own model first, and prepares each (<see cref="PrepareAsync"/>). Jobs naming a version that cannot sign
+    /// (not registered, weights damaged) are dead-lettered with the reason, in a batch of their own that only reports them.
+    /// Almost always every job is unversioned, or names one version being rolled out, so this is one batch.
+    /// </summary>
+    private async Task<IReadOnlyList<PreparedBatch>> PrepareAllAsync(IReadOnlyList<ReceivedMessage> messages, SigningRun run, CancellationToken cancellationToken)
+    {
+        // By signature version, not by instance: two networks computing the same version must share a batch, or one loop
+        // could sign a content twice.
+        var groups = new Dictionary<string, (ISignatureEmbedder Model, List<ReceivedMessage> Messages)>(StringComparer.Ordinal) { [embedder.ModelVersion] = (embedder, []) };
+        var refused = new List<(ReceivedMessage Message, ModelVersionUnavailableException Reason)>();
+        foreach (var message in messages)
+        {
+            var target = embedder;
+            if (SignatureJob.TryParse(message) is { ModelVersion: { } version })
+            {
+                try
+                {
+                    target = await EmbedderOfAsync(version, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ModelVersionUnavailableException e)
+                {
+                    refused.Add((message, e));
+                    continue;
+                }
+            }
+            if (!groups.TryGetValue(target.ModelVersion, out var group))
+            {
+                groups[target.ModelVersion] = group = (target, []);
+            }
+            group.Messages.Add(message);
+        }
+        var batches = new List<PreparedBatch>(groups.Count + 1);
+        foreach (var (model, group) in groups.Values)
+        {
+            if (group.Count > 0)
+            {
+                batches.Add(await PrepareAsync(group, model, run, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        if (refused.Count > 0)
+        {
+            var batch = new PreparedBatch([.. refused.Select(r => r.Message)], _options.Time.GetUtcNow()) { Embedder = embedder, SeenCommits = run.Commits };
+            foreach (var (message, reason) in refused)
+            {
+                _logger.LogWarning("Dead-lettered signature job {MessageId}: {Reason} ({Description})", message.MessageId, reason.ReasonCode, reason.Message);
+                await run.Held.SettleAsync(message, m => signatureJobs.DeadLetterAsync(m, reason.ReasonCode, reason.Message, cancellationToken)).ConfigureAwait(false);
+                batch.Failed++;
+            }
+            batches.Add(batch);
+        }
+        return batches;
+    }
+
+    /// <summary>The network of a version a job named: this host's own when it is that version.</summary>
+    /// <exception cref="ModelVersionUnavailableException">The version cannot sign here.</exception>
+    private Task<ISignatureEmbedder> EmbedderOfAsync(string modelVersion, CancellationToken cancellationToken) =>
+        _options.ModelVersions?.GetAsync(modelVersion, cancellationToken)
+        ?? (SignatureVersions.ModelOf(embedder.ModelVersion) == modelVersion
+            ? Task.FromResult(embedder)
+            : throw new ModelVersionUnavailableException("unknown-model-version", $"This host signs only {embedder.ModelVersion}, not model version '{modelVersion}'."));
+
+    /// <summary>
     /// Settles what needs no forward pass (malformed, already signed, duplicate within the batch, derivative missing or
     /// not decodable) and preprocesses the rest into one input buffer, in the order of <see cref="PreparedBatch.Ready"/>.
     /// </summary>
-    private async Task<PreparedBatch> PrepareAsync(IReadOnlyList<ReceivedMessage> messages, SigningRun run, CancellationToken cancellationToken)
+    private async Task<PreparedBatch> PrepareAsync(IReadOnlyList<ReceivedMessage> messages, ISignatureEmbedder embedder, SigningRun run, CancellationToken cancellationToken)
     {
         var started = _options.Time.GetTimestamp();
-        var batch = new PreparedBatch(messages, _options.Time.GetUtcNow()) { SeenCommits = run.Commits };
+        var batch = new PreparedBatch(messages, _options.Time.GetUtcNow()) { Embedder = embedder, SeenCommits = run.Commits };
         // The catalog lookups and derivative downloads of the batch's jobs go out together: against a remote store
         // they are round trips, and one after another they would cost more than the forward pass itself.
         var jobs = messages.Select(m => (Message: m, Job: SignatureJob.TryParse(m))).ToArray();
-        var lookups = jobs.Select(j => j.Job is null ? null : LookUpAsync(j.Job, cancellationToken)).ToArray();
+        var lookups = jobs.Select(j => j.Job is null ? null : LookUpAsync(j.Job, embedder, cancellationToken)).ToArray();
         await Task.WhenAll(lookups.OfType<Task<(bool Signed, byte[]? Derivative)>>()).ConfigureAwait(false);
         var inBatch = new HashSet<string>(StringComparer.Ordinal);
         var pending = new List<(ReceivedMessage Message, SignatureJob Job, byte[] Derivative)>();
@@ -477,7 +560,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             }
             if (derivative is null)
             {
-                await FailAsync(run, message, job, "derivative-missing", $"The derivative {job.Derivative} is not in the store.", cancellationToken).ConfigureAwait(false);
+                await FailAsync(run, message, job, embedder, "derivative-missing", $"The derivative {job.Derivative} is not in the store.", cancellationToken).ConfigureAwait(false);
                 batch.Failed++;
                 continue;
             }
@@ -509,7 +592,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             var (message, job, _) = pending[i];
             if (!results[i].Succeeded)
             {
-                await FailAsync(run, message, job, results[i].Rejection!.Value.Code(), results[i].Message ?? "Preprocessing failed.", cancellationToken).ConfigureAwait(false);
+                await FailAsync(run, message, job, embedder, results[i].Rejection!.Value.Code(), results[i].Message ?? "Preprocessing failed.", cancellationToken).ConfigureAwait(false);
                 batch.Failed++;
                 continue;
             }
@@ -538,6 +621,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         // Started here, ended by the commit: the batch's activity spans its forward pass and its commit. An async method
         // keeps Activity.Current to itself, so the next batch's activity is not made a child of this one.
         batch.Activity = batch.StartActivity(_options.ActivitySource);
+        var embedder = batch.Embedder;
         try
         {
             var stride = embedder.Preprocessing.ValuesPerImage;
@@ -545,14 +629,14 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
             for (var i = 0; i < batch.Ready.Count; i++)
             {
                 var (message, job) = batch.Ready[i];
-                if (committing?.Contains(job.ContentHash) == true)
+                if (committing?.Contains(SigningRun.Key(embedder, job.ContentHash)) == true)
                 {
                     // Completed only once that commit has recorded the content: if it fails, this job is given back too.
                     batch.Riders.Add(message);
                     continue;
                 }
                 // Content an earlier batch of this run committed after this batch's lookups is signed already.
-                if (run.CommittedSince(batch.SeenCommits, job.ContentHash) ??
+                if (run.CommittedSince(batch.SeenCommits, SigningRun.Key(embedder, job.ContentHash)) ??
                     await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
                 {
                     await run.Held.SettleAsync(message, m => CompleteAsync(m, cancellationToken)).ConfigureAwait(false);
@@ -617,6 +701,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         await Task.Yield();
         var started = _options.Time.GetTimestamp();
         var activity = batch.Activity;
+        var embedder = batch.Embedder;
         if (activity is not null)
         {
             // The commit's storage calls belong to the batch's activity (this async method keeps the change to itself).
@@ -643,7 +728,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 await catalog.AddSignaturesAsync(ready.Select((p, row) => new SignatureLocation(embedder.ModelVersion, p.Job.ContentHash, shard, row)).ToArray(),
                     cancellationToken).ConfigureAwait(false);
                 // Remembered before the completions: from here on a later batch's lookups may miss nothing of it.
-                run.Committed(ready.Select(p => p.Job.ContentHash));
+                run.Committed(ready.Select(p => SigningRun.Key(embedder, p.Job.ContentHash)));
             }
             await Task.WhenAll(ready.Select(p => p.Message).Concat(batch.Riders)
                 .Select(m => run.Held.SettleAsync(m, latest => CompleteAsync(latest, cancellationToken)))).ConfigureAwait(false);
@@ -683,9 +768,10 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {
-            if (await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, timeout.Token).ConfigureAwait(false) is null)
+            var model = job.ModelVersion is { } version ? await EmbedderOfAsync(version, timeout.Token).ConfigureAwait(false) : embedder;
+            if (await catalog.GetSignatureAsync(model.ModelVersion, job.ContentHash, timeout.Token).ConfigureAwait(false) is null)
             {
-                await catalog.RecordSignatureFailureAsync(embedder.ModelVersion, job.ContentHash, "max-deliveries",
+                await catalog.RecordSignatureFailureAsync(model.ModelVersion, job.ContentHash, "max-deliveries",
                     $"Delivery {message.DeliveryCount} of {signatureJobs.Options.MaxDeliveryCount} failed: {reason}", timeout.Token).ConfigureAwait(false);
             }
         }
@@ -695,7 +781,8 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
         }
     }
 
-    private async Task FailAsync(SigningRun run, ReceivedMessage message, SignatureJob job, string reasonCode, string description, CancellationToken cancellationToken)
+    private async Task FailAsync(SigningRun run, ReceivedMessage message, SignatureJob job, ISignatureEmbedder embedder, string reasonCode, string description,
+        CancellationToken cancellationToken)
     {
         _logger.LogWarning("No signature for {ImageId}: {Reason} ({Description})", job.ImageId, reasonCode, description);
         await catalog.RecordSignatureFailureAsync(embedder.ModelVersion, job.ContentHash, reasonCode, description, cancellationToken).ConfigureAwait(false);
@@ -716,7 +803,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
     }
 
     /// <summary>Whether the job's content is signed already, and if not, its derivative (null when it is missing).</summary>
-    private async Task<(bool Signed, byte[]? Derivative)> LookUpAsync(SignatureJob job, CancellationToken cancellationToken)
+    private async Task<(bool Signed, byte[]? Derivative)> LookUpAsync(SignatureJob job, ISignatureEmbedder embedder, CancellationToken cancellationToken)
     {
         if (await catalog.GetSignatureAsync(embedder.ModelVersion, job.ContentHash, cancellationToken).ConfigureAwait(false) is not null)
         {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
 
@@ -17,9 +18,12 @@ namespace Motif.Worker;
 /// It also runs once at start (a worker killed between signing and updating leaves the graph behind). Replicas may
 /// update concurrently: a write is conditional on the graph version it read, so the replica that loses reloads the
 /// signatures and updates again on top of the winner's graph, and no replica's rows are overwritten.
+/// <para><b>Rollouts.</b> During a rollout, and after one has switched, the pending and serving versions' graphs are kept
+/// too (<see cref="VersionsInUseAsync"/>): the Recluster timer clusters the serving version's graph, so the pending one's
+/// must be up to date by the time the switch happens.</para>
 /// </remarks>
 public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, NeighbourGraphStore graphs, MotifPipelineOptions pipeline, WorkerOptions options,
-    CurrentSignatures current, ILogger<GraphUpdates> logger) : BackgroundService
+    CurrentSignatures current, ModelRegistry registry, ILogger<GraphUpdates> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _idle = new(0);
     private volatile bool _dirty = true;
@@ -65,11 +69,32 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
         }
     }
 
+    /// <summary>
+    /// The signature versions whose graphs are kept: <c>Motif__ModelVersion</c>'s (search's, and what unversioned jobs
+    /// sign), and the registry's serving and pending versions' when they differ from it. The registry's initial version
+    /// means the configured model, as it does for unversioned jobs.
+    /// </summary>
+    private async Task<IReadOnlyList<string>> VersionsInUseAsync(CancellationToken cancellationToken)
+    {
+        var (pointer, _) = await registry.ReadPointerAsync(cancellationToken).ConfigureAwait(false);
+        return new[] { pointer.Serving, pointer.Pending }.OfType<string>()
+            .Select(v => v == registry.InitialVersion ? pipeline.ModelVersion : SignatureVersions.Of(v, pipeline.ModelVersion))
+            .Prepend(pipeline.ModelVersion).Distinct(StringComparer.Ordinal).ToArray();
+    }
+
     private async Task UpdateAsync(CancellationToken cancellationToken)
     {
+        foreach (var version in await VersionsInUseAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await UpdateAsync(version, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task UpdateAsync(string version, CancellationToken cancellationToken)
+    {
         var started = TimeProvider.System.GetTimestamp();
-        var fingerprint = await CurrentSignatures.FingerprintAsync(catalog, pipeline.ModelVersion, cancellationToken).ConfigureAwait(false);
-        var set = await SignatureSet.LoadAsync(blobs, catalog, pipeline.ModelVersion, cancellationToken).ConfigureAwait(false);
+        var fingerprint = await CurrentSignatures.FingerprintAsync(catalog, version, cancellationToken).ConfigureAwait(false);
+        var set = await SignatureSet.LoadAsync(blobs, catalog, version, cancellationToken).ConfigureAwait(false);
         if (set.Count == 0)
         {
             return;
@@ -87,9 +112,13 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
             logger.LogInformation("Another worker updated the neighbour graph first; updating again on top of it");
             return;
         }
-        current.Offer(set, fingerprint);
+        if (version == pipeline.ModelVersion)
+        {
+            // Search's signatures are the configured model's (its query is embedded by that network).
+            current.Offer(set, fingerprint);
+        }
         LastUpdate = DateTimeOffset.UtcNow;
-        logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s",
-            set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds);
+        logger.LogInformation("Neighbour graph of {Version} updated: {Rows} rows ({Appended} new) in {Seconds:F1} s",
+            version, set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds);
     }
 }

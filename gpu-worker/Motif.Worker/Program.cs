@@ -7,6 +7,7 @@ using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
 using Motif.Worker;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
@@ -45,11 +46,21 @@ try
     builder.Services.AddSignatureModel(() => SignatureModels.Open(worker.Model, worker.Device), SignatureModels.VersionOf(worker.Model), worker.Precision);
     builder.Services.AddSingleton(worker);
     builder.Services.AddSingleton<WorkerTelemetry>();
+    // A rollout's jobs name the version they sign under (ModelVersionEmbedders says why); this opens those versions
+    // from the registry, at the input size of the configured model's signatures.
+    builder.Services.AddSingleton(sp =>
+    {
+        var configured = sp.GetRequiredService<ISignatureEmbedder>();
+        return new ModelVersionEmbedders(sp.GetRequiredService<ModelRegistry>(),
+            new EngineEmbedders(worker.Device, worker.Precision, configured.Preprocessing.InputSize), configured, SignatureModels.VersionOf(worker.Model),
+            logger: sp.GetRequiredService<ILogger<ModelVersionEmbedders>>());
+    });
     builder.Services.AddSingleton(sp => new SignatureServiceOptions
     {
         PreparedBatches = worker.PreparedBatches,
         BatchFillWait = worker.BatchFillWait,
         ActivitySource = sp.GetRequiredService<WorkerTelemetry>().Source,
+        ModelVersions = sp.GetRequiredService<ModelVersionEmbedders>(),
     });
     builder.Services.AddSingleton<CurrentSignatures>();
     builder.Services.AddSingleton<GraphUpdates>();

@@ -46,9 +46,11 @@ internal static class TrainingJobHost
 
         var blobs = host.Services.GetRequiredService<IBlobStore>();
         var catalog = host.Services.GetRequiredService<IImageCatalog>();
-        var registry = new ModelRegistry(blobs, SignatureModels.VersionOf(SignatureModels.PackagedResNet50));
+        // The shared composition's registry and rollout steps: a promotion sends one signature job per image naming the
+        // new version, which the signing workers open from the registry; the Recluster timer switches once they are done.
+        var registry = host.Services.GetRequiredService<ModelRegistry>();
         var runner = new TrainingJobRunner(host.Services.GetRequiredKeyedService<IWorkQueue>(WorkQueueKeys.Training), blobs, catalog,
-            host.Services.GetRequiredService<IAnnotationStore>(), registry, new WorkerRollout(catalog, worker.Precision), new EngineTrainers(worker.Device),
+            host.Services.GetRequiredService<IAnnotationStore>(), registry, host.Services.GetRequiredService<IModelRolloutSteps>(), new EngineTrainers(worker.Device),
             new TrainingJobRunnerOptions { ReceiveWait = worker.ReceiveWait }, host.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Motif.Worker.Training");
         using var stopping = new CancellationTokenSource();
@@ -69,21 +71,6 @@ internal static class TrainingJobHost
             var model = SignatureModels.Open(weightsFile ?? SignatureModels.PackagedResNet50, device);
             return (new EngineSignatureTrainer(model, version, inputSize), model);
         }
-    }
-
-    /// <summary>
-    /// The worker's rollout steps. Signatures are keyed as the signing worker keys them (224 px, its precision). The
-    /// signing worker signs under its own <c>Motif__Model</c>, so a pending version's re-signing needs a worker started on
-    /// it; until that exists, this only counts the images still to sign and says so in the log (see the report of issue 11).
-    /// </summary>
-    private sealed class WorkerRollout(IImageCatalog catalog, Precision precision) : IModelRolloutSteps
-    {
-        public string SignatureVersionOf(string modelVersion) => EngineSignatureEmbedder.VersionOf(modelVersion, precision: precision);
-
-        public async Task<int> EnqueueResigningAsync(string modelVersion, CancellationToken cancellationToken) =>
-            (await catalog.ListUnsignedAsync(SignatureVersionOf(modelVersion), cancellationToken).ConfigureAwait(false)).Count;
-
-        public Task RequestReclusterAsync(string modelVersion, CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     private sealed class EpochLog(ILogger logger) : IProgress<TrainingEpochReport>

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Motif.Imaging;
 using Motif.Pipeline.Annotations;
+using Motif.Pipeline.Models;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
 using Motif.Storage.Queues;
@@ -56,6 +57,11 @@ public static class MotifPipeline
         services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>()));
         services.AddSingleton(sp => new MetadataStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAnnotationStore>(sp => new BlobAnnotationStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
+        // The model registry and the rollout every host shares; the steps are a deployment's (jobs naming the pending
+        // version on the signature queue). The CLI, which signs in-process, uses its own steps.
+        services.AddSingleton(sp => ModelRegistry.ForWorkspace(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IModelRolloutSteps>(sp => new QueuedRolloutSteps(sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), options.ModelVersion));
+        services.AddSingleton(sp => new ModelRollout(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IModelRolloutSteps>()));
         services.AddSingleton(sp => new AnnotationService(sp.GetRequiredService<IAnnotationStore>(), sp.GetRequiredService<ReclusterService>()));
         services.AddSingleton(sp =>
         {

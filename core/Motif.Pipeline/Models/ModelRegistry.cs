@@ -57,6 +57,14 @@ public sealed class ModelRegistry
     /// <summary>The version that serves until a promotion completes.</summary>
     public string InitialVersion { get; }
 
+    /// <summary>The model version of the packaged network (the engine's <c>SignatureModels.VersionOf("resnet50-imagenet")</c>;
+    /// a test checks the two agree): what serves a workspace before any promotion.</summary>
+    public const string PackagedVersion = "resnet50-imagenet@1.0.4";
+
+    /// <summary>The registry of a workspace as every host opens it (the CLI, the worker, the Functions app): one place, so
+    /// they agree on what serves before any promotion.</summary>
+    public static ModelRegistry ForWorkspace(IBlobStore blobs, TimeProvider? time = null) => new(blobs, PackagedVersion, time);
+
     /// <summary>The id of weights whose SHA-256 is <paramref name="sha256"/>: the id <c>SignatureModels.VersionOf</c> gives a
     /// checkpoint file (the two must agree: signatures are keyed by it, and a test checks they do).</summary>
     public static string VersionIdOf(ReadOnlySpan<byte> sha256) => $"checkpoint:{Convert.ToHexStringLower(sha256)[..16]}";

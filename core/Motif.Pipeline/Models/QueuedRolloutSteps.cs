@@ -1,0 +1,46 @@
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
+
+namespace Motif.Pipeline.Models;
+
+/// <summary>
+/// The rollout steps of a deployment with a signing worker (Azure, <c>motif dev</c>): re-signing is one
+/// <see cref="SignatureJob"/> per unsigned image that names the pending version, on the signature queue every worker
+/// replica consumes; the recluster is the Recluster timer's, which advances the rollout before it clusters.
+/// </summary>
+/// <remarks>
+/// The jobs name the version (<see cref="SignatureJob.ModelVersion"/>) instead of asking the workers to follow the
+/// pending pointer: see <see cref="ModelVersionEmbedders"/> for why. Signature versions are derived from the deployment's
+/// <c>Motif__ModelVersion</c> (<see cref="SignatureVersions"/>), so the Functions app, which has no engine, keys them as the
+/// worker does.
+/// </remarks>
+/// <param name="catalog">The catalog: which images lack a signature under a version.</param>
+/// <param name="signatureJobs">The signature queue.</param>
+/// <param name="configuredSignatureVersion"><c>Motif__ModelVersion</c>: the input size and precision the deployment signs at.</param>
+public sealed class QueuedRolloutSteps(IImageCatalog catalog, IWorkQueue signatureJobs, string configuredSignatureVersion) : IModelRolloutSteps
+{
+    /// <summary>Jobs sent per batch send (the Service Bus and Queue Storage adapters split further as they must).</summary>
+    private const int SendChunk = 256;
+
+    public string SignatureVersionOf(string modelVersion) => SignatureVersions.Of(modelVersion, configuredSignatureVersion);
+
+    /// <summary>
+    /// Sends a job naming <paramref name="modelVersion"/> for every catalogued image with no signature (and no recorded
+    /// failure) under it. Safe to repeat: a job for content already signed is completed without work (the catalog keeps
+    /// signing exactly-once), so a sweep that re-sends jobs still queued wastes a lookup each, nothing more.
+    /// </summary>
+    public async Task<int> EnqueueResigningAsync(string modelVersion, CancellationToken cancellationToken)
+    {
+        var unsigned = await catalog.ListUnsignedAsync(SignatureVersionOf(modelVersion), cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in unsigned.Chunk(SendChunk))
+        {
+            await signatureJobs.SendBatchAsync([.. chunk.Select(i => SignatureJob.For(i.ImageId, i.ContentHash!, modelVersion).ToMessage())], cancellationToken)
+                .ConfigureAwait(false);
+        }
+        return unsigned.Count;
+    }
+
+    /// <summary>Nothing to send: only the Recluster timer advances a rollout in a deployment, and it clusters under the new
+    /// serving version right after the switch.</summary>
+    public Task RequestReclusterAsync(string modelVersion, CancellationToken cancellationToken) => Task.CompletedTask;
+}
