@@ -2,6 +2,7 @@ using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Logging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
 using Motif.Storage.Blobs;
 
 namespace Motif.Functions;
@@ -36,7 +37,15 @@ public enum ReclusterOutcome
 /// <para><b>Retries.</b> A storage failure throws; the host retries the invocation up to three times with exponential
 /// back-off (30 s to 5 min), rather than leaving the manifest a day old. Retrying is safe: the run is idempotent.</para>
 /// </remarks>
-public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, MotifPipelineOptions options, ILogger<Recluster> logger)
+/// <para><b>Model rollout</b> (issue 11). Each invocation first advances a rollout (<see cref="ModelRollout.AdvanceAsync"/>):
+/// the promoted version starts serving only once every catalogued image has its signature (or a recorded failure) under
+/// it, and this invocation then clusters that version's graph, so the previous version's clusters stay published until
+/// the new ones can replace them whole. While the rollout is pending, the invocation re-sends jobs for the images still
+/// unsigned under it (images uploaded since the promotion, whose intake asked only for the configured model; re-sending
+/// a job still queued costs a lookup), and likewise for the serving version after a switch, so later uploads join its
+/// clusters at the next invocation.</para>
+public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, MotifPipelineOptions options, ModelRollout rollout, ModelRegistry registry,
+    IModelRolloutSteps rolloutSteps, ILogger<Recluster> logger)
 {
     /// <summary>Reclusters once; <paramref name="timer"/> is the host's schedule information (null from a local runner).</summary>
     [Function(nameof(Recluster))]
@@ -66,9 +75,11 @@ public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, Moti
             using var leased = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.LostToken);
             try
             {
-                var result = await recluster.RunAsync(options.ModelVersion, options.Clustering, leased.Token).ConfigureAwait(false);
+                var version = await AdvanceRolloutAsync(leased.Token).ConfigureAwait(false);
+                var result = await recluster.RunAsync(version, options.Clustering, leased.Token).ConfigureAwait(false);
                 var runId = result.Manifest?.Manifest.RunId;
-                logger.LogInformation("Recluster {Outcome}: {Images} images, run {RunId}", result.Published ? "published" : "unchanged", result.Images, runId);
+                logger.LogInformation("Recluster {Outcome}: {Images} images of {Version}, run {RunId}", result.Published ? "published" : "unchanged", result.Images,
+                    version, runId);
                 return new ReclusterInvocation(result.Published ? ReclusterOutcome.Published : ReclusterOutcome.Unchanged, runId, result);
             }
             catch (ManifestPublishConflictException e)
@@ -77,5 +88,35 @@ public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, Moti
                 return new ReclusterInvocation(ReclusterOutcome.Skipped, null, null);
             }
         }
+    }
+
+    /// <summary>
+    /// Advances a rollout and returns the signature version to cluster: the serving version's (the configured
+    /// <c>Motif__ModelVersion</c> while the registry's initial version serves, which is what unversioned jobs sign).
+    /// </summary>
+    private async Task<string> AdvanceRolloutAsync(CancellationToken cancellationToken)
+    {
+        var status = await rollout.AdvanceAsync(cancellationToken).ConfigureAwait(false);
+        var pointer = status.Pointer;
+        if (status.Switched)
+        {
+            logger.LogInformation("Model rollout: {Version} serves now (was {Previous}); clustering under it", pointer.Serving, pointer.Previous);
+        }
+        else if (pointer.Pending is { } pending)
+        {
+            var sent = await rolloutSteps.EnqueueResigningAsync(pending, cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Model rollout: {Version} is pending, {Unsigned} images still to sign (jobs re-sent for {Sent}); {Serving} serves meanwhile",
+                pending, status.Unsigned, sent, pointer.Serving);
+        }
+        if (pointer.Serving == registry.InitialVersion)
+        {
+            return options.ModelVersion;
+        }
+        if (!status.Switched)
+        {
+            // Uploads since the switch were signed only under the configured model (their intake's unversioned job).
+            await rolloutSteps.EnqueueResigningAsync(pointer.Serving, cancellationToken).ConfigureAwait(false);
+        }
+        return rolloutSteps.SignatureVersionOf(pointer.Serving);
     }
 }
