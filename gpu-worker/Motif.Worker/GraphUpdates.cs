@@ -118,7 +118,7 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
             current.Offer(set, fingerprint);
         }
         LastUpdate = DateTimeOffset.UtcNow;
-        logger.LogInformation("Neighbour graph of {Version} updated: {Rows} rows ({Appended} new) in {Seconds:F1} s",
-            version, set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds);
+        logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s, {Version}",
+            set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds, version);
     }
 }

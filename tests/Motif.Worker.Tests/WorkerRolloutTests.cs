@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Motif.Engine;
+using Motif.Pipeline;
+using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
+using Motif.Pipeline.Training;
+using Motif.Storage.Azure.Tests;
+using Motif.Storage.Blobs;
+using Motif.Storage.Catalog;
+using Motif.Storage.Queues;
+using Motif.Storage.Tests;
+using Motif.Testing;
+
+namespace Motif.Worker.Tests;
+
+/// <summary>
+/// A model rollout through the real worker process on Azurite: a promotion made through the shared composition sends
+/// jobs naming the new version, the worker (configured with the packaged network) opens that version from the registry
+/// and signs under it, dead-letters a job naming an unregistered version, keeps the pending version's graph, and the
+/// rollout then switches.
+/// </summary>
+public sealed class WorkerRolloutTests : IDisposable
+{
+    private const string Tiny = "torchvision:layers=1-1-1-1;base=8;classes=0";
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
+    private readonly TempFolder _folder = new();
+
+    public void Dispose() => _folder.Dispose();
+
+    private static ServiceProvider Compose(IReadOnlyDictionary<string, string?> settings) =>
+        new ServiceCollection().AddMotifPipeline(new ConfigurationBuilder()
+            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)))
+            .Build()).BuildServiceProvider();
+
+    private static async Task PollAsync(Func<Task<bool>> done, string what)
+    {
+        var until = DateTime.UtcNow + Deadline;
+        while (!await done())
+        {
+            Assert.True(DateTime.UtcNow < until, $"Not within {Deadline}: {what}");
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>Registers the engine's tiny ResNet as a version trained from the serving one, validated better.</summary>
+    private async Task<ModelVersionRecord> RegisterTinyAsync(IBlobStore blobs, ModelRegistry registry)
+    {
+        var folder = CollectionBlobs.TrainingRun("run-1");
+        var checkpoint = _folder.Combine("tiny.ckpt");
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            model.SaveCheckpoint(checkpoint);
+        }
+        var epochs = new[]
+        {
+            new TrainingEpoch(0, 0, 0, [], 0.40, $"{folder}epoch-0000.ckpt", "h0"),
+            new TrainingEpoch(1, 3, 3, [0.5f], 0.50, $"{folder}epoch-0001.ckpt", "h1"),
+        };
+        await blobs.PutAsync(epochs[0].Checkpoint, new MemoryStream(RandomNumberGenerator.GetBytes(64)));
+        await using (var content = File.OpenRead(checkpoint))
+        {
+            await blobs.PutAsync(epochs[1].Checkpoint, content);
+        }
+        var progress = new TrainingProgress(TrainingProgress.CurrentSchema, "key", registry.InitialVersion, "data-v1", TrainingRunOptions.Cpu, epochs,
+            new TrainingTest(1, 0.6, 10, 0.5, 0.9));
+        return await registry.RegisterAsync(new TrainingResult(folder, progress, epochs[1].Checkpoint, StoppedEarly: false, []));
+    }
+
+    [Fact]
+    public async Task The_worker_signs_a_promoted_versions_jobs_with_its_registered_weights_and_dead_letters_an_unknown_version()
+    {
+        var azurite = await SharedAzurite.GetAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["Motif__Storage"] = "azure",
+            ["MotifStorage"] = azurite.ConnectionString,
+            ["Motif__Container"] = SharedAzurite.UniqueName("rollout"),
+            ["Motif__CatalogTable"] = SharedAzurite.UniqueName("catalog").Replace("-", "", StringComparison.Ordinal),
+            ["Motif__SignatureQueue"] = SharedAzurite.UniqueName("signatures"),
+        };
+        await using var services = Compose(settings);
+        await MotifPipeline.EnsureStorageAsync(services);
+        var ingest = services.GetRequiredService<IngestService>();
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(IngestOutcome.Accepted, await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(96 + 5 * i, 72)));
+        }
+        var blobs = services.GetRequiredService<IBlobStore>();
+        var registry = services.GetRequiredService<ModelRegistry>();
+        var version = await RegisterTinyAsync(blobs, registry);
+        Assert.True((await services.GetRequiredService<ModelRollout>().PromoteAsync(version.Id)).Promoted);
+        var image = (await services.GetRequiredService<IImageCatalog>().GetImageAsync("img0.jpg"))!;
+        var queue = services.GetRequiredService<IWorkQueue>();
+        await queue.SendAsync(SignatureJob.For(image.ImageId, image.ContentHash!, "checkpoint:0123456789abcdef").ToMessage());
+        var rolledOut = SignatureVersions.Of(version.Id, MotifPipelineOptions.DefaultModelVersion);
+        var catalog = services.GetRequiredService<IImageCatalog>();
+
+        await using var worker = WorkerProcess.Start(settings);
+        await worker.WaitUntilReadyAsync(Deadline);
+
+        await PollAsync(async () => (await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion)).Count == 2 && (await catalog.ListSignedAsync(rolledOut)).Count == 2,
+            "2 signatures under the packaged network and 2 under the promoted version");
+        await PollAsync(async () => (await queue.PeekDeadLetteredAsync(10)).Count > 0, "the job naming an unregistered version dead-lettered");
+        Assert.Equal("unknown-model-version", Assert.Single(await queue.PeekDeadLetteredAsync(10)).Reason);
+        // Signed by the version's own network (the tiny ResNet's dimension, not the packaged ResNet-50's 2048).
+        using (var tiny = SignatureModel.Create(Tiny))
+        {
+            Assert.NotEqual(2048, tiny.EmbeddingDimension);
+            Assert.Equal(tiny.EmbeddingDimension, (await SignatureSet.LoadAsync(blobs, catalog, rolledOut)).Dimension);
+        }
+        var graph = NeighbourGraphStore.BlobName(rolledOut, MotifPipelineOptions.DefaultClustering.MaxEps!.Value);
+        await PollAsync(async () => await blobs.GetPropertiesAsync(graph) is not null, "the pending version's stored graph");
+
+        var status = await services.GetRequiredService<ModelRollout>().AdvanceAsync();
+        Assert.Equal((true, version.Id), (status.Switched, status.Pointer.Serving));
+    }
+}
