@@ -46,8 +46,8 @@ public sealed class ModelRollout(ModelRegistry registry, IImageCatalog catalog, 
         if (promotion.Promoted)
         {
             // After the pointer names it pending: a kill before this leaves a pending version whose jobs were never sent,
-            // and the host's own sweep of unsigned images (SignatureService.EnqueueMissingAsync under the pending model)
-            // sends them.
+            // and the host's sweep of images unsigned under it sends them (in a deployment the Recluster timer re-sends
+            // them on every invocation while the version is pending; on the CLI the next `motif run` signs them).
             await steps.EnqueueResigningAsync(id, cancellationToken).ConfigureAwait(false);
         }
         return promotion;
