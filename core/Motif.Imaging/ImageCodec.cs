@@ -29,12 +29,16 @@ public static class ImageCodec
     /// <summary><see cref="Strict"/> as a load option string, for the operations that take one (vips_thumbnail).</summary>
     private const string StrictLoad = "fail_on=warning";
 
-    private delegate T Decoder<out T>(byte[] data, ImageInfo header);
+    private delegate T Decoder<out T>(byte[] data, Header header);
+
+    /// <summary>What <see cref="ReadHeader"/> found: the header, and the libvips loader that read it (a type name
+    /// such as VipsForeignLoadJpegBuffer), which a pixel decode then calls by name.</summary>
+    private readonly record struct Header(ImageInfo Info, string Loader);
 
     /// <summary>Reads format, size, colour space and orientation from the header only; no pixel is decoded.</summary>
     /// <exception cref="ImageRejectedException">Empty, unrecognised or unreadable header.</exception>
     public static ImageInfo Probe(ReadOnlySpan<byte> image) =>
-        Decode(image, limits: null, static (_, header) => header);
+        Decode(image, limits: null, static (_, header) => header.Info);
 
     /// <summary>
     /// Accepts the image only if it is within <paramref name="limits"/> and every pixel decodes under libvips'
@@ -55,10 +59,10 @@ public static class ImageCodec
             return Decode(image, limits, static (data, header) =>
             {
                 // Decode() has checked the header; now decode everything (sequentially, in constant memory).
-                using var decoded = VipsImage.NewFromBuffer(data, access: Enums.Access.Sequential, failOn: Strict);
+                using var decoded = Load(data, header.Loader, sequential: true);
                 decoded.Avg();
-                RejectDamagedPng(data, header);
-                return (ValidationResult)new ValidationResult.Accepted(header);
+                RejectDamagedPng(data, header.Info);
+                return (ValidationResult)new ValidationResult.Accepted(header.Info);
             });
         }
         catch (ImageRejectedException e)
@@ -86,7 +90,7 @@ public static class ImageCodec
             using var thumbnail = VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down);
             using var display = ToSrgb8(thumbnail);
             var jpeg = display.WriteToBuffer(suffix);
-            RejectDamagedPng(data, header);
+            RejectDamagedPng(data, header.Info);
             return jpeg;
         });
     }
@@ -105,7 +109,7 @@ public static class ImageCodec
             var rendered = DecodeModelPixels(data, header, spec);
             try
             {
-                RejectDamagedPng(data, header);
+                RejectDamagedPng(data, header.Info);
             }
             catch
             {
@@ -190,19 +194,19 @@ public static class ImageCodec
         }
     }
 
-    private static ImageInfo ReadHeader(byte[] data, ValidationLimits? limits)
+    private static Header ReadHeader(byte[] data, ValidationLimits? limits)
     {
-        var format = Identify(data, limits);
+        var (format, loader) = Identify(data, limits);
         if (limits is not null && !limits.AcceptedFormats.Contains(format))
         {
             throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
                 $"{format.Code()} images are not accepted (accepted: {ImageFormats.List(limits.AcceptedFormats)}).");
         }
-        using var header = VipsImage.NewFromBuffer(data);
+        using var header = Load(data, loader, sequential: false);
         var info = Describe(header, format);
         if (limits is null)
         {
-            return info;
+            return new(info, loader);
         }
         if (info.Pixels > limits.MaxPixels)
         {
@@ -214,14 +218,36 @@ public static class ImageCodec
             throw new ImageRejectedException(RejectionReason.TooSmall,
                 $"The image is {info.Width}×{info.Height}; the shorter side must be at least {limits.MinSide} pixels.");
         }
-        return info;
+        return new(info, loader);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="loader"/>, the loader <see cref="Identify"/> found for these bytes, by name: what
+    /// vips_image_new_from_buffer does after its own search through every loader's sniffer, which would otherwise
+    /// run again for each load of the same bytes. Header-only until pixels are asked for. A sequential load is a
+    /// pixel decode: it fails on the decoder's warnings (<see cref="Strict"/>) and streams (libvips' access=sequential).
+    /// <paramref name="shrink"/> is jpegload's DCT scale; only pass it to the JPEG loader.
+    /// </summary>
+    private static VipsImage Load(byte[] data, string loader, bool sequential, int shrink = 1)
+    {
+        var options = new VOption();
+        if (sequential)
+        {
+            options.Add("access", Enums.Access.Sequential);
+            options.Add("fail_on", Strict);
+        }
+        if (shrink > 1)
+        {
+            options.Add("shrink", shrink);
+        }
+        return (VipsImage)Operation.Call(loader, options, data);
     }
 
     /// <summary>
     /// The format from the bytes' signature, as libvips' loaders recognise it. A file that only a blocked
     /// (untrusted) loader recognises is refused here, as unsupported, before anything tries to load it.
     /// </summary>
-    private static ImageFormat Identify(byte[] data, ValidationLimits? limits)
+    private static (ImageFormat Format, string Loader) Identify(byte[] data, ValidationLimits? limits)
     {
         var accepted = ImageFormats.List((limits ?? ValidationLimits.Default).AcceptedFormats);
         var loader = VipsImage.FindLoadBuffer(data);
@@ -237,7 +263,7 @@ public static class ImageCodec
                 $"Only {loader}, a libvips loader blocked as untrusted, reads this content (accepted: {accepted}).");
         }
         // libvips returns the loader's type name, e.g. VipsForeignLoadJpegBuffer, VipsForeignLoadNsgifBuffer.
-        return loader.Replace("VipsForeignLoad", string.Empty, StringComparison.Ordinal).Replace("Buffer", string.Empty, StringComparison.Ordinal) switch
+        return (loader.Replace("VipsForeignLoad", string.Empty, StringComparison.Ordinal).Replace("Buffer", string.Empty, StringComparison.Ordinal) switch
         {
             "Jpeg" => ImageFormat.Jpeg,
             "Png" => ImageFormat.Png,
@@ -250,7 +276,7 @@ public static class ImageCodec
             "Svg" => ImageFormat.Svg,
             "Pdf" => ImageFormat.Pdf,
             _ => ImageFormat.Other,
-        };
+        }, loader);
     }
 
     private static ImageInfo Describe(VipsImage image, ImageFormat format) => new(
@@ -293,18 +319,17 @@ public static class ImageCodec
     /// Image.draft, so that the resize after it shrinks by less than 2×. The load is the only decode: it runs under
     /// <see cref="Strict"/>, so damage is rejected here, not by a separate validation pass.
     /// </summary>
-    private static NativePixels DecodeModelPixels(byte[] data, ImageInfo header, PreprocessSpec spec)
+    private static NativePixels DecodeModelPixels(byte[] data, Header found, PreprocessSpec spec)
     {
+        var header = found.Info;
         var crop = spec.Resize == ResizeMode.ShortSideCentreCrop;
         // The side that must come out at `target` pixels: the short one for a crop, the long one for a letterbox.
         // Either is the same before and after an EXIF rotation, so the shrink can be chosen before it.
         int Side(int width, int height) => crop ? Math.Min(width, height) : Math.Max(width, height);
         var target = crop ? spec.ResizeTo : spec.InputSize;
         var shrink = header.Format == ImageFormat.Jpeg ? Array.Find([8, 4, 2], f => Side(header.Width, header.Height) / f >= target) : 0;
-        // shrink is jpegload's own option: it goes in the option string, which only the JPEG loader then sees.
-        var options = shrink > 1 ? $"shrink={shrink}" : string.Empty;
 
-        using var loaded = VipsImage.NewFromBuffer(data, options, Enums.Access.Sequential, Strict);
+        using var loaded = Load(data, found.Loader, sequential: true, shrink);
         using var decoded = ToSrgb8(loaded);
         // What is rendered to memory must stay small whatever the upload: a 89-megapixel PNG or TIFF (the pixel
         // limit; no DCT shrink for them) would otherwise be 268 MB per decoding thread. So an image still more than
