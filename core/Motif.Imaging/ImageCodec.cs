@@ -31,9 +31,9 @@ public static class ImageCodec
 
     private delegate T Decoder<out T>(byte[] data, Header header);
 
-    /// <summary>What <see cref="ReadHeader"/> found: the header, and the libvips loader that read it (a type name
-    /// such as VipsForeignLoadJpegBuffer), which a pixel decode then calls by name.</summary>
-    private readonly record struct Header(ImageInfo Info, string Loader);
+    /// <summary>What <see cref="ReadHeader"/> found: the header, the libvips loader that read it (a type name such as
+    /// VipsForeignLoadJpegSource), which a pixel decode then calls by name, and the input it read.</summary>
+    private readonly record struct Header(ImageInfo Info, Input Input);
 
     /// <summary>Reads format, size, colour space and orientation from the header only; no pixel is decoded.</summary>
     /// <exception cref="ImageRejectedException">Empty, unrecognised or unreadable header.</exception>
@@ -59,7 +59,7 @@ public static class ImageCodec
             return Decode(image, limits, static (data, header) =>
             {
                 // Decode() has checked the header; now decode everything (sequentially, in constant memory).
-                using var decoded = Load(data, header.Loader, sequential: true);
+                using var decoded = header.Input.Load(sequential: true);
                 decoded.Avg();
                 RejectDamagedPng(data, header.Info);
                 return (ValidationResult)new ValidationResult.Accepted(header.Info);
@@ -186,7 +186,13 @@ public static class ImageCodec
         var data = image.ToArray();
         try
         {
-            return LibvipsGate.Run(() => decoder(data, ReadHeader(data, limits)));
+            return LibvipsGate.Run(() =>
+            {
+                // One input for every load of these bytes (libvips rewinds a source for each), disposed only after
+                // the decoder has returned, so after every image that reads from it.
+                using var input = Input.Open(data, Identify(data, limits));
+                return decoder(data, ReadHeader(input, limits));
+            });
         }
         catch (LibvipsException e)
         {
@@ -194,19 +200,19 @@ public static class ImageCodec
         }
     }
 
-    private static Header ReadHeader(byte[] data, ValidationLimits? limits)
+    private static Header ReadHeader(Input input, ValidationLimits? limits)
     {
-        var (format, loader) = Identify(data, limits);
+        var format = input.Format;
         if (limits is not null && !limits.AcceptedFormats.Contains(format))
         {
             throw new ImageRejectedException(RejectionReason.UnsupportedFormat,
                 $"{format.Code()} images are not accepted (accepted: {ImageFormats.List(limits.AcceptedFormats)}).");
         }
-        using var header = Load(data, loader, sequential: false);
+        using var header = input.Load(sequential: false);
         var info = Describe(header, format);
         if (limits is null)
         {
-            return new(info, loader);
+            return new(info, input);
         }
         if (info.Pixels > limits.MaxPixels)
         {
@@ -218,29 +224,52 @@ public static class ImageCodec
             throw new ImageRejectedException(RejectionReason.TooSmall,
                 $"The image is {info.Width}×{info.Height}; the shorter side must be at least {limits.MinSide} pixels.");
         }
-        return new(info, loader);
+        return new(info, input);
     }
 
     /// <summary>
-    /// Runs <paramref name="loader"/>, the loader <see cref="Identify"/> found for these bytes, by name: what
-    /// vips_image_new_from_buffer does after its own search through every loader's sniffer, which would otherwise
-    /// run again for each load of the same bytes. Header-only until pixels are asked for. A sequential load is a
-    /// pixel decode: it fails on the decoder's warnings (<see cref="Strict"/>) and streams (libvips' access=sequential).
-    /// <paramref name="shrink"/> is jpegload's DCT scale; only pass it to the JPEG loader.
+    /// The bytes of one call and the loader <see cref="Identify"/> found for them, which every load of them runs by
+    /// name: vips_image_new_from_buffer would search every loader's sniffer again for each load. Where the format has
+    /// a source loader (JPEG, PNG, WebP, TIFF, GIF, HEIF, JPEG 2000), the loads read <c>data</c> in place through one
+    /// memory source over the pinned array; a buffer argument would be copied into a new blob for each load.
     /// </summary>
-    private static VipsImage Load(byte[] data, string loader, bool sequential, int shrink = 1)
+    private sealed class Input : IDisposable
     {
-        var options = new VOption();
-        if (sequential)
+        private readonly byte[] _data;
+        private readonly string _loader;
+        private readonly Source? _source;
+
+        private Input(byte[] data, ImageFormat format, string loader, Source? source) =>
+            (_data, Format, _loader, _source) = (data, format, loader, source);
+
+        public ImageFormat Format { get; }
+
+        public static Input Open(byte[] data, (ImageFormat Format, string Loader) found) =>
+            LibvipsRuntime.SourceTwin(found.Loader) is { } twin
+                ? new(data, found.Format, twin, Source.NewFromMemory(data))
+                : new(data, found.Format, found.Loader, null);
+
+        /// <summary>
+        /// Header-only until pixels are asked for. A sequential load is a pixel decode: it fails on the decoder's
+        /// warnings (<see cref="Strict"/>) and streams (libvips' access=sequential). <paramref name="shrink"/> is
+        /// jpegload's DCT scale; only pass it for a JPEG.
+        /// </summary>
+        public VipsImage Load(bool sequential, int shrink = 1)
         {
-            options.Add("access", Enums.Access.Sequential);
-            options.Add("fail_on", Strict);
+            var options = new VOption();
+            if (sequential)
+            {
+                options.Add("access", Enums.Access.Sequential);
+                options.Add("fail_on", Strict);
+            }
+            if (shrink > 1)
+            {
+                options.Add("shrink", shrink);
+            }
+            return (VipsImage)Operation.Call(_loader, options, _source is null ? (object)_data : _source);
         }
-        if (shrink > 1)
-        {
-            options.Add("shrink", shrink);
-        }
-        return (VipsImage)Operation.Call(loader, options, data);
+
+        public void Dispose() => _source?.Dispose();
     }
 
     /// <summary>
@@ -329,7 +358,7 @@ public static class ImageCodec
         var target = crop ? spec.ResizeTo : spec.InputSize;
         var shrink = header.Format == ImageFormat.Jpeg ? Array.Find([8, 4, 2], f => Side(header.Width, header.Height) / f >= target) : 0;
 
-        using var loaded = Load(data, found.Loader, sequential: true, shrink);
+        using var loaded = found.Input.Load(sequential: true, shrink);
         using var decoded = ToSrgb8(loaded);
         // What is rendered to memory must stay small whatever the upload: a 89-megapixel PNG or TIFF (the pixel
         // limit; no DCT shrink for them) would otherwise be 268 MB per decoding thread. So an image still more than

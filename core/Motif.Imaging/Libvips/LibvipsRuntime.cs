@@ -31,6 +31,29 @@ internal static class LibvipsRuntime
         });
     }
 
+    // Loader types never change after vips_init, so each buffer loader's twin is looked up once.
+    private static readonly ConcurrentDictionary<string, string?> SourceTwins = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The source loader of the same format as <paramref name="bufferLoader"/> (VipsForeignLoadJpegBuffer →
+    /// VipsForeignLoadJpegSource), or null when libvips has none. In libvips 8.14 a buffer loader wraps its blob in a
+    /// memory source and runs the source loader's code, so the two decode alike; the source loader can read a
+    /// caller's memory in place, where a buffer argument is first copied into a new blob.
+    /// </summary>
+    internal static string? SourceTwin(string bufferLoader)
+    {
+        EnsureInitialised();
+        return SourceTwins.GetOrAdd(bufferLoader, static name =>
+        {
+            if (!name.EndsWith("Buffer", StringComparison.Ordinal))
+            {
+                return null;
+            }
+            var twin = string.Concat(name.AsSpan(0, name.Length - "Buffer".Length), "Source");
+            return global::NetVips.NetVips.TypeFromName(twin) != 0 ? twin : null;
+        });
+    }
+
     private static bool Configure()
     {
         if (!ModuleInitializer.VipsInitialized)
