@@ -67,6 +67,7 @@ public sealed class ModelInputTests(ITestOutputHelper output)
     [InlineData(300, 100, 60, ResizeMode.Letterbox)]
     [InlineData(1000, 37, 64, ResizeMode.Letterbox)]             // a 64×2 window in a 64² input
     [InlineData(40, 90, 96, ResizeMode.Letterbox)]               // enlarged
+    [InlineData(2, 300, 32, ResizeMode.Letterbox)]               // 2 px wide: most horizontal sums read the image's last pixel (the scalar fallback)
     public void The_vector_kernel_gives_the_scalar_kernels_floats_and_runs_where_it_is_accelerated(int width, int height, int size, ResizeMode mode)
     {
         output.WriteLine($"kernel on this machine: {ModelInput.Kernel} (Vector256 accelerated: {Vector256.IsHardwareAccelerated})");
