@@ -183,16 +183,22 @@ internal static class TrainCommand
         return command;
     }
 
-    /// <summary>The epochs as a table: loss (mean over the epoch's steps), validation mAP, the best marked; then the test result.</summary>
+    /// <summary>
+    /// The epochs as a table: loss (mean over the epoch's steps), validation mAP and margin, the best marked; then the
+    /// test result. The margin is shown because it decides between epochs of equal mAP (<see cref="TrainingProgress.BestOf"/>),
+    /// so without it a "best" on a tie looks arbitrary; "-" where there is none (a labelled run, or a record from before it was stored).
+    /// </summary>
     internal static string Table(TrainingResult result)
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         var best = result.Progress.Best.Epoch;
-        text.Append("epoch  steps   loss     val mAP\n");
+        static string OrDash(double value, string format) => double.IsNaN(value) ? "-" : value.ToString(format, CultureInfo.InvariantCulture);
+        text.Append("epoch  steps     loss  val mAP   margin\n");
         foreach (var e in result.Progress.Epochs)
         {
-            text.Append(string.Create(c, $"{e.Epoch,5}  {e.Steps,5}  {(double.IsNaN(e.MeanLoss) ? "     -" : e.MeanLoss.ToString("0.0000", c)),7}  {e.ValidationMap,7:0.0000}{(e.Epoch == best ? "  best" : "")}\n"));
+            text.Append(string.Create(c,
+                $"{e.Epoch,5}  {e.Steps,5}  {OrDash(e.MeanLoss, "0.0000"),7}  {e.ValidationMap,7:0.0000}  {OrDash(e.ValidationMargin, "+0.0000;-0.0000;0.0000"),7}{(e.Epoch == best ? "  best" : "")}\n"));
         }
         if (result.Progress.Test is { } test)
         {

@@ -4,6 +4,7 @@ using Motif.Core.Evaluation;
 using Motif.Engine;
 using Motif.Imaging;
 using Motif.Pipeline;
+using Motif.Pipeline.Training;
 using Motif.Storage.Blobs;
 using Motif.Testing;
 
@@ -79,7 +80,7 @@ public sealed class TrainCommandTests : IDisposable
         Assert.Matches(@"epoch 0/2: base model, val mAP \d\.\d{4}\n", output);
         Assert.Matches(@"epoch 1/2: loss \d+\.\d{4} over \d+ steps \(\d+ triplets\), val mAP \d\.\d{4}\n", output);
         Assert.Matches(@"epoch 2/2: loss ", output);
-        Assert.Contains("epoch  steps   loss     val mAP\n", output);
+        Assert.Contains("epoch  steps     loss  val mAP   margin\n", output);
         Assert.Matches(@"Test part, epoch \d: mAP \d\.\d{4}, R@1 \d\.\d{3}, R@10 \d\.\d{3} over 4 queries\.", output);
         Assert.Contains("Checkpoints, progress and curves in models/training/", output);
         // Registered, and refused because the run did not start from the serving version (the packaged network serves).
@@ -108,6 +109,25 @@ public sealed class TrainCommandTests : IDisposable
         Assert.True(exit == 0, error);
         Assert.Contains("epoch 2/2: loss ", output);
         Assert.Equal(3, output.Split('\n').Count(l => l.EndsWith(" (stored)", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void The_table_shows_each_epochs_margin_and_a_dash_where_a_record_has_none()
+    {
+        var epochs = new[]
+        {
+            new TrainingEpoch(0, 0, 0, [], 0.9688, "e0", "h0") { ValidationMargin = -0.0123 },
+            new TrainingEpoch(1, 4, 16, [0.25f], 0.9688, "e1", "h1") { ValidationMargin = 0.0456 },
+            new TrainingEpoch(2, 8, 16, [0.2f], 0.9375, "e2", "h2"),   // as a record from before the margin loads: NaN
+        };
+        var progress = new TrainingProgress(TrainingProgress.CurrentSchema, "k", "base", "unlabelled-x", TrainingRunOptions.Cpu, epochs, null);
+
+        var table = TrainCommand.Table(new TrainingResult("models/training/k/", progress, "e1", false, []));
+
+        Assert.Contains("epoch  steps     loss  val mAP   margin\n", table);
+        Assert.Contains("    0      0        -   0.9688  -0.0123\n", table);
+        Assert.Contains("    1      4   0.2500   0.9688  +0.0456  best\n", table);   // equal mAP: the larger margin is the best
+        Assert.Contains("    2      8   0.2000   0.9375        -\n", table);
     }
 
     [Fact]
