@@ -67,7 +67,7 @@ public sealed class ModelRegistryCommandTests : IDisposable
 
         Assert.True(exit == 0, error);
         Assert.Matches($@"{Regex.Escape(Packaged)} +\(packaged\) .* serving\n", output);
-        Assert.Matches($@"{Regex.Escape(version.Id)} +{Regex.Escape(Packaged)} +0\.6000 +0\.5000 +0\.6000 +- +pending\n", output);
+        Assert.Matches($@"{Regex.Escape(version.Id)} +{Regex.Escape(Packaged)} +0\.6000 +0\.5000 +0\.6000 +- +- +pending\n", output);
         Assert.Matches($@"{Regex.Escape(stale.Id)} +checkpoint:ffffffffffffffff +0\.9000 .* candidate\n", output);
 
         // No --model: the run signs under the pending version, and once every image is signed it serves.
@@ -91,6 +91,25 @@ public sealed class ModelRegistryCommandTests : IDisposable
         (exit, output, _) = await Cli.RunAsync("models", "--out", Workspace);
         Assert.Matches($@"{Regex.Escape(version.Id)} .* serving\n", output);
         Assert.Matches($@"{Regex.Escape(Packaged)} .* candidate\n", output);
+    }
+
+    [Fact]
+    public void Models_shows_the_radius_of_each_precision_and_says_which_signatures_it_belongs_to()
+    {
+        var pointer = new ServingPointer(Packaged, null, null, DateTimeOffset.UnixEpoch);
+        var radii = new Dictionary<string, double?>
+        {
+            [EngineSignatureEmbedder.VersionOf(Packaged)] = 0.448,
+            [EngineSignatureEmbedder.VersionOf(Packaged, precision: Precision.BFloat16)] = 0.431,
+            [EngineSignatureEmbedder.VersionOf(Packaged, inputSize: 320)] = 0.2,   // no column: `motif run` signs at 224 px only
+        };
+
+        var table = ModelsCommand.Table(Packaged, [], pointer, radii);
+
+        Assert.Matches(@"^version +parent +val mAP +base +test mAP +radius fp32 +radius bf16 +state\n", table);
+        Assert.Matches($@"\n{Regex.Escape(Packaged)} +\(packaged\) +- +- +- +0\.448 +0\.431 +serving\n", table);
+        Assert.EndsWith("radius fp32, bf16: the OPTICS radius `motif run` calibrated for the version's 224 px signatures at that precision (--precision); " +
+                        "- where no run without --max-eps has calibrated one yet.\n", table);
     }
 
     [Fact]
