@@ -19,8 +19,10 @@ namespace Motif.Cli;
 /// <remarks>A class of its own so that the embedded path never compiles a method that names an Azure type, and so never loads the SDKs.</remarks>
 internal static class AzureWorkspace
 {
-    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, MotifPipelineOptions options,
-        Action<IServiceCollection>? configure, CancellationToken cancellationToken)
+    /// <summary>As <see cref="Workspace.OpenAsync(DirectoryInfo, StorageKind, bool, ChooseComposition, CancellationToken)"/>
+    /// says: composed with <paramref name="given"/>, or with what <paramref name="choose"/> decides from the blob store.</summary>
+    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, WorkspaceComposition? given, ChooseComposition? choose,
+        CancellationToken cancellationToken)
     {
         var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
         var names = new MotifAzureStorageOptions();
@@ -53,11 +55,7 @@ internal static class AzureWorkspace
                 where = connection.BlobServiceUri is { } uri ? $"{uri.GetLeftPart(UriPartial.Authority)}/{names.Container}" : "Azurite (from MotifStorage)";
             }
             var serviceBus = storage == StorageKind.Azure ? AzureConnection.Read(environment, names.ServiceBusConnection) : null;
-            services = Workspace.Compose(options with { Storage = PipelineStorage.Azure }, configuration, configure);
-            if (create)
-            {
-                await MotifPipeline.EnsureStorageAsync(services, cancellationToken);
-            }
+            services = await Workspace.ComposeAsync(new MotifPipelineOptions { Storage = PipelineStorage.Azure }, configuration, create, given, choose, cancellationToken);
             var server = azurite;
             return new Workspace(where + (serviceBus is null ? "" : $", jobs on Service Bus {serviceBus.FullyQualifiedNamespace}"), services,
                 afterDispose: server is null ? null : () => server.DisposeAsync());

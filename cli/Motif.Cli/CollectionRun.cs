@@ -101,18 +101,31 @@ internal static class CollectionRun
     public static async Task<RunReport> RunAsync(RunSettings settings, IAnsiConsole console, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
-        var choice = settings.Model is { } given
-            ? new ModelChoice(given, ModelCatalog.VersionOf(given), null)
-            : await ChooseModelAsync(settings, cancellationToken);
-        var options = new MotifPipelineOptions
+        var choice = settings.Model is { } model ? new ModelChoice(model, ModelCatalog.VersionOf(model), null) : null;
+        WorkspaceComposition Composition(ModelChoice model) => new(
+            new MotifPipelineOptions
+            {
+                ModelVersion = EngineSignatureEmbedder.VersionOf(model.Version, precision: settings.Precision),
+                Clustering = settings.Parameters,
+                Threads = settings.Threads,
+                BatchSize = settings.Batch,
+            },
+            services => services.AddSignatureModel(() => ModelCatalog.Open(model.Model), model.Version, settings.Precision));
+        // Without --model, the model is chosen inside the one opening of the workspace: the registry's pointer is in its
+        // blobs, and the pipeline is composed with the chosen version (WorkspaceModels.ChooseAsync: serving, or pending
+        // during a rollout; the packaged network in a workspace without a registry).
+        Workspace? opened;
+        if (choice is not null)
         {
-            ModelVersion = EngineSignatureEmbedder.VersionOf(choice.Version, precision: settings.Precision),
-            Clustering = settings.Parameters,
-            Threads = settings.Threads,
-            BatchSize = settings.Batch,
-        };
-        await using var workspace = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken, options,
-            services => services.AddSignatureModel(() => ModelCatalog.Open(choice.Model), choice.Version, settings.Precision)))!;
+            var given = Composition(choice);
+            opened = await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken, given.Options, given.Configure);
+        }
+        else
+        {
+            opened = await Workspace.OpenAsync(settings.Out, settings.Storage, create: true,
+                async (blobs, ct) => Composition(choice = await WorkspaceModels.ChooseAsync(WorkspaceModels.Registry(blobs), forSigning: true, ct)), cancellationToken);
+        }
+        await using var workspace = opened!;
         await using var lease = await WorkspaceLease.AcquireAsync(workspace.Blobs,
             waiting: () => console.WriteLine("Waiting for the previous run's workspace lease to lapse (a crashed run holds it for up to 15 s)…"),
             cancellationToken: cancellationToken);
@@ -120,7 +133,7 @@ internal static class CollectionRun
         using var leased = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lease.LostToken);
         try
         {
-            return await RunLeasedAsync(settings, choice, console, workspace, total, leased.Token);
+            return await RunLeasedAsync(settings, choice!, console, workspace, total, leased.Token);
         }
         catch (OperationCanceledException e) when (lease.Lost is { } lost && !cancellationToken.IsCancellationRequested)
         {
@@ -128,14 +141,6 @@ internal static class CollectionRun
             throw new WorkspaceBusyException($"The workspace lease could not be renewed ({lost.Message}), so another process may be using the workspace: "
                 + "this run stopped writing. Run the same command again to resume.", e);
         }
-    }
-
-    /// <summary>The workspace's model (<see cref="WorkspaceModels.ChooseAsync"/>: serving, or pending during a rollout),
-    /// read before the workspace is opened with it. A new workspace has no registry: the packaged network.</summary>
-    private static async Task<ModelChoice> ChooseModelAsync(RunSettings settings, CancellationToken cancellationToken)
-    {
-        await using var probe = (await Workspace.OpenAsync(settings.Out, settings.Storage, create: true, cancellationToken))!;
-        return await WorkspaceModels.ChooseAsync(WorkspaceModels.Registry(probe.Blobs), forSigning: true, cancellationToken);
     }
 
     private static async Task<RunReport> RunLeasedAsync(RunSettings settings, ModelChoice choice, IAnsiConsole console, Workspace workspace, Stopwatch total,

@@ -56,21 +56,71 @@ internal sealed class Workspace : IAsyncDisposable
     /// and workspace are set here. <paramref name="configure"/> adds what the command brings, e.g. the model.
     /// </summary>
     /// <exception cref="WorkspaceUnavailableException">Its storage cannot be reached or is not configured (one-line message).</exception>
-    public static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken,
-        MotifPipelineOptions? options = null, Action<IServiceCollection>? configure = null)
+    public static Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, CancellationToken cancellationToken,
+        MotifPipelineOptions? options = null, Action<IServiceCollection>? configure = null) =>
+        OpenAsync(root, storage, create, new WorkspaceComposition(options ?? new MotifPipelineOptions(), configure), choose: null, cancellationToken);
+
+    /// <summary>
+    /// Opens the workspace of <paramref name="root"/> as the other overload does, composed with what <paramref name="choose"/>
+    /// decides from the workspace's blobs. <c>motif run</c> reads the model registry's pointer this way: the model version
+    /// is fixed when the pipeline is composed, and reading the pointer through a workspace of its own reached the storage
+    /// twice (with <c>--storage azurite</c>, two Azurites started one after the other). Here the storage is reached once,
+    /// and only its blob store is composed before the choice.
+    /// </summary>
+    /// <exception cref="WorkspaceUnavailableException">Its storage cannot be reached or is not configured (one-line message).</exception>
+    public static Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, ChooseComposition choose, CancellationToken cancellationToken) =>
+        OpenAsync(root, storage, create, given: null, choose, cancellationToken);
+
+    private static async Task<Workspace?> OpenAsync(DirectoryInfo root, StorageKind storage, bool create, WorkspaceComposition? given, ChooseComposition? choose,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(root);
-        options ??= new MotifPipelineOptions();
         if (storage != StorageKind.Embedded)
         {
-            return await AzureWorkspace.OpenAsync(root, storage, create, options, configure, cancellationToken);
+            return await AzureWorkspace.OpenAsync(root, storage, create, given, choose, cancellationToken);
         }
         if (!create && !File.Exists(Path.Combine(root.FullName, "motif.db")))
         {
             return null;
         }
-        var services = Compose(options with { Storage = PipelineStorage.Embedded, Workspace = root.FullName }, new ConfigurationBuilder().Build(), configure);
+        var where = new MotifPipelineOptions { Storage = PipelineStorage.Embedded, Workspace = root.FullName };
+        var services = await ComposeAsync(where, new ConfigurationBuilder().Build(), create, given, choose, cancellationToken);
         return new Workspace($"{root.FullName} (embedded: folder and SQLite)", services);
+    }
+
+    /// <summary>
+    /// Composes the pipeline over storage that is reachable: <paramref name="where"/>'s storage and workspace with the
+    /// options and additions of <paramref name="given"/>, or of what <paramref name="choose"/> decides from the blob store
+    /// (composed on its own for the choice, then disposed). Creates what the storage needs when <paramref name="create"/>.
+    /// </summary>
+    internal static async Task<ServiceProvider> ComposeAsync(MotifPipelineOptions where, IConfiguration configuration, bool create,
+        WorkspaceComposition? given, ChooseComposition? choose, CancellationToken cancellationToken)
+    {
+        if (given is null)
+        {
+            ArgumentNullException.ThrowIfNull(choose);
+            await using var storage = Compose(where, configuration, configure: null);
+            if (create)
+            {
+                await MotifPipeline.EnsureStorageAsync(storage, cancellationToken);
+            }
+            given = await choose(storage.GetRequiredService<IBlobStore>(), cancellationToken);
+            create = false;   // done above
+        }
+        var services = Compose(given.Options with { Storage = where.Storage, Workspace = where.Workspace }, configuration, given.Configure);
+        try
+        {
+            if (create)
+            {
+                await MotifPipeline.EnsureStorageAsync(services, cancellationToken);
+            }
+            return services;
+        }
+        catch
+        {
+            await services.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The pipeline's one composition, plus what the command adds.</summary>
@@ -97,6 +147,13 @@ internal sealed class Workspace : IAsyncDisposable
         }
     }
 }
+
+/// <summary>What a command composes the pipeline with over a workspace: the options (model, parameters; the storage and
+/// workspace are the workspace's) and what it adds, e.g. the model (<see cref="Workspace.Compose"/>).</summary>
+internal sealed record WorkspaceComposition(MotifPipelineOptions Options, Action<IServiceCollection>? Configure = null);
+
+/// <summary>Decides a workspace's composition from what its blob store holds, e.g. the model registry's pointer.</summary>
+internal delegate Task<WorkspaceComposition> ChooseComposition(IBlobStore blobs, CancellationToken cancellationToken);
 
 /// <summary>The workspace's storage cannot be used; the message says why in one line.</summary>
 public sealed class WorkspaceUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

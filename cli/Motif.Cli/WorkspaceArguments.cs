@@ -29,7 +29,7 @@ internal sealed class WorkspaceArguments
 
     /// <summary>
     /// The existing workspace the options name, or why there is none (one line, for the command's error output);
-    /// <c>configure</c> adds what the command brings to the workspace's composition (see <see cref="Workspace.OpenAsync"/>).
+    /// <c>configure</c> adds what the command brings to the workspace's composition (see <see cref="Workspace.OpenAsync(DirectoryInfo, StorageKind, bool, CancellationToken, Motif.Pipeline.Composition.MotifPipelineOptions?, Action{Microsoft.Extensions.DependencyInjection.IServiceCollection}?)"/>).
     /// </summary>
     public async Task<(Workspace? Workspace, string? Problem)> OpenExistingAsync(ParseResult parse, CancellationToken cancellationToken,
         Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? configure = null)

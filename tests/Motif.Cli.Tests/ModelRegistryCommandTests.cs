@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Engine;
@@ -91,6 +92,61 @@ public sealed class ModelRegistryCommandTests : IDisposable
         (exit, output, _) = await Cli.RunAsync("models", "--out", Workspace);
         Assert.Matches($@"{Regex.Escape(version.Id)} .* serving\n", output);
         Assert.Matches($@"{Regex.Escape(Packaged)} .* candidate\n", output);
+    }
+
+    /// <summary>
+    /// A <c>node</c> first on the PATH that notes each start and runs the real one: how Azurite is started (its
+    /// <see cref="Motif.Storage.Azure.Azurite.AzuriteOptions.Node"/> is found on the PATH), so every Azurite a command
+    /// starts is one line of the returned file.
+    /// </summary>
+    private string CountingNode()
+    {
+        var real = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, "node")).First(File.Exists);
+        var folder = Directory.CreateDirectory(In("counting-node")).FullName;
+        var starts = Path.Combine(folder, "starts.log");
+        var script = Path.Combine(folder, "node");
+        File.WriteAllText(script, $"#!/bin/sh\necho \"$*\" >> '{starts}'\nexec '{real}' \"$@\"\n");
+        if (!OperatingSystem.IsWindows())   // the whole test is Unix-only (a shell script named node); this is for the analyzer
+        {
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        return folder;
+    }
+
+    [Fact]
+    public async Task A_run_on_Azurite_without_model_chooses_the_pending_version_in_the_one_Azurite_it_starts()
+    {
+        var collection = Directory.CreateDirectory(In("collection"));
+        for (var i = 0; i < 4; i++)
+        {
+            await File.WriteAllBytesAsync(Path.Combine(collection.FullName, $"grid-{i}.png"), ImageFixtures.ColourGrid(i));
+        }
+        ModelVersionRecord version;
+        await using (var workspace = (await Motif.Cli.Workspace.OpenAsync(new DirectoryInfo(Workspace), StorageKind.Azurite, create: true, CancellationToken.None))!)
+        {
+            version = await RegisterTinyAsync(workspace.Blobs, Packaged, 0.6);
+            Assert.True((await WorkspaceModels.Registry(workspace.Blobs).PromoteAsync(version.Id)).Promoted);
+        }
+        var node = CountingNode();
+
+        // The real command line in its own process, so that its PATH (and only its) leads to the counting node.
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "motif.dll"), "run", collection.FullName, "--out", Workspace,
+            "--storage", "azurite", "--max-eps", "0.3", "--threads", "2"])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["PATH"] = node + ":" + Environment.GetEnvironmentVariable("PATH");
+        start.Environment.Remove("MotifStorage");
+        using var run = Process.Start(start)!;
+        var (output, error) = (run.StandardOutput.ReadToEndAsync(), run.StandardError.ReadToEndAsync());
+        await run.WaitForExitAsync();
+
+        Assert.True(run.ExitCode == 0, await error);
+        // The registry's pointer was read in the workspace the run used: the pending version signed, then served.
+        Assert.Contains($"  model               {version.Id}  (promoted: its signatures are complete, so it serves from this run on)", await output);
+        var starts = await File.ReadAllLinesAsync(Path.Combine(node, "starts.log"));
+        Assert.Single(starts, l => l.Contains("azurite.js", StringComparison.Ordinal));
     }
 
     [Fact]
