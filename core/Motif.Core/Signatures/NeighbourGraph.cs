@@ -442,7 +442,11 @@ public sealed partial class NeighbourGraph
         // measured on Zen 4, rounded up since a check that rarely stops a tile is worth less than the sample says.
         private const int CheckCost = 128;
 
-        private readonly sbyte[] _values;      // _padded × _stride; rows ≥ n are zero, so 4-row tiles never read past the end
+        // _padded × _stride bytes, stage-major: stage c's segments [_stageEnds[c − 1], _stageEnds[c]) of all rows lie
+        // together, row after row, from _padded × _stageEnds[c − 1] on. Most tiles stop after the first stage, so a pass
+        // over the columns streams one contiguous array (a few MB that the prefetchers follow, few pages) rather than
+        // touching a 64-byte line or two in every row's own page. Rows ≥ n are zero, so 4-row tiles never read past the end.
+        private readonly sbyte[] _values;
         private readonly int _stride;
         private readonly int _padded;
         private readonly int[] _stageEnds;     // checkpoints k (multiples of 32), then _stride
@@ -579,7 +583,6 @@ public sealed partial class NeighbourGraph
             // (MaxMagnitude returns the signed element).
             var scale = 127 / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
             _scales[i] = scale;
-            var output = _values.AsSpan(i * _stride, _stride);
             var stages = _stageEnds.Length;
             var squares = 0.0;
             for (var stage = stages - 1; stage >= 0; stage--)
@@ -587,7 +590,8 @@ public sealed partial class NeighbourGraph
                 // Segment [start, end) of the row: the coordinates this stage adds to the previous one's prefix.
                 var start = stage == 0 ? 0 : _stageEnds[stage - 1];
                 var end = Math.Min(row.Length, _stageEnds[stage]);
-                var (absolute, sum) = Quantize(row[start..end], inverseNorm, scale, output[start..end]);
+                var output = _values.AsSpan((int)Segment(stage, i), end - start);
+                var (absolute, sum) = Quantize(row[start..end], inverseNorm, scale, output);
                 for (var c = stage; c < stages; c++)
                 {
                     _halfL1[c * _padded + i] += 0.5 * absolute;
@@ -635,8 +639,19 @@ public sealed partial class NeighbourGraph
             return (absolute, sum);
         }
 
-        /// <summary>A buffer for one block's rows in the kernel's prepared form (<see cref="Screen"/>).</summary>
-        public byte[] CreateBlockBuffer() => new byte[(QuantizedBlockSize + 3) / 4 * 4 * _stride];
+        /// <summary>Where row <paramref name="i"/>'s segment of stage <paramref name="stage"/> starts in <see cref="_values"/>.</summary>
+        private nuint Segment(int stage, int i)
+        {
+            var start = stage == 0 ? 0 : _stageEnds[stage - 1];
+            return (nuint)_padded * (nuint)start + (nuint)i * (nuint)(_stageEnds[stage] - start);
+        }
+
+        // Rows a block buffer holds: the block's, rounded up to whole 4-row groups.
+        private const int BlockBufferRows = (QuantizedBlockSize + 3) / 4 * 4;
+
+        /// <summary>A buffer for one block's rows in the kernel's prepared form (<see cref="Screen"/>), stage-major as
+        /// <see cref="_values"/> is: stage c's segments from <c>BlockBufferRows</c> × <c>_stageEnds[c − 1]</c> on.</summary>
+        public byte[] CreateBlockBuffer() => new byte[BlockBufferRows * _stride];
 
         /// <summary>Candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, that the int8 bound cannot exclude.</summary>
         // Optimised from its first call: each call loops for long, so tiering would run it through on-stack replacement,
@@ -647,7 +662,12 @@ public sealed partial class NeighbourGraph
             // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), in the
             // kernel's prepared form (AVX-VNNI: q XOR 0x80, AVX2: |q|): prepared once per block, not per tile.
             var groups = (i1 - i0 + 3) / 4;
-            Int8DotKernels.Prepare(_kernel, _values.AsSpan(i0 * _stride, groups * 4 * _stride), rows);
+            for (var stage = 0; stage < _stageEnds.Length; stage++)
+            {
+                var start = stage == 0 ? 0 : _stageEnds[stage - 1];
+                var length = groups * 4 * (_stageEnds[stage] - start);
+                Int8DotKernels.Prepare(_kernel, _values.AsSpan((int)Segment(stage, i0), length), rows.AsSpan(BlockBufferRows * start, length));
+            }
             for (var c0 = 0; c0 < i1; c0 += BlockSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -660,7 +680,7 @@ public sealed partial class NeighbourGraph
                     var jEnd = Math.Min(c1, i + 3);
                     for (var j = c0; j < jEnd; j += 4)
                     {
-                        var mask = Kernel4x4(ref rows[4 * g * _stride], i, j);
+                        var mask = Kernel4x4(rows, 4 * g, i, j);
                         while (mask != 0)
                         {
                             var bit = BitOperations.TrailingZeroCount(mask);
@@ -677,26 +697,30 @@ public sealed partial class NeighbourGraph
         }
 
         /// <summary>
-        /// Rows i..i+3 (<paramref name="rows"/>: prepared, consecutive at the stride) against rows j..j+3: a 16-bit
+        /// Rows i..i+3 (also prepared in <paramref name="rows"/>, the block buffer, from its row <paramref name="r"/> on) against rows j..j+3: a 16-bit
         /// mask, bit 4r + c set when pair (i + r, j + c) may be within the radius (no check has excluded it). The kernel
         /// computes each segment between checkpoints; its dots (less the row offset × Σ q'_segment, for the VNNI kernel's
         /// unsigned operand) are summed into the prefix dots q_p·q'_p that each check reads.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private int Kernel4x4(ref byte rows, int i, int j)
+        private int Kernel4x4(byte[] rows, int r, int i, int j)
         {
-            var stride = (nuint)_stride;
-            ref var signed = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_values), (nuint)i * stride);
-            ref var columns = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_values), (nuint)j * stride);
+            ref var values = ref MemoryMarshal.GetArrayDataReference(_values);
+            ref var prepared = ref MemoryMarshal.GetArrayDataReference(rows);
             var offset = Vector128.Create(Int8DotKernels.RowOffset(_kernel));
             Vector128<int> d0 = default, d1 = default, d2 = default, d3 = default;
             var mask = 0xFFFF;
-            nuint k = 0;
+            nuint start = 0;
             for (var stage = 0; ; stage++)
             {
+                // This stage's segments, each `length` bytes, consecutive: rows i.., columns j.., prepared rows r...
                 var end = (nuint)_stageEnds[stage];
-                var (e0, e1, e2, e3) = Int8DotKernels.Dot4x4(_kernel, ref rows, ref signed, ref columns, stride, k, end);
-                k = end;
+                var length = end - start;
+                var (e0, e1, e2, e3) = Int8DotKernels.Dot4x4(_kernel,
+                    ref Unsafe.Add(ref prepared, BlockBufferRows * start + (nuint)r * length),
+                    ref Unsafe.Add(ref values, (nuint)_padded * start + (nuint)i * length),
+                    ref Unsafe.Add(ref values, (nuint)_padded * start + (nuint)j * length), length, 0, length);
+                start = end;
                 (d0, d1, d2, d3) = (d0 + e0, d1 + e1, d2 + e2, d3 + e3);
                 var at = stage * _padded;
                 // Prefix sums are cumulative per stage, as are the running dots: subtract the whole prefix's offset term.
