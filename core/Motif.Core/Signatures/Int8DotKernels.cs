@@ -6,9 +6,9 @@ using System.Runtime.Intrinsics.X86;
 namespace Motif.Core.Signatures;
 
 /// <summary>
-/// The int8 dot-product kernels of the neighbour graph's screen: 4 rows × 4 columns of signed bytes in [−127, 127]
-/// (what <c>QuantizedRows</c> stores; −128 never occurs), over a segment [start, end) of coordinates, a multiple of 32
-/// long. Rows come twice: signed as stored, and "prepared" in the form the kernel's unsigned operand takes
+/// The int8 dot-product kernels of the neighbour graph's screen: 4 rows × 4 columns of signed bytes in [−R, R], R the
+/// kernel's <see cref="Range"/> (what <c>QuantizedRows</c> stores for it; −128 never occurs), over a segment [start, end)
+/// of coordinates, a multiple of 32 long. Rows come twice: signed as stored, and "prepared" in the form the kernel's unsigned operand takes
 /// (<see cref="Prepare"/>, once per block of rows rather than once per tile). A kernel returns, per row r, the four
 /// int32 sums Σₖ prepared_r[k]·column_c[k]; that is the exact signed dot product plus <see cref="RowOffset"/> × Σₖ
 /// column_c[k], which the caller subtracts (it keeps those column sums per checkpoint). The scalar kernel is the
@@ -16,12 +16,25 @@ namespace Motif.Core.Signatures;
 /// </summary>
 internal static class Int8DotKernels
 {
+    // The AVX2 kernel's range: small enough that two vpmaddubsw results add up in int16 without overflow (see
+    // Avx2Dot2x4).
+    private const int Avx2Range = 63;
+
+    /// <summary>The largest |q| the kernel takes: 63 for AVX2 (see <see cref="Avx2Dot2x4"/>), 127 for the others. The
+    /// screen quantises for the kernel that runs; a smaller range only loosens its bound, never its exactness.</summary>
+    public static int Range(NeighbourGraphKernel kernel) => kernel == NeighbourGraphKernel.Avx2 ? Avx2Range : 127;
+
     /// <summary>What <see cref="Prepare"/> adds to each row byte: 128 for AVX-VNNI, whose vpdpbusd multiplies unsigned
-    /// by signed bytes (q + 128 = q XOR 0x80); 0 for the others.</summary>
-    public static int RowOffset(NeighbourGraphKernel kernel) => kernel == NeighbourGraphKernel.AvxVnni ? 128 : 0;
+    /// by signed bytes (q + 128 = q XOR 0x80); 63 for AVX2, whose vpmaddubsw does too; 0 for the scalar kernel.</summary>
+    public static int RowOffset(NeighbourGraphKernel kernel) => kernel switch
+    {
+        NeighbourGraphKernel.AvxVnni => 128,
+        NeighbourGraphKernel.Avx2 => Avx2Range,
+        _ => 0,
+    };
 
     /// <summary>Writes <paramref name="rows"/> (a multiple of 32 bytes) in the kernel's prepared form: q XOR 0x80 (AVX-VNNI),
-    /// |q| (AVX2, see <see cref="Avx2Dot2x4"/>), q itself (scalar, which reads only the signed rows).</summary>
+    /// q + 63 (AVX2, see <see cref="Avx2Dot2x4"/>), q itself (scalar, which reads only the signed rows).</summary>
     public static void Prepare(NeighbourGraphKernel kernel, ReadOnlySpan<sbyte> rows, Span<byte> prepared)
     {
         ref var source = ref MemoryMarshal.GetReference(rows);
@@ -36,9 +49,11 @@ internal static class Int8DotKernels
                 }
                 break;
             case NeighbourGraphKernel.Avx2:
+                // q ∈ [−63, 63] becomes q + 63 ∈ [0, 126]: the byte addition cannot wrap.
+                var offset = Vector256.Create((byte)Avx2Range);
                 for (nuint k = 0; k < (nuint)rows.Length; k += 32)
                 {
-                    Avx2.Abs(Vector256.LoadUnsafe(ref source, k)).StoreUnsafe(ref target, k);
+                    (Vector256.LoadUnsafe(ref source, k).AsByte() + offset).StoreUnsafe(ref target, k);
                 }
                 break;
             default:
@@ -58,7 +73,7 @@ internal static class Int8DotKernels
         ref byte prepared, ref sbyte rows, ref sbyte columns, nuint stride, nuint start, nuint end) => kernel switch
         {
             NeighbourGraphKernel.AvxVnni => VnniDot4x4(ref prepared, ref columns, stride, start, end),
-            NeighbourGraphKernel.Avx2 => Avx2Dot4x4(ref prepared, ref rows, ref columns, stride, start, end),
+            NeighbourGraphKernel.Avx2 => Avx2Dot4x4(ref prepared, ref columns, stride, start, end),
             _ => ScalarDot4x4(ref rows, ref columns, stride, start, end),
         };
 
@@ -87,59 +102,75 @@ internal static class Int8DotKernels
 
     /// <summary>AVX2: two passes of 2 rows × 4 columns (8 accumulators), since AVX2 has only 16 vector registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (Vector128<int>, Vector128<int>, Vector128<int>, Vector128<int>) Avx2Dot4x4(ref byte prepared, ref sbyte rows,
+    private static (Vector128<int>, Vector128<int>, Vector128<int>, Vector128<int>) Avx2Dot4x4(ref byte prepared,
         ref sbyte columns, nuint stride, nuint start, nuint end)
     {
-        var (r0, r1) = Avx2Dot2x4(ref prepared, ref rows, ref columns, stride, start, end);
-        var (r2, r3) = Avx2Dot2x4(ref Unsafe.Add(ref prepared, 2 * stride), ref Unsafe.Add(ref rows, 2 * stride), ref columns, stride, start, end);
+        var (r0, r1) = Avx2Dot2x4(ref prepared, ref columns, stride, start, end);
+        var (r2, r3) = Avx2Dot2x4(ref Unsafe.Add(ref prepared, 2 * stride), ref columns, stride, start, end);
         return (r0, r1, r2, r3);
     }
 
     /// <summary>
     /// AVX2 has no u8 × i8 → i32 multiply-accumulate; vpmaddubsw (<c>Avx2.MultiplyAddAdjacent(Vector256&lt;byte&gt;,
     /// Vector256&lt;sbyte&gt;)</c>, Intel intrinsic <c>_mm256_maddubs_epi16</c>) multiplies unsigned by signed bytes and
-    /// adds adjacent pairs into int16 with <i>signed saturation</i>. Offsetting rows by 128 as the VNNI kernel does
-    /// would saturate (2 × 255 × 127 = 64,770 > 32,767), so this kernel uses the sign trick instead (as llama.cpp's
-    /// <c>mul_sum_i8_pairs</c> does): a·b = |a| · (b · sign a), with |a| from vpabsb (<c>_mm256_abs_epi8</c>, once per
-    /// block in <see cref="Prepare"/>) and b · sign a from vpsignb (<c>Avx2.Sign</c>, <c>_mm256_sign_epi8</c>), which also
-    /// zeroes b where a = 0. With |a| ≤ 127 and |b| ≤ 127 a pair sums to at most 2 × 127 × 127 = 32,258 ≤ 32,767: no
-    /// saturation, the int16 results are exact. vpmaddwd with ones (<c>Avx2.MultiplyAddAdjacent(Vector256&lt;short&gt;,
-    /// Vector256&lt;short&gt;)</c>, <c>_mm256_madd_epi16</c>) then widens adjacent int16 pairs into int32 lanes, exact.
-    /// (vpsignb of b = −128 would overflow, but the quantiser never produces −128.)
+    /// adds adjacent pairs into int16 with <i>signed saturation</i>, and vpmaddwd with ones
+    /// (<c>Avx2.MultiplyAddAdjacent(Vector256&lt;short&gt;, Vector256&lt;short&gt;)</c>, <c>_mm256_madd_epi16</c>) widens
+    /// adjacent int16 pairs into int32 lanes. Both run on the same two multiply pipes (Zen 3; one or two on Intel cores),
+    /// which bound the kernel. So the values are kept to [−63, 63] (<see cref="Range"/>) and the rows prepared as
+    /// q + 63 ∈ [0, 126], as the VNNI kernel offsets by 128: a vpmaddubsw pair then sums to at most
+    /// 2 × 126 × 63 = 15,876 in magnitude, and two of them (consecutive 32-byte steps) to 31,752 ≤ 32,767, so they
+    /// are added in int16, exactly, before one vpmaddwd widens them: 1.5 multiplies per 32 coordinates and pair
+    /// rather than 2, and no vpsignb. (The earlier kernel kept ±127 and used the sign trick, |a| · (b · sign a),
+    /// which cannot be summed in int16: 3 of its 4 instructions per step and pair ran on the multiply pipes.) The
+    /// caller subtracts the offset's 63 × Σ column (<see cref="RowOffset"/>). The int32 sums stay below
+    /// 2048 × 32 × 126 × 63 &lt; 2³¹ up to the screen's 32,768 dimensions.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (Vector128<int>, Vector128<int>) Avx2Dot2x4(ref byte prepared, ref sbyte rows, ref sbyte columns, nuint stride,
-        nuint start, nuint end)
+    private static (Vector128<int>, Vector128<int>) Avx2Dot2x4(ref byte prepared, ref sbyte columns, nuint stride, nuint start, nuint end)
     {
         ref var a0 = ref prepared;
         ref var a1 = ref Unsafe.Add(ref a0, stride);
-        ref var z0 = ref rows;
-        ref var z1 = ref Unsafe.Add(ref z0, stride);
-        ref var b0 = ref columns;
+        ref var b0 = ref Unsafe.As<sbyte, byte>(ref columns);
         ref var b1 = ref Unsafe.Add(ref b0, stride);
         ref var b2 = ref Unsafe.Add(ref b1, stride);
         ref var b3 = ref Unsafe.Add(ref b2, stride);
         var ones = Vector256.Create((short)1);
         Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
         Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
-        for (var k = start; k < end; k += 32)
+        var k = start;
+        for (; k + 64 <= end; k += 64)
         {
-            var y0 = Vector256.LoadUnsafe(ref b0, k);
-            var y1 = Vector256.LoadUnsafe(ref b1, k);
-            var y2 = Vector256.LoadUnsafe(ref b2, k);
-            var y3 = Vector256.LoadUnsafe(ref b3, k);
-            var v = Vector256.LoadUnsafe(ref a0, k);
-            var z = Vector256.LoadUnsafe(ref z0, k);
-            s00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y0, z)), ones);
-            s01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y1, z)), ones);
-            s02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y2, z)), ones);
-            s03 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y3, z)), ones);
-            v = Vector256.LoadUnsafe(ref a1, k);
-            z = Vector256.LoadUnsafe(ref z1, k);
-            s10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y0, z)), ones);
-            s11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y1, z)), ones);
-            s12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y2, z)), ones);
-            s13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(v, Avx2.Sign(y3, z)), ones);
+            var (u0, v0) = (Vector256.LoadUnsafe(ref a0, k), Vector256.LoadUnsafe(ref a0, k + 32));
+            var (u1, v1) = (Vector256.LoadUnsafe(ref a1, k), Vector256.LoadUnsafe(ref a1, k + 32));
+            var (y, z) = (Vector256.LoadUnsafe(ref b0, k).AsSByte(), Vector256.LoadUnsafe(ref b0, k + 32).AsSByte());
+            s00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y) + Avx2.MultiplyAddAdjacent(v0, z), ones);
+            s10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y) + Avx2.MultiplyAddAdjacent(v1, z), ones);
+            (y, z) = (Vector256.LoadUnsafe(ref b1, k).AsSByte(), Vector256.LoadUnsafe(ref b1, k + 32).AsSByte());
+            s01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y) + Avx2.MultiplyAddAdjacent(v0, z), ones);
+            s11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y) + Avx2.MultiplyAddAdjacent(v1, z), ones);
+            (y, z) = (Vector256.LoadUnsafe(ref b2, k).AsSByte(), Vector256.LoadUnsafe(ref b2, k + 32).AsSByte());
+            s02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y) + Avx2.MultiplyAddAdjacent(v0, z), ones);
+            s12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y) + Avx2.MultiplyAddAdjacent(v1, z), ones);
+            (y, z) = (Vector256.LoadUnsafe(ref b3, k).AsSByte(), Vector256.LoadUnsafe(ref b3, k + 32).AsSByte());
+            s03 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y) + Avx2.MultiplyAddAdjacent(v0, z), ones);
+            s13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y) + Avx2.MultiplyAddAdjacent(v1, z), ones);
+        }
+        if (k < end)
+        {
+            // An odd 32-byte step at the end of the segment: one vpmaddubsw per pair.
+            var (u0, u1) = (Vector256.LoadUnsafe(ref a0, k), Vector256.LoadUnsafe(ref a1, k));
+            var y = Vector256.LoadUnsafe(ref b0, k).AsSByte();
+            s00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y), ones);
+            s10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y), ones);
+            y = Vector256.LoadUnsafe(ref b1, k).AsSByte();
+            s01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y), ones);
+            s11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y), ones);
+            y = Vector256.LoadUnsafe(ref b2, k).AsSByte();
+            s02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y), ones);
+            s12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y), ones);
+            y = Vector256.LoadUnsafe(ref b3, k).AsSByte();
+            s03 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u0, y), ones);
+            s13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y), ones);
         }
         return (Sum4(s00, s01, s02, s03), Sum4(s10, s11, s12, s13));
     }

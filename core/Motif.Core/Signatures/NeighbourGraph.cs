@@ -414,7 +414,7 @@ public sealed partial class NeighbourGraph
     /// <summary>
     /// The int8 screen, with progressive (prefix) rejection.
     /// <para><b>Quantisation.</b> Each row is normalised to u = x/‖x‖ and quantised with its own scale
-    /// s = 127 / max|uₖ|: q = round(s·u), so u = q/s + e with |eₖ| ≤ 0.5/s. Over any set P of coordinates,
+    /// s = R / max|uₖ| (R = 127, or 63 for the AVX2 kernel: <see cref="Int8DotKernels.Range"/>): q = round(s·u), so u = q/s + e with |eₖ| ≤ 0.5/s. Over any set P of coordinates,
     /// u_P·v_P − q_P·q'_P/(s s') = (q_P/s)·e'_P + e_P·(q'_P/s') + e_P·e'_P, whose magnitude is at most
     /// E_P = 0.5·‖q_P‖₁/(s s') + 0.5·‖q'_P‖₁/(s s') + 0.25·|P|/(s s') (Hölder, |a·b| ≤ ‖a‖₁‖b‖∞, term by term).</para>
     /// <para><b>Prefix bound.</b> Split the coordinates into the first k (the prefix p) and the rest (r). By
@@ -471,7 +471,8 @@ public sealed partial class NeighbourGraph
         /// excluded); dynamic programming then picks the checkpoints that minimise Σ over tiles of the coordinates
         /// computed plus <see cref="CheckCost"/> per check. Only speed depends on this choice, never the result.
         /// </summary>
-        internal static int[] Checkpoints(ReadOnlySpan<float> x, int dim, int n, double[] inverseNorms, double radius, IReadOnlyList<int>? fixedCheckpoints)
+        internal static int[] Checkpoints(ReadOnlySpan<float> x, int dim, int n, double[] inverseNorms, double radius, int range,
+            IReadOnlyList<int>? fixedCheckpoints)
         {
             if (fixedCheckpoints is not null)
             {
@@ -495,7 +496,7 @@ public sealed partial class NeighbourGraph
                 var index = random.Next(n);
                 var row = x.Slice(index * dim, dim);
                 var inverseNorm = inverseNorms[index];
-                scales[r] = 127 / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
+                scales[r] = range / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
                 q[r] = new sbyte[dim];
                 var absolute = 0L;
                 for (var c = 1; c <= last; c++)
@@ -563,7 +564,7 @@ public sealed partial class NeighbourGraph
         {
             var stride = (dim + 31) / 32 * 32;
             var padded = n + 4;
-            int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius, checkpoints), stride];
+            int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius, Int8DotKernels.Range(kernel), checkpoints), stride];
             var stages = stageEnds.Length;
             var scales = new double[padded];
             Array.Fill(scales, 1.0);
@@ -581,7 +582,7 @@ public sealed partial class NeighbourGraph
         {
             // max|xₖ·inv| = max|xₖ|·inv exactly, as rounding a product by a positive constant is monotonic
             // (MaxMagnitude returns the signed element).
-            var scale = 127 / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
+            var scale = Int8DotKernels.Range(_kernel) / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
             _scales[i] = scale;
             var stages = _stageEnds.Length;
             var squares = 0.0;

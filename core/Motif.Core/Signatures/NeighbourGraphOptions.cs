@@ -17,7 +17,7 @@ public enum NeighbourGraphKernel
     /// kernels are tested against.</summary>
     Scalar,
 
-    /// <summary>int8 prefix screen, AVX2 (vpsignb, vpmaddubsw, vpmaddwd): every x86-64 processor since 2013–2015.</summary>
+    /// <summary>int8 prefix screen, AVX2 (vpmaddubsw, vpmaddwd, on values in [−63, 63]): every x86-64 processor since 2013–2015.</summary>
     Avx2,
 
     /// <summary>int8 prefix screen, AVX-VNNI (vpdpbusd on 256-bit vectors).</summary>

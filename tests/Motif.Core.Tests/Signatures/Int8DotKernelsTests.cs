@@ -5,9 +5,10 @@ using Motif.Core.Signatures;
 namespace Motif.Core.Tests.Signatures;
 
 /// <summary>Every SIMD int8 kernel this processor runs against the scalar reference, for exact integer equality, on
-/// random rows and on the ones that break kernels: values at the quantisation extremes (±127, where vpmaddubsw's
-/// int16 pair sums are largest), zeros (vpsignb zeroes), mixed signs, real lengths that are not multiples of the
-/// 32-byte vector (zero-padded as the screen stores them), and segments that start past 0.</summary>
+/// random rows in the kernel's range and on the ones that break kernels: values at the range's extremes (±R, where
+/// vpmaddubsw's int16 sums are largest), zeros, mixed signs, real lengths that are not multiples of the 32-byte vector
+/// (zero-padded as the screen stores them), odd and even numbers of 32-byte steps (the AVX2 kernel takes two at a
+/// time), and segments that start past 0.</summary>
 public sealed class Int8DotKernelsTests
 {
     public static TheoryData<NeighbourGraphKernel> SimdKernels()
@@ -36,7 +37,7 @@ public sealed class Int8DotKernelsTests
     [Fact]
     public void The_scalar_reference_is_the_plain_dot_product()
     {
-        var (rows, columns, stride) = Random(new Random(1), 300);
+        var (rows, columns, stride) = Random(new Random(1), 300, 127);
         var dots = Run(NeighbourGraphKernel.Scalar, rows, columns, stride, 0, stride);
         for (var r = 0; r < 4; r++)
         {
@@ -57,9 +58,9 @@ public sealed class Int8DotKernelsTests
     public void A_SIMD_kernel_equals_the_scalar_reference_on_random_rows(NeighbourGraphKernel kernel)
     {
         var random = new Random(7);
-        foreach (var length in new[] { 1, 31, 32, 33, 100, 255, 2047, 2048 })
+        foreach (var length in new[] { 1, 31, 32, 33, 64, 96, 100, 255, 2047, 2048 })
         {
-            var (rows, columns, stride) = Random(random, length);
+            var (rows, columns, stride) = Random(random, length, Int8DotKernels.Range(kernel));
             AssertSame(kernel, rows, columns, stride);
         }
     }
@@ -68,17 +69,19 @@ public sealed class Int8DotKernelsTests
     [MemberData(nameof(SimdKernels))]
     public void A_SIMD_kernel_equals_the_scalar_reference_at_the_extremes(NeighbourGraphKernel kernel)
     {
-        // Each pattern fills rows and columns by coordinate; lengths not multiples of 32 leave zero padding.
+        // Each pattern fills rows and columns by coordinate; lengths not multiples of 32 leave zero padding. R is 127 for
+        // VNNI (pair sums of (R + 128)·R in int32) and 63 for AVX2 (two steps' 2·126·63 summed in int16: 31,752, its edge).
+        var range = Int8DotKernels.Range(kernel);
         Func<int, int, sbyte>[] patterns =
         [
-            (_, _) => 127,                                     // every pair sum 2·127·127 = 32,258: int16's edge
-            (_, _) => -127,
-            (v, k) => (sbyte)(v % 2 == 0 ? 127 : -127),        // rows +127, columns −127: the most negative sums
-            (v, k) => (sbyte)((k + v) % 2 == 0 ? 127 : -127),  // alternating signs within a pair
-            (v, k) => (sbyte)(k % 3 == 0 ? 0 : 127),           // zeros, which vpsignb turns into zero products
-            (v, k) => (sbyte)((k * 37 + v * 11) % 255 - 127),  // every value in [−127, 127]
+            (_, _) => (sbyte)range,                                        // the largest sums
+            (_, _) => (sbyte)-range,
+            (v, k) => (sbyte)(v % 2 == 0 ? range : -range),                // rows +R, columns −R: the most negative sums
+            (v, k) => (sbyte)((k + v) % 2 == 0 ? range : -range),          // alternating signs within a pair
+            (v, k) => (sbyte)(k % 3 == 0 ? 0 : range),                     // zeros
+            (v, k) => (sbyte)((k * 37 + v * 11) % (2 * range + 1) - range), // every value in [−R, R]
         ];
-        foreach (var length in new[] { 32, 61, 2048, 32768 })
+        foreach (var length in new[] { 32, 61, 64, 2048, 32768 })
         {
             var stride = (length + 31) / 32 * 32;
             foreach (var pattern in patterns)
@@ -103,8 +106,8 @@ public sealed class Int8DotKernelsTests
     public void A_SIMD_kernel_sums_segments_as_the_screen_calls_it(NeighbourGraphKernel kernel)
     {
         // The screen calls the kernel per segment between checkpoints and adds the results.
-        var (rows, columns, stride) = Random(new Random(11), 2048);
-        int[] ends = [32, 64, 96, 128, 256, 512, 1024, 1536, 2016, 2048];
+        var (rows, columns, stride) = Random(new Random(11), 2048, Int8DotKernels.Range(kernel));
+        int[] ends = [32, 64, 96, 128, 256, 352, 512, 1024, 1536, 2016, 2048];
         var total = new long[4, 4];
         var start = 0;
         foreach (var end in ends)
@@ -123,7 +126,16 @@ public sealed class Int8DotKernelsTests
         Assert.Equal(Run(NeighbourGraphKernel.Scalar, rows, columns, stride, 0, stride), total);
     }
 
-    private static (sbyte[] Rows, sbyte[] Columns, int Stride) Random(Random random, int length)
+    [Fact]
+    public void The_AVX2_kernel_takes_7_bit_values_and_the_others_8_bit()
+    {
+        // The screen quantises to the range of the kernel that runs; the AVX2 kernel's int16 sums rely on it.
+        Assert.Equal(63, Int8DotKernels.Range(NeighbourGraphKernel.Avx2));
+        Assert.Equal(127, Int8DotKernels.Range(NeighbourGraphKernel.AvxVnni));
+        Assert.Equal(127, Int8DotKernels.Range(NeighbourGraphKernel.Scalar));
+    }
+
+    private static (sbyte[] Rows, sbyte[] Columns, int Stride) Random(Random random, int length, int range)
     {
         var stride = (length + 31) / 32 * 32;
         var rows = new sbyte[4 * stride];
@@ -132,8 +144,8 @@ public sealed class Int8DotKernelsTests
         {
             for (var k = 0; k < length; k++)
             {
-                rows[v * stride + k] = (sbyte)random.Next(-127, 128);
-                columns[v * stride + k] = (sbyte)random.Next(-127, 128);
+                rows[v * stride + k] = (sbyte)random.Next(-range, range + 1);
+                columns[v * stride + k] = (sbyte)random.Next(-range, range + 1);
             }
         }
         return (rows, columns, stride);
