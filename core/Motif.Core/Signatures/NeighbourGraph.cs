@@ -428,8 +428,8 @@ public sealed partial class NeighbourGraph
     /// recomputed exactly in float64 like any other candidate.</para>
     /// <para><b>In integers.</b> Multiplying by s s' > 0, "bound &lt; 1 − radius − Slack" reads
     /// q_p·q'_p + (0.5‖q_p‖₁ + k/8) + (0.5‖q'_p‖₁ + k/8) &lt; (1 − radius − Slack − ‖u_r‖‖v_r‖)·s s'. The left side is an
-    /// exact integer or half-integer (exact in float64); the right side is one float64 expression whose relative
-    /// rounding (~1e-15) is far below Slack·s s'. Slack (1e-9 in cosine) also covers the float64 rounding of the
+    /// exact multiple of 1/8 (exact in float64); the right side is a few float64 products (see StageMask) whose
+    /// rounding (~1e-15·s s') is far below Slack·s s'. Slack (1e-9 in cosine) also covers the float64 rounding of the
     /// normalisation and scaling before q is rounded (|eₖ| ≤ (0.5 + 1e-13)/s), of the residual norms ‖u_r‖ (sums of
     /// squares of the trailing coordinates, relative error ≤ D·2⁻⁵³ ≈ 2e-13) and of the float64 recomputation
     /// (~1e-13), so a dropped pair's recomputed distance would exceed the radius too.</para>
@@ -450,18 +450,26 @@ public sealed partial class NeighbourGraph
         private readonly int _stride;
         private readonly int _padded;
         private readonly int[] _stageEnds;     // checkpoints k (multiples of 32), then _stride
-        private readonly double[] _scales;     // s per row
-        // Per stage c and row (index c·_padded + row), over the first _stageEnds[c] coordinates:
-        private readonly double[] _halfL1;     // 0.5·‖q_p‖₁ + k/8 (k = real coordinates in the prefix)
-        private readonly double[] _residuals;  // ‖u_r‖ of the remaining coordinates (0 at the last stage)
-        private readonly int[] _sums;          // Σ q_p: what the kernel's row offset adds to each dot, see Kernel4x4
-        private readonly double _threshold;    // 1 − radius − Slack
+        // The check's per-row terms are folded in advance so that each tile's check does the least arithmetic (see
+        // StageMask): per row,
+        private readonly double[] _scales;           // s
+        private readonly double[] _thresholdScales;  // (1 − radius − Slack)·s
+        // and per stage c and row (index c·_padded + row), over the first _stageEnds[c] coordinates:
+        private readonly double[] _rowHalfL1;        // h = 0.5·‖q_p‖₁ + k/8 (k = real coordinates in the prefix)
+        private readonly double[] _columnHalfL1;     // h − RowOffset·Σq_p: the kernel's row offset term taken off here
+        private readonly double[] _residualScales;   // ‖u_r‖·s, ‖u_r‖ of the remaining coordinates (0 at the last stage)
+        private readonly double _threshold;          // 1 − radius − Slack
         private readonly NeighbourGraphKernel _kernel;
 
-        private QuantizedRows(sbyte[] values, int stride, int padded, int[] stageEnds, double[] scales, double[] halfL1,
-            double[] residuals, int[] sums, double threshold, NeighbourGraphKernel kernel) =>
-            (_values, _stride, _padded, _stageEnds, _scales, _halfL1, _residuals, _sums, _threshold, _kernel) =
-            (values, stride, padded, stageEnds, scales, halfL1, residuals, sums, threshold, kernel);
+        private QuantizedRows(sbyte[] values, int stride, int padded, int[] stageEnds, double threshold, NeighbourGraphKernel kernel)
+        {
+            (_values, _stride, _padded, _stageEnds, _threshold, _kernel) = (values, stride, padded, stageEnds, threshold, kernel);
+            _scales = new double[padded];
+            _thresholdScales = new double[padded];
+            _rowHalfL1 = new double[stageEnds.Length * padded];
+            _columnHalfL1 = new double[stageEnds.Length * padded];
+            _residualScales = new double[stageEnds.Length * padded];
+        }
 
         /// <summary>
         /// Where to check (multiples of 32 below D), chosen from a sample so that the expected work is least: the
@@ -565,18 +573,14 @@ public sealed partial class NeighbourGraph
             var stride = (dim + 31) / 32 * 32;
             var padded = n + 4;
             int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius, Int8DotKernels.Range(kernel), checkpoints), stride];
-            var stages = stageEnds.Length;
-            var scales = new double[padded];
-            Array.Fill(scales, 1.0);
-            var rows = new QuantizedRows(new sbyte[(long)padded * stride], stride, padded, stageEnds, scales, new double[stages * padded],
-                new double[stages * padded], new int[stages * padded], 1 - radius - Slack, kernel);
+            var rows = new QuantizedRows(new sbyte[(long)padded * stride], stride, padded, stageEnds, 1 - radius - Slack, kernel);
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken },
                 i => rows.QuantizeRow(signatures.Span.Slice(i * dim, dim), i, inverseNorms[i]));
             return rows;
         }
 
         // Runs once per row, from the start: tiering would run its first thousands of rows unoptimised. Fills row i's
-        // q, s and, per stage, 0.5‖q_p‖₁ + k/8, Σq_p and ‖u_r‖.
+        // q, s, (1 − radius − Slack)·s and, per stage, h = 0.5‖q_p‖₁ + k/8, h − RowOffset·Σq_p and ‖u_r‖·s.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void QuantizeRow(ReadOnlySpan<float> row, int i, double inverseNorm)
         {
@@ -584,6 +588,8 @@ public sealed partial class NeighbourGraph
             // (MaxMagnitude returns the signed element).
             var scale = Int8DotKernels.Range(_kernel) / (Math.Abs(TensorPrimitives.MaxMagnitude(row)) * inverseNorm);
             _scales[i] = scale;
+            _thresholdScales[i] = _threshold * scale;
+            var offset = Int8DotKernels.RowOffset(_kernel);
             var stages = _stageEnds.Length;
             var squares = 0.0;
             for (var stage = stages - 1; stage >= 0; stage--)
@@ -593,15 +599,17 @@ public sealed partial class NeighbourGraph
                 var end = Math.Min(row.Length, _stageEnds[stage]);
                 var output = _values.AsSpan((int)Segment(stage, i), end - start);
                 var (absolute, sum) = Quantize(row[start..end], inverseNorm, scale, output);
+                // Multiples of 1/8 far below 2⁵³: exact in float64.
                 for (var c = stage; c < stages; c++)
                 {
-                    _halfL1[c * _padded + i] += 0.5 * absolute;
-                    _sums[c * _padded + i] += sum;
+                    _rowHalfL1[c * _padded + i] += 0.5 * absolute;
+                    _columnHalfL1[c * _padded + i] += 0.5 * absolute - (double)offset * sum;
                 }
-                _halfL1[stage * _padded + i] += 0.125 * end;
+                _rowHalfL1[stage * _padded + i] += 0.125 * end;
+                _columnHalfL1[stage * _padded + i] += 0.125 * end;
                 // ‖u_r‖ from the sum of the trailing squares, accumulated from the end (never total − prefix, whose
                 // cancellation could make a small residual norm wrong by far more than Slack).
-                _residuals[stage * _padded + i] = Math.Sqrt(squares) * inverseNorm;
+                _residualScales[stage * _padded + i] = Math.Sqrt(squares) * inverseNorm * scale;
                 squares += CosineRanking.Dot(row[start..end], row[start..end]);
             }
         }
@@ -708,7 +716,6 @@ public sealed partial class NeighbourGraph
         {
             ref var values = ref MemoryMarshal.GetArrayDataReference(_values);
             ref var prepared = ref MemoryMarshal.GetArrayDataReference(rows);
-            var offset = Vector128.Create(Int8DotKernels.RowOffset(_kernel));
             Vector128<int> d0 = default, d1 = default, d2 = default, d3 = default;
             var mask = 0xFFFF;
             nuint start = 0;
@@ -723,10 +730,8 @@ public sealed partial class NeighbourGraph
                     ref Unsafe.Add(ref values, (nuint)_padded * start + (nuint)j * length), length, 0, length);
                 start = end;
                 (d0, d1, d2, d3) = (d0 + e0, d1 + e1, d2 + e2, d3 + e3);
-                var at = stage * _padded;
-                // Prefix sums are cumulative per stage, as are the running dots: subtract the whole prefix's offset term.
-                var corrections = offset * Vector128.LoadUnsafe(ref _sums[at], (nuint)j);
-                mask &= StageMask(at, i, j, d0 - corrections, d1 - corrections, d2 - corrections, d3 - corrections);
+                // The running dots still hold the row offset × the columns' prefix sums, which _columnHalfL1 takes off.
+                mask &= StageMask(stage * _padded, i, j, d0, d1, d2, d3);
                 if (mask == 0 || stage == _stageEnds.Length - 1)
                 {
                     return mask;
@@ -735,32 +740,36 @@ public sealed partial class NeighbourGraph
         }
 
         /// <summary>Bits 4r + c of the pairs (i + r, j + c) that the bound at this stage does not exclude (see the class
-        /// remarks): kept unless q_p·q'_p + h + h' &lt; (1 − radius − Slack − ‖u_r‖‖v_r‖)·s s'.</summary>
+        /// remarks): kept unless q_p·q'_p + h + h' &lt; (1 − radius − Slack − ‖u_r‖‖v_r‖)·s s'. The dots come with the
+        /// kernel's row offset term, RowOffset·Σq'_p, which h' − RowOffset·Σq'_p (_columnHalfL1) takes off, exactly; the right
+        /// side is computed as ((1 − radius − Slack)·s)·s' − (‖u_r‖·s)(‖v_r‖·s'), from per-row products: its rounding,
+        /// a few units of 2⁻⁵³·s s', is as far below Slack·s s' as the plain expression's.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private int StageMask(int offset, int i, int j, Vector128<int> d0, Vector128<int> d1, Vector128<int> d2, Vector128<int> d3)
         {
             // Unchecked reads: i + 3 and j + 3 are below _padded (rows past i1 are other rows or padding).
-            ref var halfL1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_halfL1), offset);
-            ref var residuals = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_residuals), offset);
-            ref var scales = ref MemoryMarshal.GetArrayDataReference(_scales);
-            var (columnHalfL1, columnResiduals, columnScales) = (Vector256.LoadUnsafe(ref halfL1, (nuint)j),
-                Vector256.LoadUnsafe(ref residuals, (nuint)j), Vector256.LoadUnsafe(ref scales, (nuint)j));
-            var threshold = Vector256.Create(_threshold);
-            return RowMask(d0, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i), Unsafe.Add(ref residuals, i), Unsafe.Add(ref scales, i), threshold)
-                | RowMask(d1, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i + 1), Unsafe.Add(ref residuals, i + 1), Unsafe.Add(ref scales, i + 1), threshold) << 4
-                | RowMask(d2, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i + 2), Unsafe.Add(ref residuals, i + 2), Unsafe.Add(ref scales, i + 2), threshold) << 8
-                | RowMask(d3, columnHalfL1, columnResiduals, columnScales, Unsafe.Add(ref halfL1, i + 3), Unsafe.Add(ref residuals, i + 3), Unsafe.Add(ref scales, i + 3), threshold) << 12;
+            ref var rowHalfL1 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_rowHalfL1), offset + i);
+            ref var residualScales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_residualScales), offset);
+            ref var rowResidualScales = ref Unsafe.Add(ref residualScales, i);
+            ref var thresholdScales = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_thresholdScales), i);
+            var columnHalfL1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_columnHalfL1), offset), (nuint)j);
+            var columnResidualScales = Vector256.LoadUnsafe(ref residualScales, (nuint)j);
+            var columnScales = Vector256.LoadUnsafe(ref MemoryMarshal.GetArrayDataReference(_scales), (nuint)j);
+            return RowMask(d0, columnHalfL1, columnResidualScales, columnScales, rowHalfL1, rowResidualScales, thresholdScales)
+                | RowMask(d1, columnHalfL1, columnResidualScales, columnScales, Unsafe.Add(ref rowHalfL1, 1), Unsafe.Add(ref rowResidualScales, 1), Unsafe.Add(ref thresholdScales, 1)) << 4
+                | RowMask(d2, columnHalfL1, columnResidualScales, columnScales, Unsafe.Add(ref rowHalfL1, 2), Unsafe.Add(ref rowResidualScales, 2), Unsafe.Add(ref thresholdScales, 2)) << 8
+                | RowMask(d3, columnHalfL1, columnResidualScales, columnScales, Unsafe.Add(ref rowHalfL1, 3), Unsafe.Add(ref rowResidualScales, 3), Unsafe.Add(ref thresholdScales, 3)) << 12;
         }
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static int RowMask(Vector128<int> dots, Vector256<double> halfL1, Vector256<double> residuals, Vector256<double> scales,
-            double rowHalfL1, double rowResidual, double rowScale, Vector256<double> threshold)
+        private static int RowMask(Vector128<int> dots, Vector256<double> columnHalfL1, Vector256<double> columnResidualScales,
+            Vector256<double> columnScales, double rowHalfL1, double rowResidualScale, double rowThresholdScale)
         {
             // vcvtdq2pd where there is AVX; elsewhere the portable widening (int32 → int64 → float64, exact either way).
             var exact = Avx.IsSupported ? Avx.ConvertToVector256Double(dots)
                 : Vector256.ConvertToDouble(Vector256.Create(Vector128.WidenLower(dots), Vector128.WidenUpper(dots)));
-            var left = exact + (halfL1 + Vector256.Create(rowHalfL1));
-            var right = (threshold - Vector256.Create(rowResidual) * residuals) * (Vector256.Create(rowScale) * scales);
+            var left = exact + (columnHalfL1 + Vector256.Create(rowHalfL1));
+            var right = Vector256.Create(rowThresholdScale) * columnScales - Vector256.Create(rowResidualScale) * columnResidualScales;
             return (int)Vector256.GreaterThanOrEqual(left, right).ExtractMostSignificantBits();
         }
     }
