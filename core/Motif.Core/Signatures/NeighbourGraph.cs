@@ -20,7 +20,7 @@ namespace Motif.Core.Signatures;
 /// unit length; an all-zero row has no direction and is refused.</para>
 /// <para><b>Exactness.</b> All pairs are screened over cache-sized tiles, and a pair is dropped only when a rigorous
 /// bound proves its distance exceeds the radius. The screen (<see cref="NeighbourGraphOptions"/>) uses int8 dot products
-/// (AVX-VNNI, AVX2 or scalar kernels, <see cref="Int8DotKernels"/>, all giving the same integers), bounds
+/// (AVX-VNNI, AVX2 or scalar kernels, <see cref="Int8DotKernels"/>, all giving the same integers on the same rows; the AVX2 kernel's rows are quantised to ±63), bounds
 /// their quantisation error, and checks the bound on prefixes of the coordinates so that most pairs are dropped
 /// long before the last one (Cauchy–Schwarz on the rest; see <see cref="QuantizedRows"/>). Past 32,768 dimensions
 /// (or when asked to) it uses float32 SIMD dot products and keeps a pair when its screened distance is within the radius plus a rigorous bound
@@ -670,7 +670,7 @@ public sealed partial class NeighbourGraph
         public void Screen(int i0, int i1, byte[] rows, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
         {
             // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), in the
-            // kernel's prepared form (AVX-VNNI: q XOR 0x80, AVX2: |q|): prepared once per block, not per tile.
+            // kernel's prepared form (AVX-VNNI: q XOR 0x80, AVX2: q + 63): prepared once per block, not per tile.
             var groups = (i1 - i0 + 3) / 4;
             for (var stage = 0; stage < _stageEnds.Length; stage++)
             {
@@ -709,8 +709,8 @@ public sealed partial class NeighbourGraph
         /// <summary>
         /// Rows i..i+3 (also prepared in <paramref name="rows"/>, the block buffer, from its row <paramref name="r"/> on) against rows j..j+3: a 16-bit
         /// mask, bit 4r + c set when pair (i + r, j + c) may be within the radius (no check has excluded it). The kernel
-        /// computes each segment between checkpoints; its dots (less the row offset × Σ q'_segment, for the VNNI kernel's
-        /// unsigned operand) are summed into the prefix dots q_p·q'_p that each check reads.
+        /// computes each segment between checkpoints; its dots (plus the row offset × Σ q'_segment, for the VNNI and AVX2
+        /// kernels' unsigned operand, which the check takes off) are summed into the prefix dots q_p·q'_p that each check reads.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int Kernel4x4(byte[] rows, int r, int i, int j)
