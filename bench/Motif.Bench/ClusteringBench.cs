@@ -74,7 +74,7 @@ internal static partial class ClusteringBench
         {
             return;
         }
-        var kernels = new[] { NeighbourGraphKernel.Scalar, NeighbourGraphKernel.Avx2, NeighbourGraphKernel.AvxVnni, NeighbourGraphKernel.Float32 }
+        var kernels = new[] { NeighbourGraphKernel.Scalar, NeighbourGraphKernel.Avx2, NeighbourGraphKernel.Float32 }
             .Where(NeighbourGraphOptions.IsSupported).ToArray();
         var anchor = Path.Combine(root, "bench", "anchors", "bruteforce_anchor.py");
         var rows = new List<string>();

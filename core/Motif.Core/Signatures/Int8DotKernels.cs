@@ -24,30 +24,17 @@ internal static class Int8DotKernels
     /// screen quantises for the kernel that runs; a smaller range only loosens its bound, never its exactness.</summary>
     public static int Range(NeighbourGraphKernel kernel) => kernel == NeighbourGraphKernel.Avx2 ? Avx2Range : 127;
 
-    /// <summary>What <see cref="Prepare"/> adds to each row byte: 128 for AVX-VNNI, whose vpdpbusd multiplies unsigned
-    /// by signed bytes (q + 128 = q XOR 0x80); 63 for AVX2, whose vpmaddubsw does too; 0 for the scalar kernel.</summary>
-    public static int RowOffset(NeighbourGraphKernel kernel) => kernel switch
-    {
-        NeighbourGraphKernel.AvxVnni => 128,
-        NeighbourGraphKernel.Avx2 => Avx2Range,
-        _ => 0,
-    };
+    /// <summary>What <see cref="Prepare"/> adds to each row byte: 63 for AVX2, whose vpmaddubsw multiplies unsigned by
+    /// signed bytes; 0 for the scalar kernel.</summary>
+    public static int RowOffset(NeighbourGraphKernel kernel) => kernel == NeighbourGraphKernel.Avx2 ? Avx2Range : 0;
 
-    /// <summary>Writes <paramref name="rows"/> (a multiple of 32 bytes) in the kernel's prepared form: q XOR 0x80 (AVX-VNNI),
-    /// q + 63 (AVX2, see <see cref="Avx2Dot2x4"/>), q itself (scalar, which reads only the signed rows).</summary>
+    /// <summary>Writes <paramref name="rows"/> (a multiple of 32 bytes) in the kernel's prepared form: q + 63 (AVX2, see <see cref="Avx2Dot2x4"/>), q itself (scalar, which reads only the signed rows).</summary>
     public static void Prepare(NeighbourGraphKernel kernel, ReadOnlySpan<sbyte> rows, Span<byte> prepared)
     {
         ref var source = ref MemoryMarshal.GetReference(rows);
         ref var target = ref MemoryMarshal.GetReference(prepared);
         switch (kernel)
         {
-            case NeighbourGraphKernel.AvxVnni:
-                var flip = Vector256.Create((byte)0x80);
-                for (nuint k = 0; k < (nuint)rows.Length; k += 32)
-                {
-                    (Vector256.LoadUnsafe(ref source, k).AsByte() ^ flip).StoreUnsafe(ref target, k);
-                }
-                break;
             case NeighbourGraphKernel.Avx2:
                 // q ∈ [−63, 63] becomes q + 63 ∈ [0, 126]: the byte addition cannot wrap.
                 var offset = Vector256.Create((byte)Avx2Range);
@@ -72,7 +59,6 @@ internal static class Int8DotKernels
     public static (Vector128<int> R0, Vector128<int> R1, Vector128<int> R2, Vector128<int> R3) Dot4x4(NeighbourGraphKernel kernel,
         ref byte prepared, ref sbyte rows, ref sbyte columns, nuint stride, nuint start, nuint end) => kernel switch
         {
-            NeighbourGraphKernel.AvxVnni => VnniDot4x4(ref prepared, ref columns, stride, start, end),
             NeighbourGraphKernel.Avx2 => Avx2Dot4x4(ref prepared, ref columns, stride, start, end),
             _ => ScalarDot4x4(ref rows, ref columns, stride, start, end),
         };
@@ -117,7 +103,7 @@ internal static class Int8DotKernels
     /// (<c>Avx2.MultiplyAddAdjacent(Vector256&lt;short&gt;, Vector256&lt;short&gt;)</c>, <c>_mm256_madd_epi16</c>) widens
     /// adjacent int16 pairs into int32 lanes. Both run on the same two multiply pipes (Zen 3; one or two on Intel cores),
     /// which bound the kernel. So the values are kept to [−63, 63] (<see cref="Range"/>) and the rows prepared as
-    /// q + 63 ∈ [0, 126], as the VNNI kernel offsets by 128: a vpmaddubsw pair then sums to at most
+    /// q + 63 ∈ [0, 126]: a vpmaddubsw pair then sums to at most
     /// 2 × 126 × 63 = 15,876 in magnitude, and two of them (consecutive 32-byte steps) to 31,752 ≤ 32,767, so they
     /// are added in int16, exactly, before one vpmaddwd widens them: 1.5 multiplies per 32 coordinates and pair
     /// rather than 2, and no vpsignb. (The earlier kernel kept ±127 and used the sign trick, |a| · (b · sign a),
@@ -176,48 +162,6 @@ internal static class Int8DotKernels
             s13 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(u1, y), ones);
         }
         return (Sum4(s00, s01, s02, s03), Sum4(s10, s11, s12, s13));
-    }
-
-    /// <summary>AVX-VNNI: vpdpbusd (<c>AvxVnni.MultiplyWideningAndAdd</c>, <c>_mm256_dpbusd_avx_epi32</c>) multiplies the
-    /// prepared rows' unsigned bytes q + 128 by the columns' signed bytes and adds groups of four into int32 lanes, without
-    /// saturation. Four rows and four columns per step: each loaded vector feeds four vpdpbusd, and the 16 accumulators
-    /// stay in registers (32 of them under AVX-512, which the AVX-VNNI processors measured here have).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static (Vector128<int>, Vector128<int>, Vector128<int>, Vector128<int>) VnniDot4x4(ref byte prepared, ref sbyte columns,
-        nuint stride, nuint start, nuint end)
-    {
-        ref var a0 = ref prepared;
-        ref var a1 = ref Unsafe.Add(ref a0, stride);
-        ref var a2 = ref Unsafe.Add(ref a1, stride);
-        ref var a3 = ref Unsafe.Add(ref a2, stride);
-        ref var b0 = ref columns;
-        ref var b1 = ref Unsafe.Add(ref b0, stride);
-        ref var b2 = ref Unsafe.Add(ref b1, stride);
-        ref var b3 = ref Unsafe.Add(ref b2, stride);
-        Vector256<int> s00 = default, s01 = default, s02 = default, s03 = default;
-        Vector256<int> s10 = default, s11 = default, s12 = default, s13 = default;
-        Vector256<int> s20 = default, s21 = default, s22 = default, s23 = default;
-        Vector256<int> s30 = default, s31 = default, s32 = default, s33 = default;
-        for (var k = start; k < end; k += 32)
-        {
-            var y0 = Vector256.LoadUnsafe(ref b0, k);
-            var y1 = Vector256.LoadUnsafe(ref b1, k);
-            var y2 = Vector256.LoadUnsafe(ref b2, k);
-            var y3 = Vector256.LoadUnsafe(ref b3, k);
-            var v = Vector256.LoadUnsafe(ref a0, k);
-            s00 = AvxVnni.MultiplyWideningAndAdd(s00, v, y0); s01 = AvxVnni.MultiplyWideningAndAdd(s01, v, y1);
-            s02 = AvxVnni.MultiplyWideningAndAdd(s02, v, y2); s03 = AvxVnni.MultiplyWideningAndAdd(s03, v, y3);
-            v = Vector256.LoadUnsafe(ref a1, k);
-            s10 = AvxVnni.MultiplyWideningAndAdd(s10, v, y0); s11 = AvxVnni.MultiplyWideningAndAdd(s11, v, y1);
-            s12 = AvxVnni.MultiplyWideningAndAdd(s12, v, y2); s13 = AvxVnni.MultiplyWideningAndAdd(s13, v, y3);
-            v = Vector256.LoadUnsafe(ref a2, k);
-            s20 = AvxVnni.MultiplyWideningAndAdd(s20, v, y0); s21 = AvxVnni.MultiplyWideningAndAdd(s21, v, y1);
-            s22 = AvxVnni.MultiplyWideningAndAdd(s22, v, y2); s23 = AvxVnni.MultiplyWideningAndAdd(s23, v, y3);
-            v = Vector256.LoadUnsafe(ref a3, k);
-            s30 = AvxVnni.MultiplyWideningAndAdd(s30, v, y0); s31 = AvxVnni.MultiplyWideningAndAdd(s31, v, y1);
-            s32 = AvxVnni.MultiplyWideningAndAdd(s32, v, y2); s33 = AvxVnni.MultiplyWideningAndAdd(s33, v, y3);
-        }
-        return (Sum4(s00, s01, s02, s03), Sum4(s10, s11, s12, s13), Sum4(s20, s21, s22, s23), Sum4(s30, s31, s32, s33));
     }
 
     /// <summary>The four lane sums [Σa, Σb, Σc, Σd] (int32 wrap-around, exact since the totals fit). Unpacks and

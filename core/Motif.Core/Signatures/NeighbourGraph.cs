@@ -20,7 +20,7 @@ namespace Motif.Core.Signatures;
 /// unit length; an all-zero row has no direction and is refused.</para>
 /// <para><b>Exactness.</b> All pairs are screened over cache-sized tiles, and a pair is dropped only when a rigorous
 /// bound proves its distance exceeds the radius. The screen (<see cref="NeighbourGraphOptions"/>) uses int8 dot products
-/// (AVX-VNNI, AVX2 or scalar kernels, <see cref="Int8DotKernels"/>, all giving the same integers on the same rows; the AVX2 kernel's rows are quantised to ±63), bounds
+/// (AVX2 or scalar kernels, <see cref="Int8DotKernels"/>, all giving the same integers on the same rows; the AVX2 kernel's rows are quantised to ±63), bounds
 /// their quantisation error, and checks the bound on prefixes of the coordinates so that most pairs are dropped
 /// long before the last one (Cauchy–Schwarz on the rest; see <see cref="QuantizedRows"/>). Past 32,768 dimensions
 /// (or when asked to) it uses float32 SIMD dot products and keeps a pair when its screened distance is within the radius plus a rigorous bound
@@ -197,9 +197,9 @@ public sealed partial class NeighbourGraph
         var screen = kernel is not null;
         var inverseNorms = squaredNorms.Select(s => 1 / Math.Sqrt(s)).ToArray();
 
-        // The int8 screen: a quarter of float32's memory traffic, 32 multiply-adds per 256-bit instruction (VNNI; 4
-        // instructions under AVX2) against 8 for a float32 FMA, and a prefix bound that drops most pairs early.
-        var quantized = kernel is NeighbourGraphKernel.Scalar or NeighbourGraphKernel.Avx2 or NeighbourGraphKernel.AvxVnni
+        // The int8 screen: a quarter of float32's memory traffic, 32 multiply-adds per 1.5 AVX2 instructions against
+        // 8 for a float32 FMA, and a prefix bound that drops most pairs early.
+        var quantized = kernel is NeighbourGraphKernel.Scalar or NeighbourGraphKernel.Avx2
             ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, kernel.Value, checkpoints, degreeOfParallelism, cancellationToken)
             : null;
 
@@ -670,7 +670,7 @@ public sealed partial class NeighbourGraph
         public void Screen(int i0, int i1, byte[] rows, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
         {
             // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), in the
-            // kernel's prepared form (AVX-VNNI: q XOR 0x80, AVX2: q + 63): prepared once per block, not per tile.
+            // kernel's prepared form (AVX2: q + 63): prepared once per block, not per tile.
             var groups = (i1 - i0 + 3) / 4;
             for (var stage = 0; stage < _stageEnds.Length; stage++)
             {
@@ -709,7 +709,7 @@ public sealed partial class NeighbourGraph
         /// <summary>
         /// Rows i..i+3 (also prepared in <paramref name="rows"/>, the block buffer, from its row <paramref name="r"/> on) against rows j..j+3: a 16-bit
         /// mask, bit 4r + c set when pair (i + r, j + c) may be within the radius (no check has excluded it). The kernel
-        /// computes each segment between checkpoints; its dots (plus the row offset × Σ q'_segment, for the VNNI and AVX2
+        /// computes each segment between checkpoints; its dots (plus the row offset × Σ q'_segment, for the AVX2
         /// kernels' unsigned operand, which the check takes off) are summed into the prefix dots q_p·q'_p that each check reads.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -6,7 +6,7 @@ namespace Motif.Core.Signatures;
 /// kernel gives the same graph; they differ only in speed and in which processors have them.</summary>
 public enum NeighbourGraphKernel
 {
-    /// <summary>The fastest the processor has: <see cref="AvxVnni"/>, else <see cref="Avx2"/>, else <see cref="Scalar"/>;
+    /// <summary>The fastest the processor has: <see cref="Avx2"/>, else <see cref="Scalar"/>;
     /// <see cref="Float32"/> past the int8 screen's dimension limit.</summary>
     Auto,
 
@@ -19,9 +19,6 @@ public enum NeighbourGraphKernel
 
     /// <summary>int8 prefix screen, AVX2 (vpmaddubsw, vpmaddwd, on values in [−63, 63]): every x86-64 processor since 2013–2015.</summary>
     Avx2,
-
-    /// <summary>int8 prefix screen, AVX-VNNI (vpdpbusd on 256-bit vectors).</summary>
-    AvxVnni,
 }
 
 /// <summary>How <see cref="NeighbourGraph.Build(ReadOnlyMemory{float}, int, double, NeighbourGraphOptions, int, CancellationToken)"/>
@@ -30,7 +27,8 @@ public enum NeighbourGraphKernel
 public sealed record NeighbourGraphOptions
 {
     // int8 rows are zero-padded to a multiple of 32. The int32 accumulators of the int8 screen sum at most
-    // Stride × 255 × 127 per pair (the VNNI kernel's unsigned operand is q + 128 ≤ 255), below 2³¹ up to this dimension.
+    // Stride × 127 × 127 per pair (the scalar kernel; AVX2's operands are q + 63 ≤ 126 and |q| ≤ 63), below 2³¹ up to
+    // this dimension with a wide margin.
     internal const int QuantizedMaxDimension = 32768;
 
     /// <summary>The defaults: <see cref="NeighbourGraphKernel.Auto"/>, checkpoints chosen from the data.</summary>
@@ -50,8 +48,6 @@ public sealed record NeighbourGraphOptions
     {
         NeighbourGraphKernel.Auto or NeighbourGraphKernel.Float32 or NeighbourGraphKernel.Scalar => true,
         NeighbourGraphKernel.Avx2 => Avx2.IsSupported,
-        // The VNNI kernel reduces its accumulators with AVX2 unpacks; every AVX-VNNI processor has AVX2.
-        NeighbourGraphKernel.AvxVnni => AvxVnni.IsSupported && Avx2.IsSupported,
         _ => false,
     };
 
@@ -65,7 +61,6 @@ public sealed record NeighbourGraphOptions
             // The int8 screen even in scalar form: its prefix bound drops most pairs within the first few hundred
             // coordinates, which beats float32 SIMD over all of them.
             return dimension > QuantizedMaxDimension ? NeighbourGraphKernel.Float32
-                : IsSupported(NeighbourGraphKernel.AvxVnni) ? NeighbourGraphKernel.AvxVnni
                 : IsSupported(NeighbourGraphKernel.Avx2) ? NeighbourGraphKernel.Avx2
                 : NeighbourGraphKernel.Scalar;
         }
