@@ -25,6 +25,33 @@ public sealed record SampleOptions(DirectoryInfo Source)
 
     /// <summary>Images derived at once.</summary>
     public int Parallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>What an "artwork" is: a whole photo with several variants (the default), or a tile of a photo with one
+    /// reproduction of a detail of it (see <see cref="SampleLayout.Tiles"/>).</summary>
+    public SampleLayout Layout { get; init; } = SampleLayout.Families;
+
+    /// <summary>In the <see cref="SampleLayout.Tiles"/> layout, the smallest side of a tile in pixels: a photo is cut
+    /// into as many whole tiles of at least this side as fit, at most <see cref="SampleCollection.MaxTilesPerSide"/>
+    /// each way.</summary>
+    public int TileSide { get; init; } = SampleCollection.DefaultTileSide;
+}
+
+/// <summary>The layout of a sample collection (<see cref="SampleOptions.Layout"/>).</summary>
+public enum SampleLayout
+{
+    /// <summary>Pattern families: a whole photo and 3–6 variants of it, among distractor photos (the default; easy for
+    /// a pretrained network, since no two families look alike).</summary>
+    Families,
+
+    /// <summary>
+    /// A hard collection like issue 11's trial (real paintings, each beside a reproduction derived from a detail of
+    /// it): every usable photo is cut into non-overlapping tiles, each tile is an artwork, and beside it stands one
+    /// reproduction: a detail of 50–80 % of each side of the tile, then recoloured, engraved or tilted. The nearest
+    /// unrelated artwork is often a neighbouring tile of the same photo (the same sky, cloth or gravel), as a
+    /// painter's own works resemble each other. No distractors or scenes; morphograph.csv holds one POSITIVE pair per
+    /// tile.
+    /// </summary>
+    Tiles,
 }
 
 /// <summary>
@@ -105,6 +132,17 @@ public static class SampleCollection
     /// <summary>Photos with a shorter side below this are not used (they would make poor artworks).</summary>
     public const int MinSourceSide = 256;
 
+    /// <summary>Default smallest tile side of the <see cref="SampleLayout.Tiles"/> layout: a 512-px photo gives 3 × 3
+    /// tiles, and a detail of half a tile's side is still above the intake's 64-px minimum.</summary>
+    public const int DefaultTileSide = 160;
+
+    /// <summary>Most tiles a photo is cut into along each side, so a large photo does not outweigh the others.</summary>
+    public const int MaxTilesPerSide = 6;
+
+    /// <summary>The changes a tile's reproduction gets after its detail is cut, also the end of its file name
+    /// (e.g. tiles/coffee-r0c1/detail-engraving.jpg).</summary>
+    public static IReadOnlyList<string> TileReproductionKinds { get; } = ["colour", "engraving", "tilt"];
+
     /// <summary>The variant kinds, also the file names of the variants (e.g. families/coffee/mirror.jpg).</summary>
     public static IReadOnlyList<string> VariantKinds { get; } = ["crop", "mirror", "rotation", "colour", "engraving", "occlusion", "pasted"];
 
@@ -139,6 +177,7 @@ public static class SampleCollection
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxSide, MinSourceSide, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Parallelism, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.TileSide, ValidationLimits.Default.MinSide * 2, nameof(options));
         if (options.Families is < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.Families, "At least one family.");
@@ -158,6 +197,11 @@ public static class SampleCollection
         {
             throw new SampleException(
                 $"{options.Source.FullName} holds {photos.Count} usable photo(s) (readable, shorter side ≥ {MinSourceSide} px); a sample needs at least 3.");
+        }
+
+        if (options.Layout == SampleLayout.Tiles)
+        {
+            return WriteTiles(output, options, photos, skipped, sourceFiles, previous, parallel, clock);
         }
 
         // 2. Roles, from a seeded shuffle.
@@ -191,8 +235,17 @@ public static class SampleCollection
         });
 
         // 4. Ground truth and gallery, then remove what only the previous run wrote.
+        var edges = Finish(output, jobs, families, previous);
+        return new SampleSummary(output.FullName, families.Count, families.Sum(f => f.Length), distractors.Length, scenes.Length,
+            edges, sourceFiles, skipped, clock.Elapsed);
+    }
+
+    /// <summary>Writes morphograph.csv (every pair within each group, POSITIVE) and images.txt, then removes what only
+    /// the previous run wrote. Returns the number of pairs.</summary>
+    private static int Finish(DirectoryInfo output, IEnumerable<Job> jobs, IEnumerable<string[]> groups, IReadOnlyList<string> previous)
+    {
         var written = jobs.Select(j => j.Path).Order(StringComparer.Ordinal).ToArray();
-        var edges = families
+        var edges = groups
             .SelectMany(members => members.SelectMany((a, i) => members.Skip(i + 1).Select(b => string.CompareOrdinal(a, b) < 0 ? (a, b) : (b, a))))
             .OrderBy(e => e.Item1, StringComparer.Ordinal).ThenBy(e => e.Item2, StringComparer.Ordinal)
             .ToArray();
@@ -204,9 +257,80 @@ public static class SampleCollection
         WriteText(output, MorphographFile, csv.ToString());
         WriteText(output, ImagesFile, string.Concat(written.Select(p => p + "\n")));
         RemoveStale(output, previous.Except(written, StringComparer.Ordinal));
+        return edges.Length;
+    }
 
-        return new SampleSummary(output.FullName, families.Count, families.Sum(f => f.Length), distractors.Length, scenes.Length,
-            edges.Length, sourceFiles, skipped, clock.Elapsed);
+    /// <summary>The <see cref="SampleLayout.Tiles"/> layout: every photo cut into tiles, each beside one reproduction of a detail.</summary>
+    private static SampleSummary WriteTiles(DirectoryInfo output, SampleOptions options, IReadOnlyList<Photo> photos, IReadOnlyList<(string File, string Reason)> skipped,
+        int sourceFiles, IReadOnlyList<string> previous, ParallelOptions parallel, Stopwatch clock)
+    {
+        var jobs = new List<Job>();
+        var pairs = new List<string[]>();
+        foreach (var photo in photos.OrderBy(p => p.Name, StringComparer.Ordinal))
+        {
+            if (ImageCodec.Validate(photo.Display) is not ValidationResult.Accepted { Info: var info })
+            {
+                throw new InvalidOperationException($"The shrunk copy of {photo.File} no longer validates.");
+            }
+            var (width, height) = (info.DisplayWidth, info.DisplayHeight);
+            var columns = Math.Clamp(width / options.TileSide, 1, MaxTilesPerSide);
+            var rows = Math.Clamp(height / options.TileSide, 1, MaxTilesPerSide);
+            for (var row = 0; row < rows; row++)
+            {
+                for (var column = 0; column < columns; column++)
+                {
+                    // Whole-pixel edges shared by neighbours, so tiles never overlap (RelativeArea rounds them back exactly).
+                    var (left, right) = (column * width / columns, (column + 1) * width / columns);
+                    var (top, bottom) = (row * height / rows, (row + 1) * height / rows);
+                    var area = new RelativeArea((double)left / width, (double)top / height, (double)(right - left) / width, (double)(bottom - top) / height);
+                    pairs.Add(PlanTile(photo, $"{photo.Name}-r{row}c{column}", area, options.Seed, jobs));
+                }
+            }
+        }
+        Directory.CreateDirectory(output.FullName);
+        // A tile's reproduction is cut from the tile's bytes, so tiles are written first.
+        var tiles = jobs.Where(j => j.Path.EndsWith("/original.jpg", StringComparison.Ordinal)).ToArray();
+        Parallel.ForEach(tiles, parallel, job => WriteJob(output, job));
+        Parallel.ForEach(jobs.Except(tiles), parallel, job => WriteJob(output, job));
+        var edges = Finish(output, jobs, pairs, previous);
+        return new SampleSummary(output.FullName, pairs.Count, jobs.Count, 0, 0, edges, sourceFiles, skipped, clock.Elapsed);
+    }
+
+    private static void WriteJob(DirectoryInfo output, Job job)
+    {
+        var path = Path.Combine(output.FullName, job.Path);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, job.Make());
+    }
+
+    /// <summary>Plans one tile and its reproduction (a detail of 50–80 % of each side, then one of
+    /// <see cref="TileReproductionKinds"/>), drawn from (seed, tile name). Returns the two paths.</summary>
+    private static string[] PlanTile(Photo photo, string name, RelativeArea area, int seed, List<Job> jobs)
+    {
+        var random = new Random(unchecked(seed * 16777619 ^ (int)StableHash.Fnv1a(name)));
+        var folder = $"tiles/{name}";
+        var tile = new Lazy<byte[]>(() => ImageVariants.Crop(photo.Display, area, Quality), LazyThreadSafetyMode.ExecutionAndPublication);
+        jobs.Add(new Job($"{folder}/original.jpg", () => tile.Value));
+
+        var (width, height) = (Uniform(random, 0.5, 0.8), Uniform(random, 0.5, 0.8));
+        var detail = new RelativeArea(Uniform(random, 0, 1 - width), Uniform(random, 0, 1 - height), width, height);
+        var kind = TileReproductionKinds[random.Next(TileReproductionKinds.Count)];
+        var change = kind switch
+        {
+            "colour" => PlanColour(random),
+            "engraving" => PlanEngraving(random),
+            "tilt" => PlanTilt(random),
+            _ => throw new InvalidOperationException(kind),
+        };
+        jobs.Add(new Job($"{folder}/detail-{kind}.jpg", () => change(ImageVariants.Crop(tile.Value, detail, Quality))));
+        return [$"{folder}/original.jpg", $"{folder}/detail-{kind}.jpg"];
+    }
+
+    /// <summary>A tilt of 3–12° either way (as a rotation variant's, without the right angles).</summary>
+    private static Func<byte[], byte[]> PlanTilt(Random random)
+    {
+        var degrees = (random.Next(2) == 0 ? -1 : 1) * Uniform(random, 3, 12);
+        return image => ImageVariants.Rotate(image, degrees, Quality);
     }
 
     /// <summary>The photos of <paramref name="bases"/>' half (see <see cref="SampleBases"/>); the others are reported as
@@ -243,8 +367,8 @@ public static class SampleCollection
                 "crop" => PlanCrop(random, image),
                 "mirror" => () => ImageVariants.Mirror(image, Quality),
                 "rotation" => PlanRotation(random, image),
-                "colour" => PlanColour(random, image),
-                "engraving" => PlanEngraving(random, image),
+                "colour" => Bound(PlanColour(random), image),
+                "engraving" => Bound(PlanEngraving(random), image),
                 "occlusion" => PlanOcclusion(random, image),
                 "pasted" => PlanPaste(random, image, scenes),
                 _ => throw new InvalidOperationException(kind),
@@ -275,18 +399,20 @@ public static class SampleCollection
     }
 
     /// <summary>Per channel gain 0.7–1.3 and offset ±25.</summary>
-    private static Func<byte[]> PlanColour(Random random, byte[] image)
+    private static Func<byte[], byte[]> PlanColour(Random random)
     {
         double[] gains = [Uniform(random, 0.7, 1.3), Uniform(random, 0.7, 1.3), Uniform(random, 0.7, 1.3)];
         double[] offsets = [Uniform(random, -25, 25), Uniform(random, -25, 25), Uniform(random, -25, 25)];
-        return () => ImageVariants.ColourShift(image, gains, offsets, Quality);
+        return image => ImageVariants.ColourShift(image, gains, offsets, Quality);
     }
 
-    private static Func<byte[]> PlanEngraving(Random random, byte[] image)
+    private static Func<byte[], byte[]> PlanEngraving(Random random)
     {
         var (contrast, edges) = (Uniform(random, 1.3, 1.8), Uniform(random, 0.6, 1.2));
-        return () => ImageVariants.Engraving(image, contrast, edges, Quality);
+        return image => ImageVariants.Engraving(image, contrast, edges, Quality);
     }
+
+    private static Func<byte[]> Bound(Func<byte[], byte[]> change, byte[] image) => () => change(image);
 
     /// <summary>A patch covering 15–30 % of the area, proportions between 0.6 and 1.7, anywhere inside.</summary>
     private static Func<byte[]> PlanOcclusion(Random random, byte[] image)
@@ -420,13 +546,14 @@ public static class SampleCollection
         return File.Exists(gallery) ? File.ReadAllLines(gallery) : [];
     }
 
-    /// <summary>Deletes images a previous run wrote and this one did not; only sample paths under families/ or distractors/.</summary>
+    /// <summary>Deletes images a previous run wrote and this one did not; only sample paths under families/, distractors/ or tiles/.</summary>
     private static void RemoveStale(DirectoryInfo output, IEnumerable<string> stale)
     {
         foreach (var relative in stale)
         {
             var plausible = relative.EndsWith(".jpg", StringComparison.Ordinal)
-                            && (relative.StartsWith("families/", StringComparison.Ordinal) || relative.StartsWith("distractors/", StringComparison.Ordinal))
+                            && (relative.StartsWith("families/", StringComparison.Ordinal) || relative.StartsWith("distractors/", StringComparison.Ordinal)
+                                || relative.StartsWith("tiles/", StringComparison.Ordinal))
                             && !relative.Split('/').Any(part => part is "" or "." or "..");
             var path = Path.Combine(output.FullName, relative);
             if (!plausible || !File.Exists(path) || new FileInfo(path).LinkTarget is not null)
@@ -435,7 +562,7 @@ public static class SampleCollection
             }
             File.Delete(path);
             var folder = new DirectoryInfo(Path.GetDirectoryName(path)!);
-            if (folder.Parent?.Name == "families" && !folder.EnumerateFileSystemInfos().Any())
+            if (folder.Parent?.Name is "families" or "tiles" && !folder.EnumerateFileSystemInfos().Any())
             {
                 folder.Delete();
             }

@@ -32,10 +32,18 @@ internal static class SampleCommand
         {
             Description = "Most pattern families to write. Default: as many as the source allows after reserving distractors and scenes.",
         };
+        var layout = new Option<string>("--layout")
+        {
+            Description = "families (default): whole photos, each with 3-6 variants, among distractors. tiles: every photo cut into " +
+                          "non-overlapping tiles, each tile an artwork beside one reproduction of a detail of it (recoloured, engraved or " +
+                          "tilted); neighbouring tiles are hard negatives. --families does not apply.",
+            DefaultValueFactory = _ => "families",
+        };
+        layout.AcceptOnlyFromAmong("families", "tiles");
         var command = new Command("sample", "Write a reproducible sample collection: pattern families (a photo and variants derived from it) among " +
                                             "unrelated distractors, with the POSITIVE pairs in morphograph.csv.")
         {
-            folder, source, seed, bases, families,
+            folder, source, seed, bases, families, layout,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -48,7 +56,13 @@ internal static class SampleCommand
             {
                 Seed = parse.GetValue(seed), Families = parse.GetValue(families),
                 Bases = parse.GetValue(bases) switch { "a" => SampleBases.HalfA, "b" => SampleBases.HalfB, _ => SampleBases.All },
+                Layout = parse.GetValue(layout) == "tiles" ? SampleLayout.Tiles : SampleLayout.Families,
             };
+            if (options.Layout == SampleLayout.Tiles && options.Families is not null)
+            {
+                await parse.InvocationConfiguration.Error.WriteLineAsync("--families applies to --layout families only.");
+                return 2;
+            }
             SampleSummary summary;
             try
             {
@@ -71,6 +85,14 @@ internal static class SampleCommand
         var root = Display.Safe(summary.Directory);
         var half = options.Bases switch { SampleBases.HalfA => ", half a of the source", SampleBases.HalfB => ", half b of the source", _ => "" };
         text.AppendLine($"Motif sample in {root} ({summary.Elapsed.TotalSeconds:0.0} s, seed {options.Seed}{half})");
+        if (options.Layout == SampleLayout.Tiles)
+        {
+            var photos = summary.SourceFiles - summary.Skipped.Count;
+            text.AppendLine($"  {summary.Families} tiles of {photos} photos, each an artwork beside one reproduction of a detail: {summary.Images} images (listed in {SampleCollection.ImagesFile})");
+            text.AppendLine($"  {summary.Edges} POSITIVE pairs in {SampleCollection.MorphographFile}; image ids are paths relative to {root}");
+            text.AppendLine($"  from {Display.Safe(options.Source.FullName)}: {summary.SourceFiles} files, {summary.Skipped.Count} skipped");
+            return text.ToString();
+        }
         text.AppendLine($"  {summary.Families} families: {summary.FamilyImages} images ({summary.Families} originals, {summary.FamilyImages - summary.Families} variants)");
         text.AppendLine($"  {summary.Distractors} distractors, {summary.Images} images in all (listed in {SampleCollection.ImagesFile})");
         text.AppendLine($"  {summary.Edges} POSITIVE pairs in {SampleCollection.MorphographFile}; image ids are paths relative to {root}");

@@ -148,6 +148,65 @@ public sealed class SampleCommandTests : IDisposable
         Assert.Equal(1, (await Cli.RunAsync("sample", In("c"), "--source", source.FullName, "--bases", "c")).Exit);
     }
 
+    [Fact]
+    public async Task Tiles_cut_each_photo_of_a_half_without_overlap_and_each_stands_beside_one_reproduction_of_a_detail()
+    {
+        var source = SmallSource();
+
+        var (exit, text, error) = await Cli.RunAsync("sample", In("tiles"), "--source", source.FullName, "--layout", "tiles", "--bases", "b", "--seed", "7");
+
+        Assert.True(exit == 0, error);
+        // Half b: camera 512×512 (3×3 tiles of at least 160 px), coffee 600×400 (3×2), rocket 640×427 (4×2).
+        Assert.Contains("23 tiles of 3 photos", text, StringComparison.Ordinal);
+        var images = Images(In("tiles"));
+        Assert.Equal(46, images.Length);
+        Assert.All(images, p => Assert.Matches("^tiles/(camera|coffee|rocket)-r[0-9]c[0-9]/(original|detail-(colour|engraving|tilt))\\.jpg$", p));
+        var tiles = images.GroupBy(p => p.Split('/')[1]).ToDictionary(g => g.Key, g => g.Order(StringComparer.Ordinal).ToArray());
+        foreach (var (name, members) in tiles)
+        {
+            Assert.Equal(2, members.Length);
+            var tile = Size(In($"tiles/tiles/{name}/original.jpg"));
+            var copy = Size(In("tiles/" + members[0]));
+            // A detail of 50–80 % of each side; a tilt of at most 12° then keeps more than 60 % of that.
+            Assert.InRange(copy.Width, (int)(0.3 * tile.Width), (int)Math.Ceiling(0.8 * tile.Width) + 1);
+            Assert.InRange(copy.Height, (int)(0.3 * tile.Height), (int)Math.Ceiling(0.8 * tile.Height) + 1);
+        }
+        // Non-overlapping and covering: a photo's tiles along a row add up to its width, down a column to its height.
+        foreach (var (photo, width, height) in new[] { ("camera", 512, 512), ("coffee", 600, 400), ("rocket", 640, 427) })
+        {
+            var grid = tiles.Keys.Where(k => k.StartsWith(photo + "-", StringComparison.Ordinal)).ToArray();
+            Assert.Equal(width, grid.Where(k => k.Contains("-r0c", StringComparison.Ordinal)).Sum(k => Size(In($"tiles/tiles/{k}/original.jpg")).Width));
+            Assert.Equal(height, grid.Where(k => k.EndsWith("c0", StringComparison.Ordinal)).Sum(k => Size(In($"tiles/tiles/{k}/original.jpg")).Height));
+        }
+        // Ground truth: exactly one POSITIVE pair per tile, its original and its reproduction.
+        var pairs = File.ReadAllLines(In("tiles/morphograph.csv")).Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(tiles.Count, pairs.Length);
+        Assert.All(pairs, p => Assert.Equal(("POSITIVE", p[2].Split('/')[1]), (p[1], p[3].Split('/')[1])));
+        Assert.Equal(tiles.Keys.Order(StringComparer.Ordinal), pairs.Select(p => p[2].Split('/')[1]));
+
+        // Reproducible by seed: the same bytes again; another seed keeps the tiles and redraws the reproductions.
+        var written = Files(In("tiles"));
+        SampleCollection.Write(new DirectoryInfo(In("again")), new SampleOptions(source) { Layout = SampleLayout.Tiles, Bases = SampleBases.HalfB, Seed = 7, Parallelism = 1 });
+        Assert.Equal(written, Files(In("again")));
+        SampleCollection.Write(new DirectoryInfo(In("other")), new SampleOptions(source) { Layout = SampleLayout.Tiles, Bases = SampleBases.HalfB, Seed = 8 });
+        var other = Files(In("other"));
+        Assert.All(tiles.Keys, k => Assert.Equal(written[$"tiles/{k}/original.jpg"], other[$"tiles/{k}/original.jpg"]));
+        Assert.NotEqual(written.Keys.Where(k => k.Contains("detail-", StringComparison.Ordinal)).Select(k => written[k]),
+            other.Keys.Where(k => k.Contains("detail-", StringComparison.Ordinal)).Select(k => other[k]));
+
+        // Half a shares no photo with half b; --families has no meaning here and is refused in one line.
+        var halfA = SampleCollection.Write(new DirectoryInfo(In("a")), new SampleOptions(source) { Layout = SampleLayout.Tiles, Bases = SampleBases.HalfA });
+        Assert.Equal(2 * halfA.Families, Images(In("a")).Length);
+        Assert.Empty(Images(In("a")).Select(p => p.Split('/')[1].Split("-r")[0]).Intersect(["camera", "coffee", "rocket"]));
+        var refused = await Cli.RunAsync("sample", In("refused"), "--source", source.FullName, "--layout", "tiles", "--families", "2");
+        Assert.Equal((2, "--families applies to --layout families only."), (refused.Exit, refused.Error.Trim()));
+    }
+
+    private static (int Width, int Height) Size(string path) =>
+        ImageCodec.Validate(File.ReadAllBytes(path)) is ValidationResult.Accepted { Info: var info }
+            ? (info.DisplayWidth, info.DisplayHeight)
+            : throw new InvalidOperationException($"{path} does not validate");
+
     /// <summary>The source photos a sample shows on their own: its families' and distractors' names.</summary>
     private static HashSet<string> PhotosOf(string root) =>
     [
