@@ -35,12 +35,21 @@ internal sealed record BenchSettings
     /// <summary>The clustering and map benchmarks' sizes (<c>--points 8000,20000</c>), or null for all of them.</summary>
     public IReadOnlyList<int>? Points { get; init; }
 
-    /// <summary>The training benchmark's families in the collection it trains on, or null for as many as its half of the
-    /// source allows (6 families, 27 images from scikit-image's photos); the collection it scores on is always whole.</summary>
+    /// <summary>With <c>--layout families</c>, the training benchmark's families in the collection it trains on, or null for as
+    /// many as its half of the source allows (6 families, 27 images from scikit-image's photos); the collection it scores on is
+    /// always whole.</summary>
     public int? Families { get; init; }
 
     /// <summary>The training benchmark's epochs at most (the cpu recipe's 10 by default).</summary>
     public int Epochs { get; init; } = 10;
+
+    /// <summary>The training benchmark's collections: <c>tiles</c> (the default; a few hundred tiles of photos, each beside a
+    /// reproduction of a detail, hard for a pretrained network) or <c>families</c> (whole photos with variants; easy).</summary>
+    public string Layout { get; init; } = "tiles";
+
+    /// <summary>More options for the training benchmark's <c>motif train</c> (e.g. <c>--train "--lr 1e-4 --negatives 3"</c>),
+    /// after the bench's own, so they win: how a recipe's knobs are tried without a rebuild.</summary>
+    public IReadOnlyList<string> TrainArguments { get; init; } = [];
 
     /// <summary>Whether the training benchmark also trains on collection A's morphograph (a third row; twice the time).</summary>
     public bool Labelled { get; init; }
@@ -68,9 +77,11 @@ internal sealed record BenchSettings
                 "--python" => settings with { Python = value },
                 "--families" => settings with { Families = Number(arguments[i], value, 1, 1000) },
                 "--epochs" => settings with { Epochs = Number(arguments[i], value, 1, 1000) },
+                "--layout" => settings with { Layout = value is "tiles" or "families" ? value : throw new ArgumentException($"--layout: tiles or families, not '{value}'.") },
+                "--train" => settings with { TrainArguments = value.Split(' ', StringSplitOptions.RemoveEmptyEntries) },
                 "--labelled" => settings with { Labelled = value switch { "yes" => true, "no" => false, _ => throw new ArgumentException($"--labelled: yes or no, not '{value}'.") } },
                 "--points" => settings with { Points = value.Split(',').Select(v => Number(arguments[i], v, 2, 10_000_000)).ToArray() },
-                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points, --families, --epochs, --labelled)."),
+                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points, --families, --epochs, --layout, --train, --labelled)."),
             };
         }
         return settings;
