@@ -137,6 +137,50 @@ public sealed class DerivationTests
     }
 
     [Fact]
+    public void A_reproduction_is_its_detail_then_its_change_and_takes_only_the_four_changes()
+    {
+        var area = new RelativeArea(0.5, 0.25, 0.5, 0.5);
+        var sepia = new MonochromeCopy((44, 30, 16), (250, 236, 200));
+        var detail = ImageVariants.Crop(Scene, area, 95);
+
+        var reproduced = DerivationRenderer.Render(Scene, new ReproducedDetail(area, sepia));
+        Assert.True(reproduced.AsSpan().SequenceEqual(DerivationRenderer.Render(detail, sepia)), "not the detail, then the print tone");
+        Assert.Equal((120, 80), (Decode(reproduced).Width, Decode(reproduced).Height));
+        var tilted = Decode(DerivationRenderer.Render(Scene, new ReproducedDetail(area, new Tilt(8))));
+        Assert.True(tilted.Width < 120 && tilted.Height < 80, $"{tilted.Width} x {tilted.Height}");
+        var engraved = DerivationRenderer.Render(Scene, new ReproducedDetail(area, new EngravedCopy(1.6, 1.0)));
+        Assert.True(engraved.AsSpan().SequenceEqual(ImageVariants.Engraving(detail, 1.6, 1.0)), "not the detail, then the engraving");
+        // An engraving is one band; the model still gets its three channels, as from a stored greyscale image.
+        var spec = PreprocessSpec.ImageNet(32);
+        DerivationRenderer.RenderModelInput(Scene, new ReproducedDetail(area, new EngravedCopy(1.6, 1.0)), spec, new float[spec.ValuesPerImage]);
+
+        Assert.Equal("reproduction", Assert.Throws<ArgumentException>(() => DerivationRenderer.Render(Scene, new ReproducedDetail(area, new MirrorCopy()))).ParamName);
+        Assert.Throws<ArgumentException>(() => DerivationRenderer.Render(Scene, new ReproducedDetail(area, new ReproducedDetail(area, sepia))));
+    }
+
+    [Fact]
+    public void Drawn_reproductions_take_a_detail_of_45_to_85_percent_and_each_of_the_four_changes()
+    {
+        var drawn = Enumerable.Range(0, 600).Select(i => DerivationSampler.Sample(5, "a.jpg", i, Hosts)).OfType<ReproducedDetail>().ToArray();
+
+        Assert.Equal(["engraving", "monochrome", "photograph", "tilt"], drawn.Select(r => r.Then.Kind).Distinct().Order());
+        // Each change about a quarter of the time, not merely once (a Random shared with the kind's draw gave 60 % tilts).
+        Assert.All(drawn.GroupBy(r => r.Then.Kind), g => Assert.True(g.Count() >= drawn.Length / 8, $"{g.Key}: {g.Count()} of {drawn.Length}"));
+        Assert.All(drawn, r =>
+        {
+            Assert.InRange(r.Area.Width, 0.45, 0.85);
+            Assert.InRange(r.Area.Height, 0.45, 0.85);
+            Assert.InRange(r.Area.Left + r.Area.Width, 0, 1);
+            Assert.InRange(r.Area.Top + r.Area.Height, 0, 1);
+        });
+        Assert.All(drawn.Select(r => r.Then).OfType<EngravedCopy>(), e =>
+        {
+            Assert.InRange(e.Contrast, 1.2, 2.0);
+            Assert.InRange(e.EdgeWeight, 0.5, 1.5);
+        });
+    }
+
+    [Fact]
     public void Photograph_gamma_above_one_darkens_and_gains_cast_a_colour()
     {
         var neutral = new ColourTriple(1, 1, 1);

@@ -12,7 +12,7 @@ public abstract record Derivation
     }
 
     /// <summary>Short lowercase name of the kind: detail, mirror, greyscale, monochrome, photograph, tilt, perspective,
-    /// damage, noise-patch, pasted.</summary>
+    /// damage, noise-patch, reproduction, pasted; engraving, only as a reproduction's second step.</summary>
     public abstract string Kind { get; }
 }
 
@@ -78,6 +78,24 @@ public sealed record DamagedCopy(IReadOnlyList<Blotch> Blotches, (byte R, byte G
 public sealed record NoisePatchCopy(RelativeArea Area, int NoiseSeed) : Derivation
 {
     public override string Kind => "noise-patch";
+}
+
+/// <summary>An engraving after the image (see <see cref="ImageVariants.Engraving"/>): greyscale, contrast raised, outlines
+/// inked. Drawn only as the second step of a <see cref="ReproducedDetail"/>.</summary>
+public sealed record EngravedCopy(double Contrast, double EdgeWeight) : Derivation
+{
+    public override string Kind => "engraving";
+}
+
+/// <summary>
+/// A reproduction of a detail, the chain a book's or a print's copy goes through: the part inside <paramref name="Area"/>,
+/// then <paramref name="Then"/> (a <see cref="PhotographicCopy"/>, <see cref="MonochromeCopy"/>, <see cref="EngravedCopy"/>
+/// or <see cref="Tilt"/>) applied to that part. Each step alone is another kind; together they are what the benchmark's
+/// reproductions and a museum's are, and what a model trained on single steps did not learn to match (issue 11).
+/// </summary>
+public sealed record ReproducedDetail(RelativeArea Area, Derivation Then) : Derivation
+{
+    public override string Kind => "reproduction";
 }
 
 /// <summary>

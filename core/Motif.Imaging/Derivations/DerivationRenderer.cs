@@ -31,6 +31,8 @@ public static class DerivationRenderer
             PerspectiveCopy p => ImageVariants.Perspective(image, p.Insets.ToArray(), quality),
             DamagedCopy d => ImageVariants.Damage(image, d.Blotches, d.Stain, d.Opacity, d.Tear, d.TearWidth, quality),
             NoisePatchCopy n => ImageVariants.NoisePatch(image, n.Area, n.NoiseSeed, quality),
+            EngravedCopy e => ImageVariants.Engraving(image, e.Contrast, e.EdgeWeight, quality),
+            ReproducedDetail r => Reproduce(image, r, quality),
             PastedMotif p => Paste(image, p, host, quality),
             _ => throw new ArgumentException($"Unknown derivation {derivation.GetType().Name}.", nameof(derivation)),
         };
@@ -44,6 +46,17 @@ public static class DerivationRenderer
         ArgumentNullException.ThrowIfNull(spec);
         var copy = Render(image, derivation, host);
         ImageCodec.Preprocess(copy, spec, destination);
+    }
+
+    private static byte[] Reproduce(ReadOnlySpan<byte> image, ReproducedDetail reproduction, int quality)
+    {
+        if (reproduction.Then is not (PhotographicCopy or MonochromeCopy or EngravedCopy or Tilt))
+        {
+            throw new ArgumentException($"A reproduced detail is then photographed, printed in one tone, engraved or tilted, not '{reproduction.Then.Kind}'.", nameof(reproduction));
+        }
+        // Two encodes, as for a pasted motif: the detail at quality 95, so only the final JPEG's loss is the copy's.
+        var part = ImageVariants.Crop(image, reproduction.Area, 95);
+        return Render(part, reproduction.Then, default, quality);
     }
 
     private static byte[] Paste(ReadOnlySpan<byte> image, PastedMotif pasted, ReadOnlySpan<byte> host, int quality)
