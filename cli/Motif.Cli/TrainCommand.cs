@@ -46,12 +46,16 @@ internal static class TrainCommand
         var size = new Option<int?>("--size") { Description = "Side of the square model input in pixels." };
         var patience = new Option<int?>("--patience") { Description = "Epochs without a better validation mAP before stopping." };
         var negatives = new Option<int?>("--negatives") { Description = "Negatives mined per positive pair (default 10)." };
+        var reproduced = new Option<bool>("--reproduced-details")
+        {
+            Description = "Also train on synthetic reproductions of a detail (a detail, then recoloured, printed in one tone, engraved or tilted), not only single derivations.",
+        };
         var seed = new Option<int>("--seed") { Description = "Seed of the mining and of the order of triplets.", DefaultValueFactory = _ => 0 };
         var save = new Option<FileInfo?>("--save") { Description = "Also write the best epoch's checkpoint to this file (for `--model` of the other commands)." };
         var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
                                            "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
         {
-            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, seed, save,
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, reproduced, seed, save,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -85,6 +89,7 @@ internal static class TrainCommand
                 InputSize = parse.GetValue(size) ?? basis.InputSize,
                 Patience = parse.GetValue(patience) ?? basis.Patience,
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
+                ReproducedDetails = parse.GetValue(reproduced),
                 Seed = parse.GetValue(seed),
             };
             try

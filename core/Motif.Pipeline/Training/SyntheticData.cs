@@ -30,7 +30,7 @@ internal sealed record HeldOutCopies(float[] Inputs, int[] Originals)
 /// pairs dominate, and curated pairs, which teach what no derivation imitates (another artist's version, a copy in
 /// another medium), take a growing share as annotations accumulate. No weight to tune: the data decides.</para>
 /// <para><b>Copies.</b> The key <see cref="DerivationKey"/>(epoch seed, k) names copy k of an image
-/// (<see cref="DerivationSampler"/>), rendered from its working derivative (<see cref="DerivationRenderer.RenderModelInput"/>);
+/// (<see cref="DerivationSampler"/>, of the kinds given: the single steps, or with reproductions of a detail), rendered from its working derivative (<see cref="DerivationRenderer.RenderModelInput"/>);
 /// a pasted motif's host is drawn from the training images only, so no held-out pixel trains. The same epoch seed gives
 /// the same copies to the byte, which keeps a resumed run bit-exact. A copy that cannot be rendered (a derivative too
 /// small for its derivation) drops its triplets. Copies are rendered in parallel: each is independent and deterministic.</para>
@@ -61,11 +61,12 @@ internal sealed class SyntheticData
     private readonly int[] _trainingRows;
     private readonly string[] _hosts;
     private readonly bool _labelled;
+    private readonly IReadOnlyList<string> _kinds;
 
     public SyntheticData(GroundTruth? truth, IReadOnlyList<string> ids, IReadOnlyDictionary<string, byte[]> derivatives, PreprocessSpec spec,
-        SyntheticTripletOptions options, int seed)
+        SyntheticTripletOptions options, int seed, IReadOnlyList<string> kinds)
     {
-        (_ids, _derivatives, _spec, _labelled) = (ids, derivatives, spec, truth is not null);
+        (_ids, _derivatives, _spec, _labelled, _kinds) = (ids, derivatives, spec, truth is not null, kinds);
         if (truth is not null)
         {
             _triplets = new SyntheticTriplets(truth.Duplicates, truth.Split, options);
@@ -130,7 +131,7 @@ internal sealed class SyntheticData
         Parallel.For(0, wanted.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, i =>
         {
             var (id, key) = wanted[i];
-            rendered[i] = TryRender(id, DerivationSampler.Sample(key.Seed, id, key.Index, _hosts)) ?? [];
+            rendered[i] = TryRender(id, DerivationSampler.Sample(key.Seed, id, key.Index, _hosts, _kinds)) ?? [];
         });
         var copies = new Dictionary<(string, DerivationKey), float[]>();
         for (var i = 0; i < wanted.Length; i++)

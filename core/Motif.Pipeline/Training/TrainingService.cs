@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using Motif.Core.Evaluation;
 using Motif.Core.Training;
 using Motif.Imaging;
+using Motif.Imaging.Derivations;
 using Motif.Pipeline.Annotations;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
@@ -123,7 +124,8 @@ public sealed class TrainingService
 
         var (ids, derivatives, inputs) = await LoadInputsAsync(images, cancellationToken).ConfigureAwait(false);
         var data = new SyntheticData(truth, ids, derivatives, _trainer.Preprocessing,
-            new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates), _options.Seed);
+            new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates), _options.Seed,
+            _options.ReproducedDetails ? DerivationSampler.AllKinds : DerivationSampler.Kinds);
         if (truth is null && (ids.Count < MinimumUnlabelledImages || data.Validation.Count == 0))
         {
             throw new TrainingRefusedException($"{ids.Count} images are too few to hold out validation copies from (about one image in six is held out; " +

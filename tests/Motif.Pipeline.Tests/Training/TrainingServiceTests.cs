@@ -22,6 +22,15 @@ public sealed class TrainingServiceTests
     };
 
     [Fact]
+    public void Reproduced_details_are_part_of_a_runs_identity_only_when_asked_for()
+    {
+        // Off, the option is not written: a run stored before it existed keeps its key and resumes.
+        Assert.DoesNotContain("reproducedDetails", System.Text.Json.JsonSerializer.Serialize(Quick, TrainingService.Json), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(TrainingService.RunKey("tiny-base", "v1", Quick), TrainingService.RunKey("tiny-base", "v1", Quick with { ReproducedDetails = false }));
+        Assert.NotEqual(TrainingService.RunKey("tiny-base", "v1", Quick), TrainingService.RunKey("tiny-base", "v1", Quick with { ReproducedDetails = true }));
+    }
+
+    [Fact]
     public async Task The_loss_goes_down_each_epoch_leaves_a_checkpoint_and_only_the_training_part_is_mined()
     {
         using var fixture = await TrainingFixture.CreateAsync();
