@@ -31,7 +31,7 @@ namespace Motif.Bench;
 /// families and a distractor (30 images); <c>--families N</c> shrinks A only.</para>
 /// <para><b>Recipes tried</b> (2026-11-30, tiles, 4 epochs, --negatives 3; anchor mAP 0.198, R@1 0.089 in every run):
 /// single derivations 0.182; with reproductions of a detail (<c>--reproduced-details</c>) 0.185; that and
-/// <c>--freeze-stages 3</c> 0.201, R@1 0.109 (524 s of CPU); and <c>--margin 0.05</c> 0.198. None near the goal.</para>
+/// <c>--freeze-stages 3</c> 0.201, R@1 0.109 (524 s of CPU; single derivations with it, 0.183); and <c>--margin 0.05</c> 0.198. None near the goal.</para>
 /// <para>The training's wall time and CPU time (user + system of <c>motif train</c> and its threads, read by bash's
 /// <c>times</c>) are printed: the goal is 15 minutes of wall on this 2-core machine for the default size.</para>
 /// </remarks>

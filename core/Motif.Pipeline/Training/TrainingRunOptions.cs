@@ -66,7 +66,7 @@ public sealed record TrainingRunOptions
     /// benchmark, and it turned the training tests' loss curve upwards. Measured on 2026-11-30 (<c>make bench
     /// BENCH=training</c>, 4 epochs, --negatives 3, anchor mAP 0.198 in each run): the CPU recipe 0.185 (−0.013; single
     /// steps only had given 0.182), validation 0.640 → 0.647; with --freeze-stages 3, 0.201 (+0.003), R@1 0.089 → 0.109,
-    /// validation 0.640 → 0.678; that and --margin 0.05, 0.198 (0.000). Far from the goal of +0.15: what transfers is
+    /// validation 0.640 → 0.678 (single steps with --freeze-stages 3: 0.183); that and --margin 0.05, 0.198 (0.000). Far from the goal of +0.15: what transfers is
     /// still open.
     /// </remarks>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
