@@ -29,20 +29,7 @@ public sealed class WorkerRolloutTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    private static ServiceProvider Compose(IReadOnlyDictionary<string, string?> settings) =>
-        new ServiceCollection().AddMotifPipeline(new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)))
-            .Build()).BuildServiceProvider();
 
-    private static async Task PollAsync(Func<Task<bool>> done, string what)
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (!await done())
-        {
-            Assert.True(DateTime.UtcNow < until, $"Not within {Deadline}: {what}");
-            await Task.Delay(200);
-        }
-    }
 
     /// <summary>Registers the engine's tiny ResNet as a version trained from the serving one, validated better.</summary>
     private async Task<ModelVersionRecord> RegisterTinyAsync(IBlobStore blobs, ModelRegistry registry)
@@ -80,7 +67,7 @@ public sealed class WorkerRolloutTests : IDisposable
             ["Motif__CatalogTable"] = SharedAzurite.UniqueName("catalog").Replace("-", "", StringComparison.Ordinal),
             ["Motif__SignatureQueue"] = SharedAzurite.UniqueName("signatures"),
         };
-        await using var services = Compose(settings);
+        await using var services = WorkerSettings.Compose(settings);
         await MotifPipeline.EnsureStorageAsync(services);
         var ingest = services.GetRequiredService<IngestService>();
         for (var i = 0; i < 2; i++)
@@ -100,9 +87,9 @@ public sealed class WorkerRolloutTests : IDisposable
         await using var worker = WorkerProcess.Start(settings);
         await worker.WaitUntilReadyAsync(Deadline);
 
-        await PollAsync(async () => (await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion)).Count == 2 && (await catalog.ListSignedAsync(rolledOut)).Count == 2,
-            "2 signatures under the packaged network and 2 under the promoted version");
-        await PollAsync(async () => (await queue.PeekDeadLetteredAsync(10)).Count > 0, "the job naming an unregistered version dead-lettered");
+        await WorkerSettings.PollAsync(async () => (await catalog.ListSignedAsync(MotifPipelineOptions.DefaultModelVersion)).Count == 2 && (await catalog.ListSignedAsync(rolledOut)).Count == 2,
+            "2 signatures under the packaged network and 2 under the promoted version", Deadline);
+        await WorkerSettings.PollAsync(async () => (await queue.PeekDeadLetteredAsync(10)).Count > 0, "the job naming an unregistered version dead-lettered", Deadline);
         Assert.Equal("unknown-model-version", Assert.Single(await queue.PeekDeadLetteredAsync(10)).Reason);
         // Signed by the version's own network (the tiny ResNet's dimension, not the packaged ResNet-50's 2048).
         using (var tiny = SignatureModel.Create(Tiny))
@@ -111,7 +98,7 @@ public sealed class WorkerRolloutTests : IDisposable
             Assert.Equal(tiny.EmbeddingDimension, (await SignatureSet.LoadAsync(blobs, catalog, rolledOut)).Dimension);
         }
         var graph = NeighbourGraphStore.BlobName(rolledOut, MotifPipelineOptions.DefaultClustering.MaxEps!.Value);
-        await PollAsync(async () => await blobs.GetPropertiesAsync(graph) is not null, "the pending version's stored graph");
+        await WorkerSettings.PollAsync(async () => await blobs.GetPropertiesAsync(graph) is not null, "the pending version's stored graph", Deadline);
 
         var status = await services.GetRequiredService<ModelRollout>().AdvanceAsync();
         Assert.Equal((true, version.Id), (status.Switched, status.Pointer.Serving));

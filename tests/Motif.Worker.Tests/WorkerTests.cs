@@ -38,11 +38,6 @@ public sealed class WorkerTests : IDisposable
         return settings;
     }
 
-    /// <summary>The pipeline as the worker composes it, from the same settings (keys as configuration spells them).</summary>
-    private static ServiceProvider Compose(IReadOnlyDictionary<string, string?> settings) =>
-        new ServiceCollection().AddMotifPipeline(new ConfigurationBuilder()
-            .AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key.Replace("__", ":", StringComparison.Ordinal), s.Value)))
-            .Build()).BuildServiceProvider();
 
     private static async Task IngestAsync(ServiceProvider services, int count, string prefix = "img")
     {
@@ -56,21 +51,12 @@ public sealed class WorkerTests : IDisposable
     private static async Task<int> SignedAsync(ServiceProvider services) =>
         (await services.GetRequiredService<IImageCatalog>().ListSignedAsync(MotifPipelineOptions.DefaultModelVersion)).Count;
 
-    private static async Task PollAsync(Func<Task<bool>> done, string what)
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (!await done())
-        {
-            Assert.True(DateTime.UtcNow < until, $"Not within {Deadline}: {what}");
-            await Task.Delay(100);
-        }
-    }
 
     [Fact]
     public async Task Signs_jobs_once_updates_the_graph_carries_the_trace_and_answers_http()
     {
         var settings = Embedded(("Motif__Worker__MaxSearchBytes", "1048576"));
-        await using var services = Compose(settings);
+        await using var services = WorkerSettings.Compose(settings);
         var photo = TestData.Photo("coffee.png");
         var ingest = services.GetRequiredService<IngestService>();
         Assert.Equal(IngestOutcome.Accepted, await ingest.IngestAsync("coffee.png", null, photo));
@@ -85,10 +71,10 @@ public sealed class WorkerTests : IDisposable
         await using var worker = WorkerProcess.Start(settings);
         await worker.WaitUntilReadyAsync(Deadline);
         var sqliteQueue = services.GetRequiredService<SqliteWorkQueue>();
-        await PollAsync(async () => await SignedAsync(services) == 3 && sqliteQueue.Count() == 0, "3 signatures, queue drained");
+        await WorkerSettings.PollAsync(async () => await SignedAsync(services) == 3 && sqliteQueue.Count() == 0, "3 signatures, queue drained", Deadline);
         var graph = NeighbourGraphStore.BlobName(MotifPipelineOptions.DefaultModelVersion, MotifPipelineOptions.DefaultClustering.MaxEps!.Value);
         var blobs = services.GetRequiredService<IBlobStore>();
-        await PollAsync(async () => await blobs.GetPropertiesAsync(graph) is not null, "the stored graph");
+        await WorkerSettings.PollAsync(async () => await blobs.GetPropertiesAsync(graph) is not null, "the stored graph", Deadline);
         await worker.WaitForOutputAsync(l => l.Contains("Neighbour graph updated: 3 rows", StringComparison.Ordinal), Deadline);
         await worker.WaitForOutputAsync(l => l.Contains(traceId, StringComparison.Ordinal), Deadline);
         Assert.Equal(3, await SignedAsync(services));
@@ -120,7 +106,7 @@ public sealed class WorkerTests : IDisposable
     public async Task Sigterm_mid_batch_exits_in_the_grace_period_and_a_restart_signs_the_rest_once()
     {
         var settings = Embedded();
-        await using var services = Compose(settings);
+        await using var services = WorkerSettings.Compose(settings);
         await IngestAsync(services, 8);
         var queue = services.GetRequiredService<SqliteWorkQueue>();
 
@@ -146,7 +132,7 @@ public sealed class WorkerTests : IDisposable
 
         await using (var worker = WorkerProcess.Start(settings))
         {
-            await PollAsync(async () => await SignedAsync(services) == 8 && queue.Count() == 0, "8 signatures after the restart");
+            await WorkerSettings.PollAsync(async () => await SignedAsync(services) == 8 && queue.Count() == 0, "8 signatures after the restart", Deadline);
         }
         await AssertSignedOnceAsync(services, 8);
     }
@@ -155,7 +141,7 @@ public sealed class WorkerTests : IDisposable
     public async Task Kill_9_mid_batch_and_a_restart_lose_and_duplicate_nothing()
     {
         var settings = Embedded();
-        await using var services = Compose(settings);
+        await using var services = WorkerSettings.Compose(settings);
         await IngestAsync(services, 8);
         var queue = services.GetRequiredService<SqliteWorkQueue>();
 
@@ -170,7 +156,7 @@ public sealed class WorkerTests : IDisposable
 
         await using (var worker = WorkerProcess.Start(settings))
         {
-            await PollAsync(async () => await SignedAsync(services) == 8 && queue.Count() == 0, "8 signatures after the restart");
+            await WorkerSettings.PollAsync(async () => await SignedAsync(services) == 8 && queue.Count() == 0, "8 signatures after the restart", Deadline);
         }
         await AssertSignedOnceAsync(services, 8);
     }
@@ -180,13 +166,13 @@ public sealed class WorkerTests : IDisposable
     {
         var azurite = await SharedAzurite.GetAsync();
         var settings = new Dictionary<string, string?> { ["Motif__Storage"] = "azure", ["MotifStorage"] = azurite.ConnectionString };
-        await using var services = Compose(settings);
+        await using var services = WorkerSettings.Compose(settings);
         await MotifPipeline.EnsureStorageAsync(services);
         await IngestAsync(services, 2, prefix: "azure");
 
         await using var worker = WorkerProcess.Start(settings);
         await worker.WaitUntilReadyAsync(Deadline);
-        await PollAsync(async () => await SignedAsync(services) == 2, "2 signatures in the Azurite catalog");
+        await WorkerSettings.PollAsync(async () => await SignedAsync(services) == 2, "2 signatures in the Azurite catalog", Deadline);
         Assert.Empty(await services.GetRequiredService<IWorkQueue>().ReceiveAsync(10));
     }
 
