@@ -91,8 +91,8 @@ public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, Moti
     }
 
     /// <summary>
-    /// Advances a rollout and returns the signature version to cluster: the serving version's (the configured
-    /// <c>Motif__ModelVersion</c> while the registry's initial version serves, which is what unversioned jobs sign).
+    /// Advances a rollout and returns the signature version to cluster: the serving version's, as
+    /// <see cref="IModelRolloutSteps.SignatureVersionOf"/> keys it.
     /// </summary>
     private async Task<string> AdvanceRolloutAsync(CancellationToken cancellationToken)
     {
@@ -108,13 +108,11 @@ public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, Moti
             logger.LogInformation("Model rollout: {Version} is pending, {Unsigned} images still to sign (jobs re-sent for {Sent}); {Serving} serves meanwhile",
                 pending, status.Unsigned, sent, pointer.Serving);
         }
-        if (pointer.Serving == registry.InitialVersion)
+        if (!status.Switched && pointer.Serving != registry.InitialVersion)
         {
-            return options.ModelVersion;
-        }
-        if (!status.Switched)
-        {
-            // Uploads since the switch were signed only under the configured model (their intake's unversioned job).
+            // A sweep for the serving version too, for uploads that have no job naming it (intake stopped before sending
+            // it, or ran before the switch). While the initial version serves, its jobs are the unversioned ones, as before
+            // any rollout.
             await rolloutSteps.EnqueueResigningAsync(pointer.Serving, cancellationToken).ConfigureAwait(false);
         }
         return rolloutSteps.SignatureVersionOf(pointer.Serving);

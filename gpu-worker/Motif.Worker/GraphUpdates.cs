@@ -23,7 +23,7 @@ namespace Motif.Worker;
 /// must be up to date by the time the switch happens.</para>
 /// </remarks>
 public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, NeighbourGraphStore graphs, MotifPipelineOptions pipeline, WorkerOptions options,
-    CurrentSignatures current, ModelRegistry registry, ILogger<GraphUpdates> logger) : BackgroundService
+    CurrentSignatures current, ModelRegistry registry, IModelRolloutSteps rolloutSteps, ILogger<GraphUpdates> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _idle = new(0);
     private volatile bool _dirty = true;
@@ -71,14 +71,14 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
 
     /// <summary>
     /// The signature versions whose graphs are kept: <c>Motif__ModelVersion</c>'s (search's, and what unversioned jobs
-    /// sign), and the registry's serving and pending versions' when they differ from it. The registry's initial version
-    /// means the configured model, as it does for unversioned jobs.
+    /// sign), and the registry's serving and pending versions' when they differ from it, keyed as the rollout keys them
+    /// (<see cref="IModelRolloutSteps.SignatureVersionOf"/>).
     /// </summary>
     private async Task<IReadOnlyList<string>> VersionsInUseAsync(CancellationToken cancellationToken)
     {
         var (pointer, _) = await registry.ReadPointerAsync(cancellationToken).ConfigureAwait(false);
         return new[] { pointer.Serving, pointer.Pending }.OfType<string>()
-            .Select(v => v == registry.InitialVersion ? pipeline.ModelVersion : SignatureVersions.Of(v, pipeline.ModelVersion))
+            .Select(rolloutSteps.SignatureVersionOf)
             .Prepend(pipeline.ModelVersion).Distinct(StringComparer.Ordinal).ToArray();
     }
 

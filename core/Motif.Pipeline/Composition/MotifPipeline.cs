@@ -60,7 +60,8 @@ public static class MotifPipeline
         // The model registry and the rollout every host shares; the steps are a deployment's (jobs naming the pending
         // version on the signature queue). The CLI, which signs in-process, uses its own steps.
         services.AddSingleton(sp => ModelRegistry.ForWorkspace(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IModelRolloutSteps>(sp => new QueuedRolloutSteps(sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), options.ModelVersion));
+        services.AddSingleton<IModelRolloutSteps>(sp => new QueuedRolloutSteps(sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(), options.ModelVersion,
+            sp.GetRequiredService<ModelRegistry>().InitialVersion));
         services.AddSingleton(sp => new ModelRollout(sp.GetRequiredService<ModelRegistry>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IModelRolloutSteps>()));
         services.AddSingleton(sp => new AnnotationService(sp.GetRequiredService<IAnnotationStore>(), sp.GetRequiredService<ReclusterService>()));
         services.AddSingleton(sp =>

@@ -12,17 +12,28 @@ namespace Motif.Pipeline.Models;
 /// The jobs name the version (<see cref="SignatureJob.ModelVersion"/>) instead of asking the workers to follow the
 /// pending pointer: see <see cref="ModelVersionEmbedders"/> for why. Signature versions are derived from the deployment's
 /// <c>Motif__ModelVersion</c> (<see cref="SignatureVersions"/>), so the Functions app, which has no engine, keys them as the
-/// worker does.
+/// worker does. <see cref="SignatureVersionOf"/> is the one place that rule is written: the Recluster timer (which graph
+/// to cluster), the worker's graph updates (which graphs to keep) and the rollout's count of unsigned images all ask it.
 /// </remarks>
 /// <param name="catalog">The catalog: which images lack a signature under a version.</param>
 /// <param name="signatureJobs">The signature queue.</param>
 /// <param name="configuredSignatureVersion"><c>Motif__ModelVersion</c>: the input size and precision the deployment signs at.</param>
-public sealed class QueuedRolloutSteps(IImageCatalog catalog, IWorkQueue signatureJobs, string configuredSignatureVersion) : IModelRolloutSteps
+/// <param name="initialVersion">The registry's initial version (<see cref="ModelRegistry.InitialVersion"/>): what serves
+/// before any promotion, signed by the deployment's configured model.</param>
+public sealed class QueuedRolloutSteps(IImageCatalog catalog, IWorkQueue signatureJobs, string configuredSignatureVersion, string initialVersion) : IModelRolloutSteps
 {
     /// <summary>Jobs sent per batch send (the Service Bus and Queue Storage adapters split further as they must).</summary>
     private const int SendChunk = 256;
 
-    public string SignatureVersionOf(string modelVersion) => SignatureVersions.Of(modelVersion, configuredSignatureVersion);
+    /// <summary>
+    /// The registry's initial version signs under <c>Motif__ModelVersion</c> itself: it is what unversioned jobs (intake's,
+    /// and every job queued before versions were named) have always signed, so its signatures are already there under
+    /// that key, whatever the configured model is called. Any other version signs under
+    /// <see cref="SignatureVersions.Of"/>(version, <c>Motif__ModelVersion</c>). Without the first rule a rollback to the
+    /// initial version would count its images under a key nothing signs, and never switch.
+    /// </summary>
+    public string SignatureVersionOf(string modelVersion) =>
+        modelVersion == initialVersion ? configuredSignatureVersion : SignatureVersions.Of(modelVersion, configuredSignatureVersion);
 
     /// <summary>
     /// Sends a job naming <paramref name="modelVersion"/> for every catalogued image with no signature (and no recorded

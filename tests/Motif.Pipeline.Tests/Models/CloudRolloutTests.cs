@@ -115,7 +115,7 @@ public sealed class CloudRolloutTests : IDisposable
         }
     }
 
-    private ModelRollout Rollout(IWorkQueue queue) => new(_registry, _workspace.Catalog, new QueuedRolloutSteps(_workspace.Catalog, queue, BaseSignatures));
+    private ModelRollout Rollout(IWorkQueue queue) => new(_registry, _workspace.Catalog, new QueuedRolloutSteps(_workspace.Catalog, queue, BaseSignatures, _registry.InitialVersion));
 
     [Fact]
     public async Task A_promotion_sends_every_image_a_job_naming_the_new_version_and_the_worker_signs_it_with_that_versions_weights()
