@@ -70,8 +70,8 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
     }
 
     /// <summary>
-    /// The signature versions whose graphs are kept: <c>Motif__ModelVersion</c>'s (search's, and what unversioned jobs
-    /// sign), and the registry's serving and pending versions' when they differ from it, keyed as the rollout keys them
+    /// The signature versions whose graphs are kept: <c>Motif__ModelVersion</c>'s (what unversioned jobs sign), and
+    /// the registry's serving and pending versions' when they differ from it, keyed as the rollout keys them
     /// (<see cref="IModelRolloutSteps.SignatureVersionOf"/>).
     /// </summary>
     private async Task<IReadOnlyList<string>> VersionsInUseAsync(CancellationToken cancellationToken)
@@ -112,11 +112,8 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
             logger.LogInformation("Another worker updated the neighbour graph first; updating again on top of it");
             return;
         }
-        if (version == pipeline.ModelVersion)
-        {
-            // Search's signatures are the configured model's (its query is embedded by that network).
-            current.Offer(set, fingerprint);
-        }
+        // Search keeps it if it is the version search embeds with (the serving one's), and loads its own otherwise.
+        current.Offer(version, set, fingerprint);
         LastUpdate = DateTimeOffset.UtcNow;
         logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s, {Version}",
             set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds, version);

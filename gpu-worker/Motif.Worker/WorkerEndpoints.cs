@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Motif.Core;
 using Motif.Imaging;
 using Motif.Pipeline;
+using Motif.Pipeline.Models;
 using Motif.Storage.Catalog;
 
 namespace Motif.Worker;
@@ -45,9 +46,12 @@ public static class WorkerEndpoints
     /// <summary>
     /// The body is the image's bytes (any format intake accepts, validated as an upload is, at most
     /// <see cref="WorkerOptions.MaxSearchBytes"/>); <c>k</c> (1 to <see cref="MaxK"/>, default 10) results come back,
-    /// nearest first, over the signatures the catalog holds now.
+    /// nearest first, over the signatures the catalog holds now under the version the registry serves, embedded by that
+    /// version's network (<see cref="ModelVersionEmbedders.ServingAsync"/>): after a rollout switches, search ranks
+    /// against the same signatures as the published clusters, without redeploying the worker. A serving version that
+    /// cannot be opened here (unregistered, damaged weights, an unreadable pointer) is a 500 naming the reason.
     /// </summary>
-    private static async Task<IResult> SearchAsync(HttpRequest request, ISignatureEmbedder embedder, CurrentSignatures current, WorkerOptions options,
+    private static async Task<IResult> SearchAsync(HttpRequest request, ModelVersionEmbedders versions, CurrentSignatures current, WorkerOptions options,
         CancellationToken cancellationToken)
     {
         var k = 10;
@@ -69,7 +73,16 @@ public static class WorkerEndpoints
         {
             return Problem(StatusCodes.Status400BadRequest, rejected.Reason.Code(), rejected.Message);
         }
-        var set = await current.GetAsync(cancellationToken).ConfigureAwait(false);
+        ISignatureEmbedder embedder;
+        try
+        {
+            embedder = await versions.ServingAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModelVersionUnavailableException e)
+        {
+            return Problem(StatusCodes.Status500InternalServerError, e.ReasonCode, $"The serving model cannot embed the query: {e.Message}");
+        }
+        var set = await current.GetAsync(embedder.ModelVersion, cancellationToken).ConfigureAwait(false);
         try
         {
             var hits = set.Count == 0 ? [] : new SearchService(set, embedder).Nearest(bytes, k, options.Limits);

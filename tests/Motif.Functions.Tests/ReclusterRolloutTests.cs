@@ -101,7 +101,7 @@ public sealed class ReclusterRolloutTests : IAsyncLifetime
 
     private sealed class RolledOut : ISignatureEmbedderFactory
     {
-        public (ISignatureEmbedder Embedder, IDisposable Owner) Open(string version, string? weightsFile) =>
+        public (ISignatureEmbedder Embedder, IDisposable Owner) Open(string version, string weightsFile) =>
             (new RolledOutEmbedder(SignatureVersions.Of(version, TinyEmbedder.Version)), new MemoryStream());
     }
 }

@@ -1,4 +1,7 @@
+using System.Net;
+using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Engine;
@@ -18,8 +21,8 @@ namespace Motif.Worker.Tests;
 /// <summary>
 /// A model rollout through the real worker process on Azurite: a promotion made through the shared composition sends
 /// jobs naming the new version, the worker (configured with the packaged network) opens that version from the registry
-/// and signs under it, dead-letters a job naming an unregistered version, keeps the pending version's graph, and the
-/// rollout then switches.
+/// and signs under it, dead-letters a job naming an unregistered version, keeps the pending version's graph, the
+/// rollout then switches, and <c>/search</c> follows the switch.
 /// </summary>
 public sealed class WorkerRolloutTests : IDisposable
 {
@@ -28,8 +31,6 @@ public sealed class WorkerRolloutTests : IDisposable
     private readonly TempFolder _folder = new();
 
     public void Dispose() => _folder.Dispose();
-
-
 
     /// <summary>Registers the engine's tiny ResNet as a version trained from the serving one, validated better.</summary>
     private async Task<ModelVersionRecord> RegisterTinyAsync(IBlobStore blobs, ModelRegistry registry)
@@ -56,7 +57,7 @@ public sealed class WorkerRolloutTests : IDisposable
     }
 
     [Fact]
-    public async Task The_worker_signs_a_promoted_versions_jobs_with_its_registered_weights_and_dead_letters_an_unknown_version()
+    public async Task The_worker_signs_a_promoted_versions_jobs_with_its_registered_weights_dead_letters_an_unknown_version_and_searches_under_the_serving_version()
     {
         var azurite = await SharedAzurite.GetAsync();
         var settings = new Dictionary<string, string?>
@@ -72,7 +73,7 @@ public sealed class WorkerRolloutTests : IDisposable
         var ingest = services.GetRequiredService<IngestService>();
         for (var i = 0; i < 2; i++)
         {
-            Assert.Equal(IngestOutcome.Accepted, await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.Jpeg(96 + 5 * i, 72)));
+            Assert.Equal(IngestOutcome.Accepted, await ingest.IngestAsync($"img{i}.jpg", null, ImageFixtures.ColourGrid(i)));
         }
         var blobs = services.GetRequiredService<IBlobStore>();
         var registry = services.GetRequiredService<ModelRegistry>();
@@ -102,5 +103,28 @@ public sealed class WorkerRolloutTests : IDisposable
 
         var status = await services.GetRequiredService<ModelRollout>().AdvanceAsync();
         Assert.Equal((true, version.Id), (status.Switched, status.Pointer.Serving));
+
+        // Search follows the switch without a redeployment: the query is embedded by the serving version's network and
+        // ranked against its signatures, so an image of the collection finds itself first, at distance ~0. (With the
+        // configured network it would answer under the packaged version's signatures.)
+        var derivative = await blobs.ReadAllBytesAsync(CollectionBlobs.Derivative(image.ContentHash!));
+        var search = await worker.Http.PostAsync("/search?k=2", new ByteArrayContent(derivative));
+        Assert.Equal(HttpStatusCode.OK, search.StatusCode);
+        var found = await search.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(rolledOut, found.GetProperty("model").GetString());
+        Assert.Equal(2, found.GetProperty("signatures").GetInt32());
+        var results = found.GetProperty("results").EnumerateArray().ToArray();
+        Assert.Equal(["img0.jpg", "img1.jpg"], results.Select(r => r.GetProperty("imageId").GetString()));
+        Assert.InRange(results[0].GetProperty("distance").GetDouble(), -1e-4, 1e-4);
+        Assert.True(results[1].GetProperty("distance").GetDouble() > 1e-3, "the other image sits as near as the query's own");
+
+        // A serving version the worker cannot open is a 500 naming the reason, not a stack trace.
+        await blobs.PutAsync(ModelRegistry.PointerBlob, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(
+            new ServingPointer("checkpoint:0123456789abcdef", null, version.Id, DateTimeOffset.UtcNow), JsonSerializerOptions.Web)));
+        var broken = await worker.Http.PostAsync("/search", new ByteArrayContent(derivative));
+        Assert.Equal(HttpStatusCode.InternalServerError, broken.StatusCode);
+        var problem = await broken.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("unknown-model-version", problem.GetProperty("error").GetString());
+        Assert.Contains("checkpoint:0123456789abcdef", problem.GetProperty("message").GetString());
     }
 }

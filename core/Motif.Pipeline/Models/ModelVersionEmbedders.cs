@@ -10,12 +10,12 @@ namespace Motif.Pipeline.Models;
 public interface ISignatureEmbedderFactory
 {
     /// <summary>Opens <paramref name="version"/>.</summary>
-    /// <param name="version">The model version.</param>
-    /// <param name="weightsFile">Its weights, downloaded from the registry and checked against the version's hash; null
-    /// for the registry's initial version (the packaged network, which the host opens by name).</param>
+    /// <param name="version">The model version (a registered one: the registry's initial version is the host's configured
+    /// model, never opened here).</param>
+    /// <param name="weightsFile">Its weights, downloaded from the registry and checked against the version's hash.</param>
     /// <returns>The embedder and what to dispose when it is no longer used.</returns>
     /// <exception cref="InvalidDataException">The weights cannot be opened as a network.</exception>
-    (ISignatureEmbedder Embedder, IDisposable Owner) Open(string version, string? weightsFile);
+    (ISignatureEmbedder Embedder, IDisposable Owner) Open(string version, string weightsFile);
 }
 
 /// <summary>A model version a job named cannot sign: not registered, or its weights cannot be opened. The job is
@@ -35,8 +35,9 @@ public sealed record ModelVersionEmbeddersOptions
 }
 
 /// <summary>
-/// The networks of the model versions signature jobs name (<see cref="SignatureJob.ModelVersion"/>): the host's configured
-/// model as it is, every other version opened once from the registry and kept for the life of the process.
+/// The networks of the model versions signature jobs name (<see cref="SignatureJob.ModelVersion"/>) and search embeds
+/// queries with (<see cref="ServingAsync"/>): the host's configured model as it is, every other version opened once from
+/// the registry and kept for the life of the process.
 /// </summary>
 /// <remarks>
 /// <para><b>Why a job names its version</b> rather than the worker following the registry's pending pointer: a message
@@ -44,6 +45,9 @@ public sealed record ModelVersionEmbeddersOptions
 /// what it asked for, and the catalog keys the result by that version), every replica signs the same jobs the same way
 /// without reading the pointer per batch, and the jobs already in a queue when this was deployed (with no version) keep
 /// meaning the configured model.</para>
+/// <para><b>The registry's initial version is the configured model</b>, as <see cref="QueuedRolloutSteps.SignatureVersionOf"/>
+/// keys it: unversioned jobs have always signed it with the configured network, so a job or a search naming it uses that
+/// network and its signatures, not a second copy opened under another key.</para>
 /// <para><b>Why versions are kept, not evicted.</b> Only registered versions load (a name that is not in the registry is
 /// refused before anything is downloaded), and jobs name a version only while it is being rolled out, so a process
 /// holds the configured model and in practice one more. Disposing a network while a prepared batch may still embed with it
@@ -70,7 +74,7 @@ public sealed class ModelVersionEmbedders(ModelRegistry registry, ISignatureEmbe
     public async Task<ISignatureEmbedder> GetAsync(string modelVersion, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(modelVersion);
-        if (modelVersion == ConfiguredVersion)
+        if (modelVersion == ConfiguredVersion || modelVersion == registry.InitialVersion)
         {
             return Configured;
         }
@@ -92,12 +96,29 @@ public sealed class ModelVersionEmbedders(ModelRegistry registry, ISignatureEmbe
         }
     }
 
+    /// <summary>
+    /// The network of the version the registry serves now: what search embeds a query with, so that it ranks against the
+    /// signatures the published clusters were made from. The pointer is read on every call (one small blob read), so a
+    /// switch moves search at once on every replica, without a redeployment.
+    /// </summary>
+    /// <exception cref="ModelVersionUnavailableException">The serving version cannot be opened here, or the pointer is
+    /// unreadable.</exception>
+    public async Task<ISignatureEmbedder> ServingAsync(CancellationToken cancellationToken = default)
+    {
+        ServingPointer pointer;
+        try
+        {
+            (pointer, _) = await registry.ReadPointerAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ModelVersionUnavailableException("model-version-unloadable", e.Message, e);
+        }
+        return await GetAsync(pointer.Serving, cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task<(ISignatureEmbedder, IDisposable)> OpenAsync(string modelVersion, CancellationToken cancellationToken)
     {
-        if (modelVersion == registry.InitialVersion)
-        {
-            return Opened(null);
-        }
         ModelVersionRecord? record;
         try
         {
@@ -127,18 +148,13 @@ public sealed class ModelVersionEmbedders(ModelRegistry registry, ISignatureEmbe
         {
             throw new ModelVersionUnavailableException("model-version-unloadable", $"The weights of model version '{modelVersion}' ({record.Weights}) are missing.", e);
         }
-        return Opened(file);
-
-        (ISignatureEmbedder, IDisposable) Opened(string? weights)
+        try
         {
-            try
-            {
-                return factory.Open(modelVersion, weights);
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException or FormatException or InvalidOperationException)
-            {
-                throw new ModelVersionUnavailableException("model-version-unloadable", $"Model version '{modelVersion}' cannot be opened: {e.Message}", e);
-            }
+            return factory.Open(modelVersion, file);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or FormatException or InvalidOperationException)
+        {
+            throw new ModelVersionUnavailableException("model-version-unloadable", $"Model version '{modelVersion}' cannot be opened: {e.Message}", e);
         }
     }
 

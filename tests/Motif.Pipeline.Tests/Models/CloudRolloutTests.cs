@@ -238,9 +238,9 @@ public sealed class CloudRolloutTests : IDisposable
 
     private sealed class TinyEmbedders : ISignatureEmbedderFactory
     {
-        public (ISignatureEmbedder Embedder, IDisposable Owner) Open(string version, string? weightsFile)
+        public (ISignatureEmbedder Embedder, IDisposable Owner) Open(string version, string weightsFile)
         {
-            var model = weightsFile is null ? SignatureModel.Create(Tiny) : SignatureModel.FromCheckpoint(weightsFile);
+            var model = SignatureModel.FromCheckpoint(weightsFile);
             return (new EngineSignatureEmbedder(model, version, InputSize), model);
         }
     }
