@@ -25,6 +25,13 @@ public sealed record IngestOptions
     public int ThumbnailSide { get; init; } = 256;
 
     public ValidationLimits Limits { get; init; } = ValidationLimits.Default;
+
+    /// <summary>
+    /// Which versions' signatures an upload asks for while model versions roll out (<see cref="Models.RolloutIntake"/>),
+    /// in a deployment whose worker signs the versions jobs name; null: one unversioned job, for <see cref="ModelVersion"/>
+    /// (<c>motif run</c>, which signs missing signatures of the version it runs with itself).
+    /// </summary>
+    public Models.RolloutIntake? Rollout { get; init; }
 }
 
 /// <summary>What intake did with one image.</summary>
@@ -128,9 +135,17 @@ public sealed class IngestService(IBlobStore blobs, IImageCatalog catalog, IWork
         await PutOnceAsync(CollectionBlobs.Thumbnail(hash), thumbnail, "image/jpeg", cancellationToken).ConfigureAwait(false);
         await catalog.PutImageAsync(new ImageRecord(imageId, sourceStamp, hash, bytes.Length, ImageStatus.Accepted, null, null,
             info.Format.Code(), info.DisplayWidth, info.DisplayHeight, _time.GetUtcNow()) { TraceId = CurrentTrace.TraceId }, cancellationToken).ConfigureAwait(false);
-        if (await catalog.GetSignatureAsync(options.ModelVersion, hash, cancellationToken).ConfigureAwait(false) is null)
+        // After the catalog record: see RolloutIntake for why the pointer is read only now.
+        var wanted = options.Rollout is { } rollout
+            ? await rollout.SignaturesAsync(cancellationToken).ConfigureAwait(false)
+            : [new Models.IntakeSignature(null, options.ModelVersion)];
+        foreach (var (modelVersion, signatureVersion) in wanted)
         {
-            await signatureJobs.SendAsync(SignatureJob.For(imageId, hash).ToMessage(), cancellationToken).ConfigureAwait(false);
+            if (await catalog.GetSignatureAsync(signatureVersion, hash, cancellationToken).ConfigureAwait(false) is null)
+            {
+                var job = modelVersion is null ? SignatureJob.For(imageId, hash) : SignatureJob.For(imageId, hash, modelVersion);
+                await signatureJobs.SendAsync(job.ToMessage(), cancellationToken).ConfigureAwait(false);
+            }
         }
         return IngestOutcome.Accepted;
     }

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Functions.Api;
 using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
 
 namespace Motif.Functions;
 
@@ -23,6 +24,9 @@ public static class MotifFunctions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
         var options = MotifFunctionsOptions.Read(configuration);
+        // The worker signs the versions jobs name, so intake asks for the serving and pending versions' signatures.
+        // (Not in AddMotifFunctionClasses, which `motif serve` uses over a workspace that signs in-process.)
+        services.AddSingleton<RolloutIntake>();
         services.AddMotifPipeline(configuration);
         return services.AddMotifFunctionClasses(options);
     }

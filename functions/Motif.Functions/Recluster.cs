@@ -41,9 +41,9 @@ public enum ReclusterOutcome
 /// the promoted version starts serving only once every catalogued image has its signature (or a recorded failure) under
 /// it, and this invocation then clusters that version's graph, so the previous version's clusters stay published until
 /// the new ones can replace them whole. While the rollout is pending, the invocation re-sends jobs for the images still
-/// unsigned under it (images uploaded since the promotion, whose intake asked only for the configured model; re-sending
-/// a job still queued costs a lookup), and likewise for the serving version after a switch, so later uploads join its
-/// clusters at the next invocation.</para>
+/// unsigned under it, and likewise for the serving version after a switch. Intake already sends an upload those jobs
+/// (<see cref="RolloutIntake"/>); the sweep catches what it could not (an intake stopped between its catalog record and
+/// its jobs), and re-sending a job still queued costs a lookup.</para>
 public sealed class Recluster(ReclusterService recluster, IBlobStore blobs, MotifPipelineOptions options, ModelRollout rollout, ModelRegistry registry,
     IModelRolloutSteps rolloutSteps, ILogger<Recluster> logger)
 {

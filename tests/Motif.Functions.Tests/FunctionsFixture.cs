@@ -1,9 +1,12 @@
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
+using Motif.Pipeline.Models;
+using Motif.Pipeline.Training;
 using Motif.Storage.Azure.Tests;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
@@ -88,6 +91,26 @@ internal sealed class FunctionsFixture : IAsyncDisposable
     }
 
     /// <summary>Uploads <paramref name="bytes"/> as <paramref name="name"/> and runs IngestImage on it, as the Event Grid trigger would.</summary>
+    /// <summary>A model version registered as a training run leaves it (its weights are opaque bytes: the tests open it
+    /// with a stand-in network), trained from the registry's initial version and validated better, so it can be promoted.</summary>
+    public async Task<ModelVersionRecord> RegisterVersionAsync()
+    {
+        var registry = Get<ModelRegistry>();
+        var folder = CollectionBlobs.TrainingRun("run-1");
+        var epochs = new[]
+        {
+            new TrainingEpoch(0, 0, 0, [], 0.40, $"{folder}epoch-0000.ckpt", "h0"),
+            new TrainingEpoch(1, 3, 3, [0.5f], 0.50, $"{folder}epoch-0001.ckpt", "h1"),
+        };
+        foreach (var epoch in epochs)
+        {
+            await Blobs.PutAsync(epoch.Checkpoint, new MemoryStream(RandomNumberGenerator.GetBytes(256)));
+        }
+        var progress = new TrainingProgress(TrainingProgress.CurrentSchema, "key", registry.InitialVersion, "data-v1", TrainingRunOptions.Cpu, epochs,
+            new TrainingTest(1, 0.6, 10, 0.5, 0.9));
+        return await registry.RegisterAsync(new TrainingResult(folder, progress, epochs[1].Checkpoint, StoppedEarly: false, []));
+    }
+
     public async Task<IngestOutcome> UploadAndIngestAsync(string name, byte[] bytes)
     {
         await Uploads.PutAsync(name, new MemoryStream(bytes));

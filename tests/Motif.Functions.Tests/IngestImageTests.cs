@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Motif.Pipeline;
+using Motif.Pipeline.Models;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
 using Motif.Testing;
@@ -16,6 +17,45 @@ public sealed class IngestImageTests : IAsyncLifetime
     public async Task DisposeAsync() => await _f.DisposeAsync();
 
     private async Task<int> QueuedJobsAsync() => (await _f.Jobs.ReceiveAsync(32, TimeSpan.Zero)).Count;
+
+    /// <summary>The versions the queued jobs name (null: unversioned), taking them off the queue.</summary>
+    private async Task<IReadOnlyList<(string ImageId, string? ModelVersion)>> QueuedJobVersionsAsync() =>
+        [.. (await _f.Jobs.ReceiveAsync(32, TimeSpan.Zero)).Select(m => SignatureJob.TryParse(m)!).Select(j => (j.ImageId, j.ModelVersion)).OrderBy(j => j.ModelVersion)];
+
+    [Fact]
+    public async Task With_no_rollout_an_upload_gets_one_unversioned_job()
+    {
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/a.jpg", ImageFixtures.Jpeg(120, 90)));
+
+        Assert.Equal([("museum/a.jpg", (string?)null)], await QueuedJobVersionsAsync());
+    }
+
+    [Fact]
+    public async Task While_a_version_is_pending_an_upload_gets_the_serving_job_and_one_naming_the_pending_version()
+    {
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/before.jpg", ImageFixtures.Jpeg(120, 90)));
+        var version = await _f.RegisterVersionAsync();
+        Assert.True((await _f.Get<ModelRollout>().PromoteAsync(version.Id)).Promoted);
+        // The upload before and the promotion's job for it.
+        Assert.Equal([("museum/before.jpg", (string?)null), ("museum/before.jpg", version.Id)], await QueuedJobVersionsAsync());
+
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/during.jpg", ImageFixtures.ColourGrid(1)));
+
+        Assert.Equal([("museum/during.jpg", (string?)null), ("museum/during.jpg", version.Id)], await QueuedJobVersionsAsync());
+    }
+
+    [Fact]
+    public async Task After_a_switch_an_upload_gets_one_job_naming_the_serving_version()
+    {
+        var version = await _f.RegisterVersionAsync();
+        var rollout = _f.Get<ModelRollout>();
+        Assert.True((await rollout.PromoteAsync(version.Id)).Promoted);
+        Assert.True((await rollout.AdvanceAsync()).Switched);   // nothing catalogued: nothing to wait for
+
+        Assert.Equal(IngestOutcome.Accepted, await _f.UploadAndIngestAsync("museum/after.jpg", ImageFixtures.Jpeg(120, 90)));
+
+        Assert.Equal([("museum/after.jpg", (string?)version.Id)], await QueuedJobVersionsAsync());
+    }
 
     [Fact]
     public async Task A_bad_image_is_quarantined_with_its_reason_and_the_invocation_succeeds()

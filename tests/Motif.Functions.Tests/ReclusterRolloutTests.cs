@@ -1,9 +1,7 @@
-using System.Security.Cryptography;
 using Motif.Imaging;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
 using Motif.Pipeline.Models;
-using Motif.Pipeline.Training;
 
 namespace Motif.Functions.Tests;
 
@@ -20,31 +18,12 @@ public sealed class ReclusterRolloutTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _f.DisposeAsync();
 
-    /// <summary>A version registered as a training run leaves it (its weights are opaque bytes here: the tests' network
-    /// is <see cref="RolledOutEmbedder"/>), trained from the serving packaged version and validated better.</summary>
-    private async Task<ModelVersionRecord> RegisterAsync(ModelRegistry registry)
-    {
-        var folder = CollectionBlobs.TrainingRun("run-1");
-        var epochs = new[]
-        {
-            new TrainingEpoch(0, 0, 0, [], 0.40, $"{folder}epoch-0000.ckpt", "h0"),
-            new TrainingEpoch(1, 3, 3, [0.5f], 0.50, $"{folder}epoch-0001.ckpt", "h1"),
-        };
-        foreach (var epoch in epochs)
-        {
-            await _f.Blobs.PutAsync(epoch.Checkpoint, new MemoryStream(RandomNumberGenerator.GetBytes(256)));
-        }
-        var progress = new TrainingProgress(TrainingProgress.CurrentSchema, "key", registry.InitialVersion, "data-v1", TrainingRunOptions.Cpu, epochs,
-            new TrainingTest(1, 0.6, 10, 0.5, 0.9));
-        return await registry.RegisterAsync(new TrainingResult(folder, progress, epochs[1].Checkpoint, StoppedEarly: false, []));
-    }
-
     [Fact]
     public async Task The_timer_clusters_the_serving_version_until_the_pending_one_is_signed_then_switches_and_clusters_it()
     {
         await ReclusterTests.UploadFamiliesAsync(_f);
         var registry = _f.Get<ModelRegistry>();
-        var version = await RegisterAsync(registry);
+        var version = await _f.RegisterVersionAsync();
         Assert.True((await _f.Get<ModelRollout>().PromoteAsync(version.Id)).Promoted);
         var configured = _f.Get<MotifPipelineOptions>().ModelVersion;
         var rolledOut = SignatureVersions.Of(version.Id, configured);

@@ -22,7 +22,9 @@ namespace Motif.Pipeline.Composition;
 /// uploads container as the keyed <see cref="IBlobStore"/> <see cref="Uploads"/>), the
 /// <see cref="MotifPipelineOptions"/>, <see cref="IngestService"/>, <see cref="ReclusterService"/>,
 /// <see cref="NeighbourGraphStore"/>, <see cref="MetadataStore"/> and <see cref="SignatureService"/> (which needs an embedder, so only a host with
-/// one can resolve it). The Azure adapters live in a class of their own, compiled only when chosen, so an embedded
+/// one can resolve it). A host whose worker signs the versions jobs name (the Functions app) registers a
+/// <see cref="RolloutIntake"/>, and intake then asks for the serving and pending versions' signatures; without one
+/// (<c>motif run</c>, which signs in-process) it sends the unversioned job only. The Azure adapters live in a class of their own, compiled only when chosen, so an embedded
 /// host never loads an Azure SDK.
 /// </remarks>
 public static class MotifPipeline
@@ -52,7 +54,8 @@ public static class MotifPipeline
             EmbeddedAdapters.Add(services, options);
         }
         services.AddSingleton(sp => new IngestService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<IWorkQueue>(),
-            new IngestOptions { ModelVersion = options.ModelVersion }, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<IngestService>>()));
+            new IngestOptions { ModelVersion = options.ModelVersion, Rollout = sp.GetService<RolloutIntake>() }, sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<IngestService>>()));
         services.AddSingleton(sp => new ReclusterService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>()));
         services.AddSingleton(sp => new MetadataStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
