@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Motif.Core;
 using Motif.Imaging;
 using Motif.Pipeline;
@@ -52,7 +53,7 @@ public static class WorkerEndpoints
     /// cannot be opened here (unregistered, damaged weights, an unreadable pointer) is a 500 naming the reason.
     /// </summary>
     private static async Task<IResult> SearchAsync(HttpRequest request, ModelVersionEmbedders versions, CurrentSignatures current, WorkerOptions options,
-        CancellationToken cancellationToken)
+        ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         var k = 10;
         if (request.Query.TryGetValue("k", out var kText) &&
@@ -80,6 +81,8 @@ public static class WorkerEndpoints
         }
         catch (ModelVersionUnavailableException e)
         {
+            // The Functions app repeats only the reason code to its callers: the log is where the operator finds the rest.
+            loggers.CreateLogger(typeof(WorkerEndpoints).FullName!).LogError("Search cannot embed with the serving model version ({Reason}): {Message}", e.ReasonCode, e.Message);
             return Problem(StatusCodes.Status500InternalServerError, e.ReasonCode, $"The serving model cannot embed the query: {e.Message}");
         }
         var set = await current.GetAsync(embedder.ModelVersion, cancellationToken).ConfigureAwait(false);

@@ -279,6 +279,7 @@ public sealed class HttpApiTests : IAsyncLifetime
     {
         var answer = "{\"model\":\"m\",\"signatures\":4,\"results\":[{\"imageId\":\"museum/chelsea.png/copy.jpg\",\"distance\":0.01},{\"imageId\":\"gone.jpg\",\"distance\":0.5}]}";
         var received = 0L;
+        var failure = 0;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
         await using var worker = builder.Build();
@@ -287,7 +288,7 @@ public sealed class HttpApiTests : IAsyncLifetime
             using var body = new MemoryStream();
             await request.Body.CopyToAsync(body);
             received = body.Length;
-            return Results.Text(answer, "application/json");
+            return failure == 0 ? Results.Text(answer, "application/json") : Results.Text(answer, "application/json", statusCode: failure);
         });
         await worker.StartAsync();
         await using var forwarding = await FunctionsFixture.StartAsync(new Dictionary<string, string?> { ["Motif:WorkerSearchUri"] = $"{worker.Urls.Single()}/search" });
@@ -310,6 +311,16 @@ public sealed class HttpApiTests : IAsyncLifetime
         Assert.Equal("Search failed", problem.GetProperty("title").GetString());
         answer = "<html>";
         Assert.Equal(502, Body(await forwarding.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None)).Status);
+
+        // A serving model version the worker cannot open: its reason code, never its message.
+        (failure, answer) = (500, "{\"error\":\"model-version-unloadable\",\"message\":\"models/versions/abc/weights.ckpt hash to x\"}");
+        (status, problem) = Body(await forwarding.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None));
+        Assert.Equal(502, status);
+        Assert.Contains("(model-version-unloadable)", problem.GetProperty("detail").GetString());
+        Assert.DoesNotContain("weights.ckpt", problem.GetProperty("detail").GetString());
+        answer = "{\"error\":\"<script>\"}";
+        (status, problem) = Body(await forwarding.Get<SearchApi>().SearchAsync(FunctionsFixture.Request("POST", body: jpeg, contentType: "image/jpeg"), None));
+        Assert.Equal((502, "The worker answered 500."), (status, problem.GetProperty("detail").GetString()));
         await worker.StopAsync();
     }
 

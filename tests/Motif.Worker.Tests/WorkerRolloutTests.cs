@@ -126,5 +126,6 @@ public sealed class WorkerRolloutTests : IDisposable
         var problem = await broken.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("unknown-model-version", problem.GetProperty("error").GetString());
         Assert.Contains("checkpoint:0123456789abcdef", problem.GetProperty("message").GetString());
+        await worker.WaitForOutputAsync(l => l.Contains("Search cannot embed with the serving model version (unknown-model-version)", StringComparison.Ordinal), Deadline);
     }
 }

@@ -33,9 +33,12 @@ public sealed class WorkerSearch(MotifFunctionsOptions options, IHttpClientFacto
             if (!response.IsSuccessStatusCode)
             {
                 logger.LogWarning("The worker's search answered {Status}", (int)response.StatusCode);
-                throw (int)response.StatusCode == StatusCodes.Status503ServiceUnavailable
-                    ? Unavailable("The worker is not ready to search (it may be starting or scaled to zero); try again shortly.")
-                    : new QuerySearchException(StatusCodes.Status502BadGateway, $"The worker answered {(int)response.StatusCode}.");
+                if ((int)response.StatusCode == StatusCodes.Status503ServiceUnavailable)
+                {
+                    throw Unavailable("The worker is not ready to search (it may be starting or scaled to zero); try again shortly.");
+                }
+                throw new QuerySearchException(StatusCodes.Status502BadGateway, await ServingModelProblemAsync(response, cancellationToken).ConfigureAwait(false)
+                    ?? $"The worker answered {(int)response.StatusCode}.");
             }
             answer = await response.Content.ReadFromJsonAsync<WorkerAnswer>(Json, cancellationToken).ConfigureAwait(false);
         }
@@ -57,6 +60,33 @@ public sealed class WorkerSearch(MotifFunctionsOptions options, IHttpClientFacto
     }
 
     private static QuerySearchException Unavailable(string detail) => new(StatusCodes.Status503ServiceUnavailable, detail);
+
+    /// <summary>
+    /// The detail of a worker's 500 that says the serving model version cannot be opened (its search embeds with the
+    /// version <c>models/serving.json</c> serves), or null for any other failure. Only the two known reason codes are
+    /// repeated, never the worker's message: it names blobs and versions the caller has no business seeing.
+    /// </summary>
+    private static async Task<string?> ServingModelProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.StatusCode != System.Net.HttpStatusCode.InternalServerError)
+        {
+            return null;
+        }
+        try
+        {
+            var problem = await response.Content.ReadFromJsonAsync<WorkerProblem>(Json, cancellationToken).ConfigureAwait(false);
+            return problem?.Error is "unknown-model-version" or "model-version-unloadable"
+                ? $"The serving model version cannot be opened by the worker ({problem.Error}); its log says why."
+                : null;
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The worker's problem body (<c>{"error", "message"}</c>).</summary>
+    private sealed record WorkerProblem(string? Error);
 
     /// <summary>The worker's <c>POST /search</c> body (gpu-worker/Motif.Worker/WorkerEndpoints.cs).</summary>
     private sealed record WorkerAnswer(string? Model, int Signatures, IReadOnlyList<WorkerHit>? Results);
