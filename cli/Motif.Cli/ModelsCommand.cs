@@ -4,6 +4,7 @@ using System.Text;
 using Motif.Engine;
 using Motif.Pipeline;
 using Motif.Pipeline.Models;
+using Motif.Pipeline.Training;
 
 namespace Motif.Cli;
 
@@ -68,18 +69,20 @@ internal static class ModelsCommand
         var text = new StringBuilder();
         var precisions = Enum.GetValues<Precision>().Select(EngineSignatureEmbedder.PrecisionName).ToArray();
         var radiusHeader = string.Concat(precisions.Select(p => $"  {"radius " + p,11}"));
-        text.Append(c, $"{"version",-28}  {"parent",-28}  {"val mAP",7}  {"base",7}  {"test mAP",8}{radiusHeader}  state\n");
+        text.Append(c, $"{"version",-28}  {"parent",-28}  {"val mAP",7}  {"base",7}  {"test mAP",8}{radiusHeader}  {"state",-9}  projection\n");
         static string Number(double? value, string format) => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
         string Radii(string id) => string.Concat(SignatureVersions(id).Select(s => $"  {Number(radii.GetValueOrDefault(s), "0.000"),11}"));
-        text.Append(c, $"{Display.Safe(initialVersion),-28}  {"(packaged)",-28}  {"-",7}  {"-",7}  {"-",8}{Radii(initialVersion)}  {State(initialVersion)}\n");
+        text.Append(c, $"{Display.Safe(initialVersion),-28}  {"(packaged)",-28}  {"-",7}  {"-",7}  {"-",8}{Radii(initialVersion)}  {State(initialVersion),-9}  -\n");
         foreach (var v in versions)
         {
             text.Append(c, $"{v.Id,-28}  {Display.Safe(v.Parent),-28}  {v.Metrics.ValidationMap,7:0.0000}  {v.Metrics.BaseValidationMap,7:0.0000}  " +
-                           $"{Number(v.Metrics.TestMap, "0.0000"),8}{Radii(v.Id)}  {State(v.Id)}\n");
+                           $"{Number(v.Metrics.TestMap, "0.0000"),8}{Radii(v.Id)}  {State(v.Id),-9}  {Projection(v.Projection)}\n");
         }
         text.Append(c, $"radius {string.Join(", ", precisions)}: the OPTICS radius `motif run` calibrated for the version's 224 px signatures at that precision (--precision); ")
-            .Append("- where no run without --max-eps has calibrated one yet.\n");
+            .Append("- where no run without --max-eps has calibrated one yet. projection: the learned signature projection the version signs with (motif train --whiten), its power and dimensions.\n");
         return text.ToString();
+
+        static string Projection(TrainingProjection? p) => p is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"power {p.Power:0.##}, {p.Dimension} dims");
 
         string State(string id) => ModelRegistry.StateOf(id, pointer).ToString().ToLowerInvariant();
     }

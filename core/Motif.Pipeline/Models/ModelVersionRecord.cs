@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Motif.Pipeline.Training;
 
 namespace Motif.Pipeline.Models;
@@ -21,6 +22,11 @@ public sealed record ModelVersionRecord(int Schema, string Id, string Parent, st
     ModelVersionMetrics Metrics, string Weights, string WeightsHash, string TrainingRun, DateTimeOffset CreatedAt)
 {
     public const int CurrentSchema = 1;
+
+    /// <summary>The learned signature projection the version's weights blob carries (α, dimensions, what it validated),
+    /// or null; left out of the JSON while null, so records written before it existed read the same.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TrainingProjection? Projection { get; init; }
 }
 
 /// <summary>What the training run measured of a version, all in the same run so that they compare.</summary>

@@ -145,16 +145,23 @@ internal sealed class SyntheticData
         return (triplets, copies);
     }
 
+    /// <summary><paramref name="perImage"/> copies of each training image under <paramref name="seed"/>, of the run's kinds
+    /// (the ones its epochs draw), pasted ones into training images only: the matching pairs a signature projection is
+    /// fitted from. Never a held-out image, so validation and test still score images the fit never saw.</summary>
+    public HeldOutCopies TrainingCopies(int seed, int perImage) => Render(_trainingRows, seed, perImage, _hosts, _kinds);
+
     /// <summary><see cref="HeldOutCopiesPerImage"/> copies of each of <paramref name="rows"/>, of the
     /// <see cref="DerivationSampler.HardKinds"/>, pasted ones into other held-out images only.</summary>
-    private HeldOutCopies Render(int[] rows, int seed)
+    private HeldOutCopies Render(int[] rows, int seed) =>
+        Render(rows, seed, HeldOutCopiesPerImage, [.. rows.Select(r => _ids[r])], DerivationSampler.HardKinds);
+
+    private HeldOutCopies Render(int[] rows, int seed, int perImage, IReadOnlyList<string> hosts, IReadOnlyList<string> kinds)
     {
-        var hosts = rows.Select(r => _ids[r]).ToArray();
-        var copies = new float[rows.Length * HeldOutCopiesPerImage][];
+        var copies = new float[rows.Length * perImage][];
         Parallel.For(0, copies.Length, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
         {
-            var id = _ids[rows[i / HeldOutCopiesPerImage]];
-            copies[i] = TryRender(id, DerivationSampler.Sample(seed, id, i % HeldOutCopiesPerImage, hosts, DerivationSampler.HardKinds)) ?? [];
+            var id = _ids[rows[i / perImage]];
+            copies[i] = TryRender(id, DerivationSampler.Sample(seed, id, i % perImage, hosts, kinds)) ?? [];
         });
         var kept = Enumerable.Range(0, copies.Length).Where(i => copies[i].Length > 0).ToArray();
         var inputs = new float[kept.Length * _spec.ValuesPerImage];
@@ -162,7 +169,7 @@ internal sealed class SyntheticData
         {
             copies[kept[k]].CopyTo(inputs, k * _spec.ValuesPerImage);
         }
-        return new HeldOutCopies(inputs, [.. kept.Select(i => rows[i / HeldOutCopiesPerImage])]);
+        return new HeldOutCopies(inputs, [.. kept.Select(i => rows[i / perImage])]);
     }
 
     private float[]? TryRender(string id, Derivation derivation)

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Motif.Core.Training;
 
 namespace Motif.Pipeline.Training;
@@ -36,6 +37,15 @@ public sealed record TrainingProgress(int Schema, string RunKey, string BaseMode
     /// <summary>The best epoch by <see cref="BestOf"/> (epoch 0, the base model, included).</summary>
     public TrainingEpoch Best => BestOf(Epochs);
 
+    /// <summary>The signature projection fitted on the best epoch's network, when the run fitted one and it validated
+    /// better than the network alone (<see cref="TrainingRunOptions.Whiten"/>); null otherwise and in records written
+    /// before it existed (left out of the JSON while null, so those records read and write the same).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public TrainingProjection? Projection { get; init; }
+
+    /// <summary>The checkpoint the run's result is: the projected one when there is a projection, else the best epoch's.</summary>
+    public string ResultCheckpoint => Projection?.Checkpoint ?? Best.Checkpoint;
+
     /// <summary>
     /// Of <paramref name="epochs"/> (at least one), the one with the best validation mAP; on equal mAP the one with the
     /// larger validation margin; on equal margins (or none: with a ground truth) the earliest.
@@ -54,13 +64,23 @@ public sealed record TrainingProgress(int Schema, string RunKey, string BaseMode
     private static double MarginOf(TrainingEpoch epoch) => double.IsNaN(epoch.ValidationMargin) ? double.NegativeInfinity : epoch.ValidationMargin;
 }
 
+/// <summary>A learned projection (<see cref="Motif.Core.Signatures.SignatureProjection"/>) a run kept.</summary>
+/// <param name="Epoch">The epoch whose network it was fitted on (the best).</param>
+/// <param name="Power">α.</param>
+/// <param name="Dimension">Signature length out.</param>
+/// <param name="Pairs">The matching pairs it was fitted from.</param>
+/// <param name="ValidationMap">Validation mAP of the epoch's signatures projected (the network alone: the epoch's).</param>
+/// <param name="Checkpoint">The checkpoint blob of the epoch's weights with the projection in its metadata.</param>
+/// <param name="FitSeconds">Wall seconds of the fits (all powers tried), without embedding.</param>
+public sealed record TrainingProjection(int Epoch, double Power, int Dimension, int Pairs, double ValidationMap, string Checkpoint, double FitSeconds);
+
 /// <summary>What one epoch did, as it happens (not stored): the epoch and the triplets it was trained on.</summary>
 public sealed record TrainingEpochReport(TrainingEpoch Epoch, IReadOnlyList<MinedTriplet> MinedTriplets, bool Resumed);
 
 /// <summary>The outcome of <see cref="TrainingService.RunAsync"/>.</summary>
 /// <param name="Folder">The run's blob folder (checkpoints, progress, curves).</param>
 /// <param name="Progress">Every epoch and the test result.</param>
-/// <param name="BestCheckpoint">The blob of the best epoch's checkpoint.</param>
+/// <param name="BestCheckpoint">The blob of the run's result: the best epoch's checkpoint, with the projection when the run kept one (<see cref="TrainingProgress.ResultCheckpoint"/>).</param>
 /// <param name="StoppedEarly">Whether training stopped before the epoch budget for lack of improvement.</param>
 /// <param name="Curves">The curve blobs written next to the checkpoints.</param>
 public sealed record TrainingResult(string Folder, TrainingProgress Progress, string BestCheckpoint, bool StoppedEarly, IReadOnlyList<string> Curves);

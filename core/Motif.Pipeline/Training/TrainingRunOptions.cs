@@ -72,11 +72,26 @@ public sealed record TrainingRunOptions
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public bool ReproducedDetails { get; init; }
 
+    /// <summary>
+    /// Whether the run also fits a learned projection of the signatures (<see cref="Motif.Core.Signatures.SignatureProjection"/>:
+    /// power normalisation and learned whitening) on its best network, from matching pairs of training images and their
+    /// synthetic copies (<see cref="ProjectionCopiesPerImage"/> each, seeded) and the collection's signatures; it keeps
+    /// the projection, with α ∈ {1, 0.5} chosen on validation, only if it validates better than the network alone. Left
+    /// out of the run's identity while false, so runs stored before it existed still resume.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Whiten { get; init; }
+
+    /// <summary>Synthetic copies of each training image the projection is fitted from (many more pairs than an epoch
+    /// trains on: the fit is closed-form, and C_S needs pairs to be estimated).</summary>
+    public const int ProjectionCopiesPerImage = 6;
+
     /// <summary>Throws with a message naming the option when a value is out of range.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value out of range.</exception>
     public void Validate()
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(Epochs, 1, nameof(Epochs));
+        // 0 epochs: fit the projection on the base network alone.
+        ArgumentOutOfRangeException.ThrowIfLessThan(Epochs, Whiten ? 0 : 1, nameof(Epochs));
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(Patience, 1, nameof(Patience));
         ArgumentOutOfRangeException.ThrowIfLessThan(InputSize, 32, nameof(InputSize));
