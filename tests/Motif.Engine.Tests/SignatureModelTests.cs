@@ -93,6 +93,53 @@ public sealed class SignatureModelTests : IDisposable
         Assert.Contains("\"step\":1", metadata);
     }
 
+    /// <summary>A checkpoint whose metadata carries a signature projection (as training writes it): the model opened from it
+    /// has the projection, the embedder every host signs with applies it, the trainer and the model itself stay raw, and a
+    /// damaged projection is refused with the file's name.</summary>
+    [Fact]
+    public void A_checkpoints_projection_is_applied_by_the_embedder_and_not_by_the_trainer()
+    {
+        var path = Path.Combine(_scratch.FullName, "projected.ckpt");
+        var images = Images(3, 48, 11);
+        float[] raw;
+        Motif.Core.Signatures.SignatureProjection projection;
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            raw = Embed(model, images, 3, 48);
+            var d = model.EmbeddingDimension;
+            projection = Motif.Core.Signatures.SignatureProjection.Fit(Embed(model, Images(4, 48, 12), 4, 48), Embed(model, Images(4, 48, 13), 4, 48), 4, raw, d,
+                new Motif.Core.Signatures.SignatureProjectionOptions(Power: 0.5));
+            var user = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                [Motif.Core.Signatures.SignatureProjection.MetadataKey] = Convert.ToBase64String(projection.ToBytes()),
+            });
+            model.SaveCheckpoint(path, user);
+            Assert.Null(model.Projection);
+        }
+        var expected = new float[raw.Length];
+        projection.Apply(raw, 3, expected);
+        Assert.NotEqual(raw, expected);
+
+        using var restored = SignatureModel.FromCheckpoint(path);
+        Assert.Equal(projection.ToBytes(), restored.Projection!.ToBytes());
+        Assert.Equal(raw, Embed(restored, images, 3, 48));
+        var signed = new float[raw.Length];
+        new EngineSignatureEmbedder(restored, "projected", 48).Embed(images, 3, signed);
+        Assert.Equal(expected, signed);
+        var trained = new float[raw.Length];
+        new EngineSignatureTrainer(restored, "projected", 48).Embed(images, 3, trained);
+        Assert.Equal(raw, trained);
+
+        var damaged = Path.Combine(_scratch.FullName, "damaged.ckpt");
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            model.SaveCheckpoint(damaged, $$"""{"{{Motif.Core.Signatures.SignatureProjection.MetadataKey}}":"AAAA"}""");
+        }
+        var refused = Assert.Throws<SignatureEngineException>(() => SignatureModel.FromCheckpoint(damaged));
+        Assert.Contains("damaged signature projection", refused.Message);
+        Assert.Contains("damaged.ckpt", refused.Message);
+    }
+
     [Fact]
     public void Failures_become_typed_exceptions_with_the_engine_message()
     {

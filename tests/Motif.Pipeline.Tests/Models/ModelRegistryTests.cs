@@ -64,6 +64,32 @@ public sealed class ModelRegistryTests : IDisposable
         Assert.Null(await registry.GetAsync("checkpoint:0000000000000000"));
     }
 
+    /// <summary>A run whose kept projection was fitted on its base (epoch 0, the best): the version is the projected
+    /// checkpoint (the id is its hash, not the base's), with the projection's validation mAP, so it improves on its
+    /// parent; its record names the projection; and a fit-only run (no trained epoch) registers too.</summary>
+    [Fact]
+    public async Task A_run_with_a_kept_projection_registers_the_projected_checkpoint()
+    {
+        foreach (var validation in new[] { new[] { 0.50, 0.45 }, new[] { 0.50 } })
+        {
+            var run = await RunAsync(Base, validation);
+            var projected = $"{run.Folder}projected-epoch-0000.ckpt";
+            await _blobs.PutAsync(projected, new MemoryStream(RandomNumberGenerator.GetBytes(1000)));
+            var projection = new TrainingProjection(0, 0.5, 2048, 480, 0.61, projected, 3.5);
+            run = run with { Progress = run.Progress with { Projection = projection }, BestCheckpoint = projected };
+
+            var record = await Registry().RegisterAsync(run);
+
+            Assert.Equal(ModelRegistry.VersionIdOf(SHA256.HashData(await _blobs.ReadAllBytesAsync(projected))), record.Id);
+            Assert.Equal(new ModelVersionMetrics(0, 0.61, 0.50, 0.5 + 0.050, 20), record.Metrics);
+            Assert.True(record.Metrics.Improves);
+            Assert.Equal(projection, record.Projection);
+            Assert.Equal(record, await Registry().GetAsync(record.Id));
+        }
+        // Without a projection a fit-only run has nothing to register.
+        await Assert.ThrowsAsync<ArgumentException>(async () => await Registry().RegisterAsync(await RunAsync(Base, 0.50)));
+    }
+
     [Fact]
     public async Task When_no_epoch_beats_the_base_the_last_epoch_is_registered_without_a_test_score()
     {

@@ -31,6 +31,39 @@ public sealed class TrainingServiceTests
     }
 
     [Fact]
+    public void Whitening_is_part_of_a_runs_identity_only_when_asked_for()
+    {
+        Assert.DoesNotContain("whiten", System.Text.Json.JsonSerializer.Serialize(Quick, TrainingService.Json), StringComparison.OrdinalIgnoreCase);
+        Assert.NotEqual(TrainingService.RunKey("tiny-base", "v1", Quick), TrainingService.RunKey("tiny-base", "v1", Quick with { Whiten = true }));
+        // Zero epochs (fit only) only with the projection: otherwise the run would do nothing.
+        (Quick with { Epochs = 0, Whiten = true }).Validate();
+        Assert.Throws<ArgumentOutOfRangeException>(() => (Quick with { Epochs = 0 }).Validate());
+    }
+
+    /// <summary>A run without labels that only fits the projection (0 epochs) on the tiny random network: fitted at both
+    /// powers and validated, neither beats the network alone here (validation 0.39), so none is kept, nothing projected
+    /// is stored and the result is the base's checkpoint. The kept path's parts are tested where they live: the engine
+    /// applying a checkpoint's projection (SignatureModelTests), the registry registering a projected checkpoint
+    /// (ModelRegistryTests).</summary>
+    [Fact]
+    public async Task A_projection_that_does_not_validate_better_is_not_kept()
+    {
+        using var fixture = await TrainingFixture.CreateAsync(withMorphograph: false);
+        using var model = SignatureModel.Create(Tiny);
+        var result = await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, new EngineSignatureTrainer(model, "tiny", 32),
+            Quick with { Epochs = 0, Whiten = true }).RunAsync(null, "tiny-base");
+
+        var network = Assert.Single(result.Progress.Epochs);
+        Assert.Null(result.Progress.Projection);
+        Assert.Equal(network.Checkpoint, result.BestCheckpoint);
+        var stored = (await fixture.Workspace.Blobs.ListAsync(result.Folder)).Items.Select(b => b.Name[result.Folder.Length..]).ToArray();
+        Assert.DoesNotContain(stored, n => n.StartsWith("projected-", StringComparison.Ordinal));
+        Assert.NotNull(result.Progress.Test);
+        // A record without a projection has no projection field, as records written before it existed.
+        Assert.DoesNotContain("projection", System.Text.Json.JsonSerializer.Serialize(result.Progress, TrainingService.Json), StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
     public async Task The_loss_goes_down_each_epoch_leaves_a_checkpoint_and_only_the_training_part_is_mined()
     {
         using var fixture = await TrainingFixture.CreateAsync();
