@@ -67,9 +67,9 @@ public sealed class ModelRegistryCommandTests : IDisposable
         var (exit, output, error) = await Cli.RunAsync("models", "--out", Workspace);
 
         Assert.True(exit == 0, error);
-        Assert.Matches($@"{Regex.Escape(Packaged)} +\(packaged\) .* serving\n", output);
-        Assert.Matches($@"{Regex.Escape(version.Id)} +{Regex.Escape(Packaged)} +0\.6000 +0\.5000 +0\.6000 +- +- +pending\n", output);
-        Assert.Matches($@"{Regex.Escape(stale.Id)} +checkpoint:ffffffffffffffff +0\.9000 .* candidate\n", output);
+        Assert.Matches($@"{Regex.Escape(Packaged)} +\(packaged\) .* serving +-\n", output);
+        Assert.Matches($@"{Regex.Escape(version.Id)} +{Regex.Escape(Packaged)} +0\.6000 +0\.5000 +0\.6000 +- +- +pending +-\n", output);
+        Assert.Matches($@"{Regex.Escape(stale.Id)} +checkpoint:ffffffffffffffff +0\.9000 .* candidate +-\n", output);
 
         // No --model: the run signs under the pending version, and once every image is signed it serves.
         (exit, output, error) = await Cli.RunAsync("run", collection.FullName, "--out", Workspace, "--max-eps", "0.3", "--threads", "2");
@@ -90,8 +90,8 @@ public sealed class ModelRegistryCommandTests : IDisposable
         Assert.True(exit == 0, error);
         Assert.Contains($"  model               {version.Id}  (the workspace's serving version)", output);
         (exit, output, _) = await Cli.RunAsync("models", "--out", Workspace);
-        Assert.Matches($@"{Regex.Escape(version.Id)} .* serving\n", output);
-        Assert.Matches($@"{Regex.Escape(Packaged)} .* candidate\n", output);
+        Assert.Matches($@"{Regex.Escape(version.Id)} .* serving +-\n", output);
+        Assert.Matches($@"{Regex.Escape(Packaged)} .* candidate +-\n", output);
     }
 
     /// <summary>
@@ -163,9 +163,10 @@ public sealed class ModelRegistryCommandTests : IDisposable
         var table = ModelsCommand.Table(Packaged, [], pointer, radii);
 
         Assert.Matches(@"^version +parent +val mAP +base +test mAP +radius fp32 +radius bf16 +state +projection\n", table);
-        Assert.Matches($@"\n{Regex.Escape(Packaged)} +\(packaged\) +- +- +- +0\.448 +0\.431 +serving\n", table);
+        Assert.Matches($@"\n{Regex.Escape(Packaged)} +\(packaged\) +- +- +- +0\.448 +0\.431 +serving +-\n", table);
         Assert.EndsWith("radius fp32, bf16: the OPTICS radius `motif run` calibrated for the version's 224 px signatures at that precision (--precision); " +
-                        "- where no run without --max-eps has calibrated one yet.\n", table);
+                        "- where no run without --max-eps has calibrated one yet. projection: the learned signature projection the version signs with " +
+                        "(motif train --whiten), its power and dimensions.\n", table);
     }
 
     [Fact]
