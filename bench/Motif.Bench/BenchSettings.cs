@@ -41,7 +41,7 @@ internal sealed record BenchSettings
     public int? Families { get; init; }
 
     /// <summary>The training benchmark's epochs at most (4 by default: on the tiles, 4 epochs of 30 steps took 402 s of CPU,
-    /// and validation chose epoch 2).</summary>
+    /// and validation chose epoch 2). 0 fits only (with --train "--whiten").</summary>
     public int Epochs { get; init; } = 4;
 
     /// <summary>The training benchmark's collections: <c>tiles</c> (the default; a few hundred tiles of photos, each beside a
@@ -80,7 +80,8 @@ internal sealed record BenchSettings
                 "--prepared-batches" => settings with { PreparedBatches = Number(arguments[i], value, 1, 8) },
                 "--python" => settings with { Python = value },
                 "--families" => settings with { Families = Number(arguments[i], value, 1, 1000) },
-                "--epochs" => settings with { Epochs = Number(arguments[i], value, 1, 1000) },
+                // 0 with --train "--whiten": the projection fitted on the pretrained network alone.
+                "--epochs" => settings with { Epochs = Number(arguments[i], value, 0, 1000) },
                 "--layout" => settings with { Layout = value is "tiles" or "families" ? value : throw new ArgumentException($"--layout: tiles or families, not '{value}'.") },
                 "--train" => settings with { TrainArguments = value.Split(' ', StringSplitOptions.RemoveEmptyEntries) },
                 "--labelled" => settings with { Labelled = value switch { "yes" => true, "no" => false, _ => throw new ArgumentException($"--labelled: yes or no, not '{value}'.") } },

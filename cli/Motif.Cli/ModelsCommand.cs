@@ -79,7 +79,7 @@ internal static class ModelsCommand
                            $"{Number(v.Metrics.TestMap, "0.0000"),8}{Radii(v.Id)}  {State(v.Id),-9}  {Projection(v.Projection)}\n");
         }
         text.Append(c, $"radius {string.Join(", ", precisions)}: the OPTICS radius `motif run` calibrated for the version's 224 px signatures at that precision (--precision); ")
-            .Append("- where no run without --max-eps has calibrated one yet. projection: the learned signature projection the version signs with (motif train --whiten), its power and dimensions.\n");
+            .Append("- where no run without --max-eps has calibrated one yet. projection: the learned signature projection the version signs with (motif train, unless --no-whiten), its power and dimensions.\n");
         return text.ToString();
 
         static string Projection(TrainingProjection? p) => p is null ? "-" : string.Create(CultureInfo.InvariantCulture, $"power {p.Power:0.##}, {p.Dimension} dims");

@@ -50,17 +50,18 @@ internal static class TrainCommand
         {
             Description = "Also train on synthetic reproductions of a detail (a detail, then recoloured, printed in one tone, engraved or tilted), not only single derivations.",
         };
-        var whiten = new Option<bool>("--whiten")
+        var noWhiten = new Option<bool>("--no-whiten")
         {
-            Description = "Also fit a learned projection of the signatures (power normalisation and learned whitening, Radenović et al. 2019) on the best " +
-                          "network from training images and their synthetic copies; kept with the version only if it validates better. With it, --epochs 0 fits only.",
+            Description = "Do not fit the learned projection of the signatures (power normalisation and learned whitening, Radenović et al. 2019) that training " +
+                          "fits by default on the best network from training images and their synthetic copies, and keeps with the version only if it validates " +
+                          "better. Measured on the tiles benchmark: mAP 0.198 -> 0.263 with it after 4 epochs. Without --no-whiten, --epochs 0 fits only the projection.",
         };
         var seed = new Option<int>("--seed") { Description = "Seed of the mining and of the order of triplets.", DefaultValueFactory = _ => 0 };
         var save = new Option<FileInfo?>("--save") { Description = "Also write the result's checkpoint (the best epoch, with its projection when one was kept) to this file (for `--model` of the other commands)." };
         var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
                                            "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
         {
-            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, reproduced, whiten, seed, save,
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, reproduced, noWhiten, seed, save,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -95,7 +96,7 @@ internal static class TrainCommand
                 Patience = parse.GetValue(patience) ?? basis.Patience,
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
                 ReproducedDetails = parse.GetValue(reproduced),
-                Whiten = parse.GetValue(whiten),
+                Whiten = !parse.GetValue(noWhiten),
                 Seed = parse.GetValue(seed),
             };
             try

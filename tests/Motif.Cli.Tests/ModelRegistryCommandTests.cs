@@ -166,7 +166,7 @@ public sealed class ModelRegistryCommandTests : IDisposable
         Assert.Matches($@"\n{Regex.Escape(Packaged)} +\(packaged\) +- +- +- +0\.448 +0\.431 +serving +-\n", table);
         Assert.EndsWith("radius fp32, bf16: the OPTICS radius `motif run` calibrated for the version's 224 px signatures at that precision (--precision); " +
                         "- where no run without --max-eps has calibrated one yet. projection: the learned signature projection the version signs with " +
-                        "(motif train --whiten), its power and dimensions.\n", table);
+                        "(motif train, unless --no-whiten), its power and dimensions.\n", table);
     }
 
     [Fact]

@@ -31,13 +31,22 @@ public sealed class TrainingServiceTests
     }
 
     [Fact]
-    public void Whitening_is_part_of_a_runs_identity_only_when_asked_for()
+    public void Whitening_is_on_by_default_and_only_turning_it_off_changes_a_runs_identity()
     {
-        Assert.DoesNotContain("whiten", System.Text.Json.JsonSerializer.Serialize(Quick, TrainingService.Json), StringComparison.OrdinalIgnoreCase);
-        Assert.NotEqual(TrainingService.RunKey("tiny-base", "v1", Quick), TrainingService.RunKey("tiny-base", "v1", Quick with { Whiten = true }));
+        // On (the default), nothing is written: a run stored before the projection existed keeps its key and resumes.
+        Assert.True(Quick.Whiten);
+        var json = System.Text.Json.JsonSerializer.Serialize(Quick, TrainingService.Json);
+        Assert.DoesNotContain("whiten", json, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(TrainingService.RunKey("tiny-base", "v1", Quick), TrainingService.RunKey("tiny-base", "v1", Quick with { Whiten = true }));
+        var off = Quick with { Whiten = false };
+        Assert.NotEqual(TrainingService.RunKey("tiny-base", "v1", Quick), TrainingService.RunKey("tiny-base", "v1", off));
+        // Off survives the record's round trip (progress.json stores the options).
+        var stored = System.Text.Json.JsonSerializer.Deserialize<TrainingRunOptions>(System.Text.Json.JsonSerializer.Serialize(off, TrainingService.Json), TrainingService.Json)!;
+        Assert.False(stored.Whiten);
+        Assert.Equal(off, stored);
         // Zero epochs (fit only) only with the projection: otherwise the run would do nothing.
-        (Quick with { Epochs = 0, Whiten = true }).Validate();
-        Assert.Throws<ArgumentOutOfRangeException>(() => (Quick with { Epochs = 0 }).Validate());
+        (Quick with { Epochs = 0 }).Validate();
+        Assert.Throws<ArgumentOutOfRangeException>(() => (off with { Epochs = 0 }).Validate());
     }
 
     /// <summary>A run without labels that only fits the projection (0 epochs) on the tiny random network: fitted at both
@@ -51,7 +60,7 @@ public sealed class TrainingServiceTests
         using var fixture = await TrainingFixture.CreateAsync(withMorphograph: false);
         using var model = SignatureModel.Create(Tiny);
         var result = await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, new EngineSignatureTrainer(model, "tiny", 32),
-            Quick with { Epochs = 0, Whiten = true }).RunAsync(null, "tiny-base");
+            Quick with { Epochs = 0 }).RunAsync(null, "tiny-base");
 
         var network = Assert.Single(result.Progress.Epochs);
         Assert.Null(result.Progress.Projection);
@@ -304,7 +313,7 @@ public sealed class TrainingServiceTests
     {
         using var blobs = new LocalFolderBlobStore(Directory.CreateTempSubdirectory().FullName);
         var catalog = new SqliteImageCatalog(Path.Combine(Path.GetTempPath(), $"motif-{Guid.NewGuid():N}.db"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingService(blobs, catalog, new StillTrainer(), new TrainingRunOptions { InputSize = 32, Epochs = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingService(blobs, catalog, new StillTrainer(), new TrainingRunOptions { InputSize = 32, Epochs = 0, Whiten = false }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TrainingService(blobs, catalog, new StillTrainer(), new TrainingRunOptions { InputSize = 32, LearningRate = double.NaN }));
         Assert.Throws<ArgumentException>(() => new TrainingService(blobs, catalog, new StillTrainer(), new TrainingRunOptions { InputSize = 64 }));
         catalog.Dispose();
