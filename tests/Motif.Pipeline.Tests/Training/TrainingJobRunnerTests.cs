@@ -78,7 +78,7 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
         using var fixture = await TrainingFixture.CreateAsync();
         var queue = await QueueAsync();
         var registry = new ModelRegistry(fixture.Workspace.Blobs, BaseVersion);
-        await queue.SendAsync(OutgoingMessage.FromText("{\"baseModel\":\"x\",\"options\":{\"epochs\":0}}"));
+        await queue.SendAsync(OutgoingMessage.FromText("{\"baseModel\":\"x\",\"options\":{\"epochs\":-1}}"));
         await queue.SendAsync(new TrainingJob("checkpoint:0123456789abcdef", Quick).ToMessage());
 
         var first = await Runner(fixture, queue, registry).RunOneAsync();
