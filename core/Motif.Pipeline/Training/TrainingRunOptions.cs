@@ -83,8 +83,10 @@ public sealed record TrainingRunOptions
     /// <para>Measured on issue 11's benchmark (<c>make bench BENCH=training</c>, tiles, no labels, --negatives 3; anchor
     /// mAP 0.198, R@1 0.089, cluster P 0.041 / R 0.401 in each run), 2026-11-30: 4 epochs with the projection (kept: α 0.5,
     /// fitted on epoch 2 from 474 pairs in 7.8 s; A's validation 0.657 → 0.727) scores 0.263 (+0.065), R@1 0.158, R@10
-    /// 0.505, clusters P 0.098 / R 0.381 at the calibrated radius 0.680; 465 s of training CPU. The same recipe without it
-    /// scored 0.182 (−0.016) in the previous session's runs.</para>
+    /// 0.505, clusters P 0.098 / R 0.381 at the calibrated radius 0.680; 465 s of training CPU. The projection alone on the
+    /// pretrained network (<c>--epochs 0</c>, A's validation 0.640 → 0.718, α 0.5) scores 0.270 (+0.072), R@1 0.163, R@10
+    /// 0.530, clusters P 0.143 / R 0.342 at 0.677; 93 s of training CPU. The 4 epochs without it scored 0.182 (−0.016)
+    /// in the previous session's runs: the projection, not the epochs, carries the gain.</para>
     /// <para>Stored inverted (<c>noWhitening</c>), and only when true: the default is left out of the run's key, so runs
     /// stored before the projection existed still resume (a finished one returns its record, without a projection; an
     /// unfinished one continues its epochs and fits the projection at the end).</para>

@@ -306,8 +306,9 @@ public sealed class TrainingService
     /// the checkpoint applies (SignatureModel in Motif.Engine). The checkpoint is written before the record names it.
     /// </summary>
     /// <remarks>Model selection on the training collection's own held-out copies only: the benchmark's other collection
-    /// never chooses α or whether to keep it. The ridge (0.1 × C_S's mean eigenvalue) is the one the lead's offline trial
-    /// measured best on this benchmark's training half (w3.py); it was not tuned on the scored half.</remarks>
+    /// never chooses α or whether to keep it. The ridge (0.1 × C_S's mean eigenvalue) is not chosen here: it is the lead's
+    /// offline choice among 0.01, 0.1 and 1, compared by their scores on the benchmark's scored half B, so on that
+    /// benchmark it is not a held-out choice (choosing it on validation too is left open).</remarks>
     private async Task<(SignatureProjection? Projection, TrainingProjection? Kept)> FitProjectionAsync(string folder, TrainingEpoch best, GroundTruth? truth,
         SyntheticData data, float[] signatures, IReadOnlyList<string> ids, string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> epochs,
         CancellationToken cancellationToken)
