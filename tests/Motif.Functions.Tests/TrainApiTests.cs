@@ -70,7 +70,7 @@ public sealed class TrainApiTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("""{ "epochs": 0 }""", "epochs")]
+    [InlineData("""{ "epochs": -1 }""", "epochs")]
     [InlineData("""{ "learningRate": -1 }""", "learningRate")]
     [InlineData("""{ "recipe": "gpu" }""", "recipe")]
     [InlineData("""{ "epoch": 3 }""", "unknown properties")]
