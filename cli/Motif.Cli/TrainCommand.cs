@@ -97,6 +97,8 @@ internal static class TrainCommand
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
                 ReproducedDetails = parse.GetValue(reproduced),
                 Whiten = !parse.GetValue(noWhiten),
+                // The projection is fitted at the size motif run signs at (only then: without one the size plays no part).
+                SigningSize = parse.GetValue(noWhiten) ? null : EngineSignatureEmbedder.DefaultInputSize,
                 Seed = parse.GetValue(seed),
             };
             try
@@ -220,7 +222,9 @@ internal static class TrainCommand
         if (result.Progress.Projection is { } projection)
         {
             text.Append(string.Create(c, $"Signature projection on epoch {projection.Epoch}: power {projection.Power:0.##}, {projection.Dimension} dimensions, " +
-                                         $"fitted on {projection.Pairs} pairs in {projection.FitSeconds:0.0} s; val mAP {projection.ValidationMap:0.0000} (kept: better than the network alone).\n"));
+                                         $"fitted at {(projection.InputSize is { } px ? px.ToString(c) + " px" : "the training size")} on {projection.Pairs} pairs in {projection.FitSeconds:0.0} s " +
+                                         $"(embedding {projection.EmbedSeconds ?? double.NaN:0.0} s); val mAP {projection.ValidationMap:0.0000} " +
+                                         $"(kept: better than the network alone, {projection.NetworkValidationMap ?? double.NaN:0.0000}).\n"));
         }
         else if (result.Progress.Options.Whiten)
         {

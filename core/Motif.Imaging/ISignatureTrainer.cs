@@ -52,4 +52,15 @@ public interface ISignatureTrainer : ISignatureEmbedder
 
     /// <summary>Restores the complete training state from a file written by <see cref="SaveCheckpoint"/>.</summary>
     void LoadCheckpoint(string path);
+
+    /// <summary>
+    /// The same network, with its current weights (also after later steps), taking <paramref name="inputSize"/>² inputs:
+    /// what the training uses to fit and validate a signature projection at the size the version will sign at, which
+    /// need not be the size it trains at (the CPU recipe trains at 160 px, <c>motif run</c> signs at 224). Networks
+    /// that pool globally run at any size; the default supports only the trainer's own.
+    /// </summary>
+    /// <exception cref="NotSupportedException">This trainer cannot embed at that size.</exception>
+    ISignatureEmbedder AtInputSize(int inputSize) => inputSize == Preprocessing.InputSize
+        ? this
+        : throw new NotSupportedException($"This trainer embeds {Preprocessing.InputSize}² inputs only, not {inputSize}².");
 }

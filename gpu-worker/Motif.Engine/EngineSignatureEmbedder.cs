@@ -14,7 +14,11 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
 {
     private readonly SignatureModel _model;
 
-    public EngineSignatureEmbedder(SignatureModel model, string modelName, int inputSize = 224, Precision precision = Precision.Float32)
+    /// <summary>The input side every host signs at unless told otherwise (<c>motif run</c>, the worker, search): torchvision's
+    /// evaluation crop. A training run fits its signature projection at this size (TrainingRunOptions.SigningSize).</summary>
+    public const int DefaultInputSize = 224;
+
+    public EngineSignatureEmbedder(SignatureModel model, string modelName, int inputSize = DefaultInputSize, Precision precision = Precision.Float32)
     {
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
@@ -28,7 +32,7 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
     public string ModelVersion { get; }
 
     /// <summary>The version string of <paramref name="modelName"/>'s signatures at <paramref name="inputSize"/>² input and <paramref name="precision"/>.</summary>
-    public static string VersionOf(string modelName, int inputSize = 224, Precision precision = Precision.Float32) =>
+    public static string VersionOf(string modelName, int inputSize = DefaultInputSize, Precision precision = Precision.Float32) =>
         precision == Precision.Float32 ? $"{modelName} {inputSize}px" : $"{modelName} {inputSize}px {PrecisionName(precision)}";
 
     /// <summary>"fp32" or "bf16", as the command line spells them.</summary>

@@ -11,11 +11,12 @@ public sealed class EngineSignatureTrainer : ISignatureTrainer
 {
     private readonly SignatureModel _model;
     private readonly EngineSignatureEmbedder _embedder;
+    private readonly string _modelName;
 
-    public EngineSignatureTrainer(SignatureModel model, string modelName, int inputSize = 224)
+    public EngineSignatureTrainer(SignatureModel model, string modelName, int inputSize = EngineSignatureEmbedder.DefaultInputSize)
     {
         ArgumentNullException.ThrowIfNull(model);
-        _model = model;
+        (_model, _modelName) = (model, modelName);
         _embedder = new EngineSignatureEmbedder(model, modelName, inputSize, Precision.Float32);
     }
 
@@ -67,4 +68,24 @@ public sealed class EngineSignatureTrainer : ISignatureTrainer
     }
 
     public void LoadCheckpoint(string path) => _model.LoadCheckpoint(path);
+
+    /// <summary>The network's own signatures at another input size, with the current weights (ResNets pool globally).</summary>
+    public ISignatureEmbedder AtInputSize(int inputSize)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputSize, 32);
+        return inputSize == Size ? this : new Resized(this, inputSize);
+    }
+
+    private sealed class Resized(EngineSignatureTrainer trainer, int size) : ISignatureEmbedder
+    {
+        public string ModelVersion { get; } = EngineSignatureEmbedder.VersionOf(trainer._modelName, size);
+
+        public int Dimension => trainer.Dimension;
+
+        public PreprocessSpec Preprocessing { get; } = trainer._model.Preprocessing(size);
+
+        public bool OnAccelerator => trainer.OnAccelerator;
+
+        public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) => trainer._model.Embed(images, count, size, size, signatures);
+    }
 }

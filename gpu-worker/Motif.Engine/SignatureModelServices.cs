@@ -11,7 +11,7 @@ public static class SignatureModelServices
     /// <see cref="EngineSignatureEmbedder"/> as <see cref="ISignatureEmbedder"/>, named <paramref name="modelName"/> at
     /// <paramref name="precision"/>.
     /// </summary>
-    public static IServiceCollection AddSignatureModel(this IServiceCollection services, Func<SignatureModel> open, string modelName, Precision precision = Precision.Float32, int inputSize = 224)
+    public static IServiceCollection AddSignatureModel(this IServiceCollection services, Func<SignatureModel> open, string modelName, Precision precision = Precision.Float32, int inputSize = EngineSignatureEmbedder.DefaultInputSize)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(open);

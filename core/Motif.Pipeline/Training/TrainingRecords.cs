@@ -72,7 +72,18 @@ public sealed record TrainingProgress(int Schema, string RunKey, string BaseMode
 /// <param name="ValidationMap">Validation mAP of the epoch's signatures projected (the network alone: the epoch's).</param>
 /// <param name="Checkpoint">The checkpoint blob of the epoch's weights with the projection in its metadata.</param>
 /// <param name="FitSeconds">Wall seconds of the fits (all powers tried), without embedding.</param>
-public sealed record TrainingProjection(int Epoch, double Power, int Dimension, int Pairs, double ValidationMap, string Checkpoint, double FitSeconds);
+public sealed record TrainingProjection(int Epoch, double Power, int Dimension, int Pairs, double ValidationMap, string Checkpoint, double FitSeconds)
+{
+    /// <summary>The input side it was fitted and validated at (TrainingRunOptions.SigningSize); null in records from before it was recorded.</summary>
+    public int? InputSize { get; init; }
+
+    /// <summary>Validation mAP of the network alone at <see cref="InputSize"/>, which the projection had to beat; null in older records.</summary>
+    public double? NetworkValidationMap { get; init; }
+
+    /// <summary>Wall seconds of embedding for the fit: the pairs' copies, and, at a signing size other than the training
+    /// size, the collection and its validation copies again; null in older records.</summary>
+    public double? EmbedSeconds { get; init; }
+}
 
 /// <summary>What one epoch did, as it happens (not stored): the epoch and the triplets it was trained on.</summary>
 public sealed record TrainingEpochReport(TrainingEpoch Epoch, IReadOnlyList<MinedTriplet> MinedTriplets, bool Resumed);

@@ -102,6 +102,16 @@ public sealed record TrainingRunOptions
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     private bool NoWhitening { get; init; }
 
+    /// <summary>
+    /// The input side the trained version will sign at (<c>motif run</c> and the worker: 224), at which the projection is
+    /// fitted, chosen, kept or not, and the run tested; null for <see cref="InputSize"/>. Whitening is estimated from
+    /// the statistics of the signatures it is applied to: a ResNet's signatures at 160 px and at 224 px differ (the
+    /// receptive fields cover other fractions of the image), so a projection fitted at the training size is applied to
+    /// signatures it was not fitted on. Left out of the run's identity while null, so stored runs still resume.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? SigningSize { get; init; }
+
     /// <summary>Synthetic copies of each training image the projection is fitted from (many more pairs than an epoch
     /// trains on: the fit is closed-form, and C_S needs pairs to be estimated).</summary>
     public const int ProjectionCopiesPerImage = 6;
@@ -115,6 +125,10 @@ public sealed record TrainingRunOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(BatchSize, 1, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(Patience, 1, nameof(Patience));
         ArgumentOutOfRangeException.ThrowIfLessThan(InputSize, 32, nameof(InputSize));
+        if (SigningSize is { } signing)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(signing, 32, nameof(SigningSize));
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(FrozenStages, 0, nameof(FrozenStages));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(FrozenStages, 5, nameof(FrozenStages));
         ArgumentOutOfRangeException.ThrowIfLessThan(NegativesPerPair, 1, nameof(NegativesPerPair));

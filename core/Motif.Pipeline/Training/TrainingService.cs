@@ -201,24 +201,30 @@ public sealed class TrainingService
             await LoadCheckpointAsync(best.Checkpoint, cancellationToken).ConfigureAwait(false);
             current = EmbedAll(inputs, ids.Count, cancellationToken);
         }
+        // The projection is fitted, chosen and tested at the size the version will sign at (TrainingRunOptions.SigningSize):
+        // whitening estimated on other signatures than it is applied to whitens the wrong directions.
+        var signer = _options.Whiten ? _trainer.AtInputSize(_options.SigningSize ?? _options.InputSize) : _trainer;
+        var signing = ReferenceEquals(signer, _trainer)
+            ? new SigningView(_trainer, data, current, best.ValidationMap, TimeSpan.Zero)
+            : Resize(signer, truth, ids, derivatives, cancellationToken);
         SignatureProjection? projection = null;
         if (_options.Whiten)
         {
             TrainingProjection? kept;
-            (projection, kept) = await FitProjectionAsync(folder, best, truth, data, current, ids, dataVersion, baseModel, epochs, cancellationToken)
+            (projection, kept) = await FitProjectionAsync(folder, best, truth, signing, ids, dataVersion, baseModel, epochs, cancellationToken)
                 .ConfigureAwait(false);
             record = record with { Projection = kept };
         }
         TrainingTest tested;
         if (truth is not null)
         {
-            var test = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Test, Project(projection, current), ids, cancellationToken: cancellationToken).Retrieval;
+            var test = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Test, Project(projection, signing.Signatures), ids, cancellationToken: cancellationToken).Retrieval;
             tested = new TrainingTest(best.Epoch, test.MeanAveragePrecision, test.QueryCount, RecallAt(test, 1), RecallAt(test, 10));
         }
         else
         {
-            var test = CopyRetrieval.Evaluate(Project(projection, current), Project(projection, EmbedAll(data.Test.Inputs, data.Test.Count, cancellationToken)),
-                data.Test.Originals, _trainer.Dimension);
+            var test = CopyRetrieval.Evaluate(Project(projection, signing.Signatures),
+                Project(projection, EmbedAll(signer, signing.Data.Test.Inputs, signing.Data.Test.Count, cancellationToken)), signing.Data.Test.Originals, signer.Dimension);
             tested = new TrainingTest(best.Epoch, test.MeanAveragePrecision, test.Queries, test.RecallAt1, test.RecallAt10);
         }
         record = record with { Epochs = [.. epochs], Test = tested };
@@ -281,13 +287,14 @@ public sealed class TrainingService
 
     /// <summary>Validation mAP and, without labels, the copies' mean margin (NaN with a ground truth).</summary>
     private (double Map, double Margin) Validate(GroundTruth? truth, SyntheticData data, float[] signatures, IReadOnlyList<string> ids,
-        CancellationToken cancellationToken, SignatureProjection? projection = null)
+        CancellationToken cancellationToken, SignatureProjection? projection = null, ISignatureEmbedder? embedder = null)
     {
+        embedder ??= _trainer;
         signatures = Project(projection, signatures);
         if (truth is null)
         {
-            var copies = CopyRetrieval.Evaluate(signatures, Project(projection, EmbedAll(data.Validation.Inputs, data.Validation.Count, cancellationToken)),
-                data.Validation.Originals, _trainer.Dimension);
+            var copies = CopyRetrieval.Evaluate(signatures, Project(projection, EmbedAll(embedder, data.Validation.Inputs, data.Validation.Count, cancellationToken)),
+                data.Validation.Originals, embedder.Dimension);
             return (copies.MeanAveragePrecision, copies.MeanMargin);
         }
         var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Validation, signatures, ids, cancellationToken: cancellationToken);
@@ -310,16 +317,19 @@ public sealed class TrainingService
     /// offline choice among 0.01, 0.1 and 1, compared by their scores on the benchmark's scored half B, so on that
     /// benchmark it is not a held-out choice (choosing it on validation too is left open).</remarks>
     private async Task<(SignatureProjection? Projection, TrainingProjection? Kept)> FitProjectionAsync(string folder, TrainingEpoch best, GroundTruth? truth,
-        SyntheticData data, float[] signatures, IReadOnlyList<string> ids, string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> epochs,
+        SigningView signing, IReadOnlyList<string> ids, string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> epochs,
         CancellationToken cancellationToken)
     {
+        var (signer, data, signatures) = (signing.Embedder, signing.Data, signing.Signatures);
+        var embedding = System.Diagnostics.Stopwatch.StartNew();
         var copies = data.TrainingCopies(unchecked(_options.Seed ^ ProjectionSalt), TrainingRunOptions.ProjectionCopiesPerImage);
         if (copies.Count == 0)
         {
             return (null, null);
         }
-        var d = _trainer.Dimension;
-        var copySignatures = EmbedAll(copies.Inputs, copies.Count, cancellationToken);
+        var d = signer.Dimension;
+        var copySignatures = EmbedAll(signer, copies.Inputs, copies.Count, cancellationToken);
+        var embedSeconds = (signing.EmbedTime + embedding.Elapsed).TotalSeconds;
         var originals = new float[copies.Count * d];
         for (var i = 0; i < copies.Count; i++)
         {
@@ -333,13 +343,13 @@ public sealed class TrainingService
             clock.Restart();
             var candidate = SignatureProjection.Fit(originals, copySignatures, copies.Count, signatures, d, new SignatureProjectionOptions(power, ProjectionRidge));
             fitting += clock.Elapsed;
-            var (map, margin) = Validate(truth, data, signatures, ids, cancellationToken, candidate);
+            var (map, margin) = Validate(truth, data, signatures, ids, cancellationToken, candidate, signer);
             if (chosen is null || map > chosen.Value.Map || (map == chosen.Value.Map && margin > chosen.Value.Margin))
             {
                 chosen = (candidate, map, margin);
             }
         }
-        if (chosen is not { } won || !(won.Map > best.ValidationMap))
+        if (chosen is not { } won || !(won.Map > signing.ValidationMap))
         {
             return (null, null);
         }
@@ -365,7 +375,12 @@ public sealed class TrainingService
         {
             File.Delete(file);
         }
-        return (won.Projection, new TrainingProjection(best.Epoch, won.Projection.Power, won.Projection.Dimension, copies.Count, won.Map, name, fitting.TotalSeconds));
+        return (won.Projection, new TrainingProjection(best.Epoch, won.Projection.Power, won.Projection.Dimension, copies.Count, won.Map, name, fitting.TotalSeconds)
+        {
+            InputSize = signer.Preprocessing.InputSize,
+            NetworkValidationMap = signing.ValidationMap,
+            EmbedSeconds = embedSeconds,
+        });
     }
 
     private static float[] Project(SignatureProjection? projection, float[] signatures)
@@ -379,17 +394,46 @@ public sealed class TrainingService
         return projected;
     }
 
-    private float[] EmbedAll(float[] inputs, int count, CancellationToken cancellationToken)
+    private float[] EmbedAll(float[] inputs, int count, CancellationToken cancellationToken) => EmbedAll(_trainer, inputs, count, cancellationToken);
+
+    private static float[] EmbedAll(ISignatureEmbedder embedder, float[] inputs, int count, CancellationToken cancellationToken)
     {
-        var stride = _trainer.Preprocessing.ValuesPerImage;
-        var signatures = new float[count * _trainer.Dimension];
+        var stride = embedder.Preprocessing.ValuesPerImage;
+        var signatures = new float[count * embedder.Dimension];
         for (var start = 0; start < count; start += EmbedBatch)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var n = Math.Min(EmbedBatch, count - start);
-            _trainer.Embed(inputs.AsSpan(start * stride, n * stride), n, signatures.AsSpan(start * _trainer.Dimension, n * _trainer.Dimension));
+            embedder.Embed(inputs.AsSpan(start * stride, n * stride), n, signatures.AsSpan(start * embedder.Dimension, n * embedder.Dimension));
         }
         return signatures;
+    }
+
+    /// <summary>What the projection is fitted, chosen and tested on: the collection's signatures and the synthetic data
+    /// at the signing size, and the network's own validation mAP there (what a projection must beat to be kept).</summary>
+    private sealed record SigningView(ISignatureEmbedder Embedder, SyntheticData Data, float[] Signatures, double ValidationMap, TimeSpan EmbedTime);
+
+    /// <summary>The collection and its synthetic data at <paramref name="signer"/>'s input size: the same images, the same
+    /// seeded copies (rendering depends on the seed, not on the size) and the same held-out parts, embedded by the best
+    /// network at that size.</summary>
+    private SigningView Resize(ISignatureEmbedder signer, GroundTruth? truth, IReadOnlyList<string> ids, IReadOnlyDictionary<string, byte[]> derivatives,
+        CancellationToken cancellationToken)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var spec = signer.Preprocessing;
+        var inputs = new float[ids.Count * spec.ValuesPerImage];
+        var results = ImageCodec.PreprocessBatch(ids.Select(id => (ReadOnlyMemory<byte>)derivatives[id]).ToArray(), spec, inputs, Environment.ProcessorCount,
+            cancellationToken: cancellationToken);
+        if (Array.FindIndex(results, r => !r.Succeeded) is var failed and >= 0)
+        {
+            // Every derivative here decoded at the training size; only the resize differs.
+            throw new InvalidDataException($"The derivative of {ids[failed]} decoded at {_options.InputSize} px but not at {spec.InputSize} px: {results[failed].Message}");
+        }
+        var data = new SyntheticData(truth, ids, derivatives, spec, new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates),
+            _options.Seed, _options.ReproducedDetails ? DerivationSampler.AllKinds : DerivationSampler.Kinds);
+        var signatures = EmbedAll(signer, inputs, ids.Count, cancellationToken);
+        var (map, _) = Validate(truth, data, signatures, ids, cancellationToken, embedder: signer);
+        return new SigningView(signer, data, signatures, map, clock.Elapsed);
     }
 
     /// <summary>Every image of <paramref name="images"/> with its derivative (kept: synthetic copies are rendered from

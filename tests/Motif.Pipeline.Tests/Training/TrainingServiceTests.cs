@@ -72,6 +72,35 @@ public sealed class TrainingServiceTests
         Assert.DoesNotContain("projection", System.Text.Json.JsonSerializer.Serialize(result.Progress, TrainingService.Json), StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>The projection is fitted, chosen and tested at the signing size, not the training size: at 48 px every
+    /// embedding after the network's own epochs (the collection, the validation copies for the network alone and for each
+    /// power, the fit's copies, the test's copies) runs at 48, and the 32 px network then embeds only what the epochs
+    /// need (epoch 0's collection and validation copies, the best epoch's collection). Counted against a run fitted at the
+    /// training size, which embeds all of that at 32 but the network-alone baseline (taken from the epoch): count(48)
+    /// = count(32, fitted at 32) − the collection. Fails if any of the fit's embeddings stays at the training size.</summary>
+    [Fact]
+    public async Task The_projection_is_fitted_validated_and_tested_at_the_signing_size()
+    {
+        using var fixture = await TrainingFixture.CreateAsync(withMorphograph: false);
+        using var model = SignatureModel.Create(Tiny);
+        var images = (await fixture.Workspace.Catalog.ListImagesAsync()).Count;
+
+        var atTraining = new CountingTrainer(new EngineSignatureTrainer(model, "tiny", 32));
+        var same = await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, atTraining, Quick with { Epochs = 0 }).RunAsync(null, "tiny-base");
+        var atSigning = new CountingTrainer(new EngineSignatureTrainer(model, "tiny", 32));
+        var signed = await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, atSigning, Quick with { Epochs = 0, SigningSize = 48 })
+            .RunAsync(null, "tiny-base");
+
+        Assert.Equal([32], atTraining.Embedded.Keys);
+        Assert.Equal([32, 48], atSigning.Embedded.Keys.Order());
+        Assert.Equal(atTraining.Embedded[32] - images, atSigning.Embedded[48]);
+        Assert.True(atSigning.Embedded[32] < atTraining.Embedded[32] / 2, $"32 px embedded {atSigning.Embedded[32]} of {atTraining.Embedded[32]}");
+        // The same held-out copies are tested, rendered at the other size; the size is part of the run's identity.
+        Assert.Equal(same.Progress.Test!.Queries, signed.Progress.Test!.Queries);
+        Assert.NotEqual(same.Folder, signed.Folder);
+        Assert.Throws<ArgumentOutOfRangeException>(() => (Quick with { SigningSize = 16 }).Validate());
+    }
+
     [Fact]
     public async Task The_loss_goes_down_each_epoch_leaves_a_checkpoint_and_only_the_training_part_is_mined()
     {
@@ -326,6 +355,54 @@ public sealed class TrainingServiceTests
     private sealed class Synchronous<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
+    }
+
+    /// <summary>Counts the images embedded at each input size, by the trainer and by its resized views.</summary>
+    private sealed class CountingTrainer(ISignatureTrainer inner) : ISignatureTrainer
+    {
+        public Dictionary<int, int> Embedded { get; } = [];
+
+        public string ModelVersion => inner.ModelVersion;
+
+        public int Dimension => inner.Dimension;
+
+        public PreprocessSpec Preprocessing => inner.Preprocessing;
+
+        public void Configure(SignatureTrainingSettings settings) => inner.Configure(settings);
+
+        public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
+        {
+            Count(Preprocessing.InputSize, count);
+            inner.Embed(images, count, signatures);
+        }
+
+        public ISignatureEmbedder AtInputSize(int inputSize) => inputSize == Preprocessing.InputSize ? this : new Counted(this, inner.AtInputSize(inputSize));
+
+        private void Count(int size, int count) => Embedded[size] = Embedded.GetValueOrDefault(size) + count;
+
+        public float TrainTriplets(ReadOnlySpan<float> anchors, ReadOnlySpan<float> positives, ReadOnlySpan<float> negatives, int count) =>
+            inner.TrainTriplets(anchors, positives, negatives, count);
+
+        public float TrainPairs(ReadOnlySpan<float> first, ReadOnlySpan<float> second, ReadOnlySpan<bool> same, int count) => inner.TrainPairs(first, second, same, count);
+
+        public string SaveCheckpoint(string path, string userMetadataJson) => inner.SaveCheckpoint(path, userMetadataJson);
+
+        public void LoadCheckpoint(string path) => inner.LoadCheckpoint(path);
+
+        private sealed class Counted(CountingTrainer owner, ISignatureEmbedder resized) : ISignatureEmbedder
+        {
+            public string ModelVersion => resized.ModelVersion;
+
+            public int Dimension => resized.Dimension;
+
+            public PreprocessSpec Preprocessing => resized.Preprocessing;
+
+            public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
+            {
+                owner.Count(Preprocessing.InputSize, count);
+                resized.Embed(images, count, signatures);
+            }
+        }
     }
 
     /// <summary>Cancels its token at the first step taken while <see cref="CancelAt"/> holds, after that step.</summary>
