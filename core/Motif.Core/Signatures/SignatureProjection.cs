@@ -4,7 +4,7 @@ using MathNet.Numerics.LinearAlgebra;
 
 namespace Motif.Core.Signatures;
 
-/// <summary>How <see cref="SignatureProjection.Fit"/> fits a projection.</summary>
+/// <summary>How <see cref="SignatureProjection.Fit(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, SignatureProjectionOptions)"/> fits a projection.</summary>
 /// <param name="Power">α of the element-wise power normalisation sign(x)·|x|^α before everything else (1 = none; 0.5
 /// is the square root: signatures are means of ReLU outputs, so never negative).</param>
 /// <param name="Ridge">Shrinkage of the pairs' covariance: λ = Ridge × its mean eigenvalue is added to every
@@ -114,7 +114,30 @@ public sealed class SignatureProjection
         int dimension, SignatureProjectionOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
+        return Fit(first, second, pairCount, collection, dimension, options.Power, [options.Ridge])[0];
+    }
+
+    /// <summary>
+    /// Fits one projection per ridge in <paramref name="ridges"/>, all at power <paramref name="power"/>, from the same
+    /// pairs (as <see cref="Fit(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, SignatureProjectionOptions)"/>),
+    /// for choosing the ridge on held-out data: the eigendecomposition of C_S is computed once, since a ridge only
+    /// shifts its eigenvalues, so each further ridge costs one d × k product (k the pairs' rank), not another decomposition.
+    /// </summary>
+    /// <returns>The projections, in the order of <paramref name="ridges"/>.</returns>
+    /// <exception cref="ArgumentException">No pair, no collection signature, lengths that are not whole rows, or no ridge.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The power or a ridge out of range (<see cref="SignatureProjectionOptions.Validate"/>).</exception>
+    public static IReadOnlyList<SignatureProjection> Fit(ReadOnlySpan<float> first, ReadOnlySpan<float> second, int pairCount, ReadOnlySpan<float> collection,
+        int dimension, double power, IReadOnlyList<double> ridges)
+    {
+        ArgumentNullException.ThrowIfNull(ridges);
+        if (ridges.Count == 0)
+        {
+            throw new ArgumentException("At least one ridge is needed.", nameof(ridges));
+        }
+        foreach (var ridge in ridges)
+        {
+            new SignatureProjectionOptions(power, ridge).Validate();
+        }
         ArgumentOutOfRangeException.ThrowIfLessThan(dimension, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(pairCount, 1);
         if (first.Length != (long)pairCount * dimension || second.Length != first.Length)
@@ -131,7 +154,7 @@ public sealed class SignatureProjection
         var rows = collection.Length / dimension;
         for (var r = 0; r < rows; r++)
         {
-            Normalise(collection.Slice(r * dimension, dimension), options.Power, row);
+            Normalise(collection.Slice(r * dimension, dimension), power, row);
             for (var k = 0; k < dimension; k++)
             {
                 mean[k] += row[k];
@@ -141,82 +164,98 @@ public sealed class SignatureProjection
         {
             mean[k] /= rows;
         }
+        float[] mu = [.. mean.Select(m => (float)m)];
 
         // D: one row per pair, the difference of the normalised members; C_S = DᵀD / n.
         var differences = Matrix<double>.Build.Dense(pairCount, dimension);
         var other = new double[dimension];
         for (var p = 0; p < pairCount; p++)
         {
-            Normalise(first.Slice(p * dimension, dimension), options.Power, row);
-            Normalise(second.Slice(p * dimension, dimension), options.Power, other);
+            Normalise(first.Slice(p * dimension, dimension), power, row);
+            Normalise(second.Slice(p * dimension, dimension), power, other);
             for (var k = 0; k < dimension; k++)
             {
                 differences[p, k] = row[k] - other[k];
             }
         }
-        var w = InverseSquareRoot(differences, options.Ridge);
-        var matrix = new float[dimension * dimension];
-        for (var r = 0; r < dimension; r++)
+        var spectrum = PairSpectrum.Of(differences);
+        var projections = new SignatureProjection[ridges.Count];
+        for (var i = 0; i < ridges.Count; i++)
         {
-            for (var c = 0; c < dimension; c++)
+            var w = spectrum.InverseSquareRoot(ridges[i]);
+            var matrix = new float[dimension * dimension];
+            for (var r = 0; r < dimension; r++)
             {
-                matrix[r * dimension + c] = (float)w[r, c];
+                for (var c = 0; c < dimension; c++)
+                {
+                    matrix[r * dimension + c] = (float)w[r, c];
+                }
             }
+            projections[i] = new SignatureProjection(power, (float[])mu.Clone(), matrix);
         }
-        return new SignatureProjection(options.Power, [.. mean.Select(m => (float)m)], matrix);
+        return projections;
     }
 
     /// <summary>
-    /// (C_S + λI)^(−1/2) for C_S = DᵀD / n and λ = <paramref name="ridge"/> × C_S's mean eigenvalue, by the symmetric
-    /// eigendecomposition of the smaller of DᵀD (d × d) and the Gram matrix DDᵀ (n × n). They share their non-zero
-    /// eigenvalues, and an eigenvector u of DDᵀ / n with eigenvalue w gives Dᵀu / √(n·w), one of C_S's (Turk &amp;
-    /// Pentland's "eigenfaces" step, J. Cognitive Neuroscience 3(1), 1991); every other direction has eigenvalue 0, so
-    /// W = I/√λ + Σ v (1/√(w + λ) − 1/√λ) vᵀ. With the few hundred pairs of a collection against 2,048 dimensions this is
-    /// the difference between about a minute of the d × d eigendecomposition on 2 cores and a few seconds.
+    /// The eigendecomposition of C_S = DᵀD / n, from which (C_S + λI)^(−1/2), λ = ridge × C_S's mean eigenvalue, follows
+    /// for any ridge. By the symmetric eigendecomposition of the smaller of DᵀD (d × d) and the Gram matrix DDᵀ (n × n).
+    /// They share their non-zero eigenvalues, and an eigenvector u of DDᵀ / n with eigenvalue w gives Dᵀu / √(n·w), one
+    /// of C_S's (Turk &amp; Pentland's "eigenfaces" step, J. Cognitive Neuroscience 3(1), 1991); every other direction has
+    /// eigenvalue 0, so W = I/√λ + Σ v (1/√(w + λ) − 1/√λ) vᵀ. With the few hundred pairs of a collection against 2,048
+    /// dimensions this is the difference between about a minute of the d × d eigendecomposition on 2 cores and a few seconds.
     /// </summary>
-    private static Matrix<double> InverseSquareRoot(Matrix<double> differences, double ridge)
+    /// <param name="Vectors">Unit eigenvectors of C_S as columns (d × k): all d of them, or the k of non-zero eigenvalue.</param>
+    /// <param name="Values">Their eigenvalues (clamped at 0).</param>
+    /// <param name="Complete">Whether the vectors span every dimension (the d × d path); otherwise the rest have eigenvalue 0.</param>
+    /// <param name="MeanEigenvalue">trace(C_S) / d, the unit of the ridge.</param>
+    private sealed record PairSpectrum(Matrix<double> Vectors, double[] Values, bool Complete, double MeanEigenvalue)
     {
-        var (n, d) = (differences.RowCount, differences.ColumnCount);
-        if (n >= d)
+        public static PairSpectrum Of(Matrix<double> differences)
         {
-            var covariance = differences.TransposeThisAndMultiply(differences).Divide(n);
-            var lambda = Shrinkage(covariance.Trace(), d, ridge);
-            var evd = covariance.Evd(Symmetricity.Symmetric);
-            var scale = evd.EigenValues.Select(v => 1 / Math.Sqrt(Math.Max(v.Real, 0) + lambda)).ToArray();
-            var scaled = evd.EigenVectors.Clone();
-            for (var c = 0; c < d; c++)
+            var (n, d) = (differences.RowCount, differences.ColumnCount);
+            if (n >= d)
             {
-                scaled.SetColumn(c, scaled.Column(c).Multiply(scale[c]));
+                var covariance = differences.TransposeThisAndMultiply(differences).Divide(n);
+                var evd = covariance.Evd(Symmetricity.Symmetric);
+                return new PairSpectrum(evd.EigenVectors, [.. evd.EigenValues.Select(v => Math.Max(v.Real, 0))], true, covariance.Trace() / d);
             }
-            return scaled.TransposeAndMultiply(evd.EigenVectors);
+            var gram = differences.TransposeAndMultiply(differences).Divide(n);
+            var small = gram.Evd(Symmetricity.Symmetric);
+            var top = small.EigenValues.Select(v => v.Real).DefaultIfEmpty(0).Max();
+            var kept = Enumerable.Range(0, n).Where(i => small.EigenValues[i].Real > 1e-12 * top).ToArray();
+            var vectors = Matrix<double>.Build.Dense(d, kept.Length);
+            for (var j = 0; j < kept.Length; j++)
+            {
+                var value = small.EigenValues[kept[j]].Real;
+                vectors.SetColumn(j, differences.TransposeThisAndMultiply(small.EigenVectors.Column(kept[j])).Divide(Math.Sqrt(n * value)));
+            }
+            return new PairSpectrum(vectors, [.. kept.Select(i => small.EigenValues[i].Real)], false, gram.Trace() / d);
         }
-        var gram = differences.TransposeAndMultiply(differences).Divide(n);
-        var shrink = Shrinkage(gram.Trace(), d, ridge);
-        var small = gram.Evd(Symmetricity.Symmetric);
-        var top = small.EigenValues.Select(v => v.Real).DefaultIfEmpty(0).Max();
-        var baseline = 1 / Math.Sqrt(shrink);
-        var kept = Enumerable.Range(0, n).Where(i => small.EigenValues[i].Real > 1e-12 * top).ToArray();
-        // V: d × k, the unit eigenvectors of C_S; weighted by (f(w) − f(0)) on one side.
-        var vectors = Matrix<double>.Build.Dense(d, kept.Length);
-        var weighted = Matrix<double>.Build.Dense(d, kept.Length);
-        for (var j = 0; j < kept.Length; j++)
+
+        /// <summary>(C_S + λI)^(−1/2) for λ = <paramref name="ridge"/> × the mean eigenvalue.</summary>
+        public Matrix<double> InverseSquareRoot(double ridge)
         {
-            var value = small.EigenValues[kept[j]].Real;
-            var v = differences.TransposeThisAndMultiply(small.EigenVectors.Column(kept[j])).Divide(Math.Sqrt(n * value));
-            vectors.SetColumn(j, v);
-            weighted.SetColumn(j, v.Multiply(1 / Math.Sqrt(value + shrink) - baseline));
+            var lambda = Shrinkage(MeanEigenvalue, ridge);
+            var d = Vectors.RowCount;
+            // Complete: V diag(1/√(w + λ)) Vᵀ. Otherwise I/√λ + V diag(1/√(w + λ) − 1/√λ) Vᵀ.
+            var baseline = Complete ? 0 : 1 / Math.Sqrt(lambda);
+            var weighted = Vectors.Clone();
+            for (var j = 0; j < Values.Length; j++)
+            {
+                weighted.SetColumn(j, Vectors.Column(j).Multiply(1 / Math.Sqrt(Values[j] + lambda) - baseline));
+            }
+            var w = weighted.TransposeAndMultiply(Vectors);
+            for (var k = 0; k < d && baseline > 0; k++)
+            {
+                w[k, k] += baseline;
+            }
+            return w;
         }
-        var w = weighted.TransposeAndMultiply(vectors);
-        for (var k = 0; k < d; k++)
-        {
-            w[k, k] += baseline;
-        }
-        return w;
     }
 
-    /// <summary>λ: <paramref name="ridge"/> × the mean eigenvalue (trace / d); <paramref name="ridge"/> itself when every
-    /// pair is identical (then W is a multiple of the identity and the projection only centres).</summary>
-    private static double Shrinkage(double trace, int dimension, double ridge) => trace > 0 ? ridge * trace / dimension : ridge;
+    /// <summary>λ: <paramref name="ridge"/> × the mean eigenvalue; <paramref name="ridge"/> itself when every pair is
+    /// identical (then W is a multiple of the identity and the projection only centres).</summary>
+    private static double Shrinkage(double meanEigenvalue, double ridge) => meanEigenvalue > 0 ? ridge * meanEigenvalue : ridge;
 
     /// <summary>
     /// Projects <paramref name="count"/> signatures: s′ = L2(W · (L2(s^α) − μ)). <paramref name="output"/> may be

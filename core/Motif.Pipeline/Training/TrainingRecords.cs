@@ -71,11 +71,14 @@ public sealed record TrainingProgress(int Schema, string RunKey, string BaseMode
 /// <param name="Pairs">The matching pairs it was fitted from.</param>
 /// <param name="ValidationMap">Validation mAP of the epoch's signatures projected (the network alone: the epoch's).</param>
 /// <param name="Checkpoint">The checkpoint blob of the epoch's weights with the projection in its metadata.</param>
-/// <param name="FitSeconds">Wall seconds of the fits (all powers tried), without embedding.</param>
+/// <param name="FitSeconds">Wall seconds of the fits (all powers and ridges tried), without embedding or validating.</param>
 public sealed record TrainingProjection(int Epoch, double Power, int Dimension, int Pairs, double ValidationMap, string Checkpoint, double FitSeconds)
 {
     /// <summary>The input side it was fitted and validated at (TrainingRunOptions.SigningSize); null in records from before it was recorded.</summary>
     public int? InputSize { get; init; }
+
+    /// <summary>The ridge chosen on validation (× C_S's mean eigenvalue, SignatureProjectionOptions.Ridge); null in older records (0.1).</summary>
+    public double? Ridge { get; init; }
 
     /// <summary>Validation mAP of the network alone at <see cref="InputSize"/>, which the projection had to beat; null in older records.</summary>
     public double? NetworkValidationMap { get; init; }

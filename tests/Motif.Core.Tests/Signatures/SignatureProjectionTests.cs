@@ -150,6 +150,29 @@ public sealed class SignatureProjectionTests
         Assert.Equal(thrice.Mean.ToArray(), few.Mean.ToArray());
     }
 
+    /// <summary>Several ridges from one decomposition (what the training chooses among) give, in their order, the matrices
+    /// of fitting each ridge alone, on both paths (fewer pairs than dimensions, and more); and the ridges do differ, so
+    /// a mix-up of order or a ridge left unapplied would show.</summary>
+    [Theory]
+    [InlineData(5)]
+    [InlineData(30)]
+    public void Several_ridges_from_one_decomposition_match_fitting_each_alone(int pairs)
+    {
+        var (first, second, collection) = (Originals(pairs, 30), Originals(pairs, 31), Originals(10, 32));
+        double[] ridges = [0.01, 0.1, 1];
+        var together = SignatureProjection.Fit(first, second, pairs, collection, Dim, 0.5, ridges);
+
+        Assert.Equal(ridges.Length, together.Count);
+        for (var i = 0; i < ridges.Length; i++)
+        {
+            var alone = SignatureProjection.Fit(first, second, pairs, collection, Dim, new SignatureProjectionOptions(0.5, ridges[i]));
+            Assert.Equal(alone.ToBytes(), together[i].ToBytes());
+        }
+        Assert.NotEqual(together[0].Matrix.ToArray(), together[2].Matrix.ToArray());
+        Assert.Throws<ArgumentException>(() => SignatureProjection.Fit(first, second, pairs, collection, Dim, 0.5, []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SignatureProjection.Fit(first, second, pairs, collection, Dim, 0.5, [0.1, -1]));
+    }
+
     [Fact]
     public void Damaged_or_foreign_bytes_are_refused_with_a_reason()
     {
