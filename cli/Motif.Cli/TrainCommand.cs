@@ -222,7 +222,7 @@ internal static class TrainCommand
         if (result.Progress.Projection is { } projection)
         {
             text.Append(string.Create(c, $"Signature projection on epoch {projection.Epoch}: power {projection.Power:0.##}, ridge {(projection.Ridge is { } ridge ? ridge.ToString("0.##", c) : "0.1")}, {projection.Dimension} dimensions, " +
-                                         $"fitted at {(projection.InputSize is { } px ? px.ToString(c) + " px" : "the training size")} on {projection.Pairs} pairs in {projection.FitSeconds:0.0} s " +
+                                         $"fitted at {(projection.InputSize is { } px ? px.ToString(c) + " px" : "the training size")} on {projection.Pairs} pairs ({projection.CuratedPairs ?? 0} curated) in {projection.FitSeconds:0.0} s " +
                                          $"(embedding {projection.EmbedSeconds ?? double.NaN:0.0} s); val mAP {projection.ValidationMap:0.0000} " +
                                          $"(kept: better than the network alone, {projection.NetworkValidationMap ?? double.NaN:0.0000}).\n"));
         }

@@ -72,6 +72,10 @@ internal sealed class SyntheticData
             _triplets = new SyntheticTriplets(truth.Duplicates, truth.Split, options);
             _trainingRows = [.. Enumerable.Range(0, ids.Count).Where(r => truth.Split.PartOf(ids[r]) is not (SplitPart.Validation or SplitPart.Test))];
             Validation = Test = new HeldOutCopies([], []);
+            var row = ids.Select((id, r) => (id, r)).ToDictionary(p => p.id, p => p.r, StringComparer.Ordinal);
+            CuratedPairs = [.. new TripletMining(truth.Duplicates, truth.Split, new TripletMiningOptions(options.NegativesPerPair, options.NearestCandidates)).PositivePairs
+                .Where(p => row.ContainsKey(p.Anchor) && row.ContainsKey(p.Positive))
+                .Select(p => (row[p.Anchor], row[p.Positive]))];
         }
         else
         {
@@ -83,6 +87,11 @@ internal sealed class SyntheticData
         }
         _hosts = [.. _trainingRows.Select(r => ids[r])];
     }
+
+    /// <summary>The curated POSITIVE pairs of the training part, as rows of the collection: the edges the epochs train on
+    /// (<see cref="TripletMining.PositivePairs"/>: between artworks, both ends in the frozen split's training part, so
+    /// never a validation or test component). None without a ground truth.</summary>
+    public IReadOnlyList<(int First, int Second)> CuratedPairs { get; } = [];
 
     /// <summary>Validation's copies (none with a ground truth: its validation part is scored instead).</summary>
     public HeldOutCopies Validation { get; }

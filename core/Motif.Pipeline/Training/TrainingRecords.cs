@@ -77,6 +77,10 @@ public sealed record TrainingProjection(int Epoch, double Power, int Dimension, 
     /// <summary>The input side it was fitted and validated at (TrainingRunOptions.SigningSize); null in records from before it was recorded.</summary>
     public int? InputSize { get; init; }
 
+    /// <summary>How many of <see cref="Pairs"/> were a curator's POSITIVE pairs of the training part (the rest synthetic
+    /// copies); null in older records (none).</summary>
+    public int? CuratedPairs { get; init; }
+
     /// <summary>The ridge chosen on validation (× C_S's mean eigenvalue, SignatureProjectionOptions.Ridge); null in older records (0.1).</summary>
     public double? Ridge { get; init; }
 

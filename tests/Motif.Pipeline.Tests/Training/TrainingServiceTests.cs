@@ -1,6 +1,7 @@
 using Motif.Core.Evaluation;
 using Motif.Engine;
 using Motif.Imaging;
+using Motif.Imaging.Derivations;
 using Motif.Pipeline.Training;
 using Motif.Storage.Blobs;
 using Motif.Storage.Catalog;
@@ -99,6 +100,29 @@ public sealed class TrainingServiceTests
         Assert.Equal(same.Progress.Test!.Queries, signed.Progress.Test!.Queries);
         Assert.NotEqual(same.Folder, signed.Folder);
         Assert.Throws<ArgumentOutOfRangeException>(() => (Quick with { SigningSize = 16 }).Validate());
+    }
+
+    /// <summary>With a morphograph, the curated POSITIVE pairs whose two ends are in the training part are the ones the
+    /// projection's fit takes (SyntheticData.CuratedPairs, which FitProjectionAsync appends to the synthetic pairs), and
+    /// no pair of a validation or test component is (the fixture splits its 16 families by component, half to
+    /// training). The run itself keeps no projection on these fixtures (StillTrainer's validation does not improve), so
+    /// the recorded count (TrainingProjection.CuratedPairs) is not asserted here.</summary>
+    [Fact]
+    public async Task Curated_positive_pairs_of_the_training_part_join_the_projections_fit_and_held_out_ones_never_do()
+    {
+        using var fixture = await TrainingFixture.CreateAsync();
+        var truth = fixture.Truth!;
+        var ids = (await fixture.Workspace.Catalog.ListImagesAsync()).Select(i => i.ImageId).Order(StringComparer.Ordinal).ToArray();
+        var data = new SyntheticData(truth, ids, new Dictionary<string, byte[]>(), new StillTrainer().Preprocessing, new SyntheticTripletOptions(1, 2, 4), 1,
+            DerivationSampler.Kinds);
+
+        var pairs = data.CuratedPairs.Select(p => (ids[p.First], ids[p.Second])).ToArray();
+        var training = truth.Split.ImagesOf(SplitPart.Train).ToHashSet(StringComparer.Ordinal);
+        var trainingFamilies = Enumerable.Range(0, TrainingFixture.Families).Count(k => training.Contains($"f{k:D2}a.png") && training.Contains($"f{k:D2}b.jpg"));
+        Assert.InRange(trainingFamilies, 1, TrainingFixture.Families - 2);
+        Assert.Equal(trainingFamilies, pairs.Length);
+        Assert.All(pairs, p => Assert.True(training.Contains(p.Item1) && training.Contains(p.Item2), $"{p} is not of the training part"));
+        Assert.All(pairs, p => Assert.Equal(p.Item1[..3], p.Item2[..3]));
     }
 
     [Fact]
