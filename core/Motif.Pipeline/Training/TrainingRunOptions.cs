@@ -87,6 +87,12 @@ public sealed record TrainingRunOptions
     /// pretrained network (<c>--epochs 0</c>, A's validation 0.640 → 0.718, α 0.5) scores 0.270 (+0.072), R@1 0.163, R@10
     /// 0.530, clusters P 0.143 / R 0.342 at 0.677; 93 s of training CPU. The 4 epochs without it scored 0.182 (−0.016)
     /// in the previous session's runs: the projection, not the epochs, carries the gain.</para>
+    /// <para>Fitted, chosen and tested at <see cref="SigningSize"/> (224, what <c>motif train</c> sets), with the ridge
+    /// chosen among 0.01, 0.1 and 1 together with α on A's validation (the same benchmark, <c>--epochs 0</c>, its own run,
+    /// anchor 0.198): A's validation 0.652 at 224 px → 0.740 projected, choosing α 1, λ 0.01; on B 0.234 (+0.036), R@1
+    /// 0.124, R@10 0.505, clusters P 0.056 / R 0.441 at 0.756; 227 s of training CPU (fit 9.0 s for six candidates,
+    /// embedding at 224 px 60.6 s). Worse on B than the fixed λ 0.1, α 0.5 at 160 px (+0.072): the held-out synthetic
+    /// copies prefer a weak ridge that does not transfer.</para>
     /// <para>Stored inverted (<c>noWhitening</c>), and only when true: the default is left out of the run's key, so runs
     /// stored before the projection existed still resume (a finished one returns its record, without a projection; an
     /// unfinished one continues its epochs and fits the projection at the end).</para>
