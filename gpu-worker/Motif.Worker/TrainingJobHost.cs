@@ -51,7 +51,7 @@ internal static class TrainingJobHost
         var registry = host.Services.GetRequiredService<ModelRegistry>();
         var runner = new TrainingJobRunner(host.Services.GetRequiredKeyedService<IWorkQueue>(WorkQueueKeys.Training), blobs, catalog,
             host.Services.GetRequiredService<IAnnotationStore>(), registry, host.Services.GetRequiredService<IModelRolloutSteps>(), new EngineTrainers(worker.Device),
-            new TrainingJobRunnerOptions { ReceiveWait = worker.ReceiveWait }, host.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
+            new TrainingJobRunnerOptions { ReceiveWait = worker.ReceiveWait, SigningSize = EngineSignatureEmbedder.DefaultInputSize }, host.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Motif.Worker.Training");
         using var stopping = new CancellationTokenSource();
         // SIGTERM: stop between steps; the last stored epoch stays, and the message is given back for the next execution.

@@ -52,6 +52,12 @@ public sealed record TrainingJobRunnerOptions
 
     /// <summary>Renders the PNG curves; null for SVG only.</summary>
     public ITrainingChartRenderer? Charts { get; init; }
+
+    /// <summary>The input side this deployment signs at (the worker's 224), given to a job that asks for the projection
+    /// without naming one (<see cref="TrainingRunOptions.SigningSize"/>): a job sent by <c>POST /api/train</c> does not know
+    /// the worker's size, and a projection fitted at the training size would be applied to other statistics. Null: the
+    /// job's own.</summary>
+    public int? SigningSize { get; init; }
 }
 
 /// <summary>
@@ -146,9 +152,10 @@ public sealed class TrainingJobRunner(IWorkQueue trainingJobs, IBlobStore blobs,
                 _logger.LogInformation("Training job {MessageId} (delivery {Delivery}): {Base} on {Data}", message.Current.MessageId,
                     message.Current.DeliveryCount, baseModel, truth is null ? "synthetic copies (no labels)" : $"data version {truth.DataVersion}");
                 TrainingResult result;
+                var options = job.Options.Whiten && job.Options.SigningSize is null ? job.Options with { SigningSize = _options.SigningSize } : job.Options;
                 try
                 {
-                    result = await new TrainingService(blobs, catalog, trainer, job.Options, _options.Charts)
+                    result = await new TrainingService(blobs, catalog, trainer, options, _options.Charts)
                         .RunAsync(truth, baseModel, progress, cancellationToken).ConfigureAwait(false);
                 }
                 catch (TrainingRefusedException e)

@@ -27,19 +27,20 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
         Epochs = 2, BatchSize = 4, LearningRate = 1e-3, Margin = 0.2, FrozenStages = 0, InputSize = 32, Patience = 10, NegativesPerPair = 2, NearestCandidates = 4,
     };
 
-    /// <summary>A 3-second lock: shorter than the run, so only renewals keep it.</summary>
+    /// <summary>A 6-second lock: shorter than the run, so only renewals keep it. Not shorter: on a 2-core CI machine under
+    /// the whole suite's load, a renewal due every 0.9 s of a 3-second lock was once late enough for the lock to lapse.</summary>
     private static async Task<QueueStorageWorkQueue> QueueAsync()
     {
         var azurite = await SharedAzurite.GetAsync();
         var queue = new QueueStorageWorkQueue(new QueueServiceClient(azurite.ConnectionString, QueueStorageWorkQueue.ClientOptions()), SharedAzurite.UniqueName("training"),
-            new WorkQueueOptions { LockDuration = TimeSpan.FromSeconds(3), MaxDeliveryCount = 5 });
+            new WorkQueueOptions { LockDuration = TimeSpan.FromSeconds(6), MaxDeliveryCount = 5 });
         await queue.CreateIfNotExistsAsync();
         return queue;
     }
 
     private TrainingJobRunner Runner(TrainingFixture fixture, IWorkQueue queue, ModelRegistry registry) =>
         new(queue, fixture.Workspace.Blobs, fixture.Workspace.Catalog, new BlobAnnotationStore(fixture.Workspace.Blobs, fixture.Workspace.Catalog), registry,
-            new NoResigning(), new TinyTrainers(), new TrainingJobRunnerOptions { ReceiveWait = TimeSpan.FromSeconds(1), RenewAt = 0.3 },
+            new NoResigning(), new TinyTrainers(), new TrainingJobRunnerOptions { ReceiveWait = TimeSpan.FromSeconds(1), RenewAt = 0.3, SigningSize = 48 },
             new XunitLogger(output));
 
     [Fact]
@@ -54,7 +55,7 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
         {
             if (r.Epoch.Epoch == 1)
             {
-                Thread.Sleep(TimeSpan.FromSeconds(4));
+                Thread.Sleep(TimeSpan.FromSeconds(7));
             }
         });
 
@@ -63,7 +64,8 @@ public sealed class TrainingJobRunnerTests(ITestOutputHelper output)
         Assert.Equal(TrainingJobResult.Completed, outcome.Result);
         Assert.Equal(BaseVersion, outcome.Version!.Parent);
         Assert.Equal(fixture.Truth!.DataVersion, outcome.Version.DataVersion);
-        Assert.Equal(Quick, outcome.Version.HyperParameters);
+        // The job named no signing size: the projection was fitted at the deployment's (the runner's option), not at 32 px.
+        Assert.Equal(Quick with { SigningSize = 48 }, outcome.Version.HyperParameters);
         Assert.Equal([outcome.Version], await registry.ListAsync());
         // Promoted exactly when the run's best epoch beat its base.
         Assert.Equal(outcome.Version.Metrics.Improves ? PromotionOutcome.Promoted : PromotionOutcome.NotBetter, outcome.Promotion!.Outcome);

@@ -26,7 +26,7 @@ public sealed class TrainingJobTests
     [InlineData("{\"baseModel\":\"\",\"options\":{}}")]
     [InlineData("{\"baseModel\":\"m\\u0007\",\"options\":{}}")]
     [InlineData("{\"baseModel\":\"m\"}")]
-    [InlineData("{\"baseModel\":\"m\",\"options\":{\"epochs\":0}}")]
+    [InlineData("{\"baseModel\":\"m\",\"options\":{\"epochs\":-1}}")]
     [InlineData("{\"baseModel\":\"m\",\"options\":{\"learningRate\":-1}}")]
     [InlineData("{\"baseModel\":\"m\",\"options\":{\"loss\":\"hinge\"}}")]
     public void A_malformed_job_is_null(string body) => Assert.Null(TrainingJob.TryParse(Received(body)));
