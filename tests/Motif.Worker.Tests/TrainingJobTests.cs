@@ -74,7 +74,8 @@ public sealed class TrainingJobTests : IDisposable
         var versions = await registry.ListAsync();
         Assert.Equal(2, versions.Count);
         var trained = Assert.Single(versions, v => v.Id != tiny.Id);
-        Assert.Equal((tiny.Id, options), (trained.Parent, trained.HyperParameters));
+        // The job named no signing size: the worker fitted the projection at the size it signs at.
+        Assert.Equal((tiny.Id, options with { SigningSize = EngineSignatureEmbedder.DefaultInputSize }), (trained.Parent, trained.HyperParameters));
         // The packaged network serves, so a run from another version is refused as stale and stays a candidate.
         Assert.Equal(SignatureModels.VersionOf(SignatureModels.PackagedResNet50), (await registry.ReadPointerAsync()).Pointer.Serving);
         Assert.Empty(await queue.ReceiveAsync(1, TimeSpan.FromSeconds(1)));
