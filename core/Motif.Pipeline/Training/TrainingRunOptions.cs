@@ -92,7 +92,9 @@ public sealed record TrainingRunOptions
     /// anchor 0.198): A's validation 0.652 at 224 px → 0.740 projected, choosing α 1, λ 0.01; on B 0.234 (+0.036), R@1
     /// 0.124, R@10 0.505, clusters P 0.056 / R 0.441 at 0.756; 227 s of training CPU (fit 9.0 s for six candidates,
     /// embedding at 224 px 60.6 s). Worse on B than the fixed λ 0.1, α 0.5 at 160 px (+0.072): the held-out synthetic
-    /// copies prefer a weak ridge that does not transfer.</para>
+    /// copies prefer a weak ridge that does not transfer. Not the 224 px fit: a trial build with α 0.5 and λ 0.1 fixed,
+    /// fitted at 224 px, scored 0.273 (+0.075) in its own run (A's validation 0.652 → 0.725). Those fixed values were
+    /// picked by B's scores, so a validation that model selection can trust is what is missing.</para>
     /// <para>Stored inverted (<c>noWhitening</c>), and only when true: the default is left out of the run's key, so runs
     /// stored before the projection existed still resume (a finished one returns its record, without a projection; an
     /// unfinished one continues its epochs and fits the projection at the end).</para>
