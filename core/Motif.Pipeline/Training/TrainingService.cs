@@ -136,9 +136,7 @@ public sealed class TrainingService
         }
 
         var (ids, derivatives, inputs) = await LoadInputsAsync(images, cancellationToken).ConfigureAwait(false);
-        var data = new SyntheticData(truth, ids, derivatives, _trainer.Preprocessing,
-            new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates), _options.Seed,
-            _options.ReproducedDetails ? DerivationSampler.AllKinds : DerivationSampler.Kinds);
+        var data = Synthetic(truth, ids, derivatives, _trainer.Preprocessing);
         if (truth is null && (ids.Count < MinimumUnlabelledImages || data.Validation.Count == 0))
         {
             throw new TrainingRefusedException($"{ids.Count} images are too few to hold out validation copies from (about one image in six is held out; " +
@@ -152,7 +150,7 @@ public sealed class TrainingService
         if (record is null)
         {
             var signatures = EmbedAll(inputs, ids.Count, cancellationToken);
-            var validation = Validate(truth, data, signatures, ids, cancellationToken);
+            var validation = Validate(truth, data, signatures, ValidationCopies(_trainer, data, cancellationToken), ids, cancellationToken);
             var base0 = await CheckpointAsync(folder, 0, 0, 0, [], validation, dataVersion, baseModel, epochs, cancellationToken).ConfigureAwait(false);
             epochs.Add(base0);
             record = new TrainingProgress(TrainingProgress.CurrentSchema, runKey, baseModel, dataVersion, _options, epochs, null);
@@ -187,7 +185,7 @@ public sealed class TrainingService
                 losses.Add(Step(triplets.AsSpan(start, Math.Min(_options.BatchSize, triplets.Length - start)), inputs, copies, row, stride));
             }
             current = EmbedAll(inputs, ids.Count, cancellationToken);
-            var validation = Validate(truth, data, current, ids, cancellationToken);
+            var validation = Validate(truth, data, current, ValidationCopies(_trainer, data, cancellationToken), ids, cancellationToken);
             var done = await CheckpointAsync(folder, epoch, epochs[^1].Steps + losses.Count, triplets.Length, losses, validation, dataVersion, baseModel,
                 epochs, cancellationToken).ConfigureAwait(false);
             epochs.Add(done);
@@ -208,7 +206,7 @@ public sealed class TrainingService
         // whitening estimated on other signatures than it is applied to whitens the wrong directions.
         var signer = _options.Whiten ? _trainer.AtInputSize(_options.SigningSize ?? _options.InputSize) : _trainer;
         var signing = ReferenceEquals(signer, _trainer)
-            ? new SigningView(_trainer, data, current, best.ValidationMap, TimeSpan.Zero)
+            ? new SigningView(_trainer, data, current, _options.Whiten ? ValidationCopies(_trainer, data, cancellationToken) : [], best.ValidationMap, TimeSpan.Zero)
             : Resize(signer, truth, ids, derivatives, cancellationToken);
         SignatureProjection? projection = null;
         if (_options.Whiten)
@@ -288,16 +286,16 @@ public sealed class TrainingService
         return _trainer.TrainPairs(first, second, same, 2 * n);
     }
 
-    /// <summary>Validation mAP and, without labels, the copies' mean margin (NaN with a ground truth).</summary>
-    private (double Map, double Margin) Validate(GroundTruth? truth, SyntheticData data, float[] signatures, IReadOnlyList<string> ids,
-        CancellationToken cancellationToken, SignatureProjection? projection = null, ISignatureEmbedder? embedder = null)
+    /// <summary>Validation mAP and, without labels, the copies' mean margin (NaN with a ground truth), of the collection's
+    /// <paramref name="signatures"/> and, without labels, <paramref name="validationCopies"/>, the signatures of
+    /// <paramref name="data"/>'s validation copies (<see cref="ValidationCopies"/>, projected by the caller as the
+    /// collection's are).</summary>
+    private static (double Map, double Margin) Validate(GroundTruth? truth, SyntheticData data, float[] signatures, float[] validationCopies,
+        IReadOnlyList<string> ids, CancellationToken cancellationToken)
     {
-        embedder ??= _trainer;
-        signatures = Project(projection, signatures);
         if (truth is null)
         {
-            var copies = CopyRetrieval.Evaluate(signatures, Project(projection, EmbedAll(embedder, data.Validation.Inputs, data.Validation.Count, cancellationToken)),
-                data.Validation.Originals, embedder.Dimension);
+            var copies = CopyRetrieval.Evaluate(signatures, validationCopies, data.Validation.Originals, signatures.Length / ids.Count);
             return (copies.MeanAveragePrecision, copies.MeanMargin);
         }
         var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, SplitPart.Validation, signatures, ids, cancellationToken: cancellationToken);
@@ -360,7 +358,8 @@ public sealed class TrainingService
             fitting += clock.Elapsed;
             for (var i = 0; i < candidates.Count; i++)
             {
-                var (map, margin) = Validate(truth, data, signatures, ids, cancellationToken, candidates[i], signer);
+                // The validation copies were embedded once (SigningView): the candidates differ only in the projection.
+                var (map, margin) = Validate(truth, data, Project(candidates[i], signatures), Project(candidates[i], signing.ValidationCopies), ids, cancellationToken);
                 if (chosen is null || map > chosen.Value.Map || (map == chosen.Value.Map && margin > chosen.Value.Margin))
                 {
                     chosen = (candidates[i], ProjectionRidges[i], map, margin);
@@ -417,6 +416,16 @@ public sealed class TrainingService
 
     private float[] EmbedAll(float[] inputs, int count, CancellationToken cancellationToken) => EmbedAll(_trainer, inputs, count, cancellationToken);
 
+    /// <summary>The signatures of <paramref name="data"/>'s validation copies (none with a ground truth).</summary>
+    private static float[] ValidationCopies(ISignatureEmbedder embedder, SyntheticData data, CancellationToken cancellationToken) =>
+        EmbedAll(embedder, data.Validation.Inputs, data.Validation.Count, cancellationToken);
+
+    /// <summary>The run's synthetic data over the collection preprocessed as <paramref name="spec"/> says: the copies of
+    /// its kinds under its seed, and the same held-out parts at any size.</summary>
+    private SyntheticData Synthetic(GroundTruth? truth, IReadOnlyList<string> ids, IReadOnlyDictionary<string, byte[]> derivatives, PreprocessSpec spec) =>
+        new(truth, ids, derivatives, spec, new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates), _options.Seed,
+            _options.ReproducedDetails ? DerivationSampler.AllKinds : DerivationSampler.Kinds);
+
     private static float[] EmbedAll(ISignatureEmbedder embedder, float[] inputs, int count, CancellationToken cancellationToken)
     {
         var stride = embedder.Preprocessing.ValuesPerImage;
@@ -430,9 +439,11 @@ public sealed class TrainingService
         return signatures;
     }
 
-    /// <summary>What the projection is fitted, chosen and tested on: the collection's signatures and the synthetic data
-    /// at the signing size, and the network's own validation mAP there (what a projection must beat to be kept).</summary>
-    private sealed record SigningView(ISignatureEmbedder Embedder, SyntheticData Data, float[] Signatures, double ValidationMap, TimeSpan EmbedTime);
+    /// <summary>What the projection is fitted, chosen and tested on: the collection's signatures, the synthetic data and
+    /// its validation copies' signatures at the signing size, and the network's own validation mAP there (what a
+    /// projection must beat to be kept).</summary>
+    private sealed record SigningView(ISignatureEmbedder Embedder, SyntheticData Data, float[] Signatures, float[] ValidationCopies, double ValidationMap,
+        TimeSpan EmbedTime);
 
     /// <summary>The collection and its synthetic data at <paramref name="signer"/>'s input size: the same images, the same
     /// seeded copies (rendering depends on the seed, not on the size) and the same held-out parts, embedded by the best
@@ -450,11 +461,11 @@ public sealed class TrainingService
             // Every derivative here decoded at the training size; only the resize differs.
             throw new InvalidDataException($"The derivative of {ids[failed]} decoded at {_options.InputSize} px but not at {spec.InputSize} px: {results[failed].Message}");
         }
-        var data = new SyntheticData(truth, ids, derivatives, spec, new SyntheticTripletOptions(1, _options.NegativesPerPair, _options.NearestCandidates),
-            _options.Seed, _options.ReproducedDetails ? DerivationSampler.AllKinds : DerivationSampler.Kinds);
+        var data = Synthetic(truth, ids, derivatives, spec);
         var signatures = EmbedAll(signer, inputs, ids.Count, cancellationToken);
-        var (map, _) = Validate(truth, data, signatures, ids, cancellationToken, embedder: signer);
-        return new SigningView(signer, data, signatures, map, clock.Elapsed);
+        var copies = ValidationCopies(signer, data, cancellationToken);
+        var (map, _) = Validate(truth, data, signatures, copies, ids, cancellationToken);
+        return new SigningView(signer, data, signatures, copies, map, clock.Elapsed);
     }
 
     /// <summary>Every image of <paramref name="images"/> with its derivative (kept: synthetic copies are rendered from
