@@ -44,6 +44,11 @@ internal static class TrainCommand
         var margin = new Option<double?>("--margin") { Description = "The loss's margin (default the replica's 0.01 on cosine distances)." };
         var frozen = new Option<int?>("--freeze-stages") { Description = "0 trains everything; k freezes the stem and stages 1..k-1 (4: only the last stage trains)." };
         var size = new Option<int?>("--size") { Description = "Side of the square model input in pixels." };
+        var pooling = new Option<double?>("--pooling-power")
+        {
+            Description = "Exponent of the network's global pooling, a generalized mean (GeM): 3 by default (Radenović et al. 2019), 1 for the base model's mean pooling. " +
+                          "The trained version signs with it.",
+        };
         var patience = new Option<int?>("--patience") { Description = "Epochs without a better validation mAP before stopping." };
         var negatives = new Option<int?>("--negatives") { Description = "Negatives mined per positive pair (default 10)." };
         var reproduced = new Option<bool>("--reproduced-details")
@@ -61,7 +66,7 @@ internal static class TrainCommand
         var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
                                            "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
         {
-            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, patience, negatives, reproduced, noWhiten, seed, save,
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, pooling, patience, negatives, reproduced, noWhiten, seed, save,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -93,6 +98,7 @@ internal static class TrainCommand
                 Margin = parse.GetValue(margin) ?? basis.Margin,
                 FrozenStages = parse.GetValue(frozen) ?? basis.FrozenStages,
                 InputSize = parse.GetValue(size) ?? basis.InputSize,
+                PoolingPower = parse.GetValue(pooling) ?? basis.PoolingPower,
                 Patience = parse.GetValue(patience) ?? basis.Patience,
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
                 ReproducedDetails = parse.GetValue(reproduced),
@@ -261,6 +267,7 @@ internal static class TrainCommand
         nameof(TrainingRunOptions.Margin) => "--margin",
         nameof(TrainingRunOptions.FrozenStages) => "--freeze-stages",
         nameof(TrainingRunOptions.InputSize) => "--size",
+        nameof(TrainingRunOptions.PoolingPower) => "--pooling-power",
         nameof(TrainingRunOptions.Patience) => "--patience",
         nameof(TrainingRunOptions.NegativesPerPair) => "--negatives",
         _ => parameter ?? "an option",

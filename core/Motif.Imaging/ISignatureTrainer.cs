@@ -19,7 +19,10 @@ public enum SignatureLoss
 /// <param name="FrozenStages">0 trains the whole backbone; k ≥ 1 freezes the stem and stages 1 … k−1 (4: only the
 /// last stage trains).</param>
 /// <param name="Margin">The loss's margin m, or null for the recipe's own (the replica's 0.01 on cosine distances).</param>
-public sealed record SignatureTrainingSettings(SignatureLoss Loss, double LearningRate, int FrozenStages, double? Margin = null);
+/// <param name="PoolingPower">The exponent of the network's global pooling, a generalized mean (GeM): 1 is the mean
+/// pooling of the research, 3 the GeM of Radenović, Tolias &amp; Chum (TPAMI 2019). It shapes the signatures the
+/// trainer embeds from then on, and the checkpoints it saves carry it.</param>
+public sealed record SignatureTrainingSettings(SignatureLoss Loss, double LearningRate, int FrozenStages, double? Margin = null, double PoolingPower = 1);
 
 /// <summary>
 /// A signature network that can be fine-tuned: the port the training loop (<c>Motif.Pipeline</c>'s TrainingService)

@@ -35,10 +35,12 @@ public sealed class EngineSignatureTrainer : ISignatureTrainer
     public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) => _model.Embed(images, count, Size, Size, signatures);
 
     /// <summary>The engine's replica recipe (margins, cosine distance, sum reduction, BatchNorm statistics frozen)
-    /// with the settings' loss, learning rate, frozen stages and margin.</summary>
+    /// with the settings' loss, learning rate, frozen stages and margin, and the network pooling by the settings' GeM
+    /// exponent from now on.</summary>
     public void Configure(SignatureTrainingSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        _model.PoolingPower = settings.PoolingPower;
         _model.ConfigureTraining(TrainingOptions.Default with
         {
             Loss = settings.Loss switch

@@ -188,6 +188,23 @@ public sealed unsafe class SignatureModel : IDisposable
     public void SetPrecision(Precision precision, bool channelsLast) =>
         NativeEngine.Check(NativeEngine.motif_model_set_precision(_handle, (int)precision, channelsLast ? 1 : 0));
 
+    /// <summary>
+    /// The exponent of the global pooling of the last block's features: the generalized mean (GeM, Radenović, Tolias
+    /// &amp; Chum, TPAMI 2019, §3.1), from 1, the research's mean pooling and every model's default, to 16 (near max
+    /// pooling). Used by embedding and training alike; a checkpoint records it and <see cref="LoadCheckpoint"/> and
+    /// <see cref="FromCheckpoint"/> restore it, so a trained version signs as it was trained.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set outside [1, 16] (the pooling is left as it was).</exception>
+    public double PoolingPower
+    {
+        get
+        {
+            using var info = JsonDocument.Parse(DescribeAsJson());
+            return info.RootElement.GetProperty("pooling_power").GetDouble();
+        }
+        set => NativeEngine.Check(NativeEngine.motif_model_set_pooling(_handle, value));
+    }
+
     /// <summary>Sets loss, optimiser and freezing; Adam's state survives a reconfiguration.</summary>
     public void ConfigureTraining(TrainingOptions options)
     {

@@ -1,3 +1,4 @@
+using Motif.Imaging;
 using Motif.Testing;
 
 namespace Motif.Engine.Tests;
@@ -91,6 +92,35 @@ public sealed class SignatureModelTests : IDisposable
         var metadata = SignatureModel.ReadCheckpointMetadata(path);
         Assert.Contains("\"parent_version\":\"v0\"", metadata);
         Assert.Contains("\"step\":1", metadata);
+    }
+
+    /// <summary>The trainer's settings choose the network's pooling (GeM): the model embeds with it from then on, a
+    /// checkpoint saved afterwards restores it in a fresh model (so a trained version signs as it trained), and a power
+    /// outside [1, 16] is refused with the engine's message, leaving the pooling as it was.</summary>
+    [Fact]
+    public void The_trainers_pooling_power_shapes_its_signatures_and_travels_with_its_checkpoints()
+    {
+        var path = Path.Combine(_scratch.FullName, "gem.ckpt");
+        var images = Images(3, 64, 21);
+        float[] mean, gem;
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            Assert.Equal(1.0, model.PoolingPower);
+            mean = Embed(model, images, 3, 64);
+            new EngineSignatureTrainer(model, "tiny", 64).Configure(new SignatureTrainingSettings(SignatureLoss.CompoundHinge, 1e-3, 0, PoolingPower: 3));
+            Assert.Equal(3.0, model.PoolingPower);
+            gem = Embed(model, images, 3, 64);
+            model.SaveCheckpoint(path, "{}");
+
+            var refused = Assert.Throws<ArgumentException>(() => model.PoolingPower = 0.5);
+            Assert.Contains("pooling power", refused.Message);
+            Assert.Equal(3.0, model.PoolingPower);
+        }
+        Assert.True(mean.Zip(gem).Max(p => Math.Abs(p.First - p.Second)) > 1e-3f, "GeM with p = 3 signed as the mean pooling does");
+
+        using var restored = SignatureModel.FromCheckpoint(path);
+        Assert.Equal(3.0, restored.PoolingPower);
+        Assert.Equal(gem, Embed(restored, images, 3, 64));
     }
 
     /// <summary>A checkpoint whose metadata carries a signature projection (as training writes it): the model opened from it

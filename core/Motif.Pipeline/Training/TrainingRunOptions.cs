@@ -43,6 +43,17 @@ public sealed record TrainingRunOptions
     /// <summary>Side of the square model input. The host builds the trainer at this size; the service checks it.</summary>
     public int InputSize { get; init; } = 160;
 
+    /// <summary>
+    /// The exponent of the trained network's global pooling, a generalized mean (GeM) of the last block's features:
+    /// 3, the value Radenović, Tolias &amp; Chum fine-tune retrieval networks with (<i>Fine-tuning CNN Image Retrieval
+    /// with No Human Annotation</i>, TPAMI 2019, §3.1, where it beats mean and max pooling); 1 keeps the research's mean
+    /// pooling of the base model. The whole run pools this way, from its epoch 0 on, and the version it produces signs
+    /// so (its checkpoints carry the exponent). Part of the run's identity, always: a run stored before it existed
+    /// pooled by the mean, and a rerun now is another run (retrained, never resumed from the old one's checkpoints,
+    /// which would mix the two poolings).
+    /// </summary>
+    public double PoolingPower { get; init; } = 3;
+
     /// <summary>Epochs without a better validation mAP after which training stops.</summary>
     public int Patience { get; init; } = 3;
 
@@ -148,6 +159,10 @@ public sealed record TrainingRunOptions
         if (Margin is { } margin && (!double.IsFinite(margin) || margin < 0))
         {
             throw new ArgumentOutOfRangeException(nameof(Margin), margin, "The margin must be a non-negative number.");
+        }
+        if (!double.IsFinite(PoolingPower) || PoolingPower < 1 || PoolingPower > 16)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PoolingPower), PoolingPower, "The pooling power must be between 1 (mean pooling) and 16.");
         }
         if (!Enum.IsDefined(Loss))
         {

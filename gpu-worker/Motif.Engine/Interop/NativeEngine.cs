@@ -11,7 +11,7 @@ internal static unsafe partial class NativeEngine
 {
     private const string Library = "motif_engine";
 
-    internal const int AbiVersion = 1;
+    internal const int AbiVersion = 2;
 
     [LibraryImport(Library)]
     internal static partial int motif_abi_version();
@@ -48,6 +48,9 @@ internal static unsafe partial class NativeEngine
 
     [LibraryImport(Library)]
     internal static partial int motif_model_set_precision(ModelHandle model, int precision, int channelsLast);
+
+    [LibraryImport(Library)]
+    internal static partial int motif_model_set_pooling(ModelHandle model, double power);
 
     [LibraryImport(Library)]
     internal static partial int motif_embed(ModelHandle model, float* x, long n, long c, long h, long w,

@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-#define MOTIF_ABI_VERSION 1
+#define MOTIF_ABI_VERSION 2
 
 /* ---- status codes ------------------------------------------------------------------- */
 enum motif_status {
@@ -147,6 +147,12 @@ MOTIF_API int32_t motif_model_dims(motif_model* model, int64_t* embedding_dim, i
  * the forward computation is autocast. Reported by motif_model_info as "precision" and
  * "channels_last". */
 MOTIF_API int32_t motif_model_set_precision(motif_model* model, int32_t precision, int32_t channels_last);
+/* Global pooling of the last conv block (ABI 2): the generalized mean (GeM) with exponent power in [1, 16],
+ * (mean over positions of x^power)^(1/power) per channel (Radenović, Tolias & Chum, TPAMI 2019, §3.1). 1, the
+ * default, is the global mean pooling, unchanged to the bit; larger powers weigh the strongest activations more
+ * (max pooling in the limit). Applies to embedding and training; reported by motif_model_info as
+ * "pooling_power", saved in checkpoints and restored by motif_checkpoint_load (a checkpoint without it: 1). */
+MOTIF_API int32_t motif_model_set_pooling(motif_model* model, double power);
 
 /* Copy of one parameter or buffer (torchvision state_dict key, e.g. "layer1.0.bn1.running_mean")
  * as float32 into buf (may be NULL to query). *numel receives its element count; shape (NULL or
@@ -154,7 +160,7 @@ MOTIF_API int32_t motif_model_set_precision(motif_model* model, int32_t precisio
 MOTIF_API int32_t motif_model_tensor(motif_model* model, const char* name, float* buf, int64_t buf_len,
                                      int64_t* numel, int64_t* shape, int32_t* ndim);
 
-/* Embedding: backbone to the last conv -> global mean pool -> per-image L2 norm.
+/* Embedding: backbone to the last conv -> global pool (mean, or GeM: motif_model_set_pooling) -> per-image L2 norm.
  * x: n*c*h*w floats (NCHW). emb: n*embedding_dim floats. logits: NULL, or n*num_classes
  * floats (pre-softmax classifier output; needs a head). Lengths are element counts. */
 MOTIF_API int32_t motif_embed(motif_model* model, const float* x, int64_t n, int64_t c,

@@ -219,7 +219,8 @@ Json Model::metadata_json() {
           {"step", step_},
           {"preprocessing", pre},
           {"precision", bf16_ ? "bf16" : "fp32"},
-          {"channels_last", channels_last_}};
+          {"channels_last", channels_last_},
+          {"pooling_power", pooling_power_}};
 }
 
 std::string Model::info_json() { return metadata_json().dump(); }
@@ -248,7 +249,7 @@ void Model::embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, fl
   c10::InferenceMode guard;
   AutocastScope amp(bf16_, device_);
   net_->eval();
-  auto pooled = net_->pooled(in).to(torch::kFloat);  // signatures are fp32 whatever the precision
+  auto pooled = net_->pooled(in, pooling_power_).to(torch::kFloat);  // signatures are fp32 whatever the precision
   auto e = F::normalize(pooled, F::NormalizeFuncOptions().p(2).dim(1));  // per image (not per batch)
   torch::from_blob(emb, e.sizes(), torch::kFloat).copy_(e);
   if (logits) {
@@ -302,7 +303,7 @@ LossResult Model::step_on(const torch::Tensor& x, int parts, const float* labels
   LossResult r;
   {
     AutocastScope amp(bf16_, device_);
-    auto emb = F::normalize(net_->pooled(x).to(torch::kFloat), F::NormalizeFuncOptions().p(2).dim(1));
+    auto emb = F::normalize(net_->pooled(x, pooling_power_).to(torch::kFloat), F::NormalizeFuncOptions().p(2).dim(1));
     auto e = emb.chunk(parts, 0);
     if (parts == 3) {
       r = triplet_loss(e[0], e[1], e[2], topts_);
@@ -336,6 +337,13 @@ LossResult Model::train_pairs(const float* a, const float* b, const float* label
   if (configured_ && topts_.loss != MOTIF_LOSS_CONTRASTIVE)
     fail(MOTIF_ERR_STATE, "pairs need the contrastive loss: configure it first");
   return step_on(torch::cat({input(a, n, ch, h, w), input(b, n, ch, h, w)}), 2, labels, n);
+}
+
+void Model::set_pooling(double power) {
+  // Beyond 16 the mean of f^p over- or underflows fp32 for ordinary activations, and GeM is already max pooling.
+  if (!std::isfinite(power) || power < 1.0 || power > 16.0)
+    fail(MOTIF_ERR_INVALID_ARGUMENT, "pooling power must be between 1 (mean) and 16, got " + std::to_string(power));
+  pooling_power_ = power;
 }
 
 // ================================ checkpoints ============================================
@@ -448,6 +456,7 @@ void Model::load(const std::string& path) {
   const std::string mine = net_->cfg.canonical();
   std::string arch, hash;
   int64_t step = 0;
+  double pooling = 1.0;  // checkpoints written before GeM pooled by the mean
   std::optional<motif_train_options> options;
   try {
     meta.at("architecture").get_to(arch);
@@ -455,6 +464,9 @@ void Model::load(const std::string& path) {
       fail(MOTIF_ERR_MISMATCH, "checkpoint '" + path + "' holds architecture '" + arch + "' but the model is '" + mine + "'");
     meta.at("content_hash").get_to(hash);
     meta.at("step").get_to(step);
+    if (meta.contains("pooling_power")) meta.at("pooling_power").get_to(pooling);
+    if (!std::isfinite(pooling) || pooling < 1.0 || pooling > 16.0)
+      fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' has pooling power " + std::to_string(pooling) + ", outside 1 to 16");
     const Json& to = meta.at("train_options");  // null: training was never configured
     if (to.is_object()) options = options_from(to);
   } catch (const Json::exception& e) {
@@ -479,6 +491,7 @@ void Model::load(const std::string& path) {
     for (size_t i = 0; i < dst.size(); ++i) dst[i].second.copy_(src[i].second);
   }
   step_ = step;
+  pooling_power_ = pooling;
   opt_.reset();
   configured_ = false;
   torch::serialize::InputArchive opt_ar;

@@ -35,6 +35,7 @@ class Model {
   torch::Tensor tensor(const std::string& name);
   void embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* emb, float* logits);
   void set_precision(int precision, bool channels_last);
+  void set_pooling(double power);
   void configure(const motif_train_options& o);
   LossResult train_triplets(const float* a, const float* b, const float* c, int64_t n, int64_t ch,
                             int64_t h, int64_t w);
@@ -58,6 +59,7 @@ class Model {
   int64_t step_ = 0;
   bool bf16_ = false;           // autocast forwards to bfloat16
   bool channels_last_ = false;  // NHWC weights and inputs
+  double pooling_power_ = 1.0;  // GeM exponent of the global pooling (1: mean); saved in checkpoints
 };
 
 }  // namespace motif

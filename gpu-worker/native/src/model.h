@@ -45,7 +45,15 @@ TORCH_MODULE(Bottleneck);
 struct ResNetImpl : torch::nn::Module {
   explicit ResNetImpl(const ArchConfig& cfg);
   torch::Tensor features(const torch::Tensor& x);  // output of layer4 (last conv block)
-  torch::Tensor pooled(const torch::Tensor& x) { return features(x).mean({2, 3}); }
+  // Global pooling of layer4: the generalized mean (GeM) with exponent p, (mean over positions of f^p)^(1/p),
+  // Radenović, Tolias & Chum, "Fine-tuning CNN Image Retrieval with No Human Annotation", TPAMI 2019, §3.1.
+  // p = 1 is the mean pooling of the research (SEEDS.md), computed as before to the bit; p → ∞ tends to max
+  // pooling. After the ReLU every activation is ≥ 0; the clamp keeps pow's gradient finite at 0.
+  torch::Tensor pooled(const torch::Tensor& x, double p) {
+    auto f = features(x);
+    if (p == 1.0) return f.mean({2, 3});
+    return f.to(torch::kFloat).clamp_min(1e-6).pow(p).mean({2, 3}).pow(1.0 / p);
+  }
   ArchConfig cfg;
   torch::nn::Conv2d conv1{nullptr};
   torch::nn::BatchNorm2d bn1{nullptr};

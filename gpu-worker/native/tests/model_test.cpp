@@ -180,6 +180,35 @@ TEST(Checkpoint, SaveLoadGivesIdenticalEmbeddingsAndMetadata) {
   std::remove(path.c_str());
 }
 
+TEST(Pooling, GemIsTheMeanAtOnePositionDiffersElsewhereAndTravelsWithCheckpoints) {
+  ModelPtr a(kTiny), b(kTiny);
+  MOTIF_OK_(motif_model_init(a, MOTIF_INIT_RANDOM, 3));
+  MOTIF_OK_(motif_model_init(b, MOTIF_INIT_RANDOM, 3));
+  EXPECT_NE(a.info().find("\"pooling_power\":1.0"), std::string::npos) << a.info();
+  MOTIF_OK_(motif_model_set_pooling(a, 3.0));
+  EXPECT_NE(a.info().find("\"pooling_power\":3.0"), std::string::npos) << a.info();
+  // A 32-pixel input leaves layer4 one position: every generalized mean of one value is that value.
+  auto one = noise(2 * 3 * 32 * 32, 5);
+  auto ea = a.embed(one, 2, 32, 32), eb = b.embed(one, 2, 32, 32);
+  for (size_t i = 0; i < ea.size(); ++i) EXPECT_NEAR(ea[i], eb[i], 1e-5) << i;
+  // Over 2x2 positions and more, GeM weighs the strongest activations more than the mean does.
+  auto x = noise(2 * 3 * H * W, 9);
+  auto gem = a.embed(x, 2, H, W), mean = b.embed(x, 2, H, W);
+  double diff = 0;
+  for (size_t i = 0; i < gem.size(); ++i) diff = std::max(diff, double(std::fabs(gem[i] - mean[i])));
+  EXPECT_GT(diff, 1e-3);
+  // A checkpoint carries its pooling: b loads a's and embeds as a does; one without the field pools by the mean.
+  std::string path = temp_path("gem.motif");
+  MOTIF_OK_(motif_checkpoint_save(a, path.c_str(), nullptr));
+  MOTIF_OK_(motif_checkpoint_load(b, path.c_str()));
+  EXPECT_EQ(b.embed(x, 2, H, W), gem);
+  EXPECT_NE(b.info().find("\"pooling_power\":3.0"), std::string::npos) << b.info();
+  // Out of range: below the mean, beyond fp32's reach, not a number; the model keeps its pooling.
+  for (double bad : {0.5, 17.0, std::nan("")}) EXPECT_EQ(motif_model_set_pooling(a, bad), MOTIF_ERR_INVALID_ARGUMENT) << bad;
+  EXPECT_EQ(a.embed(x, 2, H, W), gem);
+  std::remove(path.c_str());
+}
+
 TEST(Checkpoint, WrongArchitectureCorruptAndAbsentFiles) {
   ModelPtr tiny(kTiny), other("torchvision:layers=1-1-1-1;base=8;classes=5");
   std::string path = temp_path("arch.motif");

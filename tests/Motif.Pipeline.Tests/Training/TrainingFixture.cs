@@ -62,9 +62,10 @@ internal sealed class StillTrainer : ISignatureTrainer
 
     public List<int> BatchSizes { get; } = [];
 
-    public void Configure(SignatureTrainingSettings settings)
-    {
-    }
+    /// <summary>What the run configured, last.</summary>
+    public SignatureTrainingSettings? Settings { get; private set; }
+
+    public void Configure(SignatureTrainingSettings settings) => Settings = settings;
 
     public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
     {

@@ -346,6 +346,24 @@ public sealed class TrainingServiceTests
         await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, trainer, options).RunAsync(fixture.Truth, "still");
 
         Assert.Equal(6, trainer.BatchSizes[0]);
+        // The trainer is told the run's loss, rate, freezing and pooling before anything is embedded; GeM with p = 3 by default.
+        Assert.Equal(new SignatureTrainingSettings(SignatureLoss.Contrastive, 1e-5, 4, null, 3), trainer.Settings);
+    }
+
+    [Fact]
+    public async Task The_runs_pooling_power_reaches_the_trainer_and_names_another_run()
+    {
+        using var fixture = await TrainingFixture.CreateAsync();
+        var mean = new TrainingRunOptions { Epochs = 1, BatchSize = 3, InputSize = 32, NegativesPerPair = 1, PoolingPower = 1 };
+        var trainer = new StillTrainer();
+
+        var result = await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, trainer, mean).RunAsync(fixture.Truth, "still");
+
+        Assert.Equal(1, trainer.Settings!.PoolingPower);
+        Assert.NotEqual(TrainingService.RunKey("still", result.Progress.DataVersion, mean),
+            TrainingService.RunKey("still", result.Progress.DataVersion, mean with { PoolingPower = 3 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { PoolingPower = 0.5 }).Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { PoolingPower = double.NaN }).Validate());
     }
 
     [Fact]
