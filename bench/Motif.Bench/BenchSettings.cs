@@ -5,7 +5,7 @@ namespace Motif.Bench;
 
 /// <summary>
 /// Options of the benchmarks that take them (<see cref="SigningBench"/>; <see cref="ImagingBench"/> reads --threads and
-/// --python; <see cref="TrainingBench"/> reads --families, --epochs and --labelled). <c>make bench</c> takes the defaults (this 2-core CPU); a GPU machine passes
+/// --python; <see cref="TrainingBench"/> reads --families, --epochs, --layout, --train, --labelled and --itself). <c>make bench</c> takes the defaults (this 2-core CPU); a GPU machine passes
 /// <c>signing --device cuda --precision bf16 --batch 256 --threads 16 --images 12000 --python python3</c>.
 /// </summary>
 internal sealed record BenchSettings
@@ -58,6 +58,11 @@ internal sealed record BenchSettings
     /// <summary>Whether the training benchmark also trains on collection A's morphograph (a third row; twice the time).</summary>
     public bool Labelled { get; init; }
 
+    /// <summary>Whether the training benchmark also trains without labels on collection B itself, the one it scores (a
+    /// fourth row; about twice A's training time): how a museum uses <c>motif train</c> on its own collection, which
+    /// the goal's held-out row does not measure.</summary>
+    public bool Itself { get; init; }
+
     /// <summary>Reads <c>--name value</c> pairs; throws <see cref="ArgumentException"/> with a one-line message on anything else.</summary>
     public static BenchSettings Parse(IReadOnlyList<string> arguments)
     {
@@ -84,13 +89,17 @@ internal sealed record BenchSettings
                 "--epochs" => settings with { Epochs = Number(arguments[i], value, 0, 1000) },
                 "--layout" => settings with { Layout = value is "tiles" or "families" ? value : throw new ArgumentException($"--layout: tiles or families, not '{value}'.") },
                 "--train" => settings with { TrainArguments = value.Split(' ', StringSplitOptions.RemoveEmptyEntries) },
-                "--labelled" => settings with { Labelled = value switch { "yes" => true, "no" => false, _ => throw new ArgumentException($"--labelled: yes or no, not '{value}'.") } },
+                "--labelled" => settings with { Labelled = YesOrNo("--labelled", value) },
+                "--itself" => settings with { Itself = YesOrNo("--itself", value) },
                 "--points" => settings with { Points = value.Split(',').Select(v => Number(arguments[i], v, 2, 10_000_000)).ToArray() },
-                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points, --families, --epochs, --layout, --train, --labelled)."),
+                _ => throw new ArgumentException($"Unknown option {arguments[i]} (--device, --precision, --batch, --threads, --images, --upload-side, --prepared-batches, --python, --points, --families, --epochs, --layout, --train, --labelled, --itself)."),
             };
         }
         return settings;
     }
+
+    private static bool YesOrNo(string name, string value) =>
+        value switch { "yes" => true, "no" => false, _ => throw new ArgumentException($"{name}: yes or no, not '{value}'.") };
 
     private static int Number(string name, string value, int min, int max) =>
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
