@@ -71,6 +71,9 @@ namespace Motif.Bench;
 /// | GeM 3 + projection (the defaults)            | 0.289 | 0.183 | 0.525 | +0.091 | 0.129 / 0.396 (0.695)  | 0.644 → 0.656 (4) → 0.757, α 1 λ 0.01 | 258 |
 /// | the same, --epochs 10 (the recipe's own)     | 0.289 | 0.183 | 0.525 | +0.091 | 0.129 / 0.396 (0.695)  | best epoch 4, stopped after 7         | 427 |
 /// | GeM 3 + projection, --freeze-stages 3        | 0.290 | 0.193 | 0.525 | +0.092 | 0.110 / 0.366 (0.681)  | 0.644 → 0.688 (2) → 0.758, α 0.5 λ 0.01 | 357 |
+/// | trial build: 12 copies per image for the projection (948 pairs) | 0.289 | 0.178 | 0.559 | +0.091 | 0.127 / 0.406 (0.782) | 0.644 → 0.656 (4) → 0.741, α 1 λ 0.1 | 319 |
+/// | GeM + projection, --lr 1e-4                  | 0.280 | 0.188 | 0.505 | +0.082 | 0.135 / 0.411 (0.719)  | 0.644 (0) best; epochs 1-3 0.607-0.614 → 0.738, α 1 λ 1 | 225 |
+/// | GeM + projection, --reproduced-details       | 0.288 | 0.183 | 0.520 | +0.090 | 0.126 / 0.406 (0.715)  | 0.644 → 0.645 (3) → 0.737, α 1 λ 0.01 | 267 |
 /// | defaults trained on B itself (--itself yes; not held out) | 0.381 | 0.272 | 0.639 | +0.183 | 0.241 / 0.446 (0.877) | B's own copies: 0.473 → 0.589 (1) → 0.757, α 1 λ 0.1 | 440 |
 /// </code>
 /// The last row is how a museum runs <c>motif train</c>, on the collection it then searches (B's ground truth only
