@@ -49,6 +49,11 @@ internal static class TrainCommand
             Description = "Exponent of the network's global pooling, a generalized mean (GeM): 3 by default (Radenović et al. 2019), 1 for the base model's mean pooling. " +
                           "The trained version signs with it.",
         };
+        var detail = new Option<double?>("--detail-view")
+        {
+            Description = "Fraction of each side of the centre detail the network sees beside the whole image: 0.75 by default (about two thirds of an " +
+                          "image's shorter side), 0 for the whole image only. The trained version signs with it.",
+        };
         var patience = new Option<int?>("--patience") { Description = "Epochs without a better validation mAP before stopping." };
         var negatives = new Option<int?>("--negatives") { Description = "Negatives mined per positive pair (default 10)." };
         var reproduced = new Option<bool>("--reproduced-details")
@@ -66,7 +71,7 @@ internal static class TrainCommand
         var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
                                            "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
         {
-            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, pooling, patience, negatives, reproduced, noWhiten, seed, save,
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, pooling, detail, patience, negatives, reproduced, noWhiten, seed, save,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -99,6 +104,7 @@ internal static class TrainCommand
                 FrozenStages = parse.GetValue(frozen) ?? basis.FrozenStages,
                 InputSize = parse.GetValue(size) ?? basis.InputSize,
                 PoolingPower = parse.GetValue(pooling) ?? basis.PoolingPower,
+                DetailView = parse.GetValue(detail) ?? basis.DetailView,
                 Patience = parse.GetValue(patience) ?? basis.Patience,
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
                 ReproducedDetails = parse.GetValue(reproduced),
@@ -268,6 +274,7 @@ internal static class TrainCommand
         nameof(TrainingRunOptions.FrozenStages) => "--freeze-stages",
         nameof(TrainingRunOptions.InputSize) => "--size",
         nameof(TrainingRunOptions.PoolingPower) => "--pooling-power",
+        nameof(TrainingRunOptions.DetailView) => "--detail-view",
         nameof(TrainingRunOptions.Patience) => "--patience",
         nameof(TrainingRunOptions.NegativesPerPair) => "--negatives",
         _ => parameter ?? "an option",

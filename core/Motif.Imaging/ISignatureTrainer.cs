@@ -22,7 +22,11 @@ public enum SignatureLoss
 /// <param name="PoolingPower">The exponent of the network's global pooling, a generalized mean (GeM): 1 is the mean
 /// pooling of the research, 3 the GeM of Radenović, Tolias &amp; Chum (TPAMI 2019). It shapes the signatures the
 /// trainer embeds from then on, and the checkpoints it saves carry it.</param>
-public sealed record SignatureTrainingSettings(SignatureLoss Loss, double LearningRate, int FrozenStages, double? Margin = null, double PoolingPower = 1);
+/// <param name="DetailView">The centre detail the network sees beside the whole input, as a fraction of each side (0:
+/// the whole input only): signatures are the normalised sum of the two views' unit signatures. Like the pooling, it
+/// shapes what the trainer embeds and trains from then on, and its checkpoints carry it.</param>
+public sealed record SignatureTrainingSettings(SignatureLoss Loss, double LearningRate, int FrozenStages, double? Margin = null, double PoolingPower = 1,
+    double DetailView = 0);
 
 /// <summary>
 /// A signature network that can be fine-tuned: the port the training loop (<c>Motif.Pipeline</c>'s TrainingService)

@@ -36,11 +36,12 @@ public sealed class EngineSignatureTrainer : ISignatureTrainer
 
     /// <summary>The engine's replica recipe (margins, cosine distance, sum reduction, BatchNorm statistics frozen)
     /// with the settings' loss, learning rate, frozen stages and margin, and the network pooling by the settings' GeM
-    /// exponent from now on.</summary>
+    /// exponent and seeing the settings' detail view from now on.</summary>
     public void Configure(SignatureTrainingSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _model.PoolingPower = settings.PoolingPower;
+        _model.DetailView = settings.DetailView;
         _model.ConfigureTraining(TrainingOptions.Default with
         {
             Loss = settings.Loss switch

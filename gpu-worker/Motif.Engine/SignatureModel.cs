@@ -205,6 +205,24 @@ public sealed unsafe class SignatureModel : IDisposable
         set => NativeEngine.Check(NativeEngine.motif_model_set_pooling(_handle, value));
     }
 
+    /// <summary>
+    /// The centre detail the network sees beside its whole input, as a fraction of each side: with it, a signature is
+    /// the normalised sum of the whole input's unit signature and that of its centred window of this fraction, resized
+    /// back to the input's size, so that a reproduction of a detail meets its source at its own scale. 0, every model's
+    /// default, is the whole input only. Used by embedding and training alike; a checkpoint records it and
+    /// <see cref="LoadCheckpoint"/> and <see cref="FromCheckpoint"/> restore it.
+    /// </summary>
+    /// <exception cref="ArgumentException">Set to neither 0 nor a fraction in [0.1, 1) (the view is left as it was).</exception>
+    public double DetailView
+    {
+        get
+        {
+            using var info = JsonDocument.Parse(DescribeAsJson());
+            return info.RootElement.GetProperty("detail_view").GetDouble();
+        }
+        set => NativeEngine.Check(NativeEngine.motif_model_set_detail_view(_handle, value));
+    }
+
     /// <summary>Sets loss, optimiser and freezing; Adam's state survives a reconfiguration.</summary>
     public void ConfigureTraining(TrainingOptions options)
     {

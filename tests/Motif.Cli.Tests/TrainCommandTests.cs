@@ -202,6 +202,9 @@ public sealed class TrainCommandTests : IDisposable
         (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--pooling-power", "0.5"]);
         AssertOneLine(exit, error, "--pooling-power: out of range (0.5)");
 
+        (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--detail-view", "1"]);
+        AssertOneLine(exit, error, "--detail-view: out of range (1)");
+
         (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--recipe", "gpu"]);
         AssertOneLine(exit, error, "--recipe: expected cpu or full");
 

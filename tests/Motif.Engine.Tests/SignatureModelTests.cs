@@ -123,6 +123,45 @@ public sealed class SignatureModelTests : IDisposable
         Assert.Equal(gem, Embed(restored, images, 3, 64));
     }
 
+    /// <summary>The trainer's settings choose the centre detail the network sees beside the whole input: the model embeds
+    /// with it from then on (other signatures, still unit rows), a checkpoint saved afterwards restores it in a fresh model,
+    /// and a fraction outside [0.1, 1) is refused with the engine's message, leaving the view as it was.</summary>
+    [Fact]
+    public void The_trainers_detail_view_shapes_its_signatures_and_travels_with_its_checkpoints()
+    {
+        var path = Path.Combine(_scratch.FullName, "detail.ckpt");
+        var images = Images(3, 64, 23);
+        float[] whole, both;
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            Assert.Equal(0.0, model.DetailView);
+            whole = Embed(model, images, 3, 64);
+            new EngineSignatureTrainer(model, "tiny", 64).Configure(new SignatureTrainingSettings(SignatureLoss.CompoundHinge, 1e-3, 0, DetailView: 0.75));
+            Assert.Equal(0.75, model.DetailView);
+            both = Embed(model, images, 3, 64);
+            model.SaveCheckpoint(path, "{}");
+
+            var refused = Assert.Throws<ArgumentException>(() => model.DetailView = 1);
+            Assert.Contains("detail view", refused.Message);
+            Assert.Equal(0.75, model.DetailView);
+        }
+        Assert.True(whole.Zip(both).Max(p => Math.Abs(p.First - p.Second)) > 1e-3f, "the detail view signed as the whole input alone does");
+        for (var i = 0; i < 3; i++)
+        {
+            var row = both.AsSpan(i * both.Length / 3, both.Length / 3);
+            var norm = 0.0;
+            foreach (var v in row)
+            {
+                norm += (double)v * v;
+            }
+            Assert.Equal(1.0, norm, 4);
+        }
+
+        using var restored = SignatureModel.FromCheckpoint(path);
+        Assert.Equal(0.75, restored.DetailView);
+        Assert.Equal(both, Embed(restored, images, 3, 64));
+    }
+
     /// <summary>A checkpoint whose metadata carries a signature projection (as training writes it): the model opened from it
     /// has the projection, the embedder every host signs with applies it, the trainer and the model itself stay raw, and a
     /// damaged projection is refused with the file's name.</summary>

@@ -142,7 +142,8 @@ public sealed class TrainingService
             throw new TrainingRefusedException($"{ids.Count} images are too few to hold out validation copies from (about one image in six is held out; " +
                                                $"at least {MinimumUnlabelledImages} images): add more images, or give a morphograph.");
         }
-        _trainer.Configure(new SignatureTrainingSettings(_options.Loss, _options.LearningRate, _options.FrozenStages, _options.Margin, _options.PoolingPower));
+        _trainer.Configure(new SignatureTrainingSettings(_options.Loss, _options.LearningRate, _options.FrozenStages, _options.Margin, _options.PoolingPower,
+            _options.DetailView));
         var stride = _trainer.Preprocessing.ValuesPerImage;
         var row = ids.Select((id, i) => (id, i)).ToDictionary(p => p.id, p => p.i, StringComparer.Ordinal);
 

@@ -11,7 +11,7 @@ internal static unsafe partial class NativeEngine
 {
     private const string Library = "motif_engine";
 
-    internal const int AbiVersion = 2;
+    internal const int AbiVersion = 3;
 
     [LibraryImport(Library)]
     internal static partial int motif_abi_version();
@@ -51,6 +51,9 @@ internal static unsafe partial class NativeEngine
 
     [LibraryImport(Library)]
     internal static partial int motif_model_set_pooling(ModelHandle model, double power);
+
+    [LibraryImport(Library)]
+    internal static partial int motif_model_set_detail_view(ModelHandle model, double fraction);
 
     [LibraryImport(Library)]
     internal static partial int motif_embed(ModelHandle model, float* x, long n, long c, long h, long w,

@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-#define MOTIF_ABI_VERSION 2
+#define MOTIF_ABI_VERSION 3
 
 /* ---- status codes ------------------------------------------------------------------- */
 enum motif_status {
@@ -153,6 +153,13 @@ MOTIF_API int32_t motif_model_set_precision(motif_model* model, int32_t precisio
  * (max pooling in the limit). Applies to embedding and training; reported by motif_model_info as
  * "pooling_power", saved in checkpoints and restored by motif_checkpoint_load (a checkpoint without it: 1). */
 MOTIF_API int32_t motif_model_set_pooling(motif_model* model, double power);
+/* The centre detail (ABI 3): with fraction in [0.1, 1), the signature is the L2-normalised sum of the unit
+ * signature of the whole input and that of its centred window of fraction × each side, resized back to the input's
+ * size (bilinear): the network also sees the input at the scale of a reproduction of a detail. 0, the default, is
+ * the whole input only, unchanged to the bit. Applies to embedding and training (logits stay the whole input's);
+ * reported by motif_model_info as "detail_view", saved in checkpoints and restored by motif_checkpoint_load (a
+ * checkpoint without it: 0). */
+MOTIF_API int32_t motif_model_set_detail_view(motif_model* model, double fraction);
 
 /* Copy of one parameter or buffer (torchvision state_dict key, e.g. "layer1.0.bn1.running_mean")
  * as float32 into buf (may be NULL to query). *numel receives its element count; shape (NULL or
@@ -160,7 +167,8 @@ MOTIF_API int32_t motif_model_set_pooling(motif_model* model, double power);
 MOTIF_API int32_t motif_model_tensor(motif_model* model, const char* name, float* buf, int64_t buf_len,
                                      int64_t* numel, int64_t* shape, int32_t* ndim);
 
-/* Embedding: backbone to the last conv -> global pool (mean, or GeM: motif_model_set_pooling) -> per-image L2 norm.
+/* Embedding: backbone to the last conv -> global pool (mean, or GeM: motif_model_set_pooling) -> per-image L2 norm
+ * (with motif_model_set_detail_view, of the whole input and of its centre detail, summed and normalised again).
  * x: n*c*h*w floats (NCHW). emb: n*embedding_dim floats. logits: NULL, or n*num_classes
  * floats (pre-softmax classifier output; needs a head). Lengths are element counts. */
 MOTIF_API int32_t motif_embed(motif_model* model, const float* x, int64_t n, int64_t c,

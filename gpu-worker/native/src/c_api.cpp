@@ -179,6 +179,13 @@ MOTIF_API int32_t motif_model_set_pooling(motif_model* model, double power) {
   });
 }
 
+MOTIF_API int32_t motif_model_set_detail_view(motif_model* model, double fraction) {
+  return guarded([&] {
+    Model& m = model_of(model);
+    on_engine([&] { m.set_detail_view(fraction); });
+  });
+}
+
 MOTIF_API int32_t motif_model_tensor(motif_model* model, const char* name, float* buf, int64_t buf_len,
                                      int64_t* numel, int64_t* shape, int32_t* ndim) {
   return guarded([&] {

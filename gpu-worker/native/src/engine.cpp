@@ -220,7 +220,8 @@ Json Model::metadata_json() {
           {"preprocessing", pre},
           {"precision", bf16_ ? "bf16" : "fp32"},
           {"channels_last", channels_last_},
-          {"pooling_power", pooling_power_}};
+          {"pooling_power", pooling_power_},
+          {"detail_view", detail_view_}};
 }
 
 std::string Model::info_json() { return metadata_json().dump(); }
@@ -249,8 +250,8 @@ void Model::embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, fl
   c10::InferenceMode guard;
   AutocastScope amp(bf16_, device_);
   net_->eval();
-  auto pooled = net_->pooled(in, pooling_power_).to(torch::kFloat);  // signatures are fp32 whatever the precision
-  auto e = F::normalize(pooled, F::NormalizeFuncOptions().p(2).dim(1));  // per image (not per batch)
+  torch::Tensor pooled;
+  auto e = signature(in, &pooled);
   torch::from_blob(emb, e.sizes(), torch::kFloat).copy_(e);
   if (logits) {
     auto l = net_->fc(pooled);  // the head sees the un-normalised pooled features, as in training
@@ -303,7 +304,7 @@ LossResult Model::step_on(const torch::Tensor& x, int parts, const float* labels
   LossResult r;
   {
     AutocastScope amp(bf16_, device_);
-    auto emb = F::normalize(net_->pooled(x, pooling_power_).to(torch::kFloat), F::NormalizeFuncOptions().p(2).dim(1));
+    auto emb = signature(x);
     auto e = emb.chunk(parts, 0);
     if (parts == 3) {
       r = triplet_loss(e[0], e[1], e[2], topts_);
@@ -337,6 +338,34 @@ LossResult Model::train_pairs(const float* a, const float* b, const float* label
   if (configured_ && topts_.loss != MOTIF_LOSS_CONTRASTIVE)
     fail(MOTIF_ERR_STATE, "pairs need the contrastive loss: configure it first");
   return step_on(torch::cat({input(a, n, ch, h, w), input(b, n, ch, h, w)}), 2, labels, n);
+}
+
+torch::Tensor Model::signature(const torch::Tensor& x, torch::Tensor* pooled) {
+  auto unit = [](const torch::Tensor& p) { return F::normalize(p, F::NormalizeFuncOptions().p(2).dim(1)); };  // per image
+  auto whole = net_->pooled(x, pooling_power_).to(torch::kFloat);  // signatures are fp32 whatever the precision
+  if (pooled) *pooled = whole;
+  if (detail_view_ == 0.0) return unit(whole);
+  // The centre detail: a centred window of detail_view_ of each side (torchvision's CenterCrop offsets,
+  // int(round((side - crop) / 2))), resized back to the input's size (bilinear, align_corners false, as
+  // torchvision's Resize of a tensor) so that the network sees it at the scale of a reproduction of a detail.
+  // The signature is the normalised sum of the two views' unit signatures.
+  const int64_t h = x.size(2), w = x.size(3);
+  const int64_t ch = std::max<int64_t>(1, std::llround(h * detail_view_)), cw = std::max<int64_t>(1, std::llround(w * detail_view_));
+  const int64_t top = std::llround(std::nearbyint((h - ch) / 2.0)), left = std::llround(std::nearbyint((w - cw) / 2.0));
+  auto window = x.slice(2, top, top + ch).slice(3, left, left + cw);
+  auto detail = F::interpolate(window, F::InterpolateFuncOptions()
+                                           .size(std::vector<int64_t>{h, w})
+                                           .mode(torch::kBilinear)
+                                           .align_corners(false));
+  if (x.is_contiguous(at::MemoryFormat::ChannelsLast)) detail = detail.contiguous(at::MemoryFormat::ChannelsLast);
+  return unit(unit(whole) + unit(net_->pooled(detail, pooling_power_).to(torch::kFloat)));
+}
+
+void Model::set_detail_view(double fraction) {
+  // Below a tenth the window is a few pixels of the input; 1 would see the whole input twice.
+  if (!std::isfinite(fraction) || !(fraction == 0.0 || (fraction >= 0.1 && fraction < 1.0)))
+    fail(MOTIF_ERR_INVALID_ARGUMENT, "detail view must be 0 (none) or between 0.1 and 1 (exclusive), got " + std::to_string(fraction));
+  detail_view_ = fraction;
 }
 
 void Model::set_pooling(double power) {
@@ -457,6 +486,7 @@ void Model::load(const std::string& path) {
   std::string arch, hash;
   int64_t step = 0;
   double pooling = 1.0;  // checkpoints written before GeM pooled by the mean
+  double detail = 0.0;   // and saw the whole input only
   std::optional<motif_train_options> options;
   try {
     meta.at("architecture").get_to(arch);
@@ -467,6 +497,9 @@ void Model::load(const std::string& path) {
     if (meta.contains("pooling_power")) meta.at("pooling_power").get_to(pooling);
     if (!std::isfinite(pooling) || pooling < 1.0 || pooling > 16.0)
       fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' has pooling power " + std::to_string(pooling) + ", outside 1 to 16");
+    if (meta.contains("detail_view")) meta.at("detail_view").get_to(detail);
+    if (!std::isfinite(detail) || !(detail == 0.0 || (detail >= 0.1 && detail < 1.0)))
+      fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' has detail view " + std::to_string(detail) + ", not 0 or between 0.1 and 1");
     const Json& to = meta.at("train_options");  // null: training was never configured
     if (to.is_object()) options = options_from(to);
   } catch (const Json::exception& e) {
@@ -492,6 +525,7 @@ void Model::load(const std::string& path) {
   }
   step_ = step;
   pooling_power_ = pooling;
+  detail_view_ = detail;
   opt_.reset();
   configured_ = false;
   torch::serialize::InputArchive opt_ar;

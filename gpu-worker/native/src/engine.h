@@ -36,6 +36,7 @@ class Model {
   void embed(const float* x, int64_t n, int64_t c, int64_t h, int64_t w, float* emb, float* logits);
   void set_precision(int precision, bool channels_last);
   void set_pooling(double power);
+  void set_detail_view(double fraction);
   void configure(const motif_train_options& o);
   LossResult train_triplets(const float* a, const float* b, const float* c, int64_t n, int64_t ch,
                             int64_t h, int64_t w);
@@ -50,6 +51,7 @@ class Model {
   void apply_train_modes();
   LossResult step_on(const torch::Tensor& x, int parts, const float* labels, int64_t n);
   Json metadata_json();
+  torch::Tensor signature(const torch::Tensor& x, torch::Tensor* pooled = nullptr);
 
   ResNet net_{nullptr};
   torch::Device device_;
@@ -60,6 +62,7 @@ class Model {
   bool bf16_ = false;           // autocast forwards to bfloat16
   bool channels_last_ = false;  // NHWC weights and inputs
   double pooling_power_ = 1.0;  // GeM exponent of the global pooling (1: mean); saved in checkpoints
+  double detail_view_ = 0.0;    // side of the centre detail seen beside the whole input (0: none); saved in checkpoints
 };
 
 }  // namespace motif

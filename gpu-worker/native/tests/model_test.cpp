@@ -209,6 +209,52 @@ TEST(Pooling, GemIsTheMeanAtOnePositionDiffersElsewhereAndTravelsWithCheckpoints
   std::remove(path.c_str());
 }
 
+TEST(DetailView, SeesTheCentreBesideTheWholeTrainsAndTravelsWithCheckpoints) {
+  ModelPtr a(kTiny), b(kTiny);
+  MOTIF_OK_(motif_model_init(a, MOTIF_INIT_RANDOM, 3));
+  MOTIF_OK_(motif_model_init(b, MOTIF_INIT_RANDOM, 3));
+  EXPECT_NE(a.info().find("\"detail_view\":0.0"), std::string::npos) << a.info();
+  MOTIF_OK_(motif_model_set_detail_view(a, 0.75));
+  EXPECT_NE(a.info().find("\"detail_view\":0.75"), std::string::npos) << a.info();
+  // A uniform image looks the same in any window: the detail's unit signature is the whole's, and so is their
+  // normalised sum.
+  std::vector<float> flat(size_t(2) * 3 * H * W);
+  for (size_t i = 0; i < flat.size(); ++i) flat[i] = (i / (size_t(H) * W)) % 3 == 0 ? 0.7f : -0.4f;
+  auto fa = a.embed(flat, 2, H, W), fb = b.embed(flat, 2, H, W);
+  for (size_t i = 0; i < fa.size(); ++i) EXPECT_NEAR(fa[i], fb[i], 1e-5) << i;
+  // Any other image: the centre is not the whole, so the signature moves, and stays a unit vector.
+  auto x = noise(2 * 3 * H * W, 9);
+  auto seen = a.embed(x, 2, H, W), whole = b.embed(x, 2, H, W);
+  double diff = 0, norm = 0;
+  for (size_t i = 0; i < seen.size(); ++i) diff = std::max(diff, double(std::fabs(seen[i] - whole[i])));
+  for (size_t i = 0; i < seen.size() / 2; ++i) norm += double(seen[i]) * seen[i];
+  EXPECT_GT(diff, 1e-3);
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+  // A checkpoint carries it: b loads a's and embeds as a does.
+  std::string path = temp_path("detail.motif");
+  MOTIF_OK_(motif_checkpoint_save(a, path.c_str(), nullptr));
+  MOTIF_OK_(motif_checkpoint_load(b, path.c_str()));
+  EXPECT_EQ(b.embed(x, 2, H, W), seen);
+  EXPECT_NE(b.info().find("\"detail_view\":0.75"), std::string::npos) << b.info();
+  // Training goes through both views: a step runs and its loss is finite.
+  motif_train_options o;
+  MOTIF_OK_(motif_train_options_default(&o));
+  o.freeze_stages = 0;
+  MOTIF_OK_(motif_train_configure(a, &o));
+  auto t = noise(3 * 3 * H * W, 11);
+  const size_t one = size_t(3) * H * W;
+  std::vector<float> ta(t.begin(), t.begin() + one), tb(t.begin() + one, t.begin() + 2 * one), tc(t.begin() + 2 * one, t.end());
+  float loss = -1;
+  MOTIF_OK_(motif_train_step(a, ta.data(), tb.data(), tc.data(), 1, 3, H, W, &loss, nullptr, nullptr, nullptr));
+  EXPECT_TRUE(std::isfinite(loss));
+  // Out of range: too small a window, the whole input, negative, not a number; the model keeps its view.
+  for (double bad : {0.05, 1.0, -0.5, std::nan("")}) EXPECT_EQ(motif_model_set_detail_view(b, bad), MOTIF_ERR_INVALID_ARGUMENT) << bad;
+  EXPECT_EQ(b.embed(x, 2, H, W), seen);
+  MOTIF_OK_(motif_model_set_detail_view(b, 0.0));
+  EXPECT_EQ(b.embed(x, 2, H, W), whole);
+  std::remove(path.c_str());
+}
+
 TEST(Checkpoint, WrongArchitectureCorruptAndAbsentFiles) {
   ModelPtr tiny(kTiny), other("torchvision:layers=1-1-1-1;base=8;classes=5");
   std::string path = temp_path("arch.motif");

@@ -347,23 +347,30 @@ public sealed class TrainingServiceTests
 
         Assert.Equal(6, trainer.BatchSizes[0]);
         // The trainer is told the run's loss, rate, freezing and pooling before anything is embedded; GeM with p = 3 by default.
-        Assert.Equal(new SignatureTrainingSettings(SignatureLoss.Contrastive, 1e-5, 4, null, 3), trainer.Settings);
+        Assert.Equal(new SignatureTrainingSettings(SignatureLoss.Contrastive, 1e-5, 4, null, 3, 0.75), trainer.Settings);
     }
 
     [Fact]
-    public async Task The_runs_pooling_power_reaches_the_trainer_and_names_another_run()
+    public async Task The_runs_pooling_power_and_detail_view_reach_the_trainer_and_name_other_runs()
     {
         using var fixture = await TrainingFixture.CreateAsync();
-        var mean = new TrainingRunOptions { Epochs = 1, BatchSize = 3, InputSize = 32, NegativesPerPair = 1, PoolingPower = 1 };
+        var mean = new TrainingRunOptions { Epochs = 1, BatchSize = 3, InputSize = 32, NegativesPerPair = 1, PoolingPower = 1, DetailView = 0 };
         var trainer = new StillTrainer();
 
         var result = await new TrainingService(fixture.Workspace.Blobs, fixture.Workspace.Catalog, trainer, mean).RunAsync(fixture.Truth, "still");
 
         Assert.Equal(1, trainer.Settings!.PoolingPower);
-        Assert.NotEqual(TrainingService.RunKey("still", result.Progress.DataVersion, mean),
-            TrainingService.RunKey("still", result.Progress.DataVersion, mean with { PoolingPower = 3 }));
+        Assert.Equal(0, trainer.Settings.DetailView);
+        var key = TrainingService.RunKey("still", result.Progress.DataVersion, mean);
+        Assert.NotEqual(key, TrainingService.RunKey("still", result.Progress.DataVersion, mean with { PoolingPower = 3 }));
+        Assert.NotEqual(key, TrainingService.RunKey("still", result.Progress.DataVersion, mean with { DetailView = 0.75 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { PoolingPower = 0.5 }).Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { PoolingPower = double.NaN }).Validate());
+        foreach (var bad in new[] { 0.05, 1, -0.5, double.NaN })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { DetailView = bad }).Validate());
+        }
+        (mean with { DetailView = 0.1 }).Validate();
     }
 
     [Fact]
