@@ -24,13 +24,27 @@ public sealed class EmbedCommandTests : IDisposable
     }
 
 
+    /// <summary>The rows are the version's signatures: the checkpoint carries a signature projection (as a trained version's
+    /// does), and every row is the network's signature projected by it.</summary>
     [Fact]
     public async Task Writes_one_npy_row_per_valid_image_in_path_order_and_reports_the_rest()
     {
         var checkpoint = Path.Combine(_scratch.FullName, "tiny.ckpt");
         using (var tiny = SignatureModel.Create("torchvision:layers=1-1-1-1;base=8;classes=0"))
         {
-            tiny.SaveCheckpoint(checkpoint);
+            var d = tiny.EmbeddingDimension;
+            // A rotation of the first two coordinates after the power 0.5: unmistakably not the network's own rows.
+            var matrix = new float[d * d];
+            for (var i = 0; i < d; i++)
+            {
+                matrix[i * d + i] = i < 2 ? 0 : 1;
+            }
+            (matrix[1], matrix[d]) = (1, -1);
+            var projection = new SignatureProjection(0.5, new float[d], matrix);
+            tiny.SaveCheckpoint(checkpoint, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                [SignatureProjection.MetadataKey] = Convert.ToBase64String(projection.ToBytes()),
+            }));
         }
         var images = new Dictionary<string, byte[]>
         {
@@ -54,7 +68,10 @@ public sealed class EmbedCommandTests : IDisposable
         var expected = new float[columns];
         ImageCodec.Preprocess(images["b/second.png"], spec, input);
         model.Embed(input, 1, 64, 64, expected);
-        Assert.Equal(expected, values.AsSpan(columns, columns).ToArray(), new Tolerance(1e-6f));
+        var projected = new float[columns];
+        model.Projection!.Apply(expected, 1, projected);
+        Assert.NotEqual(expected, projected);
+        Assert.Equal(projected, values.AsSpan(columns, columns).ToArray(), new Tolerance(1e-6f));
         Assert.Contains("Skipped 2", output);
         Assert.Matches(@"corrupt\s+broken/cut\.jpg", output);
         Assert.Matches(@"empty\s+broken/empty\.jpg", output);
