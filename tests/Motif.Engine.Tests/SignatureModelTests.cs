@@ -94,73 +94,50 @@ public sealed class SignatureModelTests : IDisposable
         Assert.Contains("\"step\":1", metadata);
     }
 
-    /// <summary>The trainer's settings choose the network's pooling (GeM): the model embeds with it from then on, a
-    /// checkpoint saved afterwards restores it in a fresh model (so a trained version signs as it trained), and a power
-    /// outside [1, 16] is refused with the engine's message, leaving the pooling as it was.</summary>
-    [Fact]
-    public void The_trainers_pooling_power_shapes_its_signatures_and_travels_with_its_checkpoints()
+    /// <summary>The trainer's settings choose how the network signs, its pooling (GeM) and its detail view: the model
+    /// embeds so from then on (other rows, still unit vectors), a checkpoint saved afterwards restores the setting in a
+    /// fresh model (so a trained version signs as it trained), and a value out of range is refused with the engine's
+    /// message, leaving the setting as it was.</summary>
+    [Theory]
+    [InlineData("pooling power")]
+    [InlineData("detail view")]
+    public void The_trainers_signing_settings_shape_its_signatures_and_travel_with_its_checkpoints(string setting)
     {
-        var path = Path.Combine(_scratch.FullName, "gem.ckpt");
+        var (settings, read, write, before, after, bad) = SigningSetting(setting);
+        var path = Path.Combine(_scratch.FullName, "signing.ckpt");
         var images = Images(3, 64, 21);
-        float[] mean, gem;
+        float[] plain, changed;
         using (var model = SignatureModel.Create(Tiny))
         {
-            Assert.Equal(1.0, model.PoolingPower);
-            mean = Embed(model, images, 3, 64);
-            new EngineSignatureTrainer(model, "tiny", 64).Configure(new SignatureTrainingSettings(SignatureLoss.CompoundHinge, 1e-3, 0, PoolingPower: 3));
-            Assert.Equal(3.0, model.PoolingPower);
-            gem = Embed(model, images, 3, 64);
+            Assert.Equal(before, read(model));
+            plain = Embed(model, images, 3, 64);
+            new EngineSignatureTrainer(model, "tiny", 64).Configure(settings);
+            Assert.Equal(after, read(model));
+            changed = Embed(model, images, 3, 64);
             model.SaveCheckpoint(path, "{}");
 
-            var refused = Assert.Throws<ArgumentException>(() => model.PoolingPower = 0.5);
-            Assert.Contains("pooling power", refused.Message);
-            Assert.Equal(3.0, model.PoolingPower);
+            var refused = Assert.Throws<ArgumentException>(() => write(model, bad));
+            Assert.Contains(setting, refused.Message);
+            Assert.Equal(after, read(model));
         }
-        Assert.True(mean.Zip(gem).Max(p => Math.Abs(p.First - p.Second)) > 1e-3f, "GeM with p = 3 signed as the mean pooling does");
-
-        using var restored = SignatureModel.FromCheckpoint(path);
-        Assert.Equal(3.0, restored.PoolingPower);
-        Assert.Equal(gem, Embed(restored, images, 3, 64));
-    }
-
-    /// <summary>The trainer's settings choose the centre detail the network sees beside the whole input: the model embeds
-    /// with it from then on (other signatures, still unit rows), a checkpoint saved afterwards restores it in a fresh model,
-    /// and a fraction outside [0.1, 1) is refused with the engine's message, leaving the view as it was.</summary>
-    [Fact]
-    public void The_trainers_detail_view_shapes_its_signatures_and_travels_with_its_checkpoints()
-    {
-        var path = Path.Combine(_scratch.FullName, "detail.ckpt");
-        var images = Images(3, 64, 23);
-        float[] whole, both;
-        using (var model = SignatureModel.Create(Tiny))
+        Assert.True(plain.Zip(changed).Max(p => Math.Abs(p.First - p.Second)) > 1e-3f, $"the {setting} {after} signed as {before} does");
+        foreach (var row in changed.Chunk(changed.Length / 3))
         {
-            Assert.Equal(0.0, model.DetailView);
-            whole = Embed(model, images, 3, 64);
-            new EngineSignatureTrainer(model, "tiny", 64).Configure(new SignatureTrainingSettings(SignatureLoss.CompoundHinge, 1e-3, 0, DetailView: 0.75));
-            Assert.Equal(0.75, model.DetailView);
-            both = Embed(model, images, 3, 64);
-            model.SaveCheckpoint(path, "{}");
-
-            var refused = Assert.Throws<ArgumentException>(() => model.DetailView = 1);
-            Assert.Contains("detail view", refused.Message);
-            Assert.Equal(0.75, model.DetailView);
-        }
-        Assert.True(whole.Zip(both).Max(p => Math.Abs(p.First - p.Second)) > 1e-3f, "the detail view signed as the whole input alone does");
-        for (var i = 0; i < 3; i++)
-        {
-            var row = both.AsSpan(i * both.Length / 3, both.Length / 3);
-            var norm = 0.0;
-            foreach (var v in row)
-            {
-                norm += (double)v * v;
-            }
-            Assert.Equal(1.0, norm, 4);
+            Assert.Equal(1.0, row.Sum(v => (double)v * v), 4);
         }
 
         using var restored = SignatureModel.FromCheckpoint(path);
-        Assert.Equal(0.75, restored.DetailView);
-        Assert.Equal(both, Embed(restored, images, 3, 64));
+        Assert.Equal(after, read(restored));
+        Assert.Equal(changed, Embed(restored, images, 3, 64));
     }
+
+    private static (SignatureTrainingSettings Settings, Func<SignatureModel, double> Read, Action<SignatureModel, double> Write, double Before, double After, double Bad)
+        SigningSetting(string setting) => setting switch
+        {
+            "pooling power" => (new SignatureTrainingSettings(SignatureLoss.CompoundHinge, 1e-3, 0, PoolingPower: 3), m => m.PoolingPower, (m, v) => m.PoolingPower = v, 1, 3, 0.5),
+            "detail view" => (new SignatureTrainingSettings(SignatureLoss.CompoundHinge, 1e-3, 0, DetailView: 0.75), m => m.DetailView, (m, v) => m.DetailView = v, 0, 0.75, 1),
+            _ => throw new ArgumentOutOfRangeException(nameof(setting), setting, null),
+        };
 
     /// <summary>A checkpoint whose metadata carries a signature projection (as training writes it): the model opened from it
     /// has the projection, the embedder every host signs with applies it, the trainer and the model itself stay raw, and a
