@@ -94,6 +94,7 @@ namespace Motif.Bench;
 /// | --detail-view 0: GeM + projection (the last defaults) | 0.289 | 0.183 | 0.525 | +0.091 | 0.129 / 0.396 (0.695) | 0.644 → 0.656 (4) → 0.757, α 1 λ 0.01 | 258 |
 /// | detail view 0.75 + GeM + projection (the defaults) | 0.324 | 0.233 | 0.540 | +0.126 | 0.181 / 0.450 (0.758) | 0.670 → 0.697 (4) → 0.768, α 1 λ 0.1 | 465 |
 /// | trial build: the pretrained weights signed so (GeM, detail view), no epoch, no projection | 0.282 | 0.188 | 0.490 | +0.084 | 0.164 / 0.450 (0.316) | 0.670 | |
+/// | the defaults given A's morphograph (--labelled yes; 43 curated pairs beside the synthetic ones) | 0.337 | 0.243 | 0.545 | +0.139 | 0.172 / 0.401 (0.661) | A's validation part: 0.806 → 0.810 (1) → 0.820, α 1 λ 0.1 | 574 |
 /// | the defaults trained on B itself (--itself yes; not held out) | 0.433 | 0.337 | 0.644 | +0.235 | 0.290 / 0.520 (0.836) | B's own copies: 0.487 → 0.578 (1) → 0.787, α 1 λ 0.1 | 773 |
 /// </code>
 /// Of the defaults' +0.126, the signing recipe alone (GeM and the detail view on the pretrained weights) is +0.084; the
