@@ -95,10 +95,7 @@ internal static class EmbedCommand
                 }
                 var results = ImageCodec.PreprocessBatch(readable.Select(r => (ReadOnlyMemory<byte>)r.Bytes).ToArray(), spec, inputs, settings.Threads, limits, cancellationToken);
                 var n = readable.Count;
-                var rows = signatures.AsSpan(0, n * model.EmbeddingDimension);
-                model.Embed(inputs.AsSpan(0, n * spec.ValuesPerImage), n, settings.InputSize, settings.InputSize, rows);
-                // As the version signs everywhere else (EngineSignatureEmbedder): a trained checkpoint's projection is part of its signatures.
-                model.Projection?.Apply(rows, n, rows);
+                model.Sign(inputs.AsSpan(0, n * spec.ValuesPerImage), n, settings.InputSize, settings.InputSize, signatures.AsSpan(0, n * model.EmbeddingDimension));
                 for (var i = 0; i < n; i++)
                 {
                     if (results[i].Succeeded)

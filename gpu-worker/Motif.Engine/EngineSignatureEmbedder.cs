@@ -50,9 +50,6 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
     /// <summary>True for a model on a CUDA device.</summary>
     public bool OnAccelerator { get; }
 
-    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
-    {
-        _model.Embed(images, count, Preprocessing.InputSize, Preprocessing.InputSize, signatures);
-        _model.Projection?.Apply(signatures[..(count * Dimension)], count, signatures[..(count * Dimension)]);
-    }
+    public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures) =>
+        _model.Sign(images, count, Preprocessing.InputSize, Preprocessing.InputSize, signatures);
 }

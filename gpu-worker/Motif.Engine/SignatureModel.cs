@@ -91,7 +91,7 @@ public sealed unsafe class SignatureModel : IDisposable
     /// <summary>
     /// The learned signature projection a version's checkpoint carries (written by training into its metadata under
     /// <see cref="SignatureProjection.MetadataKey"/>), or null. Not part of the network: <see cref="Embed"/> returns
-    /// the network's signatures, and <see cref="EngineSignatureEmbedder"/>, which every host signs with, applies it.
+    /// the network's signatures, and <see cref="Sign"/>, which every host signs with, applies it.
     /// </summary>
     public SignatureProjection? Projection { get; private set; }
 
@@ -179,6 +179,18 @@ public sealed unsafe class SignatureModel : IDisposable
         {
             NativeEngine.Check(NativeEngine.motif_embed(_handle, x, count, 3, height, width, e, signatures.Length, logits.IsEmpty ? null : l, logits.Length));
         }
+    }
+
+    /// <summary>
+    /// The version's signatures of <paramref name="count"/> images: <see cref="Embed"/>'s rows, projected by the
+    /// checkpoint's <see cref="Projection"/> when it carries one. What every host signs with (through
+    /// <see cref="EngineSignatureEmbedder"/>, or <c>motif embed</c> directly); the trainer keeps the raw rows.
+    /// </summary>
+    public void Sign(ReadOnlySpan<float> images, int count, int height, int width, Span<float> signatures)
+    {
+        Embed(images, count, height, width, signatures);
+        var rows = signatures[..(count * EmbeddingDimension)];
+        Projection?.Apply(rows, count, rows);
     }
 
     /// <summary>
