@@ -340,6 +340,16 @@ LossResult Model::train_pairs(const float* a, const float* b, const float* label
   return step_on(torch::cat({input(a, n, ch, h, w), input(b, n, ch, h, w)}), 2, labels, n);
 }
 
+namespace {
+// The ranges of the two signing settings, checked where they are set and where a checkpoint brings them.
+// Beyond 16 the mean of f^p over- or underflows fp32 for ordinary activations, and GeM is already max pooling.
+bool pooling_in_range(double power) { return std::isfinite(power) && power >= 1.0 && power <= 16.0; }
+// Below a tenth the window is a few pixels of the input; 1 would see the whole input twice.
+bool detail_view_in_range(double fraction) {
+  return std::isfinite(fraction) && (fraction == 0.0 || (fraction >= 0.1 && fraction < 1.0));
+}
+}  // namespace
+
 torch::Tensor Model::signature(const torch::Tensor& x, torch::Tensor* pooled) {
   auto unit = [](const torch::Tensor& p) { return F::normalize(p, F::NormalizeFuncOptions().p(2).dim(1)); };  // per image
   auto whole = net_->pooled(x, pooling_power_).to(torch::kFloat);  // signatures are fp32 whatever the precision
@@ -362,15 +372,13 @@ torch::Tensor Model::signature(const torch::Tensor& x, torch::Tensor* pooled) {
 }
 
 void Model::set_detail_view(double fraction) {
-  // Below a tenth the window is a few pixels of the input; 1 would see the whole input twice.
-  if (!std::isfinite(fraction) || !(fraction == 0.0 || (fraction >= 0.1 && fraction < 1.0)))
+  if (!detail_view_in_range(fraction))
     fail(MOTIF_ERR_INVALID_ARGUMENT, "detail view must be 0 (none) or between 0.1 and 1 (exclusive), got " + std::to_string(fraction));
   detail_view_ = fraction;
 }
 
 void Model::set_pooling(double power) {
-  // Beyond 16 the mean of f^p over- or underflows fp32 for ordinary activations, and GeM is already max pooling.
-  if (!std::isfinite(power) || power < 1.0 || power > 16.0)
+  if (!pooling_in_range(power))
     fail(MOTIF_ERR_INVALID_ARGUMENT, "pooling power must be between 1 (mean) and 16, got " + std::to_string(power));
   pooling_power_ = power;
 }
@@ -495,10 +503,10 @@ void Model::load(const std::string& path) {
     meta.at("content_hash").get_to(hash);
     meta.at("step").get_to(step);
     if (meta.contains("pooling_power")) meta.at("pooling_power").get_to(pooling);
-    if (!std::isfinite(pooling) || pooling < 1.0 || pooling > 16.0)
+    if (!pooling_in_range(pooling))
       fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' has pooling power " + std::to_string(pooling) + ", outside 1 to 16");
     if (meta.contains("detail_view")) meta.at("detail_view").get_to(detail);
-    if (!std::isfinite(detail) || !(detail == 0.0 || (detail >= 0.1 && detail < 1.0)))
+    if (!detail_view_in_range(detail))
       fail(MOTIF_ERR_FORMAT, "checkpoint '" + path + "' has detail view " + std::to_string(detail) + ", not 0 or between 0.1 and 1");
     const Json& to = meta.at("train_options");  // null: training was never configured
     if (to.is_object()) options = options_from(to);
