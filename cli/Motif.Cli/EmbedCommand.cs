@@ -62,11 +62,14 @@ internal static class EmbedCommand
         var limits = ValidationLimits.Default;
         var files = FolderIntake.List(root);
         var inputs = new float[settings.Batch * spec.ValuesPerImage];
-        var signatures = new float[settings.Batch * model.EmbeddingDimension];
+        // A version that signs details gives each image its whole and each detail: a row of all of them, written as
+        // a 3-D array (images, parts, dimension).
+        var (parts, width) = (model.SignatureParts, model.EmbeddingDimension * model.SignatureParts);
+        var signatures = new float[settings.Batch * width];
         var ids = new List<string>();
         var skipped = new List<IntakeItem>();
 
-        await using (var matrix = new NpyFile.Writer(npyPath, model.EmbeddingDimension))
+        await using (var matrix = new NpyFile.Writer(npyPath, width, parts))
         {
             foreach (var chunk in files.Chunk(settings.Batch))
             {
@@ -95,12 +98,12 @@ internal static class EmbedCommand
                 }
                 var results = ImageCodec.PreprocessBatch(readable.Select(r => (ReadOnlyMemory<byte>)r.Bytes).ToArray(), spec, inputs, settings.Threads, limits, cancellationToken);
                 var n = readable.Count;
-                model.Sign(inputs.AsSpan(0, n * spec.ValuesPerImage), n, settings.InputSize, settings.InputSize, signatures.AsSpan(0, n * model.EmbeddingDimension));
+                model.Sign(inputs.AsSpan(0, n * spec.ValuesPerImage), n, settings.InputSize, settings.InputSize, signatures.AsSpan(0, n * width));
                 for (var i = 0; i < n; i++)
                 {
                     if (results[i].Succeeded)
                     {
-                        await matrix.AppendAsync(signatures.AsMemory(i * model.EmbeddingDimension, model.EmbeddingDimension), cancellationToken);
+                        await matrix.AppendAsync(signatures.AsMemory(i * width, width), cancellationToken);
                         ids.Add(readable[i].Path);
                     }
                     else
@@ -117,7 +120,7 @@ internal static class EmbedCommand
 
         var text = new System.Text.StringBuilder();
         var seconds = clock.Elapsed.TotalSeconds;
-        text.AppendLine($"Embedded {ids.Count} of {files.Count} files into {Display.Safe(npyPath)} ({ids.Count}×{model.EmbeddingDimension} float32) " +
+        text.AppendLine($"Embedded {ids.Count} of {files.Count} files into {Display.Safe(npyPath)} ({ids.Count}×{(parts == 1 ? "" : $"{parts}×")}{model.EmbeddingDimension} float32) " +
                         $"in {seconds:0.0} s ({ids.Count / Math.Max(seconds, 1e-9):0.0} images/s); rows named in {Display.Safe(idsPath)}");
         if (skipped.Count > 0)
         {

@@ -90,7 +90,7 @@ internal static class EvaluateCommand
             }
             SplitPart? part = partName switch { "test" => SplitPart.Test, "validation" => SplitPart.Validation, "train" => SplitPart.Train, _ => null };
             var report = MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels,
-                parse.GetValue(seed), Environment.ProcessorCount, cancellationToken);
+                parse.GetValue(seed), Environment.ProcessorCount, set.Parts, cancellationToken);
             await parse.InvocationConfiguration.Output.WriteAsync(Table(report, version, partName, truth.DataVersion, truth.Annotations));
             return 0;
         });

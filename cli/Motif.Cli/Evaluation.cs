@@ -28,7 +28,7 @@ internal sealed record Evaluation(string TruthFile, GroundTruth Truth, Morphogra
         var clusterNumber = manifest.Clusters.Select((c, i) => (c.Id, i)).ToDictionary(p => p.Id, p => p.i, StringComparer.Ordinal);
         var labels = manifest.Images.ToDictionary(i => i.ImageId, i => i.ClusterId is null ? -1 : clusterNumber[i.ClusterId], StringComparer.Ordinal);
         MorphographEvaluationReport Score(SplitPart? part) =>
-            MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels, seed: 0, Math.Max(1, threads), cancellationToken);
+            MorphographEvaluation.Evaluate(truth.Duplicates, truth.Split, part, set.Values, set.ImageIds, labels, seed: 0, Math.Max(1, threads), set.Parts, cancellationToken);
         return new Evaluation(truthFile, truth, Score(SplitPart.Test), Score(null));
     }
 

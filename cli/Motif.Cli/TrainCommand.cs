@@ -54,6 +54,11 @@ internal static class TrainCommand
             Description = "Fraction of each side of the centre detail the network sees beside the whole image: 0.75 by default (about two thirds of an " +
                           "image's shorter side), 0 for the whole image only. The trained version signs with it.",
         };
+        var details = new Option<int?>("--details")
+        {
+            Description = "Windows per side of the details the trained version signs beside each image's whole, each two thirds of its side: 2 by default " +
+                          "(the four corners), 3 for nine, 1 for the centre, 0 for the whole only. An image is as near to another as their nearest whole-detail pair.",
+        };
         var patience = new Option<int?>("--patience") { Description = "Epochs without a better validation mAP before stopping." };
         var negatives = new Option<int?>("--negatives") { Description = "Negatives mined per positive pair (default 10)." };
         var reproduced = new Option<bool>("--reproduced-details")
@@ -71,7 +76,7 @@ internal static class TrainCommand
         var command = new Command("train", "Fine-tune the signature network on the workspace's morphograph: triplets with hard negatives mined each epoch, " +
                                            "validation mAP with early stopping, a checkpoint per epoch in the workspace (resumable), test mAP of the best epoch.")
         {
-            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, pooling, detail, patience, negatives, reproduced, noWhiten, seed, save,
+            truth, model, recipe, epochs, batch, loss, learningRate, margin, frozen, size, pooling, detail, details, patience, negatives, reproduced, noWhiten, seed, save,
         };
         workspaceArguments.AddTo(command);
         command.SetAction(async (parse, cancellationToken) =>
@@ -105,6 +110,7 @@ internal static class TrainCommand
                 InputSize = parse.GetValue(size) ?? basis.InputSize,
                 PoolingPower = parse.GetValue(pooling) ?? basis.PoolingPower,
                 DetailView = parse.GetValue(detail) ?? basis.DetailView,
+                DetailGrid = parse.GetValue(details) ?? basis.DetailGrid,
                 Patience = parse.GetValue(patience) ?? basis.Patience,
                 NegativesPerPair = parse.GetValue(negatives) ?? basis.NegativesPerPair,
                 ReproducedDetails = parse.GetValue(reproduced),
@@ -275,6 +281,7 @@ internal static class TrainCommand
         nameof(TrainingRunOptions.InputSize) => "--size",
         nameof(TrainingRunOptions.PoolingPower) => "--pooling-power",
         nameof(TrainingRunOptions.DetailView) => "--detail-view",
+        nameof(TrainingRunOptions.DetailGrid) => "--details",
         nameof(TrainingRunOptions.Patience) => "--patience",
         nameof(TrainingRunOptions.NegativesPerPair) => "--negatives",
         _ => parameter ?? "an option",

@@ -9,7 +9,12 @@ public interface ISignatureEmbedder
     /// <summary>Identifies the model and its input, e.g. "resnet50-imagenet@1.0.4 224px".</summary>
     string ModelVersion { get; }
 
+    /// <summary>Values per image: <see cref="Parts"/> signatures of Dimension / Parts each.</summary>
     int Dimension { get; }
+
+    /// <summary>Signatures per image: its whole, then each of the details the version signs (<see cref="SignatureDetails"/>).
+    /// 1 unless the embedder says otherwise.</summary>
+    int Parts => 1;
 
     PreprocessSpec Preprocessing { get; }
 
@@ -20,6 +25,7 @@ public interface ISignatureEmbedder
     /// </summary>
     bool OnAccelerator => false;
 
-    /// <summary>Embeds <paramref name="count"/> images laid out as <see cref="Preprocessing"/> says into unit rows.</summary>
+    /// <summary>Embeds <paramref name="count"/> images laid out as <see cref="Preprocessing"/> says into rows of
+    /// <see cref="Dimension"/> values, each <see cref="Parts"/> unit signatures.</summary>
     void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures);
 }

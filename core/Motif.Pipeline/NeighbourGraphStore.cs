@@ -26,6 +26,10 @@ public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Gr
 /// One blob per graph, replaced whole (a reader sees the old graph or the new one, never a mix): a little-endian
 /// int32 length, the rows as JSON (image id and content hash per row: an image whose content changed is a new
 /// row), then the graph's binary form. A blob that does not read back is rebuilt rather than trusted.
+/// <para><b>Details.</b> When a version signs each image as its whole and details (<see cref="SignatureSet.Parts"/>),
+/// the stored graph is that of the signatures, <see cref="SignatureSet.Parts"/> rows per image, so that an update
+/// appends signatures as it does for wholes; readers get it folded into the graph of images
+/// (<see cref="NeighbourGraph.FoldParts"/>), whose distances are those search and evaluation rank with.</para>
 /// <para>Several workers may update at once (KEDA scales the worker out): a write is conditional on the version that
 /// was read (If-Match, or create-only), so an update computed from an older graph never overwrites a newer one; the
 /// loser gets <see cref="NeighbourGraphConflictException"/> and updates again from fresh signatures.</para>
@@ -52,8 +56,8 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
     public async Task<StoredGraph?> ReadAsync(string modelVersion, double radius, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
-        var (stored, _) = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, radius, cancellationToken).ConfigureAwait(false);
-        return stored is { } s ? new StoredGraph(s.Rows, s.Graph) : null;
+        var (stored, _) = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, parts: null, radius, cancellationToken).ConfigureAwait(false);
+        return stored is { } s ? new StoredGraph(s.Rows, s.Graph.FoldParts(s.Parts)) : null;
     }
 
     /// <summary>The graph of <paramref name="set"/> (rows in the set's order) within <paramref name="radius"/>, updated from the stored one and stored again.</summary>
@@ -68,10 +72,12 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         }
         var name = BlobName(set.ModelVersion, radius);
         var keys = set.Images.Select(i => new GraphRow(i.ImageId, i.ContentHash!)).ToArray();
-        var (stored, etag) = await TryReadAsync(name, set.Dimension, radius, cancellationToken).ConfigureAwait(false);
+        // The graph is of signatures: `parts` rows of `width` values per image, the image's parts in a row.
+        var (parts, width) = (set.Parts, set.Dimension / set.Parts);
+        var (stored, etag) = await TryReadAsync(name, width, parts, radius, cancellationToken).ConfigureAwait(false);
         if (stored is not null && stored.Value.Rows.SequenceEqual(keys))
         {
-            return new GraphUpdate(stored.Value.Graph, keys.Length, 0);   // nothing signed, removed or changed since: no write
+            return new GraphUpdate(stored.Value.Graph.FoldParts(parts), keys.Length, 0);   // nothing signed, removed or changed since: no write
         }
 
         var storedRow = new Dictionary<GraphRow, int>();
@@ -86,29 +92,35 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         var kept = Enumerable.Range(0, set.Count).Where(i => storedRow.ContainsKey(keys[i])).ToArray();
         var added = Enumerable.Range(0, set.Count).Where(i => !storedRow.ContainsKey(keys[i])).ToArray();
         var start = stored is null
-            ? NeighbourGraph.Empty(set.Dimension, radius)
-            : stored.Value.Graph.Select([.. kept.Select(i => storedRow[keys[i]])]);
+            ? NeighbourGraph.Empty(width, radius)
+            : stored.Value.Graph.Select([.. kept.SelectMany(i => Enumerable.Range(storedRow[keys[i]] * parts, parts))]);
         var order = kept.Concat(added).ToArray();
         var matrix = new float[set.Values.Length];
         for (var k = 0; k < order.Length; k++)
         {
             set.Row(order[k]).CopyTo(matrix.AsSpan(k * set.Dimension, set.Dimension));
         }
+        // A row of parts × width values is `parts` consecutive signatures of `width`: the same matrix, read by signature.
         var appended = start.Append(matrix, Math.Max(1, threads), cancellationToken);
-        // Back to the set's order: row i of the result is row position[i] of the appended graph.
-        var position = new int[set.Count];
+        // Back to the set's order: signature row i of the result is row position[i] of the appended graph.
+        var position = new int[set.Count * parts];
         for (var k = 0; k < order.Length; k++)
         {
-            position[order[k]] = k;
+            for (var q = 0; q < parts; q++)
+            {
+                position[order[k] * parts + q] = k * parts + q;
+            }
         }
         var graph = appended.Select(position);
 
         await WriteAsync(name, keys, graph, etag is null ? BlobConditions.CreateOnly : BlobConditions.Matching(etag), cancellationToken).ConfigureAwait(false);
-        return new GraphUpdate(graph, kept.Length, added.Length);
+        return new GraphUpdate(graph.FoldParts(parts), kept.Length, added.Length);
     }
 
-    /// <summary>The stored graph (null when absent, damaged or of another shape) and the ETag of the blob read (null when absent).</summary>
-    private async Task<((GraphRow[] Rows, NeighbourGraph Graph)? Graph, string? ETag)> TryReadAsync(string name, int? dimension, double radius, CancellationToken cancellationToken)
+    /// <summary>The stored graph of signatures, with its parts per image (null when absent, damaged or of another shape:
+    /// a dimension or parts other than those given), and the ETag of the blob read (null when absent).</summary>
+    private async Task<((GraphRow[] Rows, NeighbourGraph Graph, int Parts)? Graph, string? ETag)> TryReadAsync(string name, int? dimension, int? parts,
+        double radius, CancellationToken cancellationToken)
     {
         byte[] bytes;
         string etag;
@@ -131,8 +143,10 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
             var rows = JsonSerializer.Deserialize<GraphRow[]>(bytes.AsSpan(4, rowsLength), Json);
             using var graphBytes = new MemoryStream(bytes, 4 + rowsLength, bytes.Length - 4 - rowsLength, writable: false);
             var graph = NeighbourGraph.ReadFrom(graphBytes);
-            return rows is not null && rows.Length == graph.Count && (dimension is null || graph.Dimension == dimension) && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
-                ? ((rows, graph), etag)
+            var stored = rows is null || rows.Length == 0 ? 1 : graph.Count / rows.Length;
+            return rows is not null && rows.Length * stored == graph.Count && (parts is null || stored == parts) &&
+                (dimension is null || graph.Dimension == dimension) && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
+                ? ((rows, graph, stored), etag)
                 : (null, etag);
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException)

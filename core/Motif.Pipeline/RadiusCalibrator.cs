@@ -191,7 +191,7 @@ public sealed class RadiusCalibrator
         for (var i = 0; i < measured.Count; i++)
         {
             var row = measured[i];
-            positives.Add(Distance(set.Row(row), copies.AsSpan(i * set.Dimension, set.Dimension)));
+            positives.Add(CosineRanking.ImageDistance(set.Row(row), copies.AsSpan(i * set.Dimension, set.Dimension), set.Parts));
         }
         var result = knownNeighbours is null
             ? RadiusCalibration.CalibrateWithoutLabels(positives, PairDistances(set, rows), set.Count - 1, _options.Targets)
@@ -238,7 +238,7 @@ public sealed class RadiusCalibrator
                 {
                     continue;
                 }
-                var d = Distance(set.Row(row), set.Row(other));
+                var d = CosineRanking.ImageDistance(set.Row(row), set.Row(other), set.Parts);
                 if (d > RadiusCalibratorOptions.IdenticalDistance)
                 {
                     distances.Add(d);
@@ -249,8 +249,4 @@ public sealed class RadiusCalibrator
     }
 
     private const int PairsPerImage = 1024;
-
-    /// <summary>The cosine distance in the one arithmetic search, evaluation and the graph share.</summary>
-    private static double Distance(ReadOnlySpan<float> x, ReadOnlySpan<float> y) =>
-        CosineRanking.Distance(x, y, CosineRanking.Dot(x, x), CosineRanking.Dot(y, y));
 }

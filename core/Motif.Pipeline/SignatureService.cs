@@ -717,7 +717,7 @@ public sealed class SignatureService(IBlobStore blobs, IImageCatalog catalog, IW
                 var metadata = new Dictionary<string, string> { ["rows"] = ready.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) };
                 try
                 {
-                    await blobs.PutAsync(shard, new MemoryStream(NpyFile.Encode(batch.Signatures, ready.Count, dimension), writable: false),
+                    await blobs.PutAsync(shard, new MemoryStream(NpyFile.Encode(batch.Signatures, ready.Count, dimension, embedder.Parts), writable: false),
                         new BlobPutOptions { ContentType = "application/octet-stream", Metadata = metadata, Conditions = BlobConditions.CreateOnly }, cancellationToken).ConfigureAwait(false);
                 }
                 catch (BlobStoreException e) when (e.ErrorCode == BlobErrorCode.BlobAlreadyExists)

@@ -6,13 +6,15 @@ namespace Motif.Pipeline;
 
 /// <summary>
 /// The signatures of a collection under one model, one row per accepted image (images with identical content
-/// share a signature but keep a row each), ordered by image id: the input of clustering and search.
+/// share a signature but keep a row each), ordered by image id: the input of clustering and search. A version that
+/// signs details (<c>SignatureDetails</c>) gives each row <see cref="Parts"/> signatures, the whole first, and images
+/// are compared by <see cref="CosineRanking.ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>.
 /// </summary>
 public sealed class SignatureSet
 {
-    private SignatureSet(string modelVersion, IReadOnlyList<ImageRecord> images, float[] values, int dimension)
+    private SignatureSet(string modelVersion, IReadOnlyList<ImageRecord> images, float[] values, int dimension, int parts)
     {
-        (ModelVersion, Images, Values, Dimension) = (modelVersion, images, values, dimension);
+        (ModelVersion, Images, Values, Dimension, Parts) = (modelVersion, images, values, dimension, parts);
         ImageIds = [.. images.Select(i => i.ImageId)];
         _rows = ImageIds.Select((id, row) => (id, row)).ToDictionary(p => p.id, p => p.row, StringComparer.Ordinal);
     }
@@ -29,10 +31,14 @@ public sealed class SignatureSet
 
     public IReadOnlyList<string> ImageIds { get; }
 
-    /// <summary>Row-major <see cref="Count"/> × <see cref="Dimension"/> unit rows.</summary>
+    /// <summary>Row-major <see cref="Count"/> × <see cref="Dimension"/> values: each row <see cref="Parts"/> unit signatures.</summary>
     public float[] Values { get; }
 
+    /// <summary>Values per row (all its parts).</summary>
     public int Dimension { get; }
+
+    /// <summary>Signatures per row: the image's whole, then its details (1: the whole only).</summary>
+    public int Parts { get; }
 
     public int Count => Images.Count;
 
@@ -44,15 +50,16 @@ public sealed class SignatureSet
         ArgumentNullException.ThrowIfNull(blobs);
         ArgumentNullException.ThrowIfNull(catalog);
         var signed = await catalog.ListSignedAsync(modelVersion, cancellationToken).ConfigureAwait(false);
-        var shards = new Dictionary<string, (int Rows, int Columns, float[] Values)>(StringComparer.Ordinal);
+        var shards = new Dictionary<string, NpyMatrix>(StringComparer.Ordinal);
         foreach (var name in signed.Select(s => s.Signature.Shard).Distinct(StringComparer.Ordinal))
         {
             shards[name] = NpyFile.Decode(await blobs.ReadAllBytesAsync(name, cancellationToken).ConfigureAwait(false), name);
         }
         var dimension = shards.Count == 0 ? 0 : shards.Values.First().Columns;
-        if (shards.Values.Any(s => s.Columns != dimension))
+        var parts = shards.Count == 0 ? 1 : shards.Values.First().Parts;
+        if (shards.Values.Any(s => s.Columns != dimension || s.Parts != parts))
         {
-            throw new InvalidDataException($"The shards of model '{modelVersion}' disagree on the signature dimension.");
+            throw new InvalidDataException($"The shards of model '{modelVersion}' disagree on the signature dimension or its parts.");
         }
         var values = new float[signed.Count * dimension];
         for (var i = 0; i < signed.Count; i++)
@@ -65,13 +72,13 @@ public sealed class SignatureSet
             }
             shard.Values.AsSpan(location.Row * dimension, dimension).CopyTo(values.AsSpan(i * dimension, dimension));
         }
-        return new SignatureSet(modelVersion, [.. signed.Select(s => s.Image)], values, dimension);
+        return new SignatureSet(modelVersion, [.. signed.Select(s => s.Image)], values, dimension, parts);
     }
 
     /// <summary>
     /// The <paramref name="k"/> rows nearest to <paramref name="query"/> by cosine distance, nearest first, ties by row
     /// order; <paramref name="exclude"/> (a row, or −1) is left out. Exact: every row is compared, with the arithmetic
-    /// of the neighbour graph and of evaluation (<see cref="CosineRanking"/>).
+    /// of the neighbour graph and of evaluation (<see cref="CosineRanking"/>). The query is a row of all the parts.
     /// </summary>
     public IReadOnlyList<(int Row, double Distance)> Nearest(ReadOnlySpan<float> query, int k, int exclude = -1)
     {
@@ -84,7 +91,7 @@ public sealed class SignatureSet
         {
             return [];
         }
-        _squaredNorms ??= CosineRanking.SquaredNorms(Values, Dimension);
-        return [.. CosineRanking.Nearest(Values, Dimension, _squaredNorms, query, k, exclude).Select(r => (r.Row, r.Distance))];
+        _squaredNorms ??= CosineRanking.SquaredNorms(Values, Dimension, parts: Parts);
+        return [.. CosineRanking.Nearest(Values, Dimension, _squaredNorms, query, k, exclude, Parts).Select(r => (r.Row, r.Distance))];
     }
 }

@@ -8,7 +8,7 @@ namespace Motif.Engine;
 /// are within cosine 0.99 of fp32 ones but not equal, and must not share a graph with them. The signatures are the
 /// network's, projected by the learned projection its checkpoint carried (<see cref="SignatureModel.Projection"/>),
 /// so every host that signs with a version (the CLI, the worker, search, the bench) signs the same way; the version
-/// string, a hash of the checkpoint file, covers the projection.
+/// string, a hash of the checkpoint file, covers the projection and the details it signs.
 /// </summary>
 public sealed class EngineSignatureEmbedder : ISignatureEmbedder
 {
@@ -43,7 +43,11 @@ public sealed class EngineSignatureEmbedder : ISignatureEmbedder
         _ => throw new ArgumentOutOfRangeException(nameof(precision), precision, "Unknown precision."),
     };
 
-    public int Dimension => _model.EmbeddingDimension;
+    /// <summary>Values per image: each of its <see cref="Parts"/> signatures.</summary>
+    public int Dimension => _model.EmbeddingDimension * Parts;
+
+    /// <summary>The whole, and each detail the checkpoint signs (<see cref="SignatureModel.Details"/>).</summary>
+    public int Parts => _model.SignatureParts;
 
     public PreprocessSpec Preprocessing { get; }
 

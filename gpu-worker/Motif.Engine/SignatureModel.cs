@@ -95,6 +95,15 @@ public sealed unsafe class SignatureModel : IDisposable
     /// </summary>
     public SignatureProjection? Projection { get; private set; }
 
+    /// <summary>The details this version signs beside each image's whole (<see cref="SignatureDetails"/>), restored
+    /// from its checkpoint's metadata (<see cref="SignatureDetails.MetadataKey"/>), or null: <see cref="Sign"/> then
+    /// gives the whole only. Like <see cref="Projection"/>, a way of signing, not part of the network: the trainer never
+    /// sees it.</summary>
+    public SignatureDetails? Details { get; private set; }
+
+    /// <summary>Signatures <see cref="Sign"/> gives per image: the whole, and each of <see cref="Details"/>.</summary>
+    public int SignatureParts => 1 + (Details?.Count ?? 0);
+
     /// <summary>Restores a checkpoint written by <see cref="SaveCheckpoint"/>, creating its architecture, with the
     /// signature projection its metadata carries (<see cref="Projection"/>).</summary>
     /// <exception cref="SignatureEngineException">The checkpoint is not one, or its projection is damaged.</exception>
@@ -102,6 +111,7 @@ public sealed unsafe class SignatureModel : IDisposable
     {
         using var metadata = JsonDocument.Parse(ReadCheckpointMetadata(path));
         var projection = ProjectionOf(metadata.RootElement, path);
+        var details = DetailsOf(metadata.RootElement, path);
         var model = Create(metadata.RootElement.GetProperty("architecture").GetString()!, device);
         try
         {
@@ -112,12 +122,30 @@ public sealed unsafe class SignatureModel : IDisposable
                     $"checkpoint '{path}' carries a projection of {projection.Dimension} dimensions for signatures of {model.EmbeddingDimension}");
             }
             model.Projection = projection;
+            model.Details = details;
             return model;
         }
         catch
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    private static SignatureDetails? DetailsOf(JsonElement metadata, string path)
+    {
+        if (!metadata.TryGetProperty("user", out var user) || user.ValueKind != JsonValueKind.Object ||
+            !user.TryGetProperty(SignatureDetails.MetadataKey, out var stored))
+        {
+            return null;
+        }
+        try
+        {
+            return SignatureDetails.FromJson(stored);
+        }
+        catch (FormatException e)
+        {
+            throw new SignatureEngineException(FormatStatus, $"checkpoint '{path}' has damaged signature details: {e.Message}");
         }
     }
 
@@ -183,14 +211,44 @@ public sealed unsafe class SignatureModel : IDisposable
 
     /// <summary>
     /// The version's signatures of <paramref name="count"/> images: <see cref="Embed"/>'s rows, projected by the
-    /// checkpoint's <see cref="Projection"/> when it carries one. What every host signs with (through
+    /// checkpoint's <see cref="Projection"/> when it carries one, and, when it signs <see cref="Details"/>, each image's
+    /// details after its whole: <paramref name="signatures"/> receives count × <see cref="SignatureParts"/> ×
+    /// <see cref="EmbeddingDimension"/> floats, image by image. What every host signs with (through
     /// <see cref="EngineSignatureEmbedder"/>, or <c>motif embed</c> directly); the trainer keeps the raw rows.
     /// </summary>
     public void Sign(ReadOnlySpan<float> images, int count, int height, int width, Span<float> signatures)
     {
-        Embed(images, count, height, width, signatures);
-        var rows = signatures[..(count * EmbeddingDimension)];
-        Projection?.Apply(rows, count, rows);
+        var dim = EmbeddingDimension;
+        if (Details is not { } details)
+        {
+            Embed(images, count, height, width, signatures);
+            var rows = signatures[..(count * dim)];
+            Projection?.Apply(rows, count, rows);
+            return;
+        }
+        if (height != width)
+        {
+            throw new ArgumentException($"Details are cut from square inputs, not {height} × {width}.", nameof(height));
+        }
+        var parts = SignatureParts;
+        if (signatures.Length < (long)count * parts * dim)
+        {
+            throw new ArgumentException($"{count} images of {parts} signatures need {count * parts * dim} floats, not {signatures.Length}.", nameof(signatures));
+        }
+        // The wholes and the windows in two forward passes, then laid out image by image: whole, detail 1 … detail k.
+        var windows = new float[(long)count * details.Count * 3 * height * width];
+        details.Cut(images, count, 3, height, windows);
+        var wholes = new float[count * dim];
+        var cut = new float[count * details.Count * dim];
+        Embed(images, count, height, width, wholes);
+        Embed(windows, count * details.Count, height, width, cut);
+        Projection?.Apply(wholes, count, wholes);
+        Projection?.Apply(cut, count * details.Count, cut);
+        for (var i = 0; i < count; i++)
+        {
+            wholes.AsSpan(i * dim, dim).CopyTo(signatures.Slice(i * parts * dim, dim));
+            cut.AsSpan(i * details.Count * dim, details.Count * dim).CopyTo(signatures.Slice((i * parts + 1) * dim, details.Count * dim));
+        }
     }
 
     /// <summary>

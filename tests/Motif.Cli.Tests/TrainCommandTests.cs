@@ -205,6 +205,9 @@ public sealed class TrainCommandTests : IDisposable
         (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--detail-view", "1"]);
         AssertOneLine(exit, error, "--detail-view: out of range (1)");
 
+        (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--details", "5"]);
+        AssertOneLine(exit, error, "--details: out of range (5)");
+
         (exit, _, error) = await Cli.RunAsync([.. Quick(truth, model), "--recipe", "gpu"]);
         AssertOneLine(exit, error, "--recipe: expected cpu or full");
 

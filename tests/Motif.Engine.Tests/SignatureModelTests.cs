@@ -186,6 +186,54 @@ public sealed class SignatureModelTests : IDisposable
         Assert.Contains("damaged.ckpt", refused.Message);
     }
 
+    /// <summary>A checkpoint whose metadata carries signature details (as training writes them): the version signs each
+    /// image's whole and then each window the details cut from its input, image by image; the
+    /// embedder says so in its parts; the trainer signs the whole only; damaged details are refused with the file's name.</summary>
+    [Fact]
+    public void A_checkpoints_details_sign_each_window_after_the_whole_and_the_trainer_never_sees_them()
+    {
+        var path = Path.Combine(_scratch.FullName, "details.ckpt");
+        var images = Images(2, 48, 21);
+        var details = new SignatureDetails(2);
+        int d;
+        float[] wholes, windows;
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            d = model.EmbeddingDimension;
+            wholes = Embed(model, images, 2, 48);
+            var cut = new float[2 * details.Count * 3 * 48 * 48];
+            details.Cut(images, 2, 3, 48, cut);
+            windows = Embed(model, cut, 2 * details.Count, 48);
+            model.SaveCheckpoint(path, $$"""{"{{SignatureDetails.MetadataKey}}":{{details.ToJson().GetRawText()}}}""");
+            Assert.Equal(1, model.SignatureParts);
+        }
+
+        using var restored = SignatureModel.FromCheckpoint(path);
+        Assert.Equal(details, restored.Details);
+        Assert.Equal(5, restored.SignatureParts);
+        var embedder = new EngineSignatureEmbedder(restored, "details", 48);
+        Assert.Equal((5, 5 * d), (embedder.Parts, embedder.Dimension));
+        var signed = new float[2 * 5 * d];
+        embedder.Embed(images, 2, signed);
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.Equal(wholes.AsSpan(i * d, d).ToArray(), signed.AsSpan(i * 5 * d, d).ToArray());
+            Assert.Equal(windows.AsSpan(i * 4 * d, 4 * d).ToArray(), signed.AsSpan((i * 5 + 1) * d, 4 * d).ToArray());
+        }
+        var trained = new float[2 * d];
+        new EngineSignatureTrainer(restored, "details", 48).Embed(images, 2, trained);
+        Assert.Equal(wholes, trained);
+
+        var damaged = Path.Combine(_scratch.FullName, "damaged-details.ckpt");
+        using (var model = SignatureModel.Create(Tiny))
+        {
+            model.SaveCheckpoint(damaged, $$$"""{"{{{SignatureDetails.MetadataKey}}}":{"grid":9,"side":0.65}}""");
+        }
+        var refused = Assert.Throws<SignatureEngineException>(() => SignatureModel.FromCheckpoint(damaged));
+        Assert.Contains("damaged signature details", refused.Message);
+        Assert.Contains("damaged-details.ckpt", refused.Message);
+    }
+
     [Fact]
     public void Failures_become_typed_exceptions_with_the_engine_message()
     {

@@ -16,19 +16,31 @@ internal sealed class ThumbnailEmbedder : ISignatureEmbedder
 
     public PreprocessSpec Preprocessing { get; } = new(16, ResizeMode.ShortSideCentreCrop, ChannelOrder.Rgb, (0.5f, 0.5f, 0.5f), (0.25f, 0.25f, 0.25f));
 
-    public int Dimension => Preprocessing.ValuesPerImage;
+    /// <summary>Details signed beside the whole, as the engine signs them (<see cref="SignatureDetails.Cut"/>), or null.</summary>
+    public SignatureDetails? Details { get; init; }
+
+    public int Parts => 1 + (Details?.Count ?? 0);
+
+    public int Dimension => Preprocessing.ValuesPerImage * Parts;
 
     public int Calls { get; private set; }
 
     public void Embed(ReadOnlySpan<float> images, int count, Span<float> signatures)
     {
         Calls++;
-        images[..(count * Dimension)].CopyTo(signatures);
+        var values = Preprocessing.ValuesPerImage;
+        var windows = new float[count * (Parts - 1) * values];
+        Details?.Cut(images, count, 3, Preprocessing.InputSize, windows);
         for (var i = 0; i < count; i++)
         {
-            var row = signatures.Slice(i * Dimension, Dimension);
-            var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row));
-            System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+            images.Slice(i * values, values).CopyTo(signatures.Slice(i * Dimension, values));
+            windows.AsSpan(i * (Parts - 1) * values, (Parts - 1) * values).CopyTo(signatures.Slice(i * Dimension + values, (Parts - 1) * values));
+            for (var p = 0; p < Parts; p++)
+            {
+                var part = signatures.Slice(i * Dimension + p * values, values);
+                var norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(part));
+                System.Numerics.Tensors.TensorPrimitives.Divide(part, norm, part);
+            }
         }
     }
 }
@@ -39,7 +51,14 @@ internal sealed class PipelineFixture : IDisposable
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("motif-pipeline-");
 
     public PipelineFixture()
+        : this(new ThumbnailEmbedder())
     {
+    }
+
+    /// <summary>The workspace, signing with <paramref name="embedder"/>.</summary>
+    public PipelineFixture(ThumbnailEmbedder embedder)
+    {
+        Embedder = embedder;
         Blobs = new LocalFolderBlobStore(Path.Combine(_root.FullName, "blobs"));
         Catalog = new SqliteImageCatalog(Path.Combine(_root.FullName, "motif.db"));
         Jobs = new SqliteWorkQueue(Path.Combine(_root.FullName, "motif.db"), "signatures", new WorkQueueOptions { MaxDeliveryCount = 3 });
@@ -48,7 +67,7 @@ internal sealed class PipelineFixture : IDisposable
         Recluster = new ReclusterService(Blobs, Catalog);
     }
 
-    public ThumbnailEmbedder Embedder { get; } = new();
+    public ThumbnailEmbedder Embedder { get; }
 
     public LocalFolderBlobStore Blobs { get; }
 

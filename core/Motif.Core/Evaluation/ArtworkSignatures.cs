@@ -16,12 +16,14 @@ public sealed class ArtworkSignatures
     private readonly ReadOnlyMemory<float> _signatures;
     private readonly double[] _squaredNorms;
     private readonly int _dimension;
+    private readonly int _parts;
 
     /// <param name="duplicates">The merged morphograph's duplicate groups.</param>
     /// <param name="signatures">Row-major signatures, one row per id.</param>
     /// <param name="ids">Image ids of the rows, distinct.</param>
+    /// <param name="parts">Signatures per row: the whole, then its details (<see cref="CosineRanking.ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).</param>
     /// <exception cref="ArgumentException">The signatures are not one non-zero row per distinct id.</exception>
-    public ArtworkSignatures(MorphographDuplicates duplicates, ReadOnlyMemory<float> signatures, IReadOnlyList<string> ids)
+    public ArtworkSignatures(MorphographDuplicates duplicates, ReadOnlyMemory<float> signatures, IReadOnlyList<string> ids, int parts = 1)
     {
         ArgumentNullException.ThrowIfNull(duplicates);
         ArgumentNullException.ThrowIfNull(ids);
@@ -36,8 +38,9 @@ public sealed class ArtworkSignatures
         {
             throw new ArgumentException($"The signatures ({signatures.Length} floats) are not {ids.Count} non-empty rows.", nameof(signatures));
         }
-        _dimension = ids.Count == 0 ? 1 : signatures.Length / ids.Count;
-        _squaredNorms = CosineRanking.SquaredNorms(signatures, _dimension, ids: ids);
+        _dimension = ids.Count == 0 ? parts : signatures.Length / ids.Count;
+        _parts = parts;
+        _squaredNorms = CosineRanking.SquaredNorms(signatures, _dimension, ids: ids, parts: parts);
         (_duplicates, _signatures, Ids) = (duplicates, signatures, ids);
         foreach (var id in ids.Order(StringComparer.Ordinal))
         {
@@ -62,11 +65,14 @@ public sealed class ArtworkSignatures
     /// <exception cref="KeyNotFoundException">The artwork has no signed photograph.</exception>
     public string Representative(string artwork) => _representative[artwork];
 
-    /// <summary>The cosine distance between two artworks' signatures (<see cref="CosineRanking.Distance"/>).</summary>
+    /// <summary>Signatures per row: the whole, then its details.</summary>
+    public int Parts => _parts;
+
+    /// <summary>The cosine distance between two artworks' signatures (<see cref="CosineRanking.ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).</summary>
     public double Distance(string a, string b)
     {
         var (i, j) = (_rowOf[Representative(a)], _rowOf[Representative(b)]);
-        return CosineRanking.Distance(Row(i), Row(j), _squaredNorms[i], _squaredNorms[j]);
+        return CosineRanking.ImageDistance(Row(i), Row(j), _parts, _squaredNorms.AsSpan(i * _parts, _parts), _squaredNorms.AsSpan(j * _parts, _parts));
     }
 
     /// <summary>
@@ -81,7 +87,7 @@ public sealed class ArtworkSignatures
         var returned = 0;
         for (var count = 32; ; count *= 2)
         {
-            var rows = CosineRanking.Nearest(_signatures.Span, _dimension, _squaredNorms, Row(query), count, exclude: query);
+            var rows = CosineRanking.Nearest(_signatures.Span, _dimension, _squaredNorms, Row(query), count, exclude: query, _parts);
             var folded = rows.Select(r => _duplicates.Canonical(Ids[r.Row])).Where(a => !string.Equals(a, artwork, StringComparison.Ordinal))
                 .Distinct(StringComparer.Ordinal).ToArray();
             for (var i = returned; i < folded.Length; i++)

@@ -60,17 +60,18 @@ public static class MorphographEvaluation
     /// <param name="labels">Image id → cluster label (negative = noise), or null to skip cluster metrics.</param>
     /// <param name="seed">Seed of the verification negatives.</param>
     /// <param name="degreeOfParallelism">Threads for the ranking.</param>
+    /// <param name="parts">Signatures per row: the whole, then its details (<see cref="CosineRanking.ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>).</param>
     /// <param name="cancellationToken">Cancels the ranking.</param>
     /// <exception cref="ArgumentException">The signatures are not one non-zero row per distinct id.</exception>
     public static MorphographEvaluationReport Evaluate(MorphographDuplicates duplicates, MorphographSplit split, SplitPart? part,
         ReadOnlyMemory<float> signatures, IReadOnlyList<string> ids, IReadOnlyDictionary<string, int>? labels = null, int seed = 0,
-        int degreeOfParallelism = 1, CancellationToken cancellationToken = default)
+        int degreeOfParallelism = 1, int parts = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(duplicates);
         ArgumentNullException.ThrowIfNull(split);
         ArgumentNullException.ThrowIfNull(ids);
         var merged = duplicates.Merged;
-        var artworks = new ArtworkSignatures(duplicates, signatures, ids);
+        var artworks = new ArtworkSignatures(duplicates, signatures, ids, parts);
         bool InPart(string image) => split.PartOf(image) is { } p && (part is null || p == part);
 
         var partImages = merged.Images.Where(i => merged.PositiveNeighbours(i).Count > 0 && InPart(i)).ToArray();
@@ -80,7 +81,7 @@ public static class MorphographEvaluation
         var ranked = queries.Length == 0
             ? new Dictionary<string, IReadOnlyList<string>>()
             : CosineRanking.Rank(signatures, ids, queries.Select(artworks.Representative), degreeOfParallelism: degreeOfParallelism,
-                cancellationToken: cancellationToken);
+                parts: parts, cancellationToken: cancellationToken);
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         foreach (var query in queries)
         {

@@ -19,6 +19,12 @@ public readonly record struct RankedRow(int Row, double Distance);
 /// products (exact in float64) in float64, the arithmetic scikit-learn uses after converting its input to float64.
 /// Rows need not be unit length; an all-zero row has no direction and is refused. For identical rows the cosine is
 /// exactly 1, since √(s²) = s in IEEE arithmetic.</para>
+/// <para><b>Images signed with their details.</b> A version may sign each image as its whole and a few details (windows
+/// of it seen enlarged; <c>SignatureDetails</c>): a row is then <c>parts</c> signatures of D values, the whole first.
+/// Two such images are as near as the nearest of their whole ↔ whole, whole ↔ detail and detail ↔ whole pairs
+/// (<see cref="ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>): a reproduction of a detail is near the painting's own detail, whatever else the
+/// painting shows. Detail ↔ detail pairs do not count: two paintings that share a patch of sky are not a pattern. With
+/// one part (the default) this is the distance above, to the bit.</para>
 /// <para><b>Order.</b> Ascending distance, ties by row index (the lower first), as scikit-learn's stable
 /// <c>argsort</c> of a distance row orders them. A query is never its own neighbour.</para>
 /// <para><b>Cost.</b> Exact: every query is compared with every row, O(Q·N·D), one dot product at a time (no register
@@ -66,33 +72,82 @@ public static class CosineRanking
     public static double Distance(ReadOnlySpan<float> x, ReadOnlySpan<float> y, double xSquaredNorm, double ySquaredNorm) =>
         Math.Clamp(1 - Dot(x, y) / Math.Sqrt(xSquaredNorm * ySquaredNorm), 0.0, 2.0);
 
-    /// <summary>‖row‖² of each row of a row-major matrix.</summary>
+    /// <summary>
+    /// The cosine distance of two images signed as <paramref name="parts"/> signatures each, the whole first and then
+    /// its details: the least of whole ↔ whole, whole ↔ each detail of the other and each detail ↔ the other's whole.
+    /// Detail ↔ detail pairs are not compared. One part: <see cref="Distance"/>.
+    /// </summary>
+    /// <param name="x">One image's row: <paramref name="parts"/> × D values.</param>
+    /// <param name="y">The other's, as long.</param>
+    /// <param name="parts">Signatures per row (≥ 1).</param>
+    /// <param name="xSquaredNorms">‖part‖² of each of <paramref name="x"/>'s parts (<see cref="SquaredNorms"/>).</param>
+    /// <param name="ySquaredNorms">The same for <paramref name="y"/>.</param>
+    public static double ImageDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int parts, ReadOnlySpan<double> xSquaredNorms, ReadOnlySpan<double> ySquaredNorms)
+    {
+        var dim = x.Length / parts;
+        var wholeX = x[..dim];
+        var wholeY = y[..dim];
+        var best = Distance(wholeX, wholeY, xSquaredNorms[0], ySquaredNorms[0]);
+        for (var p = 1; p < parts; p++)
+        {
+            best = Math.Min(best, Distance(wholeX, y.Slice(p * dim, dim), xSquaredNorms[0], ySquaredNorms[p]));
+            best = Math.Min(best, Distance(x.Slice(p * dim, dim), wholeY, xSquaredNorms[p], ySquaredNorms[0]));
+        }
+        return best;
+    }
+
+    /// <summary><see cref="ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>
+    /// of two rows whose parts' norms are not known yet (computed here with <see cref="Dot"/>).</summary>
+    public static double ImageDistance(ReadOnlySpan<float> x, ReadOnlySpan<float> y, int parts)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parts);
+        if (x.Length != y.Length || x.Length % parts != 0)
+        {
+            throw new ArgumentException($"Rows of {x.Length} and {y.Length} values are not two images of {parts} parts.", nameof(y));
+        }
+        var width = x.Length / parts;
+        Span<double> norms = stackalloc double[2 * parts];
+        for (var p = 0; p < parts; p++)
+        {
+            norms[p] = Dot(x.Slice(p * width, width), x.Slice(p * width, width));
+            norms[parts + p] = Dot(y.Slice(p * width, width), y.Slice(p * width, width));
+        }
+        return ImageDistance(x, y, parts, norms[..parts], norms[parts..]);
+    }
+
+    /// <summary>‖part‖² of each signature of a row-major matrix: <paramref name="parts"/> per row, row after row.</summary>
     /// <param name="matrix">Row-major rows of <paramref name="dimension"/> values.</param>
     /// <param name="dimension">Values per row.</param>
     /// <param name="degreeOfParallelism">Worker threads.</param>
     /// <param name="cancellationToken">Cancels the computation.</param>
     /// <param name="ids">Row ids, to name a refused row in the message (optional).</param>
-    /// <exception cref="ArgumentException">The matrix is not rows of <paramref name="dimension"/> values, or a row is
-    /// all zeros or not finite (it has no direction).</exception>
+    /// <param name="parts">Signatures per row, each of <paramref name="dimension"/> / <paramref name="parts"/> values:
+    /// an image's whole and its details (1: the whole only).</param>
+    /// <exception cref="ArgumentException">The matrix is not rows of <paramref name="dimension"/> values, a row does not
+    /// split into <paramref name="parts"/>, or a signature is all zeros or not finite (it has no direction).</exception>
     public static double[] SquaredNorms(ReadOnlyMemory<float> matrix, int dimension, int degreeOfParallelism = 1,
-        CancellationToken cancellationToken = default, IReadOnlyList<string>? ids = null)
+        CancellationToken cancellationToken = default, IReadOnlyList<string>? ids = null, int parts = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dimension);
-        if (matrix.Length % dimension != 0)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parts);
+        if (matrix.Length % dimension != 0 || dimension % parts != 0)
         {
-            throw new ArgumentException($"The signatures ({matrix.Length} floats) are not rows of {dimension}.", nameof(matrix));
+            throw new ArgumentException($"The signatures ({matrix.Length} floats) are not rows of {dimension} in {parts} parts.", nameof(matrix));
         }
-        var norms = new double[matrix.Length / dimension];
+        var width = dimension / parts;
+        var norms = new double[matrix.Length / width];
         Parallel.For(0, norms.Length, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken }, i =>
         {
-            var row = matrix.Span.Slice(i * dimension, dimension);
-            norms[i] = Dot(row, row);
+            var part = matrix.Span.Slice(i * width, width);
+            norms[i] = Dot(part, part);
         });
         var bad = Array.FindIndex(norms, s => !double.IsFinite(s) || s == 0);
         if (bad >= 0)
         {
-            var name = ids is null ? "" : $" ('{ids[bad]}')";
-            throw new ArgumentException($"Signature {bad}{name} is all zeros or not finite: it has no direction.", nameof(matrix));
+            var row = bad / parts;
+            var what = string.Join(", ", new[] { ids is null ? null : $"'{ids[row]}'", parts == 1 ? null : bad % parts == 0 ? "its whole" : $"detail {bad % parts}" }
+                .Where(s => s is not null));
+            throw new ArgumentException($"Signature {row}{(what.Length == 0 ? "" : $" ({what})")} is all zeros or not finite: it has no direction.", nameof(matrix));
         }
         return norms;
     }
@@ -103,24 +158,37 @@ public static class CosineRanking
     /// </summary>
     /// <param name="matrix">Row-major N × <paramref name="dimension"/> signatures.</param>
     /// <param name="dimension">Values per row.</param>
-    /// <param name="squaredNorms">Their <see cref="SquaredNorms"/>.</param>
+    /// <param name="squaredNorms">Their <see cref="SquaredNorms"/> (N × <paramref name="parts"/>).</param>
     /// <param name="query">A row of <paramref name="dimension"/> values, not necessarily one of the matrix.</param>
     /// <param name="k">Rows to return (≥ 0; fewer when the matrix has fewer).</param>
     /// <param name="exclude">A row to leave out (the query's own), or −1.</param>
+    /// <param name="parts">Signatures per row, the whole first (<see cref="ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>); 1: the whole only.</param>
     public static RankedRow[] Nearest(ReadOnlySpan<float> matrix, int dimension, ReadOnlySpan<double> squaredNorms,
-        ReadOnlySpan<float> query, int k, int exclude = -1)
+        ReadOnlySpan<float> query, int k, int exclude = -1, int parts = 1)
     {
         if (query.Length != dimension)
         {
             throw new ArgumentException($"The query has {query.Length} values; signatures have {dimension}.", nameof(query));
         }
         ArgumentOutOfRangeException.ThrowIfNegative(k);
-        var queryNorm = Dot(query, query);
-        if (!double.IsFinite(queryNorm) || queryNorm == 0)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(parts);
+        if (dimension % parts != 0 || squaredNorms.Length % parts != 0)
         {
-            throw new ArgumentException("The query is all zeros or not finite: it has no direction.", nameof(query));
+            throw new ArgumentException($"Rows of {dimension} values with {squaredNorms.Length} norms do not split into {parts} parts.", nameof(parts));
         }
-        var n = squaredNorms.Length;
+        var width = dimension / parts;
+        Span<double> queryNorms = stackalloc double[parts];
+        for (var p = 0; p < parts; p++)
+        {
+            var part = query.Slice(p * width, width);
+            queryNorms[p] = Dot(part, part);
+            if (!double.IsFinite(queryNorms[p]) || queryNorms[p] == 0)
+            {
+                throw new ArgumentException("The query is all zeros or not finite: it has no direction.", nameof(query));
+            }
+        }
+        var queryNorm = queryNorms[0];
+        var n = squaredNorms.Length / parts;
         if ((long)k * 8 >= n)
         {
             // Most of the gallery is kept: one sort of every row beats a heap.
@@ -129,7 +197,9 @@ public static class CosineRanking
             {
                 if (j != exclude)
                 {
-                    all.Add(new RankedRow(j, Distance(query, matrix.Slice(j * dimension, dimension), queryNorm, squaredNorms[j])));
+                    all.Add(new RankedRow(j, parts == 1
+                        ? Distance(query, matrix.Slice(j * dimension, dimension), queryNorm, squaredNorms[j])
+                        : ImageDistance(query, matrix.Slice(j * dimension, dimension), parts, queryNorms, squaredNorms.Slice(j * parts, parts))));
                 }
             }
             all.Sort(Compare);
@@ -140,7 +210,9 @@ public static class CosineRanking
         {
             if (j != exclude)
             {
-                selection.Offer(new RankedRow(j, Distance(query, matrix.Slice(j * dimension, dimension), queryNorm, squaredNorms[j])));
+                selection.Offer(new RankedRow(j, parts == 1
+                    ? Distance(query, matrix.Slice(j * dimension, dimension), queryNorm, squaredNorms[j])
+                    : ImageDistance(query, matrix.Slice(j * dimension, dimension), parts, queryNorms, squaredNorms.Slice(j * parts, parts))));
             }
         }
         return selection.Sorted();
@@ -156,13 +228,14 @@ public static class CosineRanking
     /// <param name="queries">Ids of the rows to rank for, each once; default every row, in row order.</param>
     /// <param name="topK">Entries kept per query (≥ 1); default all N − 1.</param>
     /// <param name="degreeOfParallelism">Worker threads (queries are shared out among them).</param>
+    /// <param name="parts">Signatures per row, the whole first (<see cref="ImageDistance(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{double}, ReadOnlySpan{double})"/>); 1: the whole only.</param>
     /// <param name="cancellationToken">Cancels the computation.</param>
     /// <returns>Query id → ranked gallery ids, in the order of the queries. The lists are views over one int array
     /// (4 bytes per entry).</returns>
     /// <exception cref="ArgumentException">The matrix is not N × D, a row is all zeros or not finite, an id repeats or
     /// a query is not an id.</exception>
     public static IReadOnlyDictionary<string, IReadOnlyList<string>> Rank(ReadOnlyMemory<float> signatures, IReadOnlyList<string> ids,
-        IEnumerable<string>? queries = null, int? topK = null, int degreeOfParallelism = 1, CancellationToken cancellationToken = default)
+        IEnumerable<string>? queries = null, int? topK = null, int degreeOfParallelism = 1, int parts = 1, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(degreeOfParallelism);
@@ -187,7 +260,7 @@ public static class CosineRanking
             throw new ArgumentOutOfRangeException(nameof(topK), topK, "Keep at least one entry per query.");
         }
         var k = (int)Math.Min(topK ?? long.MaxValue, n - 1);
-        var norms = SquaredNorms(signatures, dim, degreeOfParallelism, cancellationToken, ids);
+        var norms = SquaredNorms(signatures, dim, degreeOfParallelism, cancellationToken, ids, parts);
         if ((long)queryRows.Length * k > Array.MaxLength)
         {
             throw new ArgumentOutOfRangeException(nameof(topK), topK,
@@ -198,7 +271,7 @@ public static class CosineRanking
         {
             var row = queryRows[q];
             var x = signatures.Span;
-            var ranked = Nearest(x, dim, norms, x.Slice(row * dim, dim), k, exclude: row);
+            var ranked = Nearest(x, dim, norms, x.Slice(row * dim, dim), k, exclude: row, parts);
             for (var i = 0; i < k; i++)
             {
                 result[(long)q * k + i] = ranked[i].Row;

@@ -26,14 +26,23 @@ public static partial class NpyFile
         private readonly string _path;
         private readonly string _partial;
         private readonly FileStream _stream;
+        private readonly int _parts;
         private bool _completed;
 
-        public Writer(string path, int columns)
+        /// <param name="path">The file to write.</param>
+        /// <param name="columns">Values per row.</param>
+        /// <param name="parts">Signatures per row: above 1, the array is written as rows × parts × columns / parts.</param>
+        public Writer(string path, int columns, int parts = 1)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
-            (_path, _partial, Columns) = (path, path + ".partial", columns);
+            ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+            if (columns % parts != 0)
+            {
+                throw new ArgumentException($"Rows of {columns} values do not split into {parts} parts.", nameof(parts));
+            }
+            (_path, _partial, Columns, _parts) = (path, path + ".partial", columns, parts);
             _stream = new FileStream(_partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            _stream.Write(Header(0, columns));
+            _stream.Write(Header(0, columns, parts));
         }
 
         public int Columns { get; }
@@ -58,7 +67,7 @@ public static partial class NpyFile
         public async ValueTask CompleteAsync(CancellationToken cancellationToken = default)
         {
             _stream.Position = 0;
-            await _stream.WriteAsync(Header(Rows, Columns), cancellationToken);
+            await _stream.WriteAsync(Header(Rows, Columns, _parts), cancellationToken);
             await _stream.DisposeAsync();
             File.Move(_partial, _path, overwrite: true);
             _completed = true;
@@ -74,14 +83,21 @@ public static partial class NpyFile
         }
     }
 
-    /// <summary>Reads a 2-D float32 .npy matrix (C order) as (rows, columns, values).</summary>
-    public static (int Rows, int Columns, float[] Values) Read(string path) => Decode(File.ReadAllBytes(path), path);
+    /// <summary>Reads a float32 .npy matrix (C order) as rows, columns and values (see <see cref="Decode"/>).</summary>
+    public static NpyMatrix Read(string path) => Decode(File.ReadAllBytes(path), path);
 
-    /// <summary>A whole .npy document holding <paramref name="values"/> as a <paramref name="rows"/> × <paramref name="columns"/> matrix.</summary>
-    public static byte[] Encode(ReadOnlySpan<float> values, int rows, int columns)
+    /// <summary>A whole .npy document holding <paramref name="values"/> as a <paramref name="rows"/> × <paramref name="columns"/>
+    /// matrix, or, with <paramref name="parts"/> above 1, as rows × parts × columns / parts (an image's whole and its
+    /// details, each a signature of its own).</summary>
+    public static byte[] Encode(ReadOnlySpan<float> values, int rows, int columns, int parts = 1)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        if (columns % parts != 0)
+        {
+            throw new ArgumentException($"Rows of {columns} values do not split into {parts} parts.", nameof(parts));
+        }
         if (values.Length != (long)rows * columns)
         {
             throw new ArgumentException($"{rows}×{columns} values expected, not {values.Length}.", nameof(values));
@@ -91,13 +107,14 @@ public static partial class NpyFile
             throw new PlatformNotSupportedException("The .npy writer assumes a little-endian machine.");
         }
         var bytes = new byte[Preamble + values.Length * sizeof(float)];
-        Header(rows, columns).CopyTo(bytes, 0);
+        Header(rows, columns, parts).CopyTo(bytes, 0);
         MemoryMarshal.AsBytes(values).CopyTo(bytes.AsSpan(Preamble));
         return bytes;
     }
 
-    /// <summary>Decodes a 2-D float32 .npy matrix (C order); <paramref name="source"/> names it in errors.</summary>
-    public static (int Rows, int Columns, float[] Values) Decode(ReadOnlySpan<byte> bytes, string source)
+    /// <summary>Decodes a float32 .npy matrix (C order); <paramref name="source"/> names it in errors. A 3-D array
+    /// (rows, parts, d) is read as rows of parts × d columns, with <see cref="NpyMatrix.Parts"/> set.</summary>
+    public static NpyMatrix Decode(ReadOnlySpan<byte> bytes, string source)
     {
         if (bytes.Length < 10 || !bytes[..6].SequenceEqual(Magic.AsSpan(0, 6)))
         {
@@ -119,22 +136,35 @@ public static partial class NpyFile
         {
             throw new InvalidDataException($"{source}: expected a C-order little-endian float32 matrix, found {header.Trim()}.");
         }
+        var parts = 1;
         if (!int.TryParse(match.Groups["rows"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var rows) ||
-            !int.TryParse(match.Groups["columns"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var columns))
+            !int.TryParse(match.Groups["columns"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var columns) ||
+            match.Groups["third"].Success && !int.TryParse(match.Groups["third"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out parts) ||
+            (long)parts * columns > int.MaxValue)
         {
             throw new InvalidDataException($"{source}: the shape in the header is too large.");
+        }
+        if (match.Groups["third"].Success)
+        {
+            // (rows, parts, d): the second axis counted parts.
+            (parts, columns) = (columns, columns * parts);
+            if (parts < 1)
+            {
+                throw new InvalidDataException($"{source}: a row of no parts has no signature.");
+            }
         }
         var data = bytes[(offset + headerLength)..];
         if (data.Length != (long)rows * columns * sizeof(float))
         {
             throw new InvalidDataException($"{source}: the header says {rows}×{columns} floats, the file holds {data.Length} bytes.");
         }
-        return (rows, columns, MemoryMarshal.Cast<byte, float>(data).ToArray());
+        return new NpyMatrix(rows, columns, MemoryMarshal.Cast<byte, float>(data).ToArray()) { Parts = parts };
     }
 
-    private static byte[] Header(long rows, int columns)
+    private static byte[] Header(long rows, int columns, int parts = 1)
     {
-        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
+        var shape = parts == 1 ? $"{rows}, {columns}" : $"{rows}, {parts}, {columns / parts}";
+        var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape}), }}";
         var header = new byte[Preamble];
         Magic.CopyTo(header, 0);
         BinaryPrimitives.WriteUInt16LittleEndian(header.AsSpan(8), Preamble - 10);
@@ -144,6 +174,16 @@ public static partial class NpyFile
         return header;
     }
 
-    [GeneratedRegex(@"'descr':\s*'<f4',\s*'fortran_order':\s*False,\s*'shape':\s*\((?<rows>\d+),\s*(?<columns>\d+)\)")]
+    [GeneratedRegex(@"'descr':\s*'<f4',\s*'fortran_order':\s*False,\s*'shape':\s*\((?<rows>\d+),\s*(?<columns>\d+)(,\s*(?<third>\d+))?\)")]
     private static partial Regex HeaderPattern();
+}
+
+/// <summary>A float32 matrix read from a .npy file: <see cref="Rows"/> × <see cref="Columns"/> values, row-major.</summary>
+/// <param name="Rows">Rows.</param>
+/// <param name="Columns">Values per row (for a 3-D array, parts × d).</param>
+/// <param name="Values">The values, row-major.</param>
+public readonly record struct NpyMatrix(int Rows, int Columns, float[] Values)
+{
+    /// <summary>Signatures per row: the second axis of a 3-D array (an image's whole and its details), else 1.</summary>
+    public int Parts { get; init; } = 1;
 }

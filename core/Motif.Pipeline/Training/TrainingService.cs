@@ -372,7 +372,7 @@ public sealed class TrainingService
             return (null, null);
         }
         var name = $"{folder}projected-epoch-{best.Epoch:D4}.ckpt";
-        var metadata = JsonSerializer.Serialize(new Dictionary<string, object>
+        var metadata = CheckpointMetadata(new Dictionary<string, object>
         {
             ["epoch"] = best.Epoch,
             ["parentVersion"] = baseModel,
@@ -382,7 +382,7 @@ public sealed class TrainingService
             ["projectedValidationMap"] = won.Map,
             ["projectionRidge"] = won.Ridge,
             [SignatureProjection.MetadataKey] = Convert.ToBase64String(won.Projection.ToBytes()),
-        }, Json);
+        });
         var file = Path.Combine(Path.GetTempPath(), $"motif-train-{Guid.NewGuid():N}.ckpt");
         try
         {
@@ -509,19 +509,31 @@ public sealed class TrainingService
         return (ids, kept, inputs);
     }
 
+    /// <summary>A checkpoint's user metadata: <paramref name="entries"/>, and the details its version signs
+    /// (<see cref="TrainingRunOptions.DetailGrid"/>), which every checkpoint of the run carries so that whichever epoch
+    /// becomes the version signs with them.</summary>
+    private string CheckpointMetadata(Dictionary<string, object> entries)
+    {
+        if (_options.SignedDetails is { } details)
+        {
+            entries[SignatureDetails.MetadataKey] = details.ToJson();
+        }
+        return JsonSerializer.Serialize(entries, Json);
+    }
+
     private async Task<TrainingEpoch> CheckpointAsync(string folder, int epoch, long steps, int triplets, IReadOnlyList<float> losses,
         (double Map, double Margin) validation, string dataVersion, string baseModel, IReadOnlyList<TrainingEpoch> before, CancellationToken cancellationToken)
     {
         var name = $"{folder}epoch-{epoch:D4}.ckpt";
-        var metadata = JsonSerializer.Serialize(new
+        var metadata = CheckpointMetadata(new Dictionary<string, object>
         {
-            epoch,
-            step = steps,
-            parentVersion = baseModel,
-            dataVersion,
-            hyperParameters = _options,
-            validationMap = before.Select(e => e.ValidationMap).Append(validation.Map).ToArray(),
-        }, Json);
+            ["epoch"] = epoch,
+            ["step"] = steps,
+            ["parentVersion"] = baseModel,
+            ["dataVersion"] = dataVersion,
+            ["hyperParameters"] = _options,
+            ["validationMap"] = before.Select(e => e.ValidationMap).Append(validation.Map).ToArray(),
+        });
         var file = Path.Combine(Path.GetTempPath(), $"motif-train-{Guid.NewGuid():N}.ckpt");
         try
         {

@@ -23,6 +23,24 @@ public sealed class MorphographEvaluationTests
     private static string[] Ids => HandMade.OnTheCircle(Rows).Ids;
 
     [Fact]
+    public void Images_signed_with_details_are_ranked_by_their_nearest_whole_to_detail_pair()
+    {
+        // Each image's one detail is its whole, except t2x's, at 49°: t3's whole (50°) is 1° from it, d's (52°) 3°.
+        var wholes = Signatures();
+        var details = HandMade.OnTheCircle(Rows.Select(r => r.Id == "t2x" ? (r.Id, 49.0) : r)).Signatures;
+        var signatures = Enumerable.Range(0, Ids.Length).SelectMany(i => wholes.Skip(2 * i).Take(2).Concat(details.Skip(2 * i).Take(2))).ToArray();
+
+        var report = MorphographEvaluation.Evaluate(MorphographDuplicates.Of(Source), Split, SplitPart.Test, signatures, Ids, parts: 2);
+
+        // t1 (0°): t2 10 → AP 1. t2: t3 1, d 3, t1 10 → relevant t3, t1 at 1, 3: AP (1 + 2/3)/2. t3: t2 1, d 2 → AP 1
+        // (by wholes alone, t3 found t2 second: the first test's AP 1/2).
+        Assert.Equal([[1], [1, 3], [1]], report.Retrieval.Queries.Select(q => q.RetrievedRanks));
+        Assert.Equal((1 + (1 + 2.0 / 3) / 2 + 1) / 3, report.Retrieval.MeanAveragePrecision, 12);
+        // Triplets measure the same distances: t2→t3 is 1° apart.
+        Assert.Equal(1.0, report.Verification!.TripletAccuracy);
+    }
+
+    [Fact]
     public void The_test_part_is_scored_on_artworks_with_duplicates_folded()
     {
         var labels = new Dictionary<string, int> { ["t1"] = 0, ["t2x"] = 0, ["d"] = 0, ["t3"] = 1, ["v1"] = 2, ["v2"] = 2 };

@@ -31,6 +31,29 @@ public sealed class NpyFileTests : IDisposable
     }
 
     [Fact]
+    public async Task Rows_of_several_signatures_are_a_3_d_array_numpy_reads_as_images_by_parts()
+    {
+        // Two images, each its whole and two details of 2 values: shape (2, 3, 2), as numpy's np.load would give it.
+        float[] values = [1, 2, 3, 4, 5, 6, -1, -2, -3, -4, -5, -6];
+        await using (var writer = new NpyFile.Writer(_path, 6, parts: 3))
+        {
+            await writer.AppendAsync(values.AsMemory(0, 6));
+            await writer.AppendAsync(values.AsMemory(6, 6));
+            await writer.CompleteAsync();
+        }
+        var written = File.ReadAllBytes(_path);
+        Assert.Contains("'shape': (2, 3, 2)", Encoding.ASCII.GetString(written, 10, BitConverter.ToUInt16(written, 8)));
+        Assert.Equal(written, NpyFile.Encode(values, 2, 6, parts: 3));
+
+        var read = NpyFile.Read(_path);
+        Assert.Equal((2, 6, 3), (read.Rows, read.Columns, read.Parts));
+        Assert.Equal(values, read.Values);
+        Assert.Equal(1, NpyFile.Decode(NpyFile.Encode(values, 2, 6), "two-d").Parts);
+        Assert.Throws<ArgumentException>(() => NpyFile.Encode(values, 2, 6, parts: 4));
+        Assert.Throws<ArgumentException>(() => new NpyFile.Writer(_path, 6, parts: 4));
+    }
+
+    [Fact]
     public async Task An_unfinished_writer_leaves_no_file()
     {
         await using (var writer = new NpyFile.Writer(_path, 2))

@@ -172,6 +172,11 @@ public sealed class TrainingServiceTests
         var file = Path.GetTempFileName();
         await File.WriteAllBytesAsync(file, await fixture.Workspace.Blobs.ReadAllBytesAsync(result.Folder + "epoch-0004.ckpt"));
         using var metadata = System.Text.Json.JsonDocument.Parse(SignatureModel.ReadCheckpointMetadata(file));
+        // Every checkpoint carries the details its version signs (the default grid of 2: the four corners).
+        using (var version = SignatureModel.FromCheckpoint(file))
+        {
+            Assert.Equal((new SignatureDetails(2), 5), (version.Details, version.SignatureParts));
+        }
         File.Delete(file);
         var user = metadata.RootElement.GetProperty("user");
         Assert.Equal("tiny-base", user.GetProperty("parentVersion").GetString());
@@ -371,6 +376,15 @@ public sealed class TrainingServiceTests
             Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { DetailView = bad }).Validate());
         }
         (mean with { DetailView = 0.1 }).Validate();
+
+        // The details the version signs are part of the run too, and out of range is refused.
+        Assert.Equal(2, mean.DetailGrid);
+        Assert.NotEqual(key, TrainingService.RunKey("still", result.Progress.DataVersion, mean with { DetailGrid = 3 }));
+        Assert.Null((mean with { DetailGrid = 0 }).SignedDetails);
+        foreach (var bad in new[] { -1, SignatureDetails.MaximumGrid + 1 })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => (mean with { DetailGrid = bad }).Validate());
+        }
     }
 
     [Fact]
