@@ -16,7 +16,7 @@ internal static class ClusterCommand
 {
     public static Command Create()
     {
-        var input = new Argument<FileInfo>("signatures") { Description = "A float32 N × D .npy matrix (rows need not be normalised)." };
+        var input = new Argument<FileInfo>("signatures") { Description = "A float32 N × D .npy matrix (rows need not be normalised), or N × parts × D as motif embed writes a version that signs details." };
         var output = new Option<FileInfo>("--out") { Description = "Labels, one per line: the cluster number, or -1 for noise.", Required = true };
         var maxEps = new Option<double>("--max-eps")
         {
@@ -46,14 +46,18 @@ internal static class ClusterCommand
                 return 2;
             }
             var path = parse.GetRequiredValue(input).FullName;
-            var (rows, columns, values) = NpyFile.Read(path);
+            var matrix = NpyFile.Read(path);
+            var (rows, columns, values) = matrix;
             var parameters = new ClusteringParameters(
                 parse.GetValue(maxEps), parse.GetValue(minSamples), dbscan ? Extraction.Dbscan : Extraction.Xi,
                 dbscan ? null : parse.GetValue(xi), dbscan ? null : parse.GetValue(minClusterSize), PredecessorCorrection: true,
                 dbscan ? parse.GetValue(eps) : null);
 
             var clock = Stopwatch.StartNew();
-            var graph = NeighbourGraph.Build(values, columns, parameters.MaxEps ?? double.PositiveInfinity, Math.Max(1, parse.GetValue(threads)), cancellationToken);
+            // Rows of a version that signs details (a 3-D array: images, parts, d): the graph of every signature, read
+            // as the graph of images at their nearest whole-detail pair, as motif run clusters them.
+            var graph = NeighbourGraph.Build(values, columns / matrix.Parts, parameters.MaxEps ?? double.PositiveInfinity, Math.Max(1, parse.GetValue(threads)), cancellationToken)
+                .FoldParts(matrix.Parts);
             var graphSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
             var optics = Optics.Order(graph, parameters.MinSamples);
@@ -70,7 +74,9 @@ internal static class ClusterCommand
             {
                 var ids = await File.ReadAllLinesAsync(Path.ChangeExtension(path, ".ids.txt"), cancellationToken);
                 var run = new ManifestRun($"run-{DateTimeOffset.UtcNow:yyyyMMddTHHmmssZ}", DateTimeOffset.UtcNow, Path.GetFileName(path), parameters);
-                var document = ClusterManifest.Create(run, ids, values, columns, optics, labels, previous: null);
+                var document = matrix.Parts == 1
+                    ? ClusterManifest.Create(run, ids, values, columns, optics, labels, previous: null)
+                    : ClusterManifest.Create(run, ids, graph, optics, labels, previous: null);
                 await File.WriteAllTextAsync(manifestFile.FullName, document.ToJson(), cancellationToken);
             }
 

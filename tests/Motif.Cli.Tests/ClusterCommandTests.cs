@@ -56,6 +56,25 @@ public sealed class ClusterCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Rows_signed_with_details_are_clustered_at_their_image_distance()
+    {
+        // The golden rows as a version that signs one detail would write them: (N, 2, d), each detail a copy of its
+        // whole, so every image distance is the plain one and the labels stay scikit-learn's.
+        var (npy, run) = await GoldenAsync("blobs_2048");
+        var (rows, columns, values) = NpyFile.Read(npy);
+        var doubled = Enumerable.Range(0, rows).SelectMany(r => values.Skip(r * columns).Take(columns).Concat(values.Skip(r * columns).Take(columns))).ToArray();
+        await File.WriteAllBytesAsync(npy, NpyFile.Encode(doubled, rows, 2 * columns, parts: 2));
+        var labels = Path.Combine(_scratch.FullName, "labels.txt");
+        var manifest = Path.Combine(_scratch.FullName, "manifest.json");
+
+        var (exit, output, _) = await Cli.RunAsync("cluster", npy, "--out", labels, "--max-eps", "0.13", "--min-samples", "2", "--xi", "0.05", "--manifest", manifest);
+
+        Assert.Equal(0, exit);
+        Assert.Equal(Expected(run, "labels_xi"), File.ReadAllLines(labels).Select(int.Parse));
+        Assert.Equal(Expected(run, "labels_xi").Where(l => l >= 0).Distinct().Count(), ClusterManifest.FromJson(await File.ReadAllTextAsync(manifest)).Clusters.Count);
+    }
+
+    [Fact]
     public async Task Dbscan_extraction_equals_scikit_learn_s_and_needs_an_eps()
     {
         var (npy, run) = await GoldenAsync("blobs_2048");

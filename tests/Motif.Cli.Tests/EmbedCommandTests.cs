@@ -24,8 +24,9 @@ public sealed class EmbedCommandTests : IDisposable
     }
 
 
-    /// <summary>The rows are the version's signatures: the checkpoint carries a signature projection (as a trained version's
-    /// does), and every row is the network's signature projected by it.</summary>
+    /// <summary>The rows are the version's signatures: the checkpoint carries a signature projection and a detail to sign
+    /// (as a trained version's does), and every row is the network's signature of the whole projected by it, then the
+    /// detail's, written as an (images, 2, d) array.</summary>
     [Fact]
     public async Task Writes_one_npy_row_per_valid_image_in_path_order_and_reports_the_rest()
     {
@@ -41,9 +42,10 @@ public sealed class EmbedCommandTests : IDisposable
             }
             (matrix[1], matrix[d]) = (1, -1);
             var projection = new SignatureProjection(0.5, new float[d], matrix);
-            tiny.SaveCheckpoint(checkpoint, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string>
+            tiny.SaveCheckpoint(checkpoint, System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
             {
                 [SignatureProjection.MetadataKey] = Convert.ToBase64String(projection.ToBytes()),
+                [SignatureDetails.MetadataKey] = new SignatureDetails(1).ToJson(),
             }));
         }
         var images = new Dictionary<string, byte[]>
@@ -60,18 +62,25 @@ public sealed class EmbedCommandTests : IDisposable
 
         Assert.Equal(0, exit);
         Assert.Equal(["a.jpg", "b/second.png", "c.webp"], File.ReadAllLines(Path.Combine(_scratch.FullName, "signatures.ids.txt")));
-        var (rows, columns, values) = NpyFile.Read(npy);
+        var read = NpyFile.Read(npy);
+        var (rows, columns, values) = read;
         using var model = SignatureModel.FromCheckpoint(checkpoint);
-        Assert.Equal((3, model.EmbeddingDimension), (rows, columns));
+        var dim = model.EmbeddingDimension;
+        Assert.Equal((3, 2 * dim, 2), (rows, columns, read.Parts));
+        Assert.Contains($"3×2×{dim} float32", output);
         var spec = model.Preprocessing(64);
         var input = new float[spec.ValuesPerImage];
-        var expected = new float[columns];
+        var expected = new float[dim];
         ImageCodec.Preprocess(images["b/second.png"], spec, input);
         model.Embed(input, 1, 64, 64, expected);
-        var projected = new float[columns];
+        var projected = new float[dim];
         model.Projection!.Apply(expected, 1, projected);
         Assert.NotEqual(expected, projected);
-        Assert.Equal(projected, values.AsSpan(columns, columns).ToArray(), new Tolerance(1e-6f));
+        Assert.Equal(projected, values.AsSpan(columns, dim).ToArray(), new Tolerance(1e-6f));
+        var signed = new float[2 * dim];
+        model.Sign(input, 1, 64, 64, signed);
+        Assert.NotEqual(signed.AsSpan(0, dim).ToArray(), signed.AsSpan(dim, dim).ToArray());
+        Assert.Equal(signed, values.AsSpan(columns, columns).ToArray(), new Tolerance(1e-6f));
         Assert.Contains("Skipped 2", output);
         Assert.Matches(@"corrupt\s+broken/cut\.jpg", output);
         Assert.Matches(@"empty\s+broken/empty\.jpg", output);
