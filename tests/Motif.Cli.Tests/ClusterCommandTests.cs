@@ -58,11 +58,16 @@ public sealed class ClusterCommandTests : IDisposable
     [Fact]
     public async Task Rows_signed_with_details_are_clustered_at_their_image_distance()
     {
-        // The golden rows as a version that signs one detail would write them: (N, 2, d), each detail a copy of its
-        // whole, so every image distance is the plain one and the labels stay scikit-learn's.
+        // The golden rows as a version that signs one detail would write them: (N, 2, d), each detail a random direction,
+        // unrelated to every whole (cosine distance near 1, far beyond 0.13). Images compared by their nearest
+        // whole-detail pair are then as near as their wholes, and the labels stay scikit-learn's; rows compared as one
+        // 2d-vector would put every pair about twice as far, and cluster nothing alike.
         var (npy, run) = await GoldenAsync("blobs_2048");
         var (rows, columns, values) = NpyFile.Read(npy);
-        var doubled = Enumerable.Range(0, rows).SelectMany(r => values.Skip(r * columns).Take(columns).Concat(values.Skip(r * columns).Take(columns))).ToArray();
+        var random = new Random(5);
+        var doubled = Enumerable.Range(0, rows)
+            .SelectMany(r => values.Skip(r * columns).Take(columns).Concat(Enumerable.Range(0, columns).Select(_ => (float)(random.NextDouble() - 0.5))))
+            .ToArray();
         await File.WriteAllBytesAsync(npy, NpyFile.Encode(doubled, rows, 2 * columns, parts: 2));
         var labels = Path.Combine(_scratch.FullName, "labels.txt");
         var manifest = Path.Combine(_scratch.FullName, "manifest.json");

@@ -28,7 +28,8 @@ public readonly record struct RankedRow(int Row, double Distance);
 /// <para><b>Order.</b> Ascending distance, ties by row index (the lower first), as scikit-learn's stable
 /// <c>argsort</c> of a distance row orders them. A query is never its own neighbour.</para>
 /// <para><b>Cost.</b> Exact: every query is compared with every row, O(Q·N·D), one dot product at a time (no register
-/// tiling yet), then a sort of all rows when k is at least N/8, else a bounded heap. The float64 accumulation costs
+/// tiling yet; 2 × parts − 1 of them per pair of images signed with details), then a sort of all rows when k is at
+/// least N/8, else a bounded heap. The float64 accumulation costs
 /// more than a float32 SIMD dot product; the neighbour graph screens pairs with cheaper float32 or int8 bounds first
 /// (<see cref="NeighbourGraph"/>) and calls <see cref="Distance"/> only on the survivors. Evaluation ranks only the
 /// morphograph's queries of one split part, so Q is small beside N.</para>
@@ -106,7 +107,8 @@ public static class CosineRanking
             throw new ArgumentException($"Rows of {x.Length} and {y.Length} values are not two images of {parts} parts.", nameof(y));
         }
         var width = x.Length / parts;
-        Span<double> norms = stackalloc double[2 * parts];
+        // A row's parts come from a file's header: only a few go on the stack.
+        var norms = parts <= 32 ? stackalloc double[2 * parts] : new double[2 * parts];
         for (var p = 0; p < parts; p++)
         {
             norms[p] = Dot(x.Slice(p * width, width), x.Slice(p * width, width));
@@ -177,7 +179,7 @@ public static class CosineRanking
             throw new ArgumentException($"Rows of {dimension} values with {squaredNorms.Length} norms do not split into {parts} parts.", nameof(parts));
         }
         var width = dimension / parts;
-        Span<double> queryNorms = stackalloc double[parts];
+        var queryNorms = parts <= 64 ? stackalloc double[parts] : new double[parts];
         for (var p = 0; p < parts; p++)
         {
             var part = query.Slice(p * width, width);
