@@ -85,8 +85,10 @@ public sealed record TrainingRunOptions
     /// </summary>
     /// <remarks>Offline on issue 11's tiles (numpy on <c>motif embed</c> rows of the defaults' version trained on A, B's
     /// crops cut by libvips, 2026-11-30/12-01): B's mAP 0.322 with the whole only, 0.478 with the four corners, 0.498 with
-    /// the corners and the centre, 0.513 with nine. Each detail costs a forward pass (two with the detail view) and a
-    /// signature's storage.</remarks>
+    /// the corners and the centre, 0.513 with nine. On the benchmark (<c>make bench BENCH=training</c>, tiles, no labels,
+    /// 4 epochs, --negatives 3; anchor 0.198 in the same run), 2026-12-01: the defaults 0.498 (+0.300, R@1 0.416, clusters
+    /// P 0.412 / R 0.500), 9 windows 0.517, none 0.324 (the earlier defaults, to the digit). Each detail costs a forward
+    /// pass (two with the detail view) and a signature's storage; the neighbour graph is built over every signature.</remarks>
     public int DetailGrid { get; init; } = 2;
 
     /// <summary>The details a version trained with these options signs (<see cref="DetailGrid"/>), or null for none.</summary>
