@@ -56,8 +56,8 @@ internal static class ClusterCommand
             var clock = Stopwatch.StartNew();
             // Rows of a version that signs details (a 3-D array: images, parts, d): the graph of every signature, read
             // as the graph of images at their nearest whole-detail pair, as motif run clusters them.
-            var graph = NeighbourGraph.Build(values, columns / matrix.Parts, parameters.MaxEps ?? double.PositiveInfinity, Math.Max(1, parse.GetValue(threads)), cancellationToken)
-                .FoldParts(matrix.Parts);
+            var graph = NeighbourGraph.Build(values, columns / matrix.Parts, parameters.MaxEps ?? double.PositiveInfinity, NeighbourGraphOptions.Default with { Parts = matrix.Parts },
+                Math.Max(1, parse.GetValue(threads)), cancellationToken).FoldParts(matrix.Parts);
             var graphSeconds = clock.Elapsed.TotalSeconds;
             clock.Restart();
             var optics = Optics.Order(graph, parameters.MinSamples);

@@ -28,7 +28,8 @@ public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Gr
 /// row), then the graph's binary form. A blob that does not read back is rebuilt rather than trusted.
 /// <para><b>Details.</b> When a version signs each image as its whole and details (<see cref="SignatureSet.Parts"/>),
 /// the stored graph is that of the signatures, <see cref="SignatureSet.Parts"/> rows per image, so that an update
-/// appends signatures as it does for wholes; readers get it folded into the graph of images
+/// appends signatures as it does for wholes (keeping only the pairs that count: <see cref="NeighbourGraphOptions.Parts"/>);
+/// readers get it folded into the graph of images
 /// (<see cref="NeighbourGraph.FoldParts"/>), whose distances are those search and evaluation rank with.</para>
 /// <para>Several workers may update at once (KEDA scales the worker out): a write is conditional on the version that
 /// was read (If-Match, or create-only), so an update computed from an older graph never overwrites a newer one; the
@@ -101,7 +102,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
             set.Row(order[k]).CopyTo(matrix.AsSpan(k * set.Dimension, set.Dimension));
         }
         // A row of parts × width values is `parts` consecutive signatures of `width`: the same matrix, read by signature.
-        var appended = start.Append(matrix, Math.Max(1, threads), cancellationToken);
+        var appended = start.Append(matrix, NeighbourGraphOptions.Default with { Parts = parts }, Math.Max(1, threads), cancellationToken);
         // Back to the set's order: signature row i of the result is row position[i] of the appended graph.
         var position = new int[set.Count * parts];
         for (var k = 0; k < order.Length; k++)

@@ -141,6 +141,7 @@ public sealed partial class NeighbourGraph
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Parts, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(degreeOfParallelism);
         var dim = Dimension;
         if (signatures.Length % dim != 0)
@@ -183,7 +184,7 @@ public sealed partial class NeighbourGraph
 
         // Every cosine distance is ≤ 2, so a radius ≥ 2 keeps every pair and a screen would be wasted work.
         NeighbourGraphKernel? kernel = Radius < 2 ? options.Resolve(dim) : null;
-        var edges = ComputeNewEdges(signatures, dim, n0, n, squaredNorms, Radius, kernel, options.Checkpoints, degreeOfParallelism, cancellationToken);
+        var edges = ComputeNewEdges(signatures, dim, n0, n, squaredNorms, Radius, kernel, options.Checkpoints, options.Parts, degreeOfParallelism, cancellationToken);
         return Merge(edges, n, squaredNorms, kernel, degreeOfParallelism, cancellationToken);
     }
 
@@ -192,7 +193,7 @@ public sealed partial class NeighbourGraph
     /// <summary>All pairs (i, j) with n0 ≤ i &lt; n and j &lt; i whose distance is ≤ radius. The screen's kernel is
     /// resolved, or null to keep every pair.</summary>
     private static List<Edge[]> ComputeNewEdges(ReadOnlyMemory<float> signatures, int dim, int n0, int n, double[] squaredNorms,
-        double radius, NeighbourGraphKernel? kernel, IReadOnlyList<int>? checkpoints, int degreeOfParallelism, CancellationToken cancellationToken)
+        double radius, NeighbourGraphKernel? kernel, IReadOnlyList<int>? checkpoints, int parts, int degreeOfParallelism, CancellationToken cancellationToken)
     {
         var screen = kernel is not null;
         var inverseNorms = squaredNorms.Select(s => 1 / Math.Sqrt(s)).ToArray();
@@ -234,6 +235,11 @@ public sealed partial class NeighbourGraph
                 var x = signatures.Span;
                 foreach (var (i, j) in candidates)
                 {
+                    // Images in parts: only a pair with a whole, between two images, can count (FoldParts).
+                    if (parts > 1 && (i % parts != 0 && j % parts != 0 || i / parts == j / parts))
+                    {
+                        continue;
+                    }
                     // The arithmetic search and evaluation rank with: duplicates are at distance exactly 0.
                     var d = CosineRanking.Distance(x.Slice(i * dim, dim), x.Slice(j * dim, dim), squaredNorms[i], squaredNorms[j]);
                     if (d <= radius)

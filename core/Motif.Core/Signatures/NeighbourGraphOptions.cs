@@ -42,6 +42,12 @@ public sealed record NeighbourGraphOptions
     /// them to exercise the bound where they build pairs that make it tight.</summary>
     public IReadOnlyList<int>? Checkpoints { get; init; }
 
+    /// <summary>Signatures per image, when the rows are images' wholes and details in turn (row i × parts is image i's
+    /// whole): pairs that never count between images, two details or two parts of one image, are then neither
+    /// computed exactly nor kept, and the graph is meant to be read through <see cref="NeighbourGraph.FoldParts"/>, which
+    /// gives the same result as from the full graph. 1 (the default): every pair.</summary>
+    public int Parts { get; init; } = 1;
+
     /// <summary>Whether this processor can run <paramref name="kernel"/> (<see cref="NeighbourGraphKernel.Auto"/>,
     /// <see cref="NeighbourGraphKernel.Float32"/> and <see cref="NeighbourGraphKernel.Scalar"/> run everywhere).</summary>
     public static bool IsSupported(NeighbourGraphKernel kernel) => kernel switch

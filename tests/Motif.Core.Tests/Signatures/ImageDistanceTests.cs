@@ -82,7 +82,19 @@ public sealed class ImageDistanceTests
         {
             values[i] = (float)(random.NextDouble() - 0.3);   // positive-leaning, so many pairs fall within the radius
         }
-        var graph = NeighbourGraph.Build(values, dim, radius).FoldParts(parts);
+        var full = NeighbourGraph.Build(values, dim, radius);
+        var graph = full.FoldParts(parts);
+        // Built keeping only the pairs that count (a whole, two images), it holds fewer pairs and folds the same.
+        var counted = NeighbourGraph.Build(values, dim, radius, new NeighbourGraphOptions { Parts = parts });
+        for (var r = 0; r < counted.Count; r++)
+        {
+            Assert.All(counted.NeighboursOf(r).ToArray(), s => Assert.True((r % parts == 0 || s % parts == 0) && r / parts != s / parts));
+        }
+        Assert.True(counted.EntryCount < full.EntryCount);
+        var folded = counted.FoldParts(parts);
+        Assert.Equal(graph.RowOffsets.ToArray(), folded.RowOffsets.ToArray());
+        Assert.Equal(graph.NeighbourIndices.ToArray(), folded.NeighbourIndices.ToArray());
+        Assert.Equal(graph.NeighbourDistances.ToArray(), folded.NeighbourDistances.ToArray());
 
         Assert.Equal(images, graph.Count);
         for (var i = 0; i < images; i++)
@@ -104,6 +116,7 @@ public sealed class ImageDistanceTests
         Assert.Same(graph, graph.FoldParts(1));
         // A folded graph's rows are images: it cannot be appended to.
         Assert.Throws<ArgumentException>(() => graph.Append(new float[(images + 1) * parts * dim]));
-        Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(values, dim, radius).FoldParts(images * parts + 1));
+        Assert.Throws<ArgumentException>(() => full.FoldParts(images * parts + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => NeighbourGraph.Build(values, dim, radius, new NeighbourGraphOptions { Parts = 0 }));
     }
 }
