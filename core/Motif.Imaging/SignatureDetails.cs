@@ -91,7 +91,7 @@ public sealed record SignatureDetails(int Grid, double Side = SignatureDetails.D
         {
             throw new ArgumentException($"{count} inputs of {values} values and their {Count} windows each do not fit the spans given.", nameof(windows));
         }
-        var extent = Math.Max(1, (int)Math.Round(size * Side, MidpointRounding.AwayFromZero));
+        var extent = Extent(size);
         // Source coordinates per output pixel, shared by every window and channel: the lower tap and its weight.
         var (taps, weights) = Taps(size, extent);
         for (var i = 0; i < count; i++)
@@ -124,10 +124,12 @@ public sealed record SignatureDetails(int Grid, double Side = SignatureDetails.D
     /// <summary>The first pixel of a window in grid position <paramref name="index"/> along an axis of <paramref name="size"/>.</summary>
     private int Start(int index, int size)
     {
-        var extent = Math.Max(1, (int)Math.Round(size * Side, MidpointRounding.AwayFromZero));
         var start = Grid == 1 ? (1 - Side) / 2 : index * (1 - Side) / (Grid - 1);
-        return Math.Clamp((int)Math.Round(size * start, MidpointRounding.AwayFromZero), 0, size - extent);
+        return Math.Clamp((int)Math.Round(size * start, MidpointRounding.AwayFromZero), 0, size - Extent(size));
     }
+
+    /// <summary>A window's side in pixels along an axis of <paramref name="size"/>: max(1, round(size × <see cref="Side"/>)).</summary>
+    private int Extent(int size) => Math.Max(1, (int)Math.Round(size * Side, MidpointRounding.AwayFromZero));
 
     /// <summary>For each of <paramref name="size"/> output pixels, the lower source pixel of <paramref name="extent"/>
     /// and the upper one's weight: source = (out + ½) × extent / size − ½, clamped below at 0.</summary>

@@ -35,14 +35,10 @@ public static partial class NpyFile
         public Writer(string path, int columns, int parts = 1)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
-            ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
-            if (columns % parts != 0)
-            {
-                throw new ArgumentException($"Rows of {columns} values do not split into {parts} parts.", nameof(parts));
-            }
+            var header = Header(0, columns, parts);   // refuses bad parts before any file exists
             (_path, _partial, Columns, _parts) = (path, path + ".partial", columns, parts);
             _stream = new FileStream(_partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true);
-            _stream.Write(Header(0, columns, parts));
+            _stream.Write(header);
         }
 
         public int Columns { get; }
@@ -93,11 +89,7 @@ public static partial class NpyFile
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(rows, 0);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
-        if (columns % parts != 0)
-        {
-            throw new ArgumentException($"Rows of {columns} values do not split into {parts} parts.", nameof(parts));
-        }
+        var header = Header(rows, columns, parts);
         if (values.Length != (long)rows * columns)
         {
             throw new ArgumentException($"{rows}×{columns} values expected, not {values.Length}.", nameof(values));
@@ -107,7 +99,7 @@ public static partial class NpyFile
             throw new PlatformNotSupportedException("The .npy writer assumes a little-endian machine.");
         }
         var bytes = new byte[Preamble + values.Length * sizeof(float)];
-        Header(rows, columns, parts).CopyTo(bytes, 0);
+        header.CopyTo(bytes, 0);
         MemoryMarshal.AsBytes(values).CopyTo(bytes.AsSpan(Preamble));
         return bytes;
     }
@@ -161,8 +153,14 @@ public static partial class NpyFile
         return new NpyMatrix(rows, columns, MemoryMarshal.Cast<byte, float>(data).ToArray()) { Parts = parts };
     }
 
+    /// <exception cref="ArgumentException">The rows do not split into <paramref name="parts"/> (≥ 1).</exception>
     private static byte[] Header(long rows, int columns, int parts = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(parts, 1);
+        if (columns % parts != 0)
+        {
+            throw new ArgumentException($"Rows of {columns} values do not split into {parts} parts.", nameof(parts));
+        }
         var shape = parts == 1 ? $"{rows}, {columns}" : $"{rows}, {parts}, {columns / parts}";
         var dict = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({shape}), }}";
         var header = new byte[Preamble];
