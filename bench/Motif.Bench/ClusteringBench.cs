@@ -65,6 +65,49 @@ internal static partial class ClusteringBench
         Console.WriteLine("(ARI: adjusted Rand index between sklearn's and Motif's labels; peak MiB: the whole motif process, input included)");
         Console.WriteLine();
         await KernelTableAsync(root, folder, sizes.Where(n => n >= Alone[0]).ToArray());
+        await PartsTableAsync(folder, sizes.Where(n => n >= Alone[0] && n % DetailParts == 0).ToArray());
+    }
+
+    // Signatures per image of a version that signs with 2 × 2 details: the whole, then four windows.
+    private const int DetailParts = 5;
+
+    /// <summary>The graph of images signed in parts (<see cref="NeighbourGraphOptions.Parts"/>): the same rows read as
+    /// images of <see cref="DetailParts"/> signatures, built screening every pair (as before the screen kept to the pairs
+    /// that count) and screening only those. Both fold to the same image graph, checked.</summary>
+    private static async Task PartsTableAsync(string folder, int[] sizes)
+    {
+        if (sizes.Length == 0)
+        {
+            return;
+        }
+        var kernel = NeighbourGraphOptions.Default.Resolve(Dimension);
+        var rows = new List<string>();
+        foreach (var n in sizes)
+        {
+            foreach (var relu in new[] { false, true })
+            {
+                var x = NpyFile.Read(await SignaturesAsync(folder, n, relu)).Values;
+                var watch = Stopwatch.StartNew();
+                var every = NeighbourGraph.Build(x, Dimension, 0.13, new NeighbourGraphOptions { Kernel = kernel }, degreeOfParallelism: 2);
+                var everySeconds = watch.Elapsed.TotalSeconds;
+                watch.Restart();
+                var counted = NeighbourGraph.Build(x, Dimension, 0.13, new NeighbourGraphOptions { Kernel = kernel, Parts = DetailParts }, degreeOfParallelism: 2);
+                var countedSeconds = watch.Elapsed.TotalSeconds;
+                var (a, b) = (every.FoldParts(DetailParts), counted.FoldParts(DetailParts));
+                if (!a.NeighbourIndices.SequenceEqual(b.NeighbourIndices) || !a.NeighbourDistances.SequenceEqual(b.NeighbourDistances))
+                {
+                    throw new InvalidOperationException($"The image graphs of {n} signatures in parts differ.");
+                }
+                rows.Add($"| {n / DetailParts,6:N0} | {n,10:N0} | {(relu ? "ReLU families" : "families"),13} | {everySeconds,13:0.00} | {countedSeconds,15:0.00} | {everySeconds / countedSeconds,5:0.0}× | {every.EntryCount / 2,12:N0} | {counted.EntryCount / 2,12:N0} | {a.EntryCount / 2,11:N0} |");
+            }
+        }
+        Console.WriteLine($"Neighbour graph of images signed in {DetailParts} parts (a whole and 2 × 2 details; the same rows as above, read {DetailParts} to an image),");
+        Console.WriteLine($"{kernel} screen, radius 0.13, 2 threads: screening every signature pair against only the pairs that count (a whole, two images); same image graph");
+        Console.WriteLine();
+        Console.WriteLine("| images | signatures |          data | every pair s | counted pairs s | ratio | pairs kept (every) | pairs kept (counted) | image pairs |");
+        Console.WriteLine("|-------:|-----------:|--------------:|-------------:|----------------:|------:|-------------------:|---------------------:|------------:|");
+        rows.ForEach(Console.WriteLine);
+        Console.WriteLine();
     }
 
     /// <summary>The graph build (radius 0.13, 2 threads) with each screen kernel, and numpy's exact brute force.</summary>

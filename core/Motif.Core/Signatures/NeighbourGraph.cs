@@ -154,6 +154,10 @@ public sealed partial class NeighbourGraph
         {
             throw new ArgumentException($"The matrix has {n} rows, fewer than the graph's {n0}.", nameof(signatures));
         }
+        if (n % options.Parts != 0 || n0 % options.Parts != 0)
+        {
+            throw new ArgumentException($"The graph's {n0} rows or the matrix's {n} are not images of {options.Parts} signatures each.", nameof(signatures));
+        }
 
         var squaredNorms = new double[n];
         Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken }, i =>
@@ -200,15 +204,21 @@ public sealed partial class NeighbourGraph
 
         // The int8 screen: a quarter of float32's memory traffic, 32 multiply-adds per 1.5 AVX2 instructions against
         // 8 for a float32 FMA, and a prefix bound that drops most pairs early.
+        // Its rows are in ScreenOrder, which screens only the pairs that count when images are in parts.
+        var order = ScreenOrder.Of(n, parts);
         var quantized = kernel is NeighbourGraphKernel.Scalar or NeighbourGraphKernel.Avx2
-            ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, kernel.Value, checkpoints, degreeOfParallelism, cancellationToken)
+            ? QuantizedRows.Create(signatures, dim, n, inverseNorms, radius, kernel.Value, checkpoints, order, degreeOfParallelism, cancellationToken)
             : null;
 
-        var blockRows = quantized is null ? BlockSize : QuantizedBlockSize;
+        // Blocks of the int8 screen's positions, each within one range of ScreenOrder; of the float32 screen's rows.
         var rowBlocks = new List<(int Start, int End)>();
-        for (var start = n0; start < n; start += blockRows)
+        foreach (var (first, end) in quantized is null ? [(n0, n)] : order.PositionsFrom(n0))
         {
-            rowBlocks.Add((start, Math.Min(n, start + blockRows)));
+            var blockRows = quantized is null ? BlockSize : QuantizedBlockSize;
+            for (var start = first; start < end; start += blockRows)
+            {
+                rowBlocks.Add((start, Math.Min(end, start + blockRows)));
+            }
         }
         // Largest blocks (most columns) first, handed out one at a time: the triangle's rows have unequal work.
         rowBlocks.Reverse();
@@ -235,7 +245,8 @@ public sealed partial class NeighbourGraph
                 var x = signatures.Span;
                 foreach (var (i, j) in candidates)
                 {
-                    // Images in parts: only a pair with a whole, between two images, can count (FoldParts).
+                    // Images in parts: only a pair with a whole, between two images, can count (FoldParts). The
+                    // int8 screen offers no other; the float32 screen offers every pair.
                     if (parts > 1 && (i % parts != 0 && j % parts != 0 || i / parts == j / parts))
                     {
                         continue;
@@ -452,7 +463,8 @@ public sealed partial class NeighbourGraph
         // _padded × _stride bytes, stage-major: stage c's segments [_stageEnds[c − 1], _stageEnds[c]) of all rows lie
         // together, row after row, from _padded × _stageEnds[c − 1] on. Most tiles stop after the first stage, so a pass
         // over the columns streams one contiguous array (a few MB that the prefetchers follow, few pages) rather than
-        // touching a 64-byte line or two in every row's own page. Rows ≥ n are zero, so 4-row tiles never read past the end.
+        // touching a 64-byte line or two in every row's own page. Positions in no row (ScreenOrder's gap, the 4 past the end) are
+        // zero, so 4-row tiles never read past the end.
         private readonly sbyte[] _values;
         private readonly int _stride;
         private readonly int _padded;
@@ -467,10 +479,12 @@ public sealed partial class NeighbourGraph
         private readonly double[] _residualScales;   // ‖u_r‖·s, ‖u_r‖ of the remaining coordinates (0 at the last stage)
         private readonly double _threshold;          // 1 − radius − Slack
         private readonly NeighbourGraphKernel _kernel;
+        // Rows are kept at their positions in this order (indices above are positions); candidates are reported as rows.
+        private readonly ScreenOrder _order;
 
-        private QuantizedRows(sbyte[] values, int stride, int padded, int[] stageEnds, double threshold, NeighbourGraphKernel kernel)
+        private QuantizedRows(sbyte[] values, int stride, int padded, int[] stageEnds, double threshold, NeighbourGraphKernel kernel, ScreenOrder order)
         {
-            (_values, _stride, _padded, _stageEnds, _threshold, _kernel) = (values, stride, padded, stageEnds, threshold, kernel);
+            (_values, _stride, _padded, _stageEnds, _threshold, _kernel, _order) = (values, stride, padded, stageEnds, threshold, kernel, order);
             _scales = new double[padded];
             _thresholdScales = new double[padded];
             _rowHalfL1 = new double[stageEnds.Length * padded];
@@ -575,18 +589,18 @@ public sealed partial class NeighbourGraph
         }
 
         public static QuantizedRows Create(ReadOnlyMemory<float> signatures, int dim, int n, double[] inverseNorms, double radius,
-            NeighbourGraphKernel kernel, IReadOnlyList<int>? checkpoints, int degreeOfParallelism, CancellationToken cancellationToken)
+            NeighbourGraphKernel kernel, IReadOnlyList<int>? checkpoints, ScreenOrder order, int degreeOfParallelism, CancellationToken cancellationToken)
         {
             var stride = (dim + 31) / 32 * 32;
-            var padded = n + 4;
+            var padded = order.Positions + 4;
             int[] stageEnds = [.. Checkpoints(signatures.Span, dim, n, inverseNorms, radius, Int8DotKernels.Range(kernel), checkpoints), stride];
-            var rows = new QuantizedRows(new sbyte[(long)padded * stride], stride, padded, stageEnds, 1 - radius - Slack, kernel);
+            var rows = new QuantizedRows(new sbyte[(long)padded * stride], stride, padded, stageEnds, 1 - radius - Slack, kernel, order);
             Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = degreeOfParallelism, CancellationToken = cancellationToken },
-                i => rows.QuantizeRow(signatures.Span.Slice(i * dim, dim), i, inverseNorms[i]));
+                i => rows.QuantizeRow(signatures.Span.Slice(i * dim, dim), order.Position(i), inverseNorms[i]));
             return rows;
         }
 
-        // Runs once per row, from the start: tiering would run its first thousands of rows unoptimised. Fills row i's
+        // Runs once per row, from the start: tiering would run its first thousands of rows unoptimised. Fills position i's
         // q, s, (1 − radius − Slack)·s and, per stage, h = 0.5‖q_p‖₁ + k/8, h − RowOffset·Σq_p and ‖u_r‖·s.
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void QuantizeRow(ReadOnlySpan<float> row, int i, double inverseNorm)
@@ -669,10 +683,9 @@ public sealed partial class NeighbourGraph
         /// <see cref="_values"/> is: stage c's segments from <c>BlockBufferRows</c> × <c>_stageEnds[c − 1]</c> on.</summary>
         public byte[] CreateBlockBuffer() => new byte[BlockBufferRows * _stride];
 
-        /// <summary>Candidate pairs (i, j), i0 ≤ i &lt; i1, j &lt; i, that the int8 bound cannot exclude.</summary>
-        // Optimised from its first call: each call loops for long, so tiering would run it through on-stack replacement,
-        // whose code was measured a third slower.
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        /// <summary>Candidate pairs (rows, not positions) of positions i0 ≤ i &lt; i1 (within one range of
+        /// <see cref="ScreenOrder.PositionsFrom"/>) with the columns <see cref="ScreenOrder"/> gives them, that the int8
+        /// bound cannot exclude.</summary>
         public void Screen(int i0, int i1, byte[] rows, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
         {
             // The block's rows, in 4-row groups (past i1 they are other rows or padding, whose pairs are ignored), in the
@@ -684,16 +697,31 @@ public sealed partial class NeighbourGraph
                 var length = groups * 4 * (_stageEnds[stage] - start);
                 Int8DotKernels.Prepare(_kernel, _values.AsSpan((int)Segment(stage, i0), length), rows.AsSpan(BlockBufferRows * start, length));
             }
-            for (var c0 = 0; c0 < i1; c0 += BlockSize)
+            ScreenColumns(i0, i1, rows, details: false, candidates, cancellationToken);
+            ScreenColumns(i0, i1, rows, details: true, candidates, cancellationToken);
+        }
+
+        /// <summary>The block's positions against their whole (or detail) columns.</summary>
+        // Optimised from its first call: each call loops for long, so tiering would run it through on-stack replacement,
+        // whose code was measured a third slower.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void ScreenColumns(int i0, int i1, byte[] rows, bool details, List<(int Row, int Column)> candidates, CancellationToken cancellationToken)
+        {
+            var first = details ? _order.DetailStart : 0;
+            // Position i's columns are [first, first + Columns(i)); the count grows with i within the block's range.
+            int Columns(int i) => details ? _order.DetailColumns(i) : _order.WholeColumns(i);
+            var groups = (i1 - i0 + 3) / 4;
+            var end = first + Columns(i1 - 1);
+            for (var c0 = first; c0 < end; c0 += BlockSize)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var c1 = Math.Min(i1, c0 + BlockSize);
+                var c1 = Math.Min(end, c0 + BlockSize);
                 for (var g = 0; g < groups; g++)
                 {
                     var i = i0 + 4 * g;
-                    // Column groups start at multiples of 4 (c0 is one), so they are aligned with the per-row arrays'
-                    // 4-wide vector loads; a group is needed while it holds some j < i + 3.
-                    var jEnd = Math.Min(c1, i + 3);
+                    // Column groups start at multiples of 4 (c0 is one: first is 0 or DetailStart), so they are aligned
+                    // with the per-row arrays' 4-wide vector loads; a group is needed while it holds a column of its last row.
+                    var jEnd = Math.Min(c1, first + Columns(Math.Min(i1 - 1, i + 3)));
                     for (var j = c0; j < jEnd; j += 4)
                     {
                         var mask = Kernel4x4(rows, 4 * g, i, j);
@@ -702,9 +730,9 @@ public sealed partial class NeighbourGraph
                             var bit = BitOperations.TrailingZeroCount(mask);
                             mask &= mask - 1;
                             var (row, column) = (i + (bit >> 2), j + (bit & 3));
-                            if (row < i1 && column < c1 && column < row)
+                            if (row < i1 && column < c1 && column < first + Columns(row))
                             {
-                                candidates.Add((row, column));
+                                candidates.Add((_order.Row(row), _order.Row(column)));
                             }
                         }
                     }

@@ -70,12 +70,13 @@ public sealed class ImageDistanceTests
     }
 
     [Theory]
-    [InlineData(2, 0.35)]
-    [InlineData(3, 0.2)]
-    [InlineData(5, 0.5)]
-    public void The_folded_graph_holds_every_image_pair_within_the_radius_at_its_image_distance(int parts, double radius)
+    [InlineData(2, 0.35, 40)]
+    [InlineData(3, 0.2, 40)]
+    [InlineData(5, 0.5, 40)]
+    [InlineData(5, 0.3, 70)]   // the int8 screen's 256-position blocks: 280 detail positions take two
+    public void The_folded_graph_holds_every_image_pair_within_the_radius_at_its_image_distance(int parts, double radius, int images)
     {
-        const int images = 40, dim = 16;
+        const int dim = 16;
         var random = new Random(parts);
         var values = new float[images * parts * dim];
         for (var i = 0; i < values.Length; i++)
@@ -84,17 +85,30 @@ public sealed class ImageDistanceTests
         }
         var full = NeighbourGraph.Build(values, dim, radius);
         var graph = full.FoldParts(parts);
-        // Built keeping only the pairs that count (a whole, two images), it holds fewer pairs and folds the same.
-        var counted = NeighbourGraph.Build(values, dim, radius, new NeighbourGraphOptions { Parts = parts });
-        for (var r = 0; r < counted.Count; r++)
+        // Built keeping only the pairs that count (a whole, two images), it holds fewer pairs and folds the same: with
+        // every screen (the int8 ones screen in their own order, NeighbourGraph.ScreenOrder), built at once and appended
+        // to (17 images, then the rest: an image count that is no multiple of 4 before and after).
+        var kernels = new[] { NeighbourGraphKernel.Float32, NeighbourGraphKernel.Scalar, NeighbourGraphKernel.Avx2 }.Where(NeighbourGraphOptions.IsSupported);
+        foreach (var kernel in kernels)
         {
-            Assert.All(counted.NeighboursOf(r).ToArray(), s => Assert.True((r % parts == 0 || s % parts == 0) && r / parts != s / parts));
+            var options = new NeighbourGraphOptions { Parts = parts, Kernel = kernel };
+            var counted = NeighbourGraph.Build(values, dim, radius, options);
+            for (var r = 0; r < counted.Count; r++)
+            {
+                Assert.All(counted.NeighboursOf(r).ToArray(), s => Assert.True((r % parts == 0 || s % parts == 0) && r / parts != s / parts));
+            }
+            Assert.True(counted.EntryCount < full.EntryCount);
+            var appended = NeighbourGraph.Build(values.AsMemory(0, 17 * parts * dim), dim, radius, options).Append(values, options);
+            foreach (var folded in new[] { counted.FoldParts(parts), appended.FoldParts(parts) })
+            {
+                Assert.Equal(graph.RowOffsets.ToArray(), folded.RowOffsets.ToArray());
+                Assert.Equal(graph.NeighbourIndices.ToArray(), folded.NeighbourIndices.ToArray());
+                Assert.Equal(graph.NeighbourDistances.ToArray(), folded.NeighbourDistances.ToArray());
+            }
+            // Rows are whole images, before and after.
+            Assert.Throws<ArgumentException>(() => NeighbourGraph.Build(values.AsMemory(0, (parts + 1) * dim), dim, radius, options));
+            Assert.Throws<ArgumentException>(() => counted.Append((float[])[.. values, .. Enumerable.Repeat(1f, dim)], options));
         }
-        Assert.True(counted.EntryCount < full.EntryCount);
-        var folded = counted.FoldParts(parts);
-        Assert.Equal(graph.RowOffsets.ToArray(), folded.RowOffsets.ToArray());
-        Assert.Equal(graph.NeighbourIndices.ToArray(), folded.NeighbourIndices.ToArray());
-        Assert.Equal(graph.NeighbourDistances.ToArray(), folded.NeighbourDistances.ToArray());
 
         Assert.Equal(images, graph.Count);
         for (var i = 0; i < images; i++)
