@@ -18,7 +18,9 @@ as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 # libssl-dev (SHA-256), cmake, g++: the native signature engine; libgtest-dev: its test suite.
 # nodejs/npm: Azurite for the storage tests. chromium: the browser tests of the web app (tests/Motif.Web.Tests drive
 # /usr/bin/chromium through Playwright, which never downloads a browser). python3-*: benchmark anchors only.
-packages=(libvips-dev libtorch-dev nlohmann-json3-dev libssl-dev libgtest-dev cmake g++ make chromium)
+# libgtk-3-0, libdrm2, libatomic1: what OpenCV's prebuilt library (OpenCvSharp4.official.runtime.linux-x64, the
+# local-feature matcher) links besides glibc and libstdc++.
+packages=(libvips-dev libtorch-dev nlohmann-json3-dev libssl-dev libgtest-dev cmake g++ make chromium libgtk-3-0 libdrm2 libatomic1)
 command -v npm >/dev/null || packages+=(nodejs npm)
 [[ $mode == bench ]] && packages+=(python3-pil python3-numpy python3-torch python3-torchvision python3-sklearn)
 missing=()

@@ -8,6 +8,7 @@ using Motif.Core.Metadata;
 using Motif.Core.Training;
 using Motif.Engine;
 using Motif.Imaging;
+using Motif.Imaging.OpenCv;
 using Motif.Pipeline;
 using Motif.Pipeline.Annotations;
 using Motif.Pipeline.Composition;
@@ -110,7 +111,7 @@ internal static class CollectionRun
                 Threads = settings.Threads,
                 BatchSize = settings.Batch,
             },
-            services => services.AddSignatureModel(() => ModelCatalog.Open(model.Model), model.Version, settings.Precision));
+            services => services.AddSignatureModel(() => ModelCatalog.Open(model.Model), model.Version, settings.Precision).AddLocalFeatureMatcher());
         // Without --model, the model is chosen inside the one opening of the workspace: the registry's pointer is in its
         // blobs, and the pipeline is composed with the chosen version (WorkspaceModels.ChooseAsync: serving, or pending
         // during a rollout; the packaged network in a workspace without a registry).

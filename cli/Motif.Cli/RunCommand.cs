@@ -215,6 +215,10 @@ internal static class RunCommand
         if (report.Graph is { } g)
         {
             text.AppendLine(c, $"  neighbour graph update                   {report.GraphUpdate.TotalSeconds,8:0.00} s  ({g.Graph.EntryCount:N0} pairs within {report.Parameters.MaxEps:0.####}; rows: {g.AppendedRows:N0} new, {g.KeptRows:N0} reused from the stored graph)");
+            if (g.LocalFeatures is { } f)
+            {
+                text.AppendLine(c, $"    of which local features               {f.Time.TotalSeconds,8:0.00} s  ({f.Refuted:N0} of {f.Judged:N0} judged pairs refuted and left out; {f.Extracted:N0} images' features found, {f.Compared:N0} pairs matched now; {f.Matcher})");
+            }
         }
         text.AppendLine(c, $"  load graph and catalog                   {r.Load.TotalSeconds,8:0.00} s  ({r.Images:N0} rows clustered{(r.StaleRows > 0 ? $", {r.StaleRows:N0} stale rows left out" : "")})");
         if (r.Published)

@@ -95,6 +95,24 @@ public static class ImageCodec
         });
     }
 
+    /// <summary>The image's luminance, shrunk (never enlarged) to fit <paramref name="maxSide"/>: what local features are
+    /// found in (<see cref="LocalFeatures.ILocalFeatureMatcher"/>). Colour is rendered to sRGB first, as for a
+    /// derivative, so every colour space gives the grey its display would.</summary>
+    /// <exception cref="ImageRejectedException">The image is outside <paramref name="limits"/> or fails to decode.</exception>
+    public static LocalFeatures.GreyImage Grey(ReadOnlySpan<byte> image, int maxSide, ValidationLimits? limits = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
+        return Decode(image, limits, (data, header) =>
+        {
+            using var thumbnail = VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down);
+            using var display = ToSrgb8(thumbnail);
+            using var grey = display.Colourspace(Enums.Interpretation.Bw);
+            var pixels = grey.WriteToMemory<byte>();
+            RejectDamagedPng(data, header.Info);
+            return LocalFeatures.GreyImage.Of(grey.Width, grey.Height, pixels);
+        });
+    }
+
     /// <summary>Writes the model input for one image, <see cref="PreprocessSpec.ValuesPerImage"/> floats in CHW order.</summary>
     /// <exception cref="ImageRejectedException">The image is outside <paramref name="limits"/> or fails to decode.</exception>
     public static void Preprocess(ReadOnlySpan<byte> image, PreprocessSpec spec, Span<float> destination, ValidationLimits? limits = null)

@@ -26,6 +26,10 @@ public static class CollectionBlobs
     /// <summary>The folder of the signature shards of a model version.</summary>
     public static string SignatureShards(string modelVersion) => $"signatures/{KeyOf(modelVersion)}/";
 
+    /// <summary>An image's local features (<see cref="Imaging.LocalFeatures.LocalFeatureSet.Encode"/>) as a matcher
+    /// version finds them in its derivative: they depend on the content and the matcher, never on the model.</summary>
+    public static string LocalFeatures(string matcherVersion, string contentHash) => $"features/{KeyOf(matcherVersion)}/{Check(contentHash)}.mlf";
+
     /// <summary>The OPTICS radius calibrated for a model version (<see cref="RadiusCalibrator"/>), kept beside its
     /// signatures' identity so that every run under that model reuses it.</summary>
     public static string CalibratedRadius(string modelVersion) => $"models/{KeyOf(modelVersion)}/radius.json";

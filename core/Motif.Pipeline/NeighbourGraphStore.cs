@@ -2,12 +2,14 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
 using Motif.Core.Signatures;
+using Motif.Imaging.LocalFeatures;
 using Motif.Storage.Blobs;
 
 namespace Motif.Pipeline;
 
-/// <summary>How a graph update went: rows whose pairs were kept from the stored graph, and rows appended.</summary>
-public sealed record GraphUpdate(NeighbourGraph Graph, int KeptRows, int AppendedRows);
+/// <summary>How a graph update went: rows whose pairs were kept from the stored graph, rows appended, and what the
+/// local-feature check did (null without a matcher).</summary>
+public sealed record GraphUpdate(NeighbourGraph Graph, int KeptRows, int AppendedRows, LocalFeatureCheckReport? LocalFeatures = null);
 
 /// <summary>One row of a stored graph: the image and the content it had when its signature was added.</summary>
 public sealed record GraphRow(string ImageId, string ContentHash);
@@ -25,12 +27,17 @@ public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Gr
 /// <remarks>
 /// One blob per graph, replaced whole (a reader sees the old graph or the new one, never a mix): a little-endian
 /// int32 length, the rows as JSON (image id and content hash per row: an image whose content changed is a new
-/// row), then the graph's binary form. A blob that does not read back is rebuilt rather than trusted.
+/// row), then the graph's binary form, then (when its pairs were judged by local features) the verdicts. A blob that
+/// does not read back is rebuilt rather than trusted.
 /// <para><b>Details.</b> When a version signs each image as its whole and details (<see cref="SignatureSet.Parts"/>),
 /// the stored graph is that of the signatures, <see cref="SignatureSet.Parts"/> rows per image, so that an update
 /// appends signatures as it does for wholes (keeping only the pairs that count: <see cref="NeighbourGraphOptions.Parts"/>);
 /// readers get it folded into the graph of images
 /// (<see cref="NeighbourGraph.FoldParts"/>), whose distances are those search and evaluation rank with.</para>
+/// <para><b>Local features.</b> With a matcher (the hosts that sign pass one), an update also has the pairs of images
+/// judged by their local features (<see cref="LocalFeatureCheck"/>), keeps the verdicts after the graph in the same
+/// blob, and every reader gets the graph without the pairs the check refutes: the same graph for OPTICS, the map and
+/// the neighbours API, whichever host reads it. Readers need no matcher.</para>
 /// <para>Several workers may update at once (KEDA scales the worker out): a write is conditional on the version that
 /// was read (If-Match, or create-only), so an update computed from an older graph never overwrites a newer one; the
 /// loser gets <see cref="NeighbourGraphConflictException"/> and updates again from fresh signatures.</para>
@@ -38,7 +45,7 @@ public sealed record StoredGraph(IReadOnlyList<GraphRow> Rows, NeighbourGraph Gr
 /// each batch, <c>motif run</c> after its signing stage. Readers (<see cref="ReadAsync"/>: the Recluster timer, the
 /// neighbours API) never load a signature.</para>
 /// </remarks>
-public sealed class NeighbourGraphStore(IBlobStore blobs)
+public sealed class NeighbourGraphStore(IBlobStore blobs, ILocalFeatureMatcher? matcher = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
@@ -58,7 +65,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
         var (stored, _) = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, parts: null, radius, cancellationToken).ConfigureAwait(false);
-        return stored is { } s ? new StoredGraph(s.Rows, s.Graph.FoldParts(s.Parts)) : null;
+        return stored is { } s ? new StoredGraph(s.Rows, Images(s.Rows, s.Graph.FoldParts(s.Parts), s.Check)) : null;
     }
 
     /// <summary>The graph of <paramref name="set"/> (rows in the set's order) within <paramref name="radius"/>, updated from the stored one and stored again.</summary>
@@ -76,9 +83,17 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         // The graph is of signatures: `parts` rows of `width` values per image, the image's parts in a row.
         var (parts, width) = (set.Parts, set.Dimension / set.Parts);
         var (stored, etag) = await TryReadAsync(name, width, parts, radius, cancellationToken).ConfigureAwait(false);
-        if (stored is not null && stored.Value.Rows.SequenceEqual(keys))
+        var sameRows = stored is not null && stored.Value.Rows.SequenceEqual(keys);
+        var sameCheck = stored?.Check is { } c ? matcher is not null && c.Version == matcher.Version && c.VerifiedInliers == matcher.VerifiedInliers : matcher is null;
+        if (sameRows && sameCheck)
         {
-            return new GraphUpdate(stored.Value.Graph.FoldParts(parts), keys.Length, 0);   // nothing signed, removed or changed since: no write
+            // Nothing signed, removed or changed since, and the same check: no write.
+            return new GraphUpdate(Images(keys, stored!.Value.Graph.FoldParts(parts), stored.Value.Check), keys.Length, 0);
+        }
+        if (sameRows)
+        {
+            // Only the check changed (a matcher of another version, or none): the pairs stand, the verdicts are redone.
+            return await WriteAsync(name, keys, stored!.Value.Graph, parts, stored.Value.Check, etag, keys.Length, 0, threads, cancellationToken).ConfigureAwait(false);
         }
 
         var storedRow = new Dictionary<GraphRow, int>();
@@ -113,14 +128,29 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
             }
         }
         var graph = appended.Select(position);
+        return await WriteAsync(name, keys, graph, parts, stored?.Check, etag, kept.Length, added.Length, threads, cancellationToken).ConfigureAwait(false);
+    }
 
-        await WriteAsync(name, keys, graph, etag is null ? BlobConditions.CreateOnly : BlobConditions.Matching(etag), cancellationToken).ConfigureAwait(false);
-        return new GraphUpdate(graph.FoldParts(parts), kept.Length, added.Length);
+    /// <summary>The graph of images, without the pairs <paramref name="check"/> refutes when there is one.</summary>
+    private static NeighbourGraph Images(IReadOnlyList<GraphRow> rows, NeighbourGraph images, LocalFeatureCheck? check) =>
+        check is null ? images : check.Apply(rows, images);
+
+    /// <summary>Judges the graph's pairs by local features (with a matcher; verdicts of <paramref name="storedCheck"/>
+    /// reused), stores the graph with the verdicts, and returns the update.</summary>
+    private async Task<GraphUpdate> WriteAsync(string name, GraphRow[] keys, NeighbourGraph graph, int parts, LocalFeatureCheck? storedCheck,
+        string? etag, int kept, int added, int threads, CancellationToken cancellationToken)
+    {
+        var images = graph.FoldParts(parts);
+        var (check, report) = matcher is null
+            ? (null, null)
+            : await LocalFeatureCheck.UpdateAsync(blobs, matcher, keys, images, storedCheck, threads, cancellationToken).ConfigureAwait(false);
+        await WriteAsync(name, keys, graph, check, etag is null ? BlobConditions.CreateOnly : BlobConditions.Matching(etag), cancellationToken).ConfigureAwait(false);
+        return new GraphUpdate(Images(keys, images, check), kept, added, report);
     }
 
     /// <summary>The stored graph of signatures, with its parts per image (null when absent, damaged or of another shape:
     /// a dimension or parts other than those given), and the ETag of the blob read (null when absent).</summary>
-    private async Task<((GraphRow[] Rows, NeighbourGraph Graph, int Parts)? Graph, string? ETag)> TryReadAsync(string name, int? dimension, int? parts,
+    private async Task<((GraphRow[] Rows, NeighbourGraph Graph, int Parts, LocalFeatureCheck? Check)? Graph, string? ETag)> TryReadAsync(string name, int? dimension, int? parts,
         double radius, CancellationToken cancellationToken)
     {
         byte[] bytes;
@@ -144,10 +174,11 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
             var rows = JsonSerializer.Deserialize<GraphRow[]>(bytes.AsSpan(4, rowsLength), Json);
             using var graphBytes = new MemoryStream(bytes, 4 + rowsLength, bytes.Length - 4 - rowsLength, writable: false);
             var graph = NeighbourGraph.ReadFrom(graphBytes);
+            var check = LocalFeatureCheck.ReadFrom(bytes.AsSpan(4 + rowsLength + (int)graphBytes.Position));
             var stored = rows is null || rows.Length == 0 ? 1 : graph.Count / rows.Length;
             return rows is not null && rows.Length * stored == graph.Count && (parts is null || stored == parts) &&
                 (dimension is null || graph.Dimension == dimension) && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
-                ? ((rows, graph, stored), etag)
+                ? ((rows, graph, stored, check), etag)
                 : (null, etag);
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException)
@@ -156,7 +187,8 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         }
     }
 
-    private async Task WriteAsync(string name, GraphRow[] rows, NeighbourGraph graph, BlobConditions conditions, CancellationToken cancellationToken)
+    private async Task WriteAsync(string name, GraphRow[] rows, NeighbourGraph graph, LocalFeatureCheck? check, BlobConditions conditions,
+        CancellationToken cancellationToken)
     {
         var json = JsonSerializer.SerializeToUtf8Bytes(rows, Json);
         using var buffer = new MemoryStream();
@@ -165,6 +197,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs)
         buffer.Write(length);
         buffer.Write(json);
         graph.WriteTo(buffer);
+        check?.WriteTo(buffer, rows);
         buffer.Position = 0;
         try
         {

@@ -115,7 +115,8 @@ public sealed class GraphUpdates(IBlobStore blobs, IImageCatalog catalog, Neighb
         // Search keeps it if it is the version search embeds with (the serving one's), and loads its own otherwise.
         current.Offer(version, set, fingerprint);
         LastUpdate = DateTimeOffset.UtcNow;
-        logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s, {Version}",
-            set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds, version);
+        logger.LogInformation("Neighbour graph updated: {Rows} rows ({Appended} new) in {Seconds:F1} s, {Version}; local features refuted {Refuted} of {Judged} judged pairs ({Compared} matched now)",
+            set.Count, update.AppendedRows, TimeProvider.System.GetElapsedTime(started).TotalSeconds, version,
+            update.LocalFeatures?.Refuted ?? 0, update.LocalFeatures?.Judged ?? 0, update.LocalFeatures?.Compared ?? 0);
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Motif.Engine;
 using Motif.Imaging;
+using Motif.Imaging.OpenCv;
 using Motif.Pipeline;
 using Motif.Pipeline.Composition;
 using Motif.Pipeline.Models;
@@ -44,6 +45,7 @@ try
 
     builder.Services.AddMotifPipeline(pipeline, builder.Configuration);
     builder.Services.AddSignatureModel(() => SignatureModels.Open(worker.Model, worker.Device), SignatureModels.VersionOf(worker.Model), worker.Precision);
+    builder.Services.AddLocalFeatureMatcher();
     builder.Services.AddSingleton(worker);
     builder.Services.AddSingleton<WorkerTelemetry>();
     // A rollout's jobs name the version they sign under (ModelVersionEmbedders says why); this opens those versions

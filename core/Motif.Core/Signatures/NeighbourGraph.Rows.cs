@@ -57,6 +57,43 @@ public sealed partial class NeighbourGraph
         return new NeighbourGraph(Dimension, Radius, offsets, [.. indices], [.. distances], squaredNorms);
     }
 
+    /// <summary>The graph without the pairs <paramref name="keep"/> refuses: it is asked once per pair, (i, j) with
+    /// i &lt; j, and the pair leaves both rows. Rows, order, distances and norms are unchanged.</summary>
+    public NeighbourGraph Where(Func<int, int, double, bool> keep)
+    {
+        ArgumentNullException.ThrowIfNull(keep);
+        // One verdict per pair, asked from its lower row, serves both of its rows.
+        var refused = new HashSet<(int, int)>();
+        for (var i = 0; i < Count; i++)
+        {
+            for (var e = _offsets[i]; e < _offsets[i + 1]; e++)
+            {
+                if (_indices[e] > i && !keep(i, _indices[e], _distances[e]))
+                {
+                    refused.Add((i, _indices[e]));
+                }
+            }
+        }
+        var offsets = new int[Count + 1];
+        var indices = new List<int>(_indices.Length);
+        var distances = new List<double>(_indices.Length);
+        for (var i = 0; i < Count; i++)
+        {
+            // Rows stay sorted by (distance, index): entries are only left out.
+            for (var e = _offsets[i]; e < _offsets[i + 1]; e++)
+            {
+                var j = _indices[e];
+                if (!refused.Contains(i < j ? (i, j) : (j, i)))
+                {
+                    indices.Add(j);
+                    distances.Add(_distances[e]);
+                }
+            }
+            offsets[i + 1] = indices.Count;
+        }
+        return new NeighbourGraph(Dimension, Radius, offsets, [.. indices], [.. distances], _squaredNorms);
+    }
+
     /// <summary>
     /// Writes the graph: "MOTIFNG1", dimension (int32), radius (float64), rows and entries (int64), then the CSR
     /// offsets (int32), indices (int32), distances (float64) and the rows' squared norms (float64), little-endian.

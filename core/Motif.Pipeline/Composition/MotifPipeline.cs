@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Motif.Imaging;
+using Motif.Imaging.LocalFeatures;
 using Motif.Pipeline.Annotations;
 using Motif.Pipeline.Models;
 using Motif.Storage.Blobs;
@@ -14,7 +15,8 @@ namespace Motif.Pipeline.Composition;
 /// <summary>
 /// The one composition of Motif's services, shared by every host: the CLI (<c>motif run</c>, <c>motif dev</c>), the
 /// Functions app, the worker and the tests. A host chooses adapters through configuration and adds what only it has
-/// (the worker and the CLI register an <see cref="ISignatureEmbedder"/>); it never wires a service by hand.
+/// (the worker and the CLI register an <see cref="ISignatureEmbedder"/> and an <see cref="ILocalFeatureMatcher"/>, with
+/// which <see cref="NeighbourGraphStore"/> judges pairs by local features); it never wires a service by hand.
 /// </summary>
 /// <remarks>
 /// Registered, all singletons: the ports (<see cref="IBlobStore"/>, <see cref="IImageCatalog"/>, <see cref="IWorkQueue"/>
@@ -57,7 +59,7 @@ public static class MotifPipeline
             new IngestOptions { ModelVersion = options.ModelVersion, Rollout = sp.GetService<RolloutIntake>() }, sp.GetRequiredService<TimeProvider>(),
             sp.GetService<ILogger<IngestService>>()));
         services.AddSingleton(sp => new ReclusterService(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>()));
+        services.AddSingleton(sp => new NeighbourGraphStore(sp.GetRequiredService<IBlobStore>(), sp.GetService<ILocalFeatureMatcher>()));
         services.AddSingleton(sp => new MetadataStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAnnotationStore>(sp => new BlobAnnotationStore(sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IImageCatalog>(), sp.GetRequiredService<TimeProvider>()));
         // The model registry and the rollout every host shares; the steps are a deployment's (jobs naming the pending
