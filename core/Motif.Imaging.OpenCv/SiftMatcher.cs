@@ -10,7 +10,9 @@ namespace Motif.Imaging.OpenCv;
 /// Zisserman, "Three things everyone should know to improve object retrieval", CVPR 2012: each descriptor L1-normalised
 /// and square-rooted, so that Euclidean distance compares them as the Hellinger kernel does), matched by Lowe's ratio
 /// test, made one-to-one, and checked with RANSAC for one similarity transform (OpenCV's estimateAffinePartial2D:
-/// rotation, uniform scale and shift, which is how a detail, a tilted or a resized copy relates to its source).
+/// rotation, uniform scale and shift, which is how a detail, a tilted or a resized copy relates to its source). SIFT is
+/// not invariant to reflection, so the mirror image's features are found too, and a pair counts the better of its
+/// matches with the other image and with the other's mirror image (a print reverses its model).
 /// </summary>
 /// <remarks>
 /// <para><b>One-to-one.</b> SIFT gives one location several features when it has several dominant orientations, and
@@ -45,9 +47,10 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
         }
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.ReprojectionPixels, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(_options.VerifiedInliers, 3, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(_options.ImageSide, 32, nameof(options));
         var o = _options;
         Version = string.Create(CultureInfo.InvariantCulture,
-            $"opencv{Cv2.GetVersionString()}-rootsift-c{o.ContrastThreshold:R}-n{o.MaxFeatures}-r{o.Ratio:R}-a{o.ReprojectionPixels:R}-t{o.VerifiedInliers}");
+            $"opencv{Cv2.GetVersionString()}-rootsift-s{o.ImageSide}-c{o.ContrastThreshold:R}-n{o.MaxFeatures}-mirror-r{o.Ratio:R}-a{o.ReprojectionPixels:R}-t{o.VerifiedInliers}");
     }
 
     /// <inheritdoc />
@@ -57,16 +60,28 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
     public int VerifiedInliers => _options.VerifiedInliers;
 
     /// <inheritdoc />
+    public int ImageSide => _options.ImageSide;
+
+    /// <inheritdoc />
     public LocalFeatureSet Extract(GreyImage image)
     {
         ArgumentNullException.ThrowIfNull(image);
         using var pixels = Mat.FromPixelData(image.Height, image.Width, MatType.CV_8UC1, image.Pixels);
+        using var mirror = new Mat();
+        Cv2.Flip(pixels, mirror, FlipMode.Y);
+        var (points, descriptors) = Detect(pixels);
+        var (mirrorPoints, mirrorDescriptors) = Detect(mirror);
+        return LocalFeatureSet.Create(points, descriptors, mirrorPoints, mirrorDescriptors);
+    }
+
+    private (float[] Points, byte[] Descriptors) Detect(Mat pixels)
+    {
         using var sift = SIFT.Create(nFeatures: _options.MaxFeatures, contrastThreshold: _options.ContrastThreshold);
         using var descriptors = new Mat();
         sift.DetectAndCompute(pixels, null, out var keypoints, descriptors);
         if (keypoints.Length == 0)
         {
-            return LocalFeatureSet.Empty;
+            return ([], []);
         }
         var points = new float[2 * keypoints.Length];
         for (var k = 0; k < keypoints.Length; k++)
@@ -80,7 +95,7 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
         {
             bytes[k] = (byte)Math.Clamp(MathF.Round(values[k]), 0, 255);
         }
-        return LocalFeatureSet.Create(points, bytes);
+        return (points, bytes);
     }
 
     /// <inheritdoc />
@@ -88,44 +103,62 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
     {
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
-        if (a.Count < 3 || b.Count < 3)
-        {
-            return 0;
-        }
-        using var rootA = RootSift(a);
-        using var rootB = RootSift(b);
-        return Math.Max(Directed(a, rootA, b, rootB), Directed(b, rootB, a, rootA));
+        using var image = Features.Of(a.Points, a.Descriptors);
+        using var other = Features.Of(b.Points, b.Descriptors);
+        using var otherMirror = Features.Of(b.MirrorPoints, b.MirrorDescriptors);
+        // A and B, or A and the mirror of B (the mirror of A against B is the same pair seen in a mirror), each way.
+        return Math.Max(Math.Max(Directed(image, other), Directed(other, image)), Math.Max(Directed(image, otherMirror), Directed(otherMirror, image)));
     }
 
-    /// <summary>RootSIFT descriptors, one float32 row a feature.</summary>
-    private static Mat RootSift(LocalFeatureSet set)
+    /// <summary>One side's features for matching: positions, and RootSIFT descriptors as one float32 row each.</summary>
+    private sealed class Features(float[] points, Mat? root) : IDisposable
     {
-        const int length = LocalFeatureSet.DescriptorLength;
-        var values = new float[set.Count * length];
-        var descriptors = set.Descriptors;
-        for (var f = 0; f < set.Count; f++)
+        public float[] Points { get; } = points;
+
+        /// <summary>Null with fewer than 3 features: no transform can be fitted.</summary>
+        public Mat? Root { get; } = root;
+
+        public int Count => Points.Length / 2;
+
+        public static Features Of(ReadOnlySpan<float> points, ReadOnlySpan<byte> descriptors)
         {
-            var row = descriptors.Slice(f * length, length);
-            var sum = 0;
-            foreach (var v in row)
+            const int length = LocalFeatureSet.DescriptorLength;
+            var count = points.Length / 2;
+            if (count < 3)
             {
-                sum += v;
+                return new(points.ToArray(), null);
             }
-            var scale = 1f / Math.Max(sum, 1);
-            for (var k = 0; k < length; k++)
+            var values = new float[count * length];
+            for (var f = 0; f < count; f++)
             {
-                values[f * length + k] = MathF.Sqrt(row[k] * scale);
+                var row = descriptors.Slice(f * length, length);
+                var sum = 0;
+                foreach (var v in row)
+                {
+                    sum += v;
+                }
+                var scale = 1f / Math.Max(sum, 1);
+                for (var k = 0; k < length; k++)
+                {
+                    values[f * length + k] = MathF.Sqrt(row[k] * scale);
+                }
             }
+            return new(points.ToArray(), Mat.FromPixelData(count, length, MatType.CV_32FC1, values));
         }
-        return Mat.FromPixelData(set.Count, length, MatType.CV_32FC1, values);
+
+        public void Dispose() => Root?.Dispose();
     }
 
     /// <summary>Inliers of the features of <paramref name="query"/> matched into <paramref name="train"/>.</summary>
-    private int Directed(LocalFeatureSet query, Mat queryRoot, LocalFeatureSet train, Mat trainRoot)
+    private int Directed(Features query, Features train)
     {
+        if (query.Root is null || train.Root is null)
+        {
+            return 0;
+        }
         using var matcher = new BFMatcher(NormTypes.L2);
         var candidates = new List<(float Ratio, int Query, int Train)>();
-        foreach (var m in matcher.KnnMatch(queryRoot, trainRoot, 2))
+        foreach (var m in matcher.KnnMatch(query.Root, train.Root, 2))
         {
             if (m.Length == 2 && m[0].Distance < _options.Ratio * m[1].Distance)
             {
@@ -137,7 +170,7 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
         var (from, to) = (new List<Point2f>(), new List<Point2f>());
         foreach (var (_, q, t) in candidates)
         {
-            var (p, r) = (Point(query, q), Point(train, t));
+            var (p, r) = (Point(query.Points, q), Point(train.Points, t));
             var (queryPixel, trainPixel) = (Pixel(p), Pixel(r));
             if (takenQuery.Contains(queryPixel) || takenTrain.Contains(trainPixel))
             {
@@ -165,7 +198,7 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
         return area is > 1 / MaxAreaScale and < MaxAreaScale ? Cv2.CountNonZero(inliers) : 0;
     }
 
-    private static Point2f Point(LocalFeatureSet set, int feature) => new(set.Points[2 * feature], set.Points[2 * feature + 1]);
+    private static Point2f Point(float[] points, int feature) => new(points[2 * feature], points[2 * feature + 1]);
 
     private static (int, int) Pixel(Point2f p) => ((int)MathF.Round(p.X), (int)MathF.Round(p.Y));
 }

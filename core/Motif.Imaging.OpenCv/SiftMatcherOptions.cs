@@ -10,7 +10,11 @@ public sealed record SiftMatcherOptions
     public double ContrastThreshold { get; init; } = 0.005;
 
     /// <summary>Most features kept per image (the strongest), which bounds a pair's matching cost on large images.</summary>
-    public int MaxFeatures { get; init; } = 1000;
+    public int MaxFeatures { get; init; } = 500;
+
+    /// <summary>The longest side images are shrunk to before their features are found
+    /// (<see cref="LocalFeatures.ILocalFeatureMatcher.ImageSide"/>).</summary>
+    public int ImageSide { get; init; } = 512;
 
     /// <summary>Lowe's ratio test: a match counts when its descriptor distance is below this share of the second best's.</summary>
     public double Ratio { get; init; } = 0.8;

@@ -173,7 +173,7 @@ public sealed class LocalFeatureCheck
         try
         {
             var (derivative, _) = await blobs.ReadAllAsync(CollectionBlobs.Derivative(hash), cancellationToken).ConfigureAwait(false);
-            set = matcher.Extract(ImageCodec.Grey(derivative, IngestOptions.DefaultDerivativeSide));
+            set = matcher.Extract(ImageCodec.Grey(derivative, matcher.ImageSide));
         }
         catch (Exception e) when (e is BlobStoreException { ErrorCode: BlobErrorCode.BlobNotFound } or ImageRejectedException)
         {

@@ -11,7 +11,7 @@ public sealed class LocalFeatureTests
     private static readonly byte[] Coffee = TestData.Photo("coffee.png"); // 600 × 400 sRGB
     private static readonly SiftMatcher Matcher = new();
 
-    private static LocalFeatureSet Features(byte[] image) => Matcher.Extract(ImageCodec.Grey(image, 1024));
+    private static LocalFeatureSet Features(byte[] image) => Matcher.Extract(ImageCodec.Grey(image, Matcher.ImageSide));
 
     [Fact]
     public void Grey_is_the_luminance_shrunk_to_fit_and_never_enlarged()
@@ -47,6 +47,11 @@ public sealed class LocalFeatureTests
         Assert.True(source >= 3 * Matcher.VerifiedInliers, $"the source: {source} inliers");
         Assert.True(neighbour < Matcher.VerifiedInliers, $"the neighbouring part: {neighbour} inliers");
 
+        // A mirror-image copy (a print reverses its model) shares the region through the mirror image's features.
+        var print = Features(ImageVariants.Mirror(copy));
+        Assert.True(Matcher.Inliers(l, print) >= 3 * Matcher.VerifiedInliers && Matcher.Inliers(print, l) >= 3 * Matcher.VerifiedInliers);
+        Assert.True(Matcher.Inliers(r, print) < Matcher.VerifiedInliers);
+
         // Symmetric and deterministic: the same pair gives the same count either way round and every time.
         Assert.Equal(source, Matcher.Inliers(c, l));
         Assert.Equal(source, Matcher.Inliers(Features(left), Features(copy)));
@@ -57,7 +62,7 @@ public sealed class LocalFeatureTests
     public void A_flat_image_has_no_features_and_verifies_nothing()
     {
         var flat = Features(ImageFixtures.Encode(ImageFixtures.Solid(120, 90, 128, 128, 128), 120, 90, 3, ".png"));
-        Assert.Equal(0, flat.Count);
+        Assert.Equal((0, 0), (flat.Count, flat.MirrorCount));
         Assert.Equal(0, Matcher.Inliers(flat, Features(Coffee)));
         Assert.Equal(0, Matcher.Inliers(LocalFeatureSet.Empty, LocalFeatureSet.Empty));
     }
@@ -67,22 +72,26 @@ public sealed class LocalFeatureTests
     {
         var set = Features(Coffee);
         Assert.InRange(set.Count, 100, new SiftMatcherOptions().MaxFeatures);
+        Assert.InRange(set.MirrorCount, 100, new SiftMatcherOptions().MaxFeatures);
         var bytes = set.Encode();
-        Assert.Equal(8 + set.Count * 136, bytes.Length);
+        Assert.Equal(12 + (set.Count + set.MirrorCount) * 136, bytes.Length);
         var back = LocalFeatureSet.Decode(bytes);
         Assert.Equal(set.Points.ToArray(), back.Points.ToArray());
         Assert.Equal(set.Descriptors.ToArray(), back.Descriptors.ToArray());
+        Assert.Equal(set.MirrorPoints.ToArray(), back.MirrorPoints.ToArray());
+        Assert.Equal(set.MirrorDescriptors.ToArray(), back.MirrorDescriptors.ToArray());
 
         Assert.Throws<InvalidDataException>(() => LocalFeatureSet.Decode(bytes.AsSpan(0, bytes.Length - 1)));
         Assert.Throws<InvalidDataException>(() => LocalFeatureSet.Decode([.. "MLF2"u8, .. bytes.AsSpan(4)]));
         Assert.Throws<InvalidDataException>(() => LocalFeatureSet.Decode([]));
         var notFinite = (byte[])bytes.Clone();
-        BitConverter.GetBytes(float.NaN).CopyTo(notFinite, 8);
+        BitConverter.GetBytes(float.NaN).CopyTo(notFinite, 12);
         Assert.Throws<InvalidDataException>(() => LocalFeatureSet.Decode(notFinite));
         var huge = (byte[])bytes.Clone();
         BitConverter.GetBytes(int.MaxValue).CopyTo(huge, 4);
         Assert.Throws<InvalidDataException>(() => LocalFeatureSet.Decode(huge));
-        Assert.Throws<ArgumentException>(() => LocalFeatureSet.Create([1, 2, 3], new byte[128]));
+        Assert.Throws<ArgumentException>(() => LocalFeatureSet.Create([1, 2, 3], new byte[128], [], []));
+        Assert.Throws<ArgumentException>(() => LocalFeatureSet.Create([], [], [1, 2], new byte[127]));
     }
 
     [Fact]
@@ -94,5 +103,7 @@ public sealed class LocalFeatureTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new SiftMatcher(new SiftMatcherOptions { Ratio = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SiftMatcher(new SiftMatcherOptions { VerifiedInliers = 2 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SiftMatcher(new SiftMatcherOptions { MaxFeatures = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SiftMatcher(new SiftMatcherOptions { ImageSide = 16 }));
+        Assert.NotEqual(Matcher.Version, new SiftMatcher(new SiftMatcherOptions { ImageSide = 1024 }).Version);
     }
 }

@@ -23,14 +23,19 @@ public interface ILocalFeatureMatcher
     /// <summary>Names the detector, the matching and the geometric check with their settings, e.g. "rootsift-c0.005-n1000-r0.8-a4".</summary>
     string Version { get; }
 
+    /// <summary>The longest side, in pixels, that an image is shrunk to (never enlarged) before its features are found
+    /// (<see cref="ImageCodec.Grey"/>): it bounds a large image's features and their matching cost.</summary>
+    int ImageSide { get; }
+
     /// <summary>Matched features that must agree on one transform for a pair to be a shared region; an image with
     /// fewer features than this cannot be verified either way.</summary>
     int VerifiedInliers { get; }
 
-    /// <summary>The local features of <paramref name="image"/>, positions in its pixels.</summary>
+    /// <summary>The local features of <paramref name="image"/> and of its mirror image, positions in their pixels.</summary>
     LocalFeatureSet Extract(GreyImage image);
 
     /// <summary>How many matched features of <paramref name="a"/> and <paramref name="b"/> agree on the transform that
-    /// most of them agree on (RANSAC's inliers), the larger of the two matching directions.</summary>
+    /// most of them agree on (RANSAC's inliers): the most over both matching directions, and over <paramref name="b"/>
+    /// and its mirror image (a mirror-image copy shares a region with its model through the mirror).</summary>
     int Inliers(LocalFeatureSet a, LocalFeatureSet b);
 }
