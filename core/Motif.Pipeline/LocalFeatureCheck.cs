@@ -55,12 +55,13 @@ public sealed class LocalFeatureCheck
     public int VerifiedInliers { get; }
 
     /// <summary>The graph of images <paramref name="rows"/> without the pairs these verdicts refute.</summary>
-    /// <exception cref="InvalidOperationException">A pair the check judges has no verdict (the verdicts are of other rows).</exception>
+    /// <exception cref="InvalidDataException">An image has no feature count, or a pair the check judges no verdict: the
+    /// verdicts are not those of this graph.</exception>
     public NeighbourGraph Apply(IReadOnlyList<GraphRow> rows, NeighbourGraph images) =>
         images.Where((i, j, _) => !Judges(rows[i].ContentHash, rows[j].ContentHash) ||
             (_inliers.TryGetValue(Key(rows[i].ContentHash, rows[j].ContentHash), out var inliers)
                 ? inliers >= VerifiedInliers
-                : throw new InvalidOperationException($"No local-feature verdict for the pair {rows[i].ImageId} and {rows[j].ImageId}.")));
+                : throw new InvalidDataException($"No local-feature verdict for the pair {rows[i].ImageId} and {rows[j].ImageId}.")));
 
     /// <summary>Pairs of <paramref name="images"/> the check judges, and how many of them it refutes.</summary>
     private (int Judged, int Refuted) Count(IReadOnlyList<GraphRow> rows, NeighbourGraph images)
@@ -86,7 +87,10 @@ public sealed class LocalFeatureCheck
         }
     }
 
-    private bool Judges(string a, string b) => _features[a] >= VerifiedInliers && _features[b] >= VerifiedInliers;
+    private bool Judges(string a, string b) => Features(a) >= VerifiedInliers && Features(b) >= VerifiedInliers;
+
+    private int Features(string hash) =>
+        _features.TryGetValue(hash, out var count) ? count : throw new InvalidDataException($"No local-feature count for the content {hash}.");
 
     private static (string, string) Key(string a, string b) => string.CompareOrdinal(a, b) <= 0 ? (a, b) : (b, a);
 

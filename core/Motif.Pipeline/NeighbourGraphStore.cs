@@ -65,7 +65,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs, ILocalFeatureMatcher? 
     {
         ArgumentNullException.ThrowIfNull(modelVersion);
         var (stored, _) = await TryReadAsync(BlobName(modelVersion, radius), dimension: null, parts: null, radius, cancellationToken).ConfigureAwait(false);
-        return stored is { } s ? new StoredGraph(s.Rows, Images(s.Rows, s.Graph.FoldParts(s.Parts), s.Check)) : null;
+        return stored is { } s ? new StoredGraph(s.Rows, s.Images) : null;
     }
 
     /// <summary>The graph of <paramref name="set"/> (rows in the set's order) within <paramref name="radius"/>, updated from the stored one and stored again.</summary>
@@ -88,7 +88,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs, ILocalFeatureMatcher? 
         if (sameRows && sameCheck)
         {
             // Nothing signed, removed or changed since, and the same check: no write.
-            return new GraphUpdate(Images(keys, stored!.Value.Graph.FoldParts(parts), stored.Value.Check), keys.Length, 0);
+            return new GraphUpdate(stored!.Value.Images, keys.Length, 0);
         }
         if (sameRows)
         {
@@ -148,9 +148,11 @@ public sealed class NeighbourGraphStore(IBlobStore blobs, ILocalFeatureMatcher? 
         return new GraphUpdate(Images(keys, images, check), kept, added, report);
     }
 
-    /// <summary>The stored graph of signatures, with its parts per image (null when absent, damaged or of another shape:
-    /// a dimension or parts other than those given), and the ETag of the blob read (null when absent).</summary>
-    private async Task<((GraphRow[] Rows, NeighbourGraph Graph, int Parts, LocalFeatureCheck? Check)? Graph, string? ETag)> TryReadAsync(string name, int? dimension, int? parts,
+    /// <summary>The stored graph of signatures, with its parts per image, its local-feature verdicts and the graph of
+    /// images readers get (null when absent, damaged or of another shape: a dimension or parts other than those given, or
+    /// verdicts that are not the graph's), and the ETag of the blob read (null when absent).</summary>
+    private async Task<((GraphRow[] Rows, NeighbourGraph Graph, int Parts, LocalFeatureCheck? Check, NeighbourGraph Images)? Graph, string? ETag)> TryReadAsync(
+        string name, int? dimension, int? parts,
         double radius, CancellationToken cancellationToken)
     {
         byte[] bytes;
@@ -178,7 +180,7 @@ public sealed class NeighbourGraphStore(IBlobStore blobs, ILocalFeatureMatcher? 
             var stored = rows is null || rows.Length == 0 ? 1 : graph.Count / rows.Length;
             return rows is not null && rows.Length * stored == graph.Count && (parts is null || stored == parts) &&
                 (dimension is null || graph.Dimension == dimension) && graph.Radius.Equals(radius) && rows.All(r => r is { ImageId: not null, ContentHash: not null })
-                ? ((rows, graph, stored, check), etag)
+                ? ((rows, graph, stored, check, Images(rows, graph.FoldParts(stored), check)), etag)
                 : (null, etag);
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or EndOfStreamException)

@@ -116,5 +116,12 @@ public sealed class LocalFeatureCheckTests : IDisposable
         var rebuilt = await store.UpdateAsync(set, Radius);
         Assert.Equal((0, 2, 1), (rebuilt.KeptRows, rebuilt.AppendedRows, rebuilt.LocalFeatures!.Judged));
         Assert.NotNull(await store.ReadAsync(set.ModelVersion, Radius));
+
+        // Verdicts that read back but are not the graph's (the one pair's second image made its first): not trusted either.
+        bytes = await _f.Blobs.ReadAllBytesAsync(name);
+        bytes.AsSpan(bytes.Length - 12, 4).CopyTo(bytes.AsSpan(bytes.Length - 8, 4));
+        await _f.Blobs.PutAsync(name, new MemoryStream(bytes), new BlobPutOptions());
+        Assert.Null(await store.ReadAsync(set.ModelVersion, Radius));
+        Assert.Equal(2, (await store.UpdateAsync(set, Radius)).AppendedRows);
     }
 }

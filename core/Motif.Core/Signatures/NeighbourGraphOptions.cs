@@ -44,8 +44,9 @@ public sealed record NeighbourGraphOptions
 
     /// <summary>Signatures per image, when the rows are images' wholes and details in turn (row i × parts is image i's
     /// whole): pairs that never count between images, two details or two parts of one image, are then neither
-    /// computed exactly nor kept (the int8 screens do not even screen them), and the graph is meant to be read through <see cref="NeighbourGraph.FoldParts"/>, which
-    /// gives the same result as from the full graph. 1 (the default): every pair.</summary>
+    /// computed exactly nor kept (the int8 screens do not even screen them), and the graph is meant to be read through
+    /// <see cref="NeighbourGraph.FoldParts"/>, which gives the same result as from the full graph. 1 (the default): every
+    /// pair.</summary>
     public int Parts { get; init; } = 1;
 
     /// <summary>Whether this processor can run <paramref name="kernel"/> (<see cref="NeighbourGraphKernel.Auto"/>,
