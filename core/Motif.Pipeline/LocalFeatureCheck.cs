@@ -106,7 +106,7 @@ public sealed class LocalFeatureCheck
         var reuse = stored is not null && stored.Version == matcher.Version && stored.VerifiedInliers == matcher.VerifiedInliers;
         var features = new Dictionary<string, int>(StringComparer.Ordinal);
         var sets = new ConcurrentDictionary<string, LocalFeatureSet>(StringComparer.Ordinal);
-        var extracted = 0;
+        var unknown = new List<string>();
         foreach (var hash in rows.Select(r => r.ContentHash).Distinct(StringComparer.Ordinal))
         {
             if (reuse && stored!._features.TryGetValue(hash, out var count))
@@ -115,10 +115,13 @@ public sealed class LocalFeatureCheck
             }
             else
             {
-                var (set, found) = await LoadAsync(blobs, matcher, hash, cancellationToken).ConfigureAwait(false);
-                (features[hash], sets[hash]) = (set.Count, set);
-                extracted += found ? 1 : 0;
+                unknown.Add(hash);
             }
+        }
+        var extracted = await LoadAllAsync(blobs, matcher, unknown, sets, threads, cancellationToken).ConfigureAwait(false);
+        foreach (var hash in unknown)
+        {
+            features[hash] = sets[hash].Count;
         }
 
         var inliers = new Dictionary<(string, string), int>();
@@ -141,12 +144,8 @@ public sealed class LocalFeatureCheck
                 pending.Add(key);
             }
         }
-        foreach (var hash in pending.SelectMany(p => new[] { p.A, p.B }).Distinct(StringComparer.Ordinal).Where(h => !sets.ContainsKey(h)))
-        {
-            var (set, found) = await LoadAsync(blobs, matcher, hash, cancellationToken).ConfigureAwait(false);
-            sets[hash] = set;
-            extracted += found ? 1 : 0;
-        }
+        extracted += await LoadAllAsync(blobs, matcher, [.. pending.SelectMany(p => new[] { p.A, p.B }).Distinct(StringComparer.Ordinal).Where(h => !sets.ContainsKey(h))],
+            sets, threads, cancellationToken).ConfigureAwait(false);
         var counts = new int[pending.Count];
         Parallel.For(0, pending.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = cancellationToken },
             k => counts[k] = matcher.Inliers(sets[pending[k].A], sets[pending[k].B]));
@@ -156,6 +155,26 @@ public sealed class LocalFeatureCheck
         }
         var (judged, refuted) = check.Count(rows, images);
         return (check, new LocalFeatureCheckReport(matcher.Version, extracted, pending.Count, judged, refuted, clock.Elapsed));
+    }
+
+    /// <summary>The features of <paramref name="hashes"/> into <paramref name="sets"/>, <paramref name="threads"/> images at a
+    /// time (SIFT is mostly one thread's work: two images at once took half the time per image on 2 cores, with the same
+    /// features); returns how many were found now rather than read.</summary>
+    private static async Task<int> LoadAllAsync(IBlobStore blobs, ILocalFeatureMatcher matcher, IReadOnlyList<string> hashes,
+        ConcurrentDictionary<string, LocalFeatureSet> sets, int threads, CancellationToken cancellationToken)
+    {
+        var found = 0;
+        await Parallel.ForEachAsync(hashes, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads), CancellationToken = cancellationToken },
+            async (hash, token) =>
+            {
+                var (set, extracted) = await LoadAsync(blobs, matcher, hash, token).ConfigureAwait(false);
+                sets[hash] = set;
+                if (extracted)
+                {
+                    Interlocked.Increment(ref found);
+                }
+            }).ConfigureAwait(false);
+        return found;
     }
 
     /// <summary>An image's features from their blob, or else found in its derivative and stored (then
