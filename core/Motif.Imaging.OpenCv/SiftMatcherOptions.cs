@@ -1,8 +1,8 @@
 namespace Motif.Imaging.OpenCv;
 
 /// <summary>How <see cref="SiftMatcher"/> finds and verifies features. The defaults were chosen on the tiles benchmark's
-/// half B (202 images, 101 copies of a detail of a tile among the photograph's other tiles): see the README's
-/// "Local features" section for the measurements.</summary>
+/// half B (202 images, 101 copies of a detail of a tile among the photograph's other tiles): the measurements are in
+/// bench/Motif.Bench/TrainingBench.cs's remarks ("The local-feature check").</summary>
 public sealed record SiftMatcherOptions
 {
     /// <summary>SIFT's contrast threshold (OpenCV's default is 0.04). Small tiles and engraved or recoloured copies have
