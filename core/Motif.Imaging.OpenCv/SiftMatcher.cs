@@ -118,8 +118,6 @@ public sealed class SiftMatcher : ILocalFeatureMatcher
         /// <summary>Null with fewer than 3 features: no transform can be fitted.</summary>
         public Mat? Root { get; } = root;
 
-        public int Count => Points.Length / 2;
-
         public static Features Of(ReadOnlySpan<float> points, ReadOnlySpan<byte> descriptors)
         {
             const int length = LocalFeatureSet.DescriptorLength;

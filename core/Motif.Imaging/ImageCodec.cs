@@ -86,9 +86,7 @@ public static class ImageCodec
         var suffix = $".jpg[Q={quality},strip,optimize_coding]";
         return Decode(image, limits, (data, header) =>
         {
-            // libvips 8.14's vips_thumbnail has no fail_on argument of its own: it goes to the loader as an option.
-            using var thumbnail = VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down);
-            using var display = ToSrgb8(thumbnail);
+            using var display = DisplayWithin(data, maxSide);
             var jpeg = display.WriteToBuffer(suffix);
             RejectDamagedPng(data, header.Info);
             return jpeg;
@@ -104,14 +102,20 @@ public static class ImageCodec
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSide, 1);
         return Decode(image, limits, (data, header) =>
         {
-            using var thumbnail = VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down);
-            using var display = ToSrgb8(thumbnail);
+            using var display = DisplayWithin(data, maxSide);
             using var grey = display.Colourspace(Enums.Interpretation.Bw);
             var pixels = grey.WriteToMemory<byte>();
             RejectDamagedPng(data, header.Info);
             return LocalFeatures.GreyImage.Of(grey.Width, grey.Height, pixels);
         });
     }
+
+    /// <summary>The image shrunk (never enlarged) to fit <paramref name="maxSide"/>, rendered to 8-bit sRGB for display:
+    /// what a derivative is encoded from and local features are found in.</summary>
+    private static VipsImage DisplayWithin(byte[] data, int maxSide) =>
+        // libvips 8.14's vips_thumbnail has no fail_on argument of its own: it goes to the loader as an option.
+        // ToSrgb8 takes ownership of the thumbnail, which may be the image it returns.
+        ToSrgb8(VipsImage.ThumbnailBuffer(data, maxSide, StrictLoad, height: maxSide, size: Enums.Size.Down));
 
     /// <summary>Writes the model input for one image, <see cref="PreprocessSpec.ValuesPerImage"/> floats in CHW order.</summary>
     /// <exception cref="ImageRejectedException">The image is outside <paramref name="limits"/> or fails to decode.</exception>

@@ -63,18 +63,6 @@ public sealed class LocalFeatureCheck
                 ? inliers >= VerifiedInliers
                 : throw new InvalidDataException($"No local-feature verdict for the pair {rows[i].ImageId} and {rows[j].ImageId}.")));
 
-    /// <summary>Pairs of <paramref name="images"/> the check judges, and how many of them it refutes.</summary>
-    private (int Judged, int Refuted) Count(IReadOnlyList<GraphRow> rows, NeighbourGraph images)
-    {
-        var (judged, refuted) = (0, 0);
-        foreach (var (a, b) in Pairs(rows, images).Where(p => Judges(p.A, p.B)))
-        {
-            judged++;
-            refuted += _inliers[Key(a, b)] < VerifiedInliers ? 1 : 0;
-        }
-        return (judged, refuted);
-    }
-
     /// <summary>The content hashes of each pair (i, j), i &lt; j, of the graph.</summary>
     private static IEnumerable<(string A, string B)> Pairs(IReadOnlyList<GraphRow> rows, NeighbourGraph images)
     {
@@ -126,10 +114,13 @@ public sealed class LocalFeatureCheck
 
         var inliers = new Dictionary<(string, string), int>();
         var pending = new List<(string A, string B)>();
+        // Every judged pair of the graph, by its key (two rows of one content share a key): what the report counts.
+        var judged = new List<(string, string)>();
         var check = new LocalFeatureCheck(matcher.Version, matcher.VerifiedInliers, features, inliers);
         foreach (var (a, b) in Pairs(rows, images).Where(p => check.Judges(p.A, p.B)))
         {
             var key = Key(a, b);
+            judged.Add(key);
             if (inliers.ContainsKey(key))
             {
                 continue;   // two rows of one content: one verdict
@@ -153,8 +144,8 @@ public sealed class LocalFeatureCheck
         {
             inliers[pending[k]] = counts[k];
         }
-        var (judged, refuted) = check.Count(rows, images);
-        return (check, new LocalFeatureCheckReport(matcher.Version, extracted, pending.Count, judged, refuted, clock.Elapsed));
+        var refuted = judged.Count(key => inliers[key] < check.VerifiedInliers);
+        return (check, new LocalFeatureCheckReport(matcher.Version, extracted, pending.Count, judged.Count, refuted, clock.Elapsed));
     }
 
     /// <summary>The features of <paramref name="hashes"/> into <paramref name="sets"/>, <paramref name="threads"/> images at a
